@@ -1,0 +1,56 @@
+# Taskole revenue-share pipeline. `make demo` runs the main job, `make test` passes the tests;
+# both install and start what they need (deploy/local/servers.sh).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+GO            ?= go
+BIN           := bin/taskole
+SERVERS       := deploy/local/servers.sh
+GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+TEST_TIMEOUT  ?= 20m
+
+# The local servers (override to use others).
+export TASKOLE_KAFKA_BROKERS   ?= 127.0.0.1:9092
+export TASKOLE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
+
+.PHONY: help build up down status test test-unit demo bench lint fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/taskole
+	$(GO) build -o $(BIN) ./consumers/cmd/taskole
+
+up: ## start Kafka and ClickHouse on loopback (installs them when missing)
+	$(SERVERS) up
+
+down: ## stop Kafka and ClickHouse
+	$(SERVERS) down
+
+status: ## show whether the servers answer
+	$(SERVERS) status
+
+test: up ## unit + integration tests against the real Kafka and ClickHouse
+	TASKOLE_INTEGRATION=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+test-unit: ## unit tests only (integration tests skip without servers)
+	TASKOLE_KAFKA_BROKERS= TASKOLE_CLICKHOUSE_ADDR= TASKOLE_INTEGRATION= $(GO) test -count=1 -short ./...
+
+demo: up build ## simulate a marketplace end to end and print what it earned
+	deploy/local/demo.sh
+
+bench: up build ## benchmarks + end-to-end load run; appends to docs/BENCHMARKS.md
+	deploy/local/bench.sh
+
+lint: ## gofmt, go vet, golangci-lint (curated config in .golangci.yml)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(GOLANGCI_LINT) run ./...
+
+fmt: ## gofmt every file
+	gofmt -w $$(git ls-files '*.go')
+
+clean: down ## stop the servers and delete their data (.run/) and bin/
+	rm -rf .run bin
