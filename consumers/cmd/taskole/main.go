@@ -38,6 +38,8 @@ func commands() []command {
 		simulateCommand(),
 		queryCommand(),
 		reportCommand(),
+		lagCommand(),
+		resetCommand(),
 	}
 }
 

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func lagCommand() command {
+	const summary = "prints consumer-group lag; with --wait, blocks until the groups have caught up"
+	return command{
+		name:    "lag",
+		summary: summary,
+		run: func(ctx context.Context, args []string) error {
+			var (
+				c       common
+				groups  string
+				wait    bool
+				timeout time.Duration
+				stable  int
+			)
+			fs := newFlags("lag", summary+`.
+
+A transactional producer leaves a commit marker after its last record, which a consumer
+never commits past; so a group counts as caught up when every partition's lag is at most
+one and no committed offset moved for --stable consecutive polls (one a second).`)
+			c.register(fs, "")
+			fs.StringVar(&groups, "groups", "taskole-ledger,taskole-payouts,taskole-sink", "comma-separated consumer groups (--topic-prefix is prepended)")
+			fs.BoolVar(&wait, "wait", false, "poll until caught up")
+			fs.DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait: give up after this long")
+			fs.IntVar(&stable, "stable", 3, "with --wait: polls without movement needed")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerList()...))
+			if err != nil {
+				return fmt.Errorf("creating kafka client: %w", err)
+			}
+			defer cl.Close()
+			adm := kadm.NewClient(cl)
+			var names []string
+			for _, g := range strings.Split(groups, ",") {
+				if g = strings.TrimSpace(g); g != "" {
+					names = append(names, c.topicPrefix+g)
+				}
+			}
+			if !wait {
+				_, report, err := groupLag(ctx, adm, names)
+				if err != nil {
+					return err
+				}
+				fmt.Print(report)
+				return nil
+			}
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			var last string
+			quiet := 0
+			for {
+				sig, report, err := groupLag(ctx, adm, names)
+				switch {
+				case err != nil && ctx.Err() != nil:
+					return fmt.Errorf("waiting for groups to catch up: %w (last:\n%s)", ctx.Err(), report)
+				case err == nil && sig != "" && sig == last:
+					quiet++
+				default:
+					quiet = 0
+				}
+				if err == nil {
+					last = sig
+				}
+				if quiet >= stable {
+					fmt.Print(report)
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("waiting for groups to catch up: %w (last:\n%s)", ctx.Err(), report)
+				case <-time.After(time.Second):
+				}
+			}
+		},
+	}
+}
+
+// groupLag returns a signature of the committed offsets (empty while any partition is more
+// than one record behind) and a printable report.
+func groupLag(ctx context.Context, adm *kadm.Client, groups []string) (sig, report string, err error) {
+	lags, err := adm.Lag(ctx, groups...)
+	if err != nil {
+		return "", "", fmt.Errorf("describing group lag: %w", err)
+	}
+	var b, s strings.Builder
+	behind := false
+	for _, g := range groups {
+		l, ok := lags[g]
+		if !ok || l.Error() != nil || len(l.Lag) == 0 {
+			behind = true
+			fmt.Fprintf(&b, "%-32s not found yet\n", g)
+			continue
+		}
+		var total int64
+		rows := l.Lag.Sorted()
+		sort.Slice(rows, func(i, j int) bool {
+			if rows[i].Topic != rows[j].Topic {
+				return rows[i].Topic < rows[j].Topic
+			}
+			return rows[i].Partition < rows[j].Partition
+		})
+		for _, r := range rows {
+			if r.Err != nil || r.Lag < 0 || r.Lag > 1 {
+				behind = true
+			}
+			if r.Lag > 0 {
+				total += r.Lag
+			}
+			fmt.Fprintf(&s, "%s/%s/%d=%d;", g, r.Topic, r.Partition, r.Commit.At)
+		}
+		fmt.Fprintf(&b, "%-32s lag %d over %d partitions\n", g, total, len(rows))
+	}
+	if behind {
+		return "", b.String(), nil
+	}
+	return s.String(), b.String(), nil
+}
+
+func resetCommand() command {
+	const summary = "deletes the topics under --topic-prefix, their consumer groups and the ClickHouse database (demo and tests)"
+	return command{
+		name:    "reset",
+		summary: summary,
+		run: func(ctx context.Context, args []string) error {
+			var (
+				c      common
+				groups string
+			)
+			fs := newFlags("reset", summary+`.
+
+Refuses an empty --topic-prefix and the default database names, so it cannot wipe a real
+deployment by accident.`)
+			c.register(fs, "")
+			fs.StringVar(&groups, "groups", "taskole-ledger,taskole-payouts,taskole-sink", "consumer groups to delete (--topic-prefix is prepended)")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if c.topicPrefix == "" {
+				return errors.New("refusing to reset without --topic-prefix")
+			}
+			if c.chDatabase == "" || c.chDatabase == "taskole" || c.chDatabase == "default" || c.chDatabase == "system" {
+				return fmt.Errorf("refusing to drop database %q: pass a dedicated --clickhouse-database", c.chDatabase)
+			}
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerList()...))
+			if err != nil {
+				return fmt.Errorf("creating kafka client: %w", err)
+			}
+			defer cl.Close()
+			adm := kadm.NewClient(cl)
+			var names []string
+			for _, g := range strings.Split(groups, ",") {
+				if g = strings.TrimSpace(g); g != "" {
+					names = append(names, c.topicPrefix+g)
+				}
+			}
+			// A group that never existed (or a broker that never had a group) is fine; a
+			// group with live members is not, and Kafka refuses that deletion itself.
+			resp, err := adm.DeleteGroups(ctx, names...)
+			for _, r := range resp {
+				if r.Err != nil && !errors.Is(r.Err, kerr.GroupIDNotFound) {
+					return fmt.Errorf("deleting group %s: %w", r.Group, r.Err)
+				}
+			}
+			if err != nil && !errors.Is(err, kerr.CoordinatorNotAvailable) {
+				return fmt.Errorf("deleting groups: %w", err)
+			}
+			topics, err := adm.ListTopics(ctx)
+			if err != nil {
+				return fmt.Errorf("listing topics: %w", err)
+			}
+			var doomed []string
+			for _, t := range topics.Names() {
+				if strings.HasPrefix(t, c.topicPrefix) {
+					doomed = append(doomed, t)
+				}
+			}
+			if len(doomed) > 0 {
+				resp, err := adm.DeleteTopics(ctx, doomed...)
+				if err == nil {
+					err = resp.Error()
+				}
+				if err != nil {
+					return fmt.Errorf("deleting topics: %w", err)
+				}
+				if err := waitTopicsGone(ctx, adm, doomed); err != nil {
+					return err
+				}
+			}
+			if err := dropDatabase(ctx, c.chAddr, c.chDatabase); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "reset: deleted %d topics under %q, groups %v, database %s\n", len(doomed), c.topicPrefix, names, c.chDatabase)
+			return nil
+		},
+	}
+}
+
+func waitTopicsGone(ctx context.Context, adm *kadm.Client, topics []string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		listed, err := adm.ListTopics(ctx, topics...)
+		if err == nil {
+			left := 0
+			for _, d := range listed {
+				if d.Err == nil {
+					left++
+				}
+			}
+			if left == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for topic deletion: %w", ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

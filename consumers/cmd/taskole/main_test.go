@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestParseFlagsEnvFallback(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    string
+		wantErr error
+	}{
+		{name: "default", want: "127.0.0.1:9092"},
+		{name: "env", env: map[string]string{"TASKOLE_KAFKA_BROKERS": "k:1"}, want: "k:1"},
+		{name: "flag wins over env", args: []string{"--kafka-brokers", "k:2"}, env: map[string]string{"TASKOLE_KAFKA_BROKERS": "k:1"}, want: "k:2"},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: errUsage},
+		{name: "stray argument", args: []string{"extra"}, wantErr: errUsage},
+		{name: "help", args: []string{"--help"}, wantErr: flag.ErrHelp},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var c common
+			fs := newFlags("x", "test")
+			fs.SetOutput(io.Discard)
+			c.register(fs, "")
+			err := parseFlags(fs, tt.args)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("parseFlags error = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && c.brokers != tt.want {
+				t.Fatalf("brokers = %q, want %q", c.brokers, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseFlagsBadEnv(t *testing.T) {
+	t.Setenv("TASKOLE_N", "not-a-number")
+	fs := newFlags("x", "test")
+	fs.Int("n", 1, "a number")
+	err := parseFlags(fs, nil)
+	if err == nil || !strings.Contains(err.Error(), "TASKOLE_N") {
+		t.Fatalf("parseFlags error = %v, want one naming TASKOLE_N", err)
+	}
+}
+
+func TestRunUnknownCommand(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"nope"}, &out); code != 2 {
+		t.Fatalf("exit code %d, want 2", code)
+	}
+	if !strings.Contains(out.String(), `unknown command "nope"`) || !strings.Contains(out.String(), "ledger") {
+		t.Fatalf("usage output missing the error or the command list:\n%s", out.String())
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	if got := envName("clickhouse-addr"); got != "TASKOLE_CLICKHOUSE_ADDR" {
+		t.Fatalf("envName = %q", got)
+	}
+}
