@@ -40,6 +40,7 @@ func commands() []command {
 		reportCommand(),
 		lagCommand(),
 		resetCommand(),
+		probeCommand(),
 	}
 }
 

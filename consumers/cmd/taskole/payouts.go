@@ -2,15 +2,109 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/taskole/revshare/consumers/ops"
+	"github.com/taskole/revshare/consumers/payouts"
+	"github.com/taskole/revshare/pipelines/payout"
+	"github.com/taskole/revshare/schemas"
 )
+
+const payoutsSummary = "issue payout statements: taskole.commissions.v1 → taskole.payouts.v1 (exactly once)"
 
 func payoutsCommand() command {
 	return command{
 		name:    "payouts",
-		summary: "(not yet implemented)",
-		run: func(ctx context.Context, args []string) error {
-			return errors.New("not implemented yet")
-		},
+		summary: payoutsSummary,
+		run:     runPayouts,
 	}
+}
+
+func runPayouts(ctx context.Context, args []string) error {
+	fs := newFlags("payouts", payoutsSummary+`.
+
+Statements close on the event-time watermark of each commissions partition (period_end +
+--close-delay). --close-through writes an explicit close command for every period ending at or
+before the given date (finance, for quiet ledgers) and exits.`)
+	var c common
+	c.register(fs, ":9466")
+	period := fs.String("period", "month", "payout period: month (calendar month, UTC) or week (Monday 00:00 UTC)")
+	minPayout := fs.String("min-payout", "", "minimum payout per currency, e.g. EUR=20.00,JPY=2000 (default 20 in every currency's unit)")
+	closeDelay := fs.Duration("close-delay", payout.DefaultCloseDelay, "event time after period_end before a period closes")
+	partitions := fs.Int("partitions", 0, "partitions of topics this command creates (0: broker default)")
+	commitInterval := fs.Duration("commit-interval", 0, "how long a transaction stays open (0: 500ms)")
+	closeThrough := fs.String("close-through", "", "write a close command for every period ending at or before this date (2025-02-01 or RFC 3339) and exit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := c.logger("payouts")
+	if err != nil {
+		return err
+	}
+	p, err := payout.ParsePeriod(*period)
+	if err != nil {
+		return fmt.Errorf("parsing --period: %w", err)
+	}
+	mins, err := payout.ParseMinPayout(*minPayout)
+	if err != nil {
+		return fmt.Errorf("parsing --min-payout: %w", err)
+	}
+	reg := ops.NewRegistry()
+	cfg := payouts.Config{
+		Brokers:        c.brokerList(),
+		Topics:         schemas.Topics{}.WithPrefix(c.topicPrefix),
+		Prefix:         c.topicPrefix,
+		Instance:       c.instance(),
+		Partitions:     int32(*partitions),
+		Rules:          payout.Config{Period: p, MinPayout: mins, CloseDelay: *closeDelay},
+		CommitInterval: *commitInterval,
+		Logger:         log,
+		Registry:       reg,
+	}
+	if *closeThrough != "" {
+		t, err := parseDate(*closeThrough)
+		if err != nil {
+			return fmt.Errorf("parsing --close-through: %w", err)
+		}
+		if err := payouts.Close(ctx, cfg, t); err != nil {
+			return err
+		}
+		log.Info("close command written", "close_through", t)
+		return nil
+	}
+	r, err := payouts.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	if c.metricsAddr != "" {
+		srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: r.Ready, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		g.Go(func() error { return srv.Run(gctx) })
+	}
+	g.Go(func() error {
+		err := r.Run(gctx)
+		if err == nil && ctx.Err() == nil {
+			err = fmt.Errorf("payouts stopped unexpectedly")
+		}
+		return err
+	})
+	return g.Wait()
+}
+
+// parseDate accepts a date (midnight UTC) or an RFC 3339 time.
+func parseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
 }
