@@ -1,0 +1,441 @@
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/taskole/revshare/schemas"
+)
+
+// Config configures an Engine. The zero value means the defaults.
+type Config struct {
+	DefaultRate decimal.Decimal // platform rate when the owner has none in force; zero → 0.05
+	Hold        time.Duration   // zero → 14 days; accrual payable_at = booking time + Hold (R7)
+	Horizon     time.Duration   // zero → 400 days; bookings kept in state for refunds/corrections
+}
+
+// Defaults of Config.
+const (
+	DefaultHold    = 14 * 24 * time.Hour
+	DefaultHorizon = 400 * 24 * time.Hour
+)
+
+// WithDefaults returns c with every zero field replaced by its default (DefaultRate 0.05).
+func (c Config) WithDefaults() Config {
+	if c.DefaultRate.IsZero() {
+		c.DefaultRate = decimal.New(5, -2)
+	}
+	if c.Hold == 0 {
+		c.Hold = DefaultHold
+	}
+	if c.Horizon == 0 {
+		c.Horizon = DefaultHorizon
+	}
+	return c
+}
+
+// Engine applies the ledger rules to one client's State at a time. It holds no per-client
+// data; it is safe for concurrent use on different States.
+type Engine struct {
+	rate    decimal.Decimal
+	hold    int64
+	horizon time.Duration
+	rates   *Rates
+
+	mu    sync.RWMutex
+	names map[string]string // interned business ids and currency codes
+}
+
+// New validates cfg and returns an Engine reading owner rates from rates (nil: no business
+// has a rate, the default applies to all).
+func New(cfg Config, rates *Rates) (*Engine, error) {
+	cfg = cfg.WithDefaults()
+	switch {
+	case cfg.DefaultRate.Sign() < 0 || cfg.DefaultRate.GreaterThan(decimal.NewFromInt(1)):
+		return nil, errors.New("ledger config: default rate must be a fraction in (0, 1]")
+	case cfg.Hold < 0:
+		return nil, errors.New("ledger config: hold must not be negative")
+	case cfg.Horizon < 0:
+		return nil, errors.New("ledger config: horizon must not be negative")
+	}
+	if rates == nil {
+		rates = NewRates()
+	}
+	return &Engine{
+		rate:    cfg.DefaultRate,
+		hold:    int64(cfg.Hold),
+		horizon: cfg.Horizon,
+		rates:   rates,
+		names:   make(map[string]string),
+	}, nil
+}
+
+// Result is what one event did to a client.
+type Result struct {
+	Owner       *schemas.ReferralOwner // non-nil when this event set or changed the owner
+	Commissions []schemas.Commission   // ledger entries to append, in order
+	Duplicate   bool                   // event_id already applied: no effect
+	Rejected    bool                   // an enrollment by another business that did not win ownership (R1)
+}
+
+func (e *Engine) intern(s string) string {
+	e.mu.RLock()
+	v, ok := e.names[s]
+	e.mu.RUnlock()
+	if ok {
+		return v
+	}
+	return e.store(s)
+}
+
+func (e *Engine) internBytes(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	e.mu.RLock()
+	v, ok := e.names[string(b)]
+	e.mu.RUnlock()
+	if ok {
+		return v
+	}
+	return e.store(string(b))
+}
+
+func (e *Engine) store(s string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if v, ok := e.names[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	e.names[v] = v
+	return v
+}
+
+// UnmarshalState is State.UnmarshalBinary with business ids and currencies interned, so that
+// restored states share them (the way states built by the Engine do).
+func (e *Engine) UnmarshalState(s *State, data []byte) error {
+	return s.unmarshal(data, e.internBytes)
+}
+
+// rateOf is the owner's rate in force at t, else the default (R2).
+func (e *Engine) rateOf(owner string, t int64) decimal.Decimal {
+	if r, ok := e.rates.at(owner, t); ok {
+		return r
+	}
+	return e.rate
+}
+
+// Enrollment applies an enrollment (R1). Enrollments need no dedupe state: applying one is
+// idempotent, because ownership is the minimum (occurred_at, event_id) over establishing
+// events, and a redelivered enrollment either is the current owner's event (Duplicate) or
+// loses to it (Rejected).
+func (e *Engine) Enrollment(s *State, ev schemas.Enrollment) (Result, error) {
+	return e.AppendEnrollment(nil, s, ev)
+}
+
+// AppendEnrollment is Enrollment with the ledger entries appended to dst (Result.Commissions).
+func (e *Engine) AppendEnrollment(dst []schemas.Commission, s *State, ev schemas.Enrollment) (Result, error) {
+	switch {
+	case ev.EventID == "":
+		return Result{}, invalid(LabelMissingField, "enrollment: event_id is required")
+	case ev.BusinessID == "":
+		return Result{}, invalid(LabelMissingField, "enrollment %s: business_id is required", ev.EventID)
+	case ev.OccurredAt.IsZero():
+		return Result{}, invalid(LabelMissingField, "enrollment %s: occurred_at is required", ev.EventID)
+	}
+	t := ev.OccurredAt.UnixNano()
+	if s.owner != "" {
+		switch c := s.cmpEst(t, ev.EventID); {
+		case c == 0:
+			return Result{Commissions: dst, Duplicate: true}, nil
+		case c > 0:
+			return Result{Commissions: dst, Rejected: ev.BusinessID != s.owner}, nil
+		}
+	}
+	res := Result{Commissions: dst}
+	res.Owner = e.establish(&res, s, e.intern(ev.BusinessID), t, ev.EventID, srcEnrollment, ev.ClientID, ev.EventID)
+	return res, nil
+}
+
+// establish makes owner the client's owner by the establishing event (t, id) and re-judges
+// every kept booking when the owner business changes (R5).
+func (e *Engine) establish(res *Result, s *State, owner string, t int64, id string, src uint8, client, trigger string) *schemas.ReferralOwner {
+	old := s.owner
+	s.setOwner(owner, t, id, src)
+	if old != "" && old != owner && s.x != nil {
+		for i := range s.x.books {
+			e.rejudge(res, s, &s.x.books[i], owner, client, trigger, t)
+		}
+	}
+	ro, _ := s.Owner()
+	ro.ClientID = client
+	ro.EventID = id
+	return &ro
+}
+
+// rejudge moves booking b to owner: a reversal of what its previous owner keeps and an
+// accrual of what owner now keeps, both with reason ownership_correction.
+func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger string, t int64) {
+	if !b.done || b.owner == owner {
+		return
+	}
+	if k := b.kept(); k.Sign() > 0 {
+		res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonOwnershipCorrection,
+			b, b.owner, k.Neg(), client, trigger, t, max(b.payable, t)))
+	}
+	if b.provider == owner {
+		b.owner, b.rate = "", decimal.Decimal{}
+		return
+	}
+	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at), b.at+e.hold
+	if k := b.kept(); k.Sign() > 0 {
+		res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonOwnershipCorrection,
+			b, owner, k, client, trigger, t, b.payable))
+	}
+}
+
+// Booking applies one booking lifecycle event (R1–R5).
+func (e *Engine) Booking(s *State, ev schemas.Booking) (Result, error) {
+	return e.AppendBooking(nil, s, ev)
+}
+
+// AppendBooking is Booking with the ledger entries appended to dst (Result.Commissions), so a
+// caller can reuse one slice across events.
+func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
+	res := Result{Commissions: dst}
+	switch {
+	case ev.EventID == "":
+		return res, invalid(LabelMissingField, "booking %s: event_id is required", ev.BookingID)
+	case ev.BookingID == "":
+		return res, invalid(LabelMissingField, "booking event %s: booking_id is required", ev.EventID)
+	case ev.BusinessID == "":
+		return res, invalid(LabelMissingField, "booking %s event %s: business_id is required", ev.BookingID, ev.EventID)
+	case ev.OccurredAt.IsZero():
+		return res, invalid(LabelMissingField, "booking %s event %s: occurred_at is required", ev.BookingID, ev.EventID)
+	case ev.Status < schemas.StatusCreated || ev.Status > schemas.StatusRefunded:
+		return res, invalid(LabelUnknownStatus, "booking %s event %s: unknown status %d", ev.BookingID, ev.EventID, ev.Status)
+	}
+	t := ev.OccurredAt.UnixNano()
+	h := hashID(ev.EventID)
+	i := s.find(ev.BookingID)
+	var b *book
+	prev := schemas.StatusUnknown
+	if i >= 0 {
+		b = &s.x.books[i]
+		if b.seenEvent(h) {
+			res.Duplicate = true
+			return res, nil
+		}
+		prev = b.status
+		if b.provider != ev.BusinessID {
+			return res, invalid(LabelProviderMismatch, "booking %s event %s: business_id %q, the booking's provider is %q",
+				ev.BookingID, ev.EventID, ev.BusinessID, b.provider)
+		}
+	} else if s.pruned != 0 && t < s.pruned {
+		return res, invalid(LabelBeyondHorizon, "booking %s event %s: occurred_at %s is before the kept horizon %s",
+			ev.BookingID, ev.EventID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, s.pruned).UTC().Format(time.RFC3339Nano))
+	}
+	if err := transition(prev, ev); err != nil {
+		return res, err
+	}
+
+	switch ev.Status {
+	case schemas.StatusCreated, schemas.StatusConfirmed:
+		if b == nil {
+			b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID)})
+		}
+		b.status, b.at = ev.Status, t
+		b.seen = append(b.seen, h)
+		return res, nil
+
+	case schemas.StatusCompleted:
+		if ev.Amount.Sign() <= 0 {
+			return res, invalid(LabelNonPositiveAmount, "booking %s event %s: completed with amount %s, must be positive", ev.BookingID, ev.EventID, ev.Amount)
+		}
+		exp, ok := schemas.MinorUnit(ev.Currency)
+		if !ok {
+			return res, invalid(LabelUnknownCurrency, "booking %s event %s: unknown currency %q", ev.BookingID, ev.EventID, ev.Currency)
+		}
+		if b == nil {
+			b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID)})
+		}
+		b.status, b.done, b.at = schemas.StatusCompleted, true, t
+		b.cur, b.exp, b.amount, b.refunded = e.intern(ev.Currency), exp, ev.Amount, decimal.Decimal{}
+		b.owner, b.rate = "", decimal.Decimal{}
+		b.seen = append(b.seen, h)
+		// A completed booking is itself an establishing event (R1): the booking always has an owner.
+		if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
+			res.Owner = e.establish(&res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
+		}
+		if b.provider != s.owner {
+			b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t), t+e.hold
+			if k := b.kept(); k.Sign() > 0 {
+				res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonCompleted,
+					b, b.owner, k, ev.ClientID, ev.EventID, t, b.payable))
+			}
+		}
+		return res, nil
+
+	case schemas.StatusRefunded:
+		r := ev.RefundAmount
+		if r.Sign() <= 0 {
+			return res, invalid(LabelNonPositiveAmount, "booking %s event %s: refund_amount %s, must be positive", ev.BookingID, ev.EventID, r)
+		}
+		if ev.Currency != "" && ev.Currency != b.cur {
+			return res, invalid(LabelCurrencyMismatch, "booking %s event %s: refund in %s, the booking is in %s", ev.BookingID, ev.EventID, ev.Currency, b.cur)
+		}
+		left := b.amount.Sub(b.refunded)
+		if r.GreaterThan(left) {
+			return res, invalid(LabelRefundExceeds, "booking %s event %s: refund %s %s beyond the %s %s left", ev.BookingID, ev.EventID, r, b.cur, left, b.cur)
+		}
+		before := b.kept()
+		b.status, b.refunded = schemas.StatusRefunded, b.refunded.Add(r)
+		b.seen = append(b.seen, h)
+		if d := before.Sub(b.kept()); d.Sign() > 0 {
+			res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonRefund,
+				b, b.owner, d.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
+		}
+		return res, nil
+
+	default: // cancelled
+		if b == nil {
+			b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID), at: t})
+		}
+		before := b.kept()
+		b.status = schemas.StatusCancelled
+		if !b.done {
+			b.at = t
+		}
+		b.seen = append(b.seen, h)
+		if before.Sign() > 0 {
+			res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonCancellation,
+				b, b.owner, before.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
+		}
+		return res, nil
+	}
+}
+
+// transition checks the booking lifecycle: created → confirmed → completed → refunded…;
+// created or confirmed → cancelled; completed → cancelled; a booking may start at any status
+// but refunded. Everything else is invalid, including refunded → cancelled (not in the
+// spec's list: a partly refunded booking is closed by refunding the rest) and skipping a
+// step once the booking is known (created → completed).
+func transition(prev schemas.Status, ev schemas.Booking) error {
+	next := ev.Status
+	ok := false
+	switch prev {
+	case schemas.StatusUnknown:
+		if next == schemas.StatusRefunded {
+			return invalid(LabelRefundNotCompleted, "booking %s event %s: refund of a booking not completed (or beyond the kept horizon)", ev.BookingID, ev.EventID)
+		}
+		ok = true
+	case schemas.StatusCreated:
+		ok = next == schemas.StatusConfirmed || next == schemas.StatusCancelled
+	case schemas.StatusConfirmed:
+		ok = next == schemas.StatusCompleted || next == schemas.StatusCancelled
+	case schemas.StatusCompleted, schemas.StatusRefunded:
+		ok = next == schemas.StatusRefunded || (prev == schemas.StatusCompleted && next == schemas.StatusCancelled)
+	case schemas.StatusCancelled:
+		return invalid(LabelAfterCancelled, "booking %s event %s: %s after cancelled", ev.BookingID, ev.EventID, statusName(next))
+	}
+	if ok {
+		return nil
+	}
+	if next == schemas.StatusRefunded {
+		return invalid(LabelRefundNotCompleted, "booking %s event %s: refund of a booking that is %s, not completed", ev.BookingID, ev.EventID, statusName(prev))
+	}
+	return invalid(LabelInvalidTransition, "booking %s event %s: transition %s → %s not allowed", ev.BookingID, ev.EventID, statusName(prev), statusName(next))
+}
+
+func statusName(s schemas.Status) string {
+	switch s {
+	case schemas.StatusCreated:
+		return "created"
+	case schemas.StatusConfirmed:
+		return "confirmed"
+	case schemas.StatusCompleted:
+		return "completed"
+	case schemas.StatusCancelled:
+		return "cancelled"
+	case schemas.StatusRefunded:
+		return "refunded"
+	}
+	return "unknown"
+}
+
+func (s *State) add(b book) *book {
+	if s.x == nil {
+		s.x = &extra{}
+	}
+	if b.seen == nil {
+		b.seen = make([]uint64, 0, 4) // a booking's lifecycle is usually ≤ 4 events
+	}
+	s.x.books = append(s.x.books, b)
+	return &s.x.books[len(s.x.books)-1]
+}
+
+// entry builds one ledger entry. commission_id is the first 16 bytes (hex) of
+// sha256(trigger event_id, booking_id, owner, kind, reason): one trigger yields at most one
+// entry per (booking, owner, kind, reason), so ids are unique and identical on replay (R4).
+func (e *Engine) entry(kind schemas.CommissionKind, reason schemas.Reason, b *book, owner string, amount decimal.Decimal,
+	client, trigger string, t, payable int64) schemas.Commission {
+	return schemas.Commission{
+		CommissionID:       commissionID(trigger, b.id, owner, kind, reason),
+		Kind:               kind,
+		Reason:             reason,
+		OwnerBusinessID:    owner,
+		ProviderBusinessID: b.provider,
+		ClientID:           client,
+		BookingID:          b.id,
+		BookingAmount:      b.amount,
+		Rate:               b.rate,
+		Amount:             amount,
+		Currency:           b.cur,
+		OccurredAt:         time.Unix(0, t).UTC(),
+		PayableAt:          time.Unix(0, payable).UTC(),
+		SourceEventID:      trigger,
+	}
+}
+
+func commissionID(trigger, bookingID, owner string, kind schemas.CommissionKind, reason schemas.Reason) string {
+	var buf [256]byte
+	in := buf[:0]
+	for _, s := range [...]string{trigger, bookingID, owner, string(kind), string(reason)} {
+		in = append(in, s...)
+		in = append(in, 0)
+	}
+	sum := sha256.Sum256(in)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
+}
+
+// Prune drops the bookings whose time (completion, else latest event) is before
+// watermark − Horizon. Events of a dropped booking that arrive later are refused
+// (LabelBeyondHorizon, or LabelRefundNotCompleted for a refund) instead of counting twice.
+func (e *Engine) Prune(s *State, watermark time.Time) {
+	if s.x == nil {
+		return
+	}
+	cut := watermark.Add(-e.horizon).UnixNano()
+	books := s.x.books[:0]
+	for _, b := range s.x.books {
+		if b.at >= cut {
+			books = append(books, b)
+		}
+	}
+	if len(books) < len(s.x.books) {
+		s.pruned = max(s.pruned, cut)
+		clear(s.x.books[len(books):])
+	}
+	s.x.books = books
+	if len(books) == 0 && s.x.ev == "" {
+		s.x = nil
+	}
+}

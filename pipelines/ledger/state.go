@@ -1,0 +1,543 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/taskole/revshare/schemas"
+)
+
+// State is one client's ledger state: the referral owner (only the current winner, R1) and
+// the client's bookings within the horizon (for refunds, cancellations and ownership
+// corrections). The zero value is a new client. A State is not safe for concurrent use; the
+// runner owns each client's state on one goroutine (its partition).
+//
+// Layout: an owner-only client is one 64-byte allocation (no pointers to private memory
+// besides the interned owner id) when its establishing event id is a canonical UUID or at most
+// 16 bytes; everything else lives behind x.
+type State struct {
+	since  int64    // owned_since, unix nanos; valid when owner != ""
+	pruned int64    // bookings before this time were pruned (0: none); older unknown bookings are refused
+	owner  string   // interned owner business id; "" = no owner yet
+	ev     [16]byte // establishing event id, packed (see evKind)
+	evKind uint8    // 0..16: raw id of that length in ev; evUUIDLower/Upper: packed UUID; evLong: in x.ev
+	src    uint8    // srcEnrollment or srcBooking
+	x      *extra
+}
+
+const (
+	evUUIDLower = 17
+	evUUIDUpper = 18
+	evLong      = 19
+
+	srcEnrollment = 1
+	srcBooking    = 2
+)
+
+type extra struct {
+	ev    string // establishing event id when evKind == evLong
+	books []book
+}
+
+// book is one booking of the client kept in state.
+type book struct {
+	id       string
+	provider string // interned
+	cur      string // interned; set once completed
+	owner    string // interned business that holds this booking's commission; "" = none (direct value or not completed)
+	amount   decimal.Decimal
+	refunded decimal.Decimal
+	rate     decimal.Decimal // owner's rate, fixed at the first judgement of (owner, booking)
+	at       int64           // completion time once completed, else the latest event's time
+	payable  int64           // payable_at of owner's accrual
+	seen     []uint64        // FNV-1a hashes of the booking's applied event ids (R4)
+	status   schemas.Status
+	done     bool // reached completed
+	exp      int32
+}
+
+// kept is what the booking's owner keeps now (R3): round((amount − refunded) × rate).
+func (b *book) kept() decimal.Decimal {
+	if b.owner == "" || !b.done || b.status == schemas.StatusCancelled {
+		return decimal.Decimal{}
+	}
+	left := b.amount
+	if !b.refunded.IsZero() {
+		left = left.Sub(b.refunded)
+	}
+	return mulRound(left, b.rate, b.exp)
+}
+
+func (b *book) seenEvent(h uint64) bool {
+	for _, v := range b.seen {
+		if v == h {
+			return true
+		}
+	}
+	return false
+}
+
+func hashID(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// Owner returns the client's referral owner. ClientID is empty: the state does not store its
+// key (the changelog and referral-owners topics are keyed by client_id); the caller sets it.
+func (s *State) Owner() (schemas.ReferralOwner, bool) {
+	if s.owner == "" {
+		return schemas.ReferralOwner{}, false
+	}
+	src := schemas.OwnerByEnrollment
+	if s.src == srcBooking {
+		src = schemas.OwnerByBooking
+	}
+	return schemas.ReferralOwner{
+		OwnerBusinessID: s.owner,
+		OwnedSince:      time.Unix(0, s.since).UTC(),
+		Source:          src,
+		EventID:         s.eventID(),
+	}, true
+}
+
+// Empty reports whether the state holds nothing worth keeping (no owner, no bookings): the
+// runner writes a tombstone instead.
+func (s *State) Empty() bool {
+	return s.owner == "" && (s.x == nil || len(s.x.books) == 0)
+}
+
+// Bookings returns the number of bookings kept (for metrics).
+func (s *State) Bookings() int {
+	if s.x == nil {
+		return 0
+	}
+	return len(s.x.books)
+}
+
+func (s *State) find(id string) int {
+	if s.x == nil {
+		return -1
+	}
+	for i := range s.x.books {
+		if s.x.books[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// cmpEst compares establishing event (t, id) with the current owner's: negative when it is
+// earlier (it wins), zero when it is the same event.
+func (s *State) cmpEst(t int64, id string) int {
+	if t != s.since {
+		if t < s.since {
+			return -1
+		}
+		return 1
+	}
+	var buf [36]byte
+	ev := s.evBytes(buf[:0])
+	switch {
+	case id < string(ev):
+		return -1
+	case id == string(ev):
+		return 0
+	}
+	return 1
+}
+
+func (s *State) setOwner(owner string, t int64, id string, src uint8) {
+	s.owner, s.since, s.src = owner, t, src
+	s.ev = [16]byte{}
+	if s.x != nil {
+		s.x.ev = ""
+		if len(s.x.books) == 0 {
+			s.x = nil
+		}
+	}
+	switch {
+	case len(id) <= 16:
+		copy(s.ev[:], id)
+		s.evKind = uint8(len(id))
+	case packUUID(&s.ev, id, false):
+		s.evKind = evUUIDLower
+	case packUUID(&s.ev, id, true):
+		s.evKind = evUUIDUpper
+	default:
+		s.evKind = evLong
+		if s.x == nil {
+			s.x = &extra{}
+		}
+		s.x.ev = strings.Clone(id)
+	}
+}
+
+func (s *State) eventID() string {
+	if s.evKind == evLong {
+		return s.x.ev
+	}
+	var buf [36]byte
+	return string(s.evBytes(buf[:0]))
+}
+
+// evBytes appends the establishing event id to dst.
+func (s *State) evBytes(dst []byte) []byte {
+	switch s.evKind {
+	case evUUIDLower, evUUIDUpper:
+		hex := "0123456789abcdef"
+		if s.evKind == evUUIDUpper {
+			hex = "0123456789ABCDEF"
+		}
+		for i, c := range s.ev {
+			if i == 4 || i == 6 || i == 8 || i == 10 {
+				dst = append(dst, '-')
+			}
+			dst = append(dst, hex[c>>4], hex[c&15])
+		}
+		return dst
+	case evLong:
+		return append(dst, s.x.ev...)
+	}
+	return append(dst, s.ev[:s.evKind]...)
+}
+
+// packUUID packs a canonical UUID (8-4-4-12 hex digits, one letter case) into 16 bytes.
+func packUUID(dst *[16]byte, id string, upper bool) bool {
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+		return false
+	}
+	var out [16]byte
+	n := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
+			continue
+		}
+		hi, ok1 := unhex(id[i], upper)
+		lo, ok2 := unhex(id[i+1], upper)
+		if !ok1 || !ok2 {
+			return false
+		}
+		out[n] = hi<<4 | lo
+		n++
+	}
+	if n != 16 {
+		return false
+	}
+	*dst = out
+	return true
+}
+
+func unhex(c byte, upper bool) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case !upper && c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case upper && c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// Changelog encoding, version 1 (all integers varint/uvarint, strings length-prefixed):
+//
+//	version(1) flags(bit0 owner, bit1 source=booking)
+//	[owner: since owner evKind evBytes]
+//	pruned nbooks { id provider status done at [done: cur amount refunded owner rate payable] nseen seen×8 }
+const stateVersion = 1
+
+// MarshalBinary encodes the state as the changelog value.
+func (s *State) MarshalBinary() ([]byte, error) {
+	return s.AppendBinary(make([]byte, 0, s.sizeHint()))
+}
+
+func (s *State) sizeHint() int {
+	n := 2 + 10 + len(s.owner) + 2 + 36 + 10 + 2
+	if s.x != nil {
+		n += len(s.x.ev) + len(s.x.books)*96
+	}
+	return n
+}
+
+// AppendBinary appends the changelog encoding of the state to dst.
+func (s *State) AppendBinary(dst []byte) ([]byte, error) {
+	dst = append(dst, stateVersion)
+	var flags byte
+	if s.owner != "" {
+		flags |= 1
+		if s.src == srcBooking {
+			flags |= 2
+		}
+	}
+	dst = append(dst, flags)
+	if s.owner != "" {
+		dst = binary.AppendVarint(dst, s.since)
+		dst = appendString(dst, s.owner)
+		dst = append(dst, s.evKind)
+		switch s.evKind {
+		case evUUIDLower, evUUIDUpper:
+			dst = append(dst, s.ev[:]...)
+		case evLong:
+			dst = appendString(dst, s.x.ev)
+		default:
+			dst = append(dst, s.ev[:s.evKind]...)
+		}
+	}
+	dst = binary.AppendVarint(dst, s.pruned)
+	var books []book
+	if s.x != nil {
+		books = s.x.books
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(books)))
+	for i := range books {
+		b := &books[i]
+		dst = appendString(dst, b.id)
+		dst = appendString(dst, b.provider)
+		done := byte(0)
+		if b.done {
+			done = 1
+		}
+		dst = append(dst, byte(b.status), done)
+		dst = binary.AppendVarint(dst, b.at)
+		if b.done {
+			dst = appendString(dst, b.cur)
+			dst = appendDecimal(dst, b.amount)
+			dst = appendDecimal(dst, b.refunded)
+			dst = appendString(dst, b.owner)
+			dst = appendDecimal(dst, b.rate)
+			dst = binary.AppendVarint(dst, b.payable)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(b.seen)))
+		for _, h := range b.seen {
+			dst = binary.LittleEndian.AppendUint64(dst, h)
+		}
+	}
+	return dst, nil
+}
+
+// appendDecimal encodes d as varint exponent then varint coefficient, or, for a coefficient
+// beyond int64, a marker exponent (math.MinInt32-ish, never a real one) and the decimal text.
+func appendDecimal(dst []byte, d decimal.Decimal) []byte {
+	if d.NumDigits() <= 18 {
+		dst = binary.AppendVarint(dst, int64(d.Exponent()))
+		return binary.AppendVarint(dst, d.CoefficientInt64())
+	}
+	dst = binary.AppendVarint(dst, bigDecimal)
+	return appendString(dst, d.String())
+}
+
+const bigDecimal = 1 << 40 // exponent marker: the decimal follows as text
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+var errCorrupt = errors.New("corrupt state")
+
+// UnmarshalBinary decodes a changelog value into s, replacing its contents. On error s is
+// unchanged. Engine.UnmarshalState does the same and interns business ids (less memory).
+func (s *State) UnmarshalBinary(data []byte) error {
+	return s.unmarshal(data, func(b []byte) string { return string(b) })
+}
+
+func (s *State) unmarshal(data []byte, str func([]byte) string) error {
+	r := reader{b: data}
+	if v := r.byte(); v != stateVersion {
+		if r.err != nil {
+			return fmt.Errorf("decoding state: %w", r.err)
+		}
+		return fmt.Errorf("decoding state: unknown version %d", v)
+	}
+	var n State
+	flags := r.byte()
+	if flags&^3 != 0 {
+		return fmt.Errorf("decoding state: %w: flags %#x", errCorrupt, flags)
+	}
+	if flags&1 != 0 {
+		since := r.varint()
+		owner := str(r.raw())
+		src := uint8(srcEnrollment)
+		if flags&2 != 0 {
+			src = srcBooking
+		}
+		var id string
+		switch k := r.byte(); {
+		case k == evUUIDLower || k == evUUIDUpper:
+			var ev [16]byte
+			copy(ev[:], r.bytes(16))
+			tmp := State{ev: ev, evKind: k}
+			id = tmp.eventID()
+		case k == evLong:
+			id = r.str()
+			if len(id) <= 16 {
+				r.fail()
+			}
+		case k <= 16:
+			id = string(r.bytes(int(k)))
+		default:
+			r.fail()
+		}
+		if owner == "" {
+			r.fail()
+		}
+		if r.err == nil {
+			n.setOwner(owner, since, id, src)
+		}
+	}
+	n.pruned = r.varint()
+	nb := r.uvarint()
+	if nb > uint64(len(r.b))/7 { // every booking takes at least 7 bytes
+		r.fail()
+		nb = 0
+	}
+	books := make([]book, 0, nb)
+	for i := uint64(0); i < nb && r.err == nil; i++ {
+		var b book
+		b.id = r.str()
+		b.provider = str(r.raw())
+		b.status = schemas.Status(r.byte())
+		done := r.byte()
+		b.at = r.varint()
+		if b.status < schemas.StatusCreated || b.status > schemas.StatusRefunded || done > 1 || b.id == "" {
+			r.fail()
+		}
+		b.done = done == 1
+		if b.done {
+			b.cur = str(r.raw())
+			b.amount = r.dec()
+			b.refunded = r.dec()
+			b.owner = str(r.raw())
+			b.rate = r.dec()
+			b.payable = r.varint()
+			exp, ok := schemas.MinorUnit(b.cur)
+			if !ok {
+				r.fail()
+			}
+			b.exp = exp
+			if b.amount.Sign() <= 0 || b.refunded.GreaterThan(b.amount) || b.rate.GreaterThan(decimal.NewFromInt(1)) {
+				r.fail()
+			}
+		} else if b.status != schemas.StatusCreated && b.status != schemas.StatusConfirmed && b.status != schemas.StatusCancelled {
+			r.fail()
+		}
+		ns := r.uvarint()
+		if ns > uint64(len(r.b))/8 {
+			r.fail()
+			break
+		}
+		b.seen = make([]uint64, ns)
+		for j := range b.seen {
+			b.seen[j] = binary.LittleEndian.Uint64(r.bytes(8))
+		}
+		books = append(books, b)
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail()
+	}
+	if r.err != nil {
+		return fmt.Errorf("decoding state: %w", r.err)
+	}
+	if len(books) > 0 {
+		if n.x == nil {
+			n.x = &extra{}
+		}
+		n.x.books = books
+	}
+	*s = n
+	return nil
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail() {
+	if r.err == nil {
+		r.err = errCorrupt
+	}
+	r.b = nil
+}
+
+func (r *reader) byte() byte {
+	if len(r.b) < 1 {
+		r.fail()
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n < 0 || len(r.b) < n {
+		r.fail()
+		return make([]byte, n&0xff)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) raw() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	return r.bytes(int(n))
+}
+
+func (r *reader) str() string { return string(r.raw()) }
+
+func (r *reader) dec() decimal.Decimal {
+	e := r.varint()
+	var d decimal.Decimal
+	if e == bigDecimal {
+		var err error
+		if d, err = decimal.NewFromString(string(r.raw())); err != nil {
+			r.fail()
+		}
+	} else {
+		c := r.varint()
+		if e < -32 || e > 32 {
+			r.fail()
+		}
+		d = decimal.New(c, int32(e))
+	}
+	if r.err != nil || d.Sign() < 0 || d.Exponent() < -32 || d.Exponent() > 32 {
+		r.fail()
+		return decimal.Decimal{}
+	}
+	return d
+}
