@@ -2,15 +2,90 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/taskole/revshare/consumers/ledger"
+	"github.com/taskole/revshare/consumers/ops"
+	"github.com/taskole/revshare/consumers/stream"
+	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/schemas"
 )
 
 func ledgerCommand() command {
+	const summary = "run the commission ledger: enrollments + bookings → referral owners, commissions, dead letters (exactly once)"
 	return command{
 		name:    "ledger",
-		summary: "(not yet implemented)",
+		summary: summary,
 		run: func(ctx context.Context, args []string) error {
-			return errors.New("not implemented yet")
+			fs := newFlags("ledger", summary)
+			var c common
+			c.register(fs, ":9464")
+			defaultRate := fs.String("default-rate", rules.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)")
+			hold := fs.Duration("hold", rules.DefaultHold, "hold period: an accrual is payable this long after the booking")
+			horizon := fs.Duration("horizon", rules.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections")
+			commit := fs.Duration("commit-interval", stream.DefaultCommitInterval, "how long a transaction stays open")
+			maxBatch := fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most")
+			session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)")
+			rebalance := fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)")
+			group := fs.String("group", "taskole-ledger", "consumer group")
+			changelog := fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)")
+			partitions := fs.Int("partitions", 12, "partition count of topics created when missing")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			rate, err := decimal.NewFromString(*defaultRate)
+			if err != nil {
+				return fmt.Errorf("parsing --default-rate: %w", err)
+			}
+			log, err := c.logger("ledger")
+			if err != nil {
+				return err
+			}
+			reg := ops.NewRegistry()
+			topics := schemas.Topics{}.WithPrefix(c.topicPrefix)
+			r, err := ledger.New(ledger.Config{
+				Brokers:          c.brokerList(),
+				Topics:           topics,
+				Changelog:        *changelog,
+				Group:            *group,
+				Instance:         c.instance(),
+				Partitions:       int32(*partitions),
+				Rules:            rules.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon},
+				CommitInterval:   *commit,
+				MaxBatchRecords:  *maxBatch,
+				SessionTimeout:   *session,
+				RebalanceTimeout: *rebalance,
+				Logger:           log,
+				Registry:         reg,
+			})
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			g, gctx := errgroup.WithContext(ctx)
+			if c.metricsAddr != "" {
+				srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: r.Ready, Logger: log})
+				if err != nil {
+					return err
+				}
+				defer srv.Close()
+				g.Go(func() error { return srv.Run(gctx) })
+			}
+			g.Go(func() error {
+				err := r.Run(gctx)
+				if err == nil && ctx.Err() == nil {
+					err = fmt.Errorf("ledger stopped")
+				}
+				return err
+			})
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			log.Info("ledger stopped")
+			return nil
 		},
 	}
 }

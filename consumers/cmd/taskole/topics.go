@@ -2,15 +2,69 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/ledger"
+	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/schemas"
 )
 
 func topicsCommand() command {
+	const summary = "topics create: create every contract topic (and the ledger changelog) with its partitions and cleanup policy"
 	return command{
 		name:    "topics",
-		summary: "(not yet implemented)",
+		summary: summary,
 		run: func(ctx context.Context, args []string) error {
-			return errors.New("not implemented yet")
+			if len(args) == 0 || args[0] != "create" {
+				if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+					newFlags("topics create", summary).Usage()
+					return nil
+				}
+				return fmt.Errorf("usage: taskole topics create [flags]: %w", errUsage)
+			}
+			fs := newFlags("topics", summary)
+			var c common
+			c.register(fs, "")
+			partitions := fs.Int("partitions", 12, "partition count of every topic")
+			if err := parseFlags(fs, args[1:]); err != nil {
+				return err
+			}
+			log, err := c.logger("topics")
+			if err != nil {
+				return err
+			}
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerList()...))
+			if err != nil {
+				return fmt.Errorf("creating kafka client: %w", err)
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			specs := contractTopics(schemas.Topics{}.WithPrefix(c.topicPrefix), int32(*partitions))
+			t := schemas.Topics{}.WithPrefix(c.topicPrefix)
+			changelog := ledger.ChangelogFor(t)
+			if err := stream.EnsureTopics(ctx, cl, specs,
+				[]string{string(t.Enrollments), string(t.Bookings), string(t.Feedback), string(t.ReferralOwners), changelog}); err != nil {
+				return err
+			}
+			for _, s := range specs {
+				log.Info("topic ready", "topic", s.Name, "partitions", s.Partitions, "compact", s.Compact)
+			}
+			return nil
 		},
 	}
+}
+
+// contractTopics lists every topic of SPEC §4 plus the ledger changelog: owner and state
+// topics compacted, the rest with cleanup.policy=delete.
+func contractTopics(t schemas.Topics, partitions int32) []stream.TopicSpec {
+	t = t.WithDefaults()
+	specs := ledger.Topics(t, ledger.ChangelogFor(t), partitions)
+	for _, name := range []schemas.Topic{t.Feedback, t.AcquisitionCosts, t.Payouts} {
+		specs = append(specs, stream.TopicSpec{Name: string(name), Partitions: partitions})
+	}
+	return specs
 }

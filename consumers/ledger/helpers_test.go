@@ -1,0 +1,89 @@
+package ledger
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/schemas"
+)
+
+// lagOf returns the records of topics not yet committed by group.
+func lagOf(t testing.TB, brokers []string, group string, topics ...string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return -1
+	}
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return -1
+	}
+	var lag int64
+	ends.Each(func(o kadm.ListedOffset) {
+		c, ok := committed.Lookup(o.Topic, o.Partition)
+		at := int64(0)
+		if ok {
+			at = c.At
+		}
+		lag += max(o.Offset-at, 0)
+	})
+	return lag
+}
+
+func topicNames(t schemas.Topics) []string {
+	t = t.WithDefaults()
+	return []string{string(t.Enrollments), string(t.Bookings), string(t.Businesses), string(t.Feedback),
+		string(t.AcquisitionCosts), string(t.ReferralOwners), string(t.Commissions), string(t.Payouts), string(t.DLQ)}
+}
+
+func deleteAll(ctx context.Context, cl *kgo.Client, topics ...string) error {
+	_, err := kadm.NewClient(cl).DeleteTopics(ctx, topics...)
+	return err
+}
+
+// metricValue sums the samples of the named metric whose label k has value v.
+func metricValue(t testing.TB, g prometheus.Gatherer, name, k, v string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == k && l.GetValue() == v {
+					sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
+func topicExists(t testing.TB, cl *kgo.Client, topic string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil {
+		return false
+	}
+	td, ok := d[topic]
+	return ok && td.Err == nil && len(td.Partitions) > 0
+}

@@ -1,0 +1,282 @@
+// Package ledger runs the commission ledger (SPEC R1–R6, R8) on Kafka: it binds the pure
+// rules of pipelines/ledger to the exactly-once stream processor.
+//
+// Topology. Enrollments and bookings (co-partitioned by client_id) are consumed in one group;
+// each client's rules.State lives in memory per input partition and in the compacted changelog
+// (taskole.ledger-state.v1 by default, under the same topic prefix). Owner changes go to the
+// compacted referral-owners topic (keyed client_id), ledger entries to the commissions topic
+// (keyed owner_business_id), bad records to the dead-letter topic — all in the transaction that
+// commits the input offsets. The businesses topic is a table every instance reads in full
+// (a separate, non-group consumer) into rules.Rates; input processing starts only after it has
+// caught up to its end, and it keeps following afterwards.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/taskole/revshare/consumers/stream"
+	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/schemas"
+)
+
+// DefaultChangelog is the changelog topic under the default names.
+const DefaultChangelog = "taskole.ledger-state.v1"
+
+// Config configures a Runner. The zero value of every field but Brokers means its default.
+type Config struct {
+	Brokers   []string
+	Topics    schemas.Topics // zero names: defaults
+	Changelog string         // default: Topics' prefix + DefaultChangelog
+	Group     string         // default "taskole-ledger"
+	Instance  string         // unique per running instance; transactional id suffix; default "ledger"
+	// Partitions is the partition count of the topics created when missing (0: broker default).
+	Partitions int32
+	Rules      rules.Config // rates, hold, horizon
+
+	CommitInterval   time.Duration // default stream.DefaultCommitInterval
+	MaxBatchRecords  int           // default stream.DefaultMaxBatchRecords
+	SessionTimeout   time.Duration // group session timeout; default stream.DefaultSessionTimeout
+	RebalanceTimeout time.Duration // default stream.DefaultRebalanceTimeout
+
+	Logger     *slog.Logger
+	Registry   prometheus.Registerer // nil: metrics are not registered
+	ClientOpts []kgo.Opt             // appended to every client's options (tests)
+}
+
+// ChangelogFor returns the changelog topic that belongs with topics: DefaultChangelog under the
+// prefix topics' enrollments name carries.
+func ChangelogFor(topics schemas.Topics) string {
+	t := topics.WithDefaults()
+	prefix, _ := strings.CutSuffix(string(t.Enrollments), string(schemas.TopicEnrollments))
+	return prefix + DefaultChangelog
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Brokers) == 0 {
+		return c, errors.New("ledger config: no brokers")
+	}
+	if c.Partitions < 0 {
+		return c, errors.New("ledger config: negative partition count")
+	}
+	c.Topics = c.Topics.WithDefaults()
+	if c.Changelog == "" {
+		c.Changelog = ChangelogFor(c.Topics)
+	}
+	if c.Group == "" {
+		c.Group = "taskole-ledger"
+	}
+	if c.Instance == "" {
+		c.Instance = "ledger"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// Runner is one instance of the ledger consumer.
+type Runner struct {
+	cfg    Config
+	log    *slog.Logger
+	rates  *rules.Rates
+	eng    *rules.Engine
+	proc   *stream.Processor[rules.State]
+	admin  *kgo.Client
+	caught atomic.Bool // businesses caught up
+
+	ratesApplied prometheus.Counter
+	ratesBad     *prometheus.CounterVec
+	rejected     prometheus.Counter
+}
+
+// New validates cfg and creates a Runner; Run starts it.
+func New(cfg Config) (*Runner, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger.With("component", "ledger"), rates: rules.NewRates()}
+	r.eng, err = rules.New(cfg.Rules, r.rates)
+	if err != nil {
+		return nil, err
+	}
+	r.ratesApplied = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_business_events_total",
+		Help: "Businesses events applied to the rates table."})
+	r.ratesBad = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_ledger_business_errors_total",
+		Help: "Businesses events that could not be decoded, by reason (they are skipped and logged)."}, []string{"reason"})
+	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
+		Help: "Enrollments by a business that did not win ownership (R1)."})
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
+	}
+	t := cfg.Topics
+	h := &handler{eng: r.eng, topics: t, rejected: r.rejected}
+	r.proc, err = stream.New(stream.Config{
+		Brokers:          cfg.Brokers,
+		Name:             "ledger",
+		Group:            cfg.Group,
+		TransactionalID:  cfg.Group + "-" + cfg.Instance,
+		Inputs:           []string{string(t.Enrollments), string(t.Bookings)},
+		Changelog:        cfg.Changelog,
+		DLQ:              string(t.DLQ),
+		CommitInterval:   cfg.CommitInterval,
+		MaxBatchRecords:  cfg.MaxBatchRecords,
+		SessionTimeout:   cfg.SessionTimeout,
+		RebalanceTimeout: cfg.RebalanceTimeout,
+		Logger:           r.log,
+		Registry:         cfg.Registry,
+		ClientOpts:       cfg.ClientOpts,
+	}, h)
+	if err != nil {
+		return nil, err
+	}
+	r.admin, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.ClientOpts...)...)
+	if err != nil {
+		r.proc.Close()
+		return nil, fmt.Errorf("creating admin client: %w", err)
+	}
+	return r, nil
+}
+
+// Topics returns the topics the ledger needs, as it creates them when missing.
+func Topics(t schemas.Topics, changelog string, partitions int32) []stream.TopicSpec {
+	t = t.WithDefaults()
+	return []stream.TopicSpec{
+		{Name: string(t.Enrollments), Partitions: partitions},
+		{Name: string(t.Bookings), Partitions: partitions},
+		{Name: string(t.Businesses), Partitions: partitions},
+		{Name: string(t.ReferralOwners), Partitions: partitions, Compact: true},
+		{Name: string(t.Commissions), Partitions: partitions},
+		{Name: string(t.DLQ), Partitions: partitions},
+		{Name: changelog, Partitions: partitions, Compact: true},
+	}
+}
+
+// Ready reports whether the rates table has caught up and every assigned partition is restored.
+func (r *Runner) Ready() bool { return r.caught.Load() && r.proc.Ready() }
+
+// Run creates missing topics, checks co-partitioning, catches up on businesses, then
+// processes until ctx is cancelled (nil) or a fatal error.
+func (r *Runner) Run(ctx context.Context) error {
+	t := r.cfg.Topics
+	if err := stream.EnsureTopics(ctx, r.admin, Topics(t, r.cfg.Changelog, r.cfg.Partitions),
+		[]string{string(t.Enrollments), string(t.Bookings), string(t.ReferralOwners), r.cfg.Changelog}); err != nil {
+		return fmt.Errorf("preparing topics: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	caughtUp := make(chan struct{})
+	g.Go(func() error { return r.followBusinesses(gctx, caughtUp) })
+	g.Go(func() error {
+		select {
+		case <-caughtUp:
+		case <-gctx.Done():
+			return nil
+		}
+		r.log.Info("businesses caught up; starting ledger", "business_rates", r.rates.Len())
+		if err := r.proc.Run(gctx); err != nil {
+			return fmt.Errorf("running ledger processor: %w", err)
+		}
+		return nil
+	})
+	err := g.Wait()
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Close releases the clients (leaving the group). It is idempotent.
+func (r *Runner) Close() {
+	r.proc.Close()
+	r.admin.Close()
+}
+
+// followBusinesses reads the businesses topic from the start into the rates table, closes
+// caughtUp once it has read everything that was committed when it started, and keeps following.
+func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{}) error {
+	topic := string(r.cfg.Topics.Businesses)
+	ends, err := kadm.NewClient(r.admin).ListCommittedOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("listing %s end offsets: %w", topic, err)
+	}
+	pending := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			pending[o.Partition] = o.Offset
+		}
+	})
+	cl, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.SeedBrokers(r.cfg.Brokers...),
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+	}, r.cfg.ClientOpts...)...)
+	if err != nil {
+		return fmt.Errorf("creating businesses consumer: %w", err)
+	}
+	defer cl.Close()
+	done := false
+	check := func() {
+		if !done && len(pending) == 0 {
+			done = true
+			r.caught.Store(true)
+			close(caughtUp)
+		}
+	}
+	check()
+	idleSince := time.Now()
+	for {
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if !done {
+			pollCtx, cancel = context.WithTimeout(ctx, time.Second)
+		}
+		fetches := cl.PollFetches(pollCtx)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		for _, fe := range fetches.Errors() {
+			if !errors.Is(fe.Err, context.DeadlineExceeded) {
+				r.log.Warn("businesses fetch error", "partition", fe.Partition, "error", fe.Err)
+			}
+		}
+		if fetches.Empty() && !done && time.Since(idleSince) > 5*time.Second {
+			// The tail below the end offsets holds only markers or was compacted away.
+			r.log.Warn("businesses catch-up idle; assuming caught up", "pending", pending)
+			clear(pending)
+		}
+		fetches.EachRecord(func(rec *kgo.Record) {
+			idleSince = time.Now()
+			if end, ok := pending[rec.Partition]; ok && rec.Offset >= end-1 {
+				delete(pending, rec.Partition)
+			}
+			if rec.Attrs.IsControl() {
+				return
+			}
+			b, err := schemas.DecodeBusiness(rec.Value)
+			if err != nil {
+				r.ratesBad.WithLabelValues(stream.Label(err)).Inc()
+				r.log.Error("skipping undecodable businesses event", "partition", rec.Partition, "offset", rec.Offset, "error", err)
+				return
+			}
+			r.rates.Apply(b)
+			r.ratesApplied.Inc()
+		})
+		check()
+	}
+}

@@ -1,0 +1,117 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Config configures a Processor. The zero value of every field but Brokers, Name, Group,
+// Inputs and Changelog means its default; New validates it once.
+type Config struct {
+	Brokers []string // seed brokers (required)
+	Name    string   // consumer name: written to dead letters, metric label (required)
+	Group   string   // consumer group (required)
+	// TransactionalID must be unique per running instance and stable across its restarts
+	// (a restarted instance fences its predecessor). Default: Group + "-" + Name.
+	TransactionalID string
+
+	Inputs    []string // co-partitioned input topics consumed in Group (required)
+	Changelog string   // compacted changelog topic, partitioned like the inputs (required)
+	DLQ       string   // dead-letter topic; empty: poison records make Run fail
+
+	CommitInterval  time.Duration // how long a transaction stays open; default 500ms
+	MaxBatchRecords int           // input records per transaction at most; default 10000
+	// RestoreTimeout bounds waiting for other transactions on a changelog partition to end
+	// before restoring it; default 2 × TransactionTimeout.
+	RestoreTimeout     time.Duration
+	TransactionTimeout time.Duration // default 60s (kgo's default is 40s)
+	SessionTimeout     time.Duration // group session timeout; default 45s
+	RebalanceTimeout   time.Duration // default 60s; restore runs within it
+	// SweepEvery is how far a partition's event-time watermark moves between two sweeps of
+	// its state (when the Handler is a Sweeper); default 24h.
+	SweepEvery time.Duration
+
+	Logger   *slog.Logger          // default slog.Default()
+	Registry prometheus.Registerer // metrics; nil: not registered
+	// ClientOpts are appended to the options of every client (tests: logging, kfake).
+	ClientOpts []kgo.Opt
+}
+
+// Defaults of Config.
+const (
+	DefaultCommitInterval     = 500 * time.Millisecond
+	DefaultMaxBatchRecords    = 10000
+	DefaultTransactionTimeout = 60 * time.Second
+	DefaultSessionTimeout     = 45 * time.Second
+	DefaultRebalanceTimeout   = 60 * time.Second
+	DefaultSweepEvery         = 24 * time.Hour
+)
+
+func (c Config) sweepEvery() time.Duration { return c.SweepEvery }
+
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("no brokers"))
+	}
+	if c.Name == "" {
+		errs = append(errs, errors.New("no name"))
+	}
+	if c.Group == "" {
+		errs = append(errs, errors.New("no group"))
+	}
+	if len(c.Inputs) == 0 {
+		errs = append(errs, errors.New("no input topics"))
+	}
+	if c.Changelog == "" {
+		errs = append(errs, errors.New("no changelog topic"))
+	}
+	for _, in := range c.Inputs {
+		if in == c.Changelog || in == c.DLQ {
+			errs = append(errs, fmt.Errorf("input topic %q is also an output", in))
+		}
+	}
+	if c.TransactionalID == "" {
+		c.TransactionalID = c.Group + "-" + c.Name
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.MaxBatchRecords == 0 {
+		c.MaxBatchRecords = DefaultMaxBatchRecords
+	}
+	if c.TransactionTimeout == 0 {
+		c.TransactionTimeout = DefaultTransactionTimeout
+	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = DefaultSessionTimeout
+	}
+	if c.RebalanceTimeout == 0 {
+		c.RebalanceTimeout = DefaultRebalanceTimeout
+	}
+	if c.SweepEvery == 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
+	if c.RestoreTimeout == 0 {
+		c.RestoreTimeout = 2 * c.TransactionTimeout
+	}
+	if c.CommitInterval < 0 || c.MaxBatchRecords < 0 || c.TransactionTimeout < 0 ||
+		c.SessionTimeout < 0 || c.RebalanceTimeout < 0 || c.RestoreTimeout < 0 {
+		errs = append(errs, errors.New("negative interval or bound"))
+	}
+	if c.CommitInterval >= c.TransactionTimeout {
+		errs = append(errs, fmt.Errorf("commit interval %v must be below the transaction timeout %v", c.CommitInterval, c.TransactionTimeout))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("stream config: %w", err)
+	}
+	return c, nil
+}

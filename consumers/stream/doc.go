@@ -1,0 +1,49 @@
+// Package stream is the exactly-once processing framework of the Taskole consumers: a
+// Processor consumes co-partitioned input topics in one consumer group, keeps per-key state
+// per input partition in memory, mirrors it to a compacted changelog topic, and commits
+// outputs, changelog writes and input offsets in one Kafka transaction (franz-go
+// GroupTransactSession, read_committed, RequireStableFetchOffsets).
+//
+// # Guarantees
+//
+//   - A transaction is open for at most Config.CommitInterval (default 500ms) or
+//     Config.MaxBatchRecords input records; committing writes every key changed in it to the
+//     changelog (partition = input partition; an empty state is a tombstone).
+//   - When partitions are assigned, their state is restored from the changelog (read committed,
+//     from the start to the end, after any open transaction on it has ended) before any of
+//     their records is handled; this runs in kgo's AdjustFetchOffsetsFn, i.e. after the
+//     group's committed offsets are stable. Revoked or lost partitions are dropped.
+//   - An aborted transaction (rebalance, failed EndTxn, produce error, retryable handler
+//     error) rolls the state of the partitions it touched back to the changelog, and the
+//     session rewinds to the committed offsets: the records are handled again, against the
+//     state they were first handled against. So outputs are neither lost nor doubled.
+//   - Poison records (Classify → Poison) become a schemas.DeadLetter on Config.DLQ in the same
+//     transaction, keyed as received; processing goes on; a metric counts them by reason.
+//   - Errors are classified once by Classify: Retryable, Poison, Fatal.
+//   - Partition assignment uses the range balancer, which gives partition i of every input to
+//     the same member; EnsureTopics refuses co-partitioned topics whose counts differ.
+//
+// # Binding a consumer
+//
+// Implement Handler[S] for a state type S (the zero S is a new key):
+//
+//	type handler struct{ ... }
+//	func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[S]) error {
+//		ev, err := schemas.DecodeX(rec.Value)
+//		if err != nil {
+//			return fmt.Errorf("decoding x: %w", err) // *schemas.FieldError: poison
+//		}
+//		s := tx.State(ev.Key)        // marked changed, written to the changelog at commit
+//		tx.Advance(ev.OccurredAt)    // optional event-time watermark, persisted
+//		tx.Produce(&kgo.Record{Topic: out, Key: k, Value: v})
+//		return nil
+//	}
+//	func (h *handler) AppendState(dst []byte, s *S) ([]byte, error)
+//	func (h *handler) UnmarshalState(s *S, data []byte) error
+//	func (h *handler) EmptyState(s *S) bool
+//
+// then EnsureTopics, New(Config{...}, h), Run(ctx) and Close. Handle runs on one goroutine;
+// it must not keep tx or state pointers past the call, and must leave state unchanged when it
+// returns a poison error. A handler that also implements Sweeper gets called to prune state
+// whenever a partition's watermark moves Config.SweepEvery.
+package stream

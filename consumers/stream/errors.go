@@ -1,0 +1,96 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Class is what the processor does about an error. Every error crossing the processor's
+// boundary — from a Handler, from producing, from ending a transaction — is classified once,
+// by Classify.
+type Class uint8
+
+// Error classes.
+const (
+	// Retryable: abort the open transaction, roll the state of its partitions back to the
+	// changelog and re-poll from the committed offsets.
+	Retryable Class = iota + 1
+	// Poison: the input record can never be processed; it becomes a dead-letter record in the
+	// same transaction and processing goes on.
+	Poison
+	// Fatal: stop Run and return the error (the process restarts; no output is lost or doubled).
+	Fatal
+)
+
+func (c Class) String() string {
+	switch c {
+	case Retryable:
+		return "retryable"
+	case Poison:
+		return "poison"
+	case Fatal:
+		return "fatal"
+	}
+	return fmt.Sprintf("class(%d)", uint8(c))
+}
+
+// PoisonError marks an input record that can never be processed. Handlers return it (or any
+// error with a Label() string method, such as *schemas.FieldError) for bad input.
+type PoisonError struct {
+	Reason string // low-cardinality label for the dead-letter metric ("amount:invalid")
+	Err    error
+}
+
+func (e *PoisonError) Error() string { return e.Err.Error() }
+func (e *PoisonError) Unwrap() error { return e.Err }
+
+// Label returns Reason.
+func (e *PoisonError) Label() string { return e.Reason }
+
+// Poisoned wraps err as a PoisonError with the given metric label.
+func Poisoned(label string, err error) error { return &PoisonError{Reason: label, Err: err} }
+
+// labeler is the shape of input errors: *schemas.FieldError, *ledger.InvalidError, *PoisonError.
+type labeler interface{ Label() string }
+
+// Classify says what the processor does about err: Poison for input errors (a *PoisonError or
+// any error in the chain with a Label() string method), Retryable for retriable Kafka errors
+// and aborted transactions, Fatal for everything else, including context cancellation and a
+// fenced producer. It returns 0 for a nil error.
+func Classify(err error) Class {
+	var l labeler
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, kgo.ErrClientClosed):
+		return Fatal
+	case errors.As(err, &l):
+		return Poison
+	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed), errors.Is(err, kerr.InvalidTxnState):
+		// Another instance took over our transactional id, or the broker rejects us.
+		return Fatal
+	case errors.Is(err, kgo.ErrAborting), errors.Is(err, kerr.TransactionAbortable),
+		errors.Is(err, kerr.OperationNotAttempted), kerr.IsRetriable(err),
+		errors.Is(err, errAborted):
+		return Retryable
+	}
+	return Fatal
+}
+
+// Label returns the metric label of a poison error ("unknown" when it has none).
+func Label(err error) string {
+	var l labeler
+	if errors.As(err, &l) && l.Label() != "" {
+		return l.Label()
+	}
+	return "unknown"
+}
+
+// errAborted reports a transaction that ended in an abort without an error (a rebalance).
+var errAborted = errors.New("transaction aborted")

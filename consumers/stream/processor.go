@@ -1,0 +1,554 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/schemas"
+)
+
+// Processor runs a Handler exactly once over its input topics. Create it with New, run it
+// with Run, stop it by cancelling Run's context; Close releases it.
+type Processor[S any] struct {
+	cfg  Config
+	h    Handler[S]
+	sw   Sweeper[S] // h, when it implements Sweeper
+	log  *slog.Logger
+	m    *metrics
+	sess *kgo.GroupTransactSession
+
+	// Callback side (group goroutine), guarded by mu.
+	mu       sync.Mutex
+	assigned map[int32]bool // partitions restored or being restored for the loop
+	events   []event[S]
+	fatal    error
+
+	// Loop side.
+	parts     map[int32]*part[S]
+	inTxn     bool
+	txnStart  time.Time
+	txnRecs   int
+	touched   map[int32]bool // partitions whose state the open transaction changed
+	mustAbort bool
+	prodErr   atomic.Pointer[error]
+	counts    txnCounts
+
+	running   atomic.Bool
+	restoring atomic.Int32
+	closeMu   sync.Mutex
+	closed    bool
+}
+
+// event is a change of partition ownership, handed from the group callbacks to the loop.
+type event[S any] struct {
+	add  map[int32]*part[S] // restored partitions to own
+	drop []int32            // partitions revoked or lost
+}
+
+// txnCounts are the metric increments of the open transaction, applied when it commits.
+type txnCounts struct {
+	in, out map[string]float64
+	dead    map[[2]string]float64
+}
+
+func (c *txnCounts) reset() {
+	c.in, c.out, c.dead = map[string]float64{}, map[string]float64{}, map[[2]string]float64{}
+}
+
+// New validates cfg and creates a Processor for h. Run connects and joins the group.
+func New[S any](cfg Config, h Handler[S]) (*Processor[S], error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Processor[S]{
+		cfg:      cfg,
+		h:        h,
+		log:      cfg.Logger.With("consumer", cfg.Name),
+		m:        newMetrics(cfg.Name, cfg.Registry),
+		assigned: map[int32]bool{},
+		parts:    map[int32]*part[S]{},
+		touched:  map[int32]bool{},
+	}
+	p.sw, _ = h.(Sweeper[S])
+	p.counts.reset()
+	return p, nil
+}
+
+// connect creates the transact session: the client joins the group at once.
+func (p *Processor[S]) connect() error {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(p.cfg.Brokers...),
+		kgo.WithLogger(kgoLogger{p.log}),
+		kgo.ConsumerGroup(p.cfg.Group),
+		kgo.ConsumeTopics(p.cfg.Inputs...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequireStableFetchOffsets(),
+		// Range assigns partition i of every co-partitioned input to the same member.
+		kgo.Balancers(kgo.RangeBalancer()),
+		kgo.SessionTimeout(p.cfg.SessionTimeout),
+		kgo.RebalanceTimeout(p.cfg.RebalanceTimeout),
+		kgo.DisableAutoCommit(),
+		kgo.TransactionalID(p.cfg.TransactionalID),
+		kgo.TransactionTimeout(p.cfg.TransactionTimeout),
+		kgo.RecordPartitioner(partitioner{manual: p.cfg.Changelog, def: kgo.StickyKeyPartitioner(nil)}),
+		kgo.AdjustFetchOffsetsFn(p.onFetched),
+		kgo.OnPartitionsRevoked(p.onRevoked),
+		kgo.OnPartitionsLost(p.onRevoked),
+	}
+	sess, err := kgo.NewGroupTransactSession(append(opts, p.cfg.ClientOpts...)...)
+	if err != nil {
+		return fmt.Errorf("creating transact session: %w", err)
+	}
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if p.closed {
+		sess.Close()
+		return errors.New("processor closed")
+	}
+	p.sess = sess
+	return nil
+}
+
+// Ready reports whether the processor is in its loop with every assigned partition restored.
+func (p *Processor[S]) Ready() bool { return p.running.Load() && p.restoring.Load() == 0 }
+
+// Close leaves the group and closes the client. It is idempotent; call it after Run returns.
+func (p *Processor[S]) Close() {
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if !p.closed && p.sess != nil {
+		p.sess.Close()
+	}
+	p.closed = true
+}
+
+// onFetched runs on the group goroutine after the committed offsets of newly assigned
+// partitions are known — with RequireStableFetchOffsets, after any transaction of a previous
+// owner on them has ended — and before they are consumed: it restores their state.
+func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	p.mu.Lock()
+	var ids []int32
+	seen := map[int32]bool{}
+	for _, ps := range offsets {
+		for id := range ps {
+			if !p.assigned[id] && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	p.mu.Unlock()
+	if len(ids) == 0 {
+		return offsets, nil
+	}
+	p.restoring.Add(1)
+	defer p.restoring.Add(-1)
+	parts, err := p.restore(ctx, ids)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		if p.fatal == nil && ctx.Err() == nil {
+			p.fatal = fmt.Errorf("restoring partitions %v: %w", ids, err)
+		}
+		return nil, err
+	}
+	for id := range parts {
+		p.assigned[id] = true
+	}
+	p.events = append(p.events, event[S]{add: parts})
+	return offsets, nil
+}
+
+// onRevoked runs on the group goroutine when partitions are revoked or lost: their state is
+// dropped (the session aborts an open transaction that touched them).
+func (p *Processor[S]) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var drop []int32
+	for _, ps := range revoked {
+		for _, id := range ps {
+			if p.assigned[id] {
+				delete(p.assigned, id)
+				drop = append(drop, id)
+			}
+		}
+	}
+	if len(drop) > 0 {
+		p.events = append(p.events, event[S]{drop: drop})
+	}
+}
+
+// drain applies ownership events; a dropped partition aborts the open transaction.
+func (p *Processor[S]) drain() error {
+	p.mu.Lock()
+	evs, fatal := p.events, p.fatal
+	p.events = nil
+	p.mu.Unlock()
+	if fatal != nil {
+		return fatal
+	}
+	for _, ev := range evs {
+		for _, id := range ev.drop {
+			if p.parts[id] != nil {
+				delete(p.parts, id)
+				p.mustAbort = p.mustAbort || p.inTxn
+				p.m.lag.DeletePartialMatch(map[string]string{"partition": itoa32(id)})
+				p.log.Info("partition dropped", "partition", id)
+			}
+		}
+		for id, pt := range ev.add {
+			p.parts[id] = pt
+			p.log.Info("partition restored", "partition", id, "keys", len(pt.m), "bytes", pt.bytes)
+		}
+	}
+	if len(evs) > 0 {
+		p.updateSizeMetrics()
+	}
+	return nil
+}
+
+func (p *Processor[S]) updateSizeMetrics() {
+	var keys, bytes int64
+	for _, pt := range p.parts {
+		keys += int64(len(pt.m))
+		bytes += pt.bytes
+	}
+	p.m.keys.Set(float64(keys))
+	p.m.bytes.Set(float64(bytes))
+	p.m.partitions.Set(float64(len(p.parts)))
+}
+
+// Run consumes, processes and commits until ctx is cancelled (then it finishes the open
+// transaction and returns nil) or a fatal error occurs.
+func (p *Processor[S]) Run(ctx context.Context) error {
+	if p.sess != nil {
+		return errors.New("processor already ran")
+	}
+	if err := p.connect(); err != nil {
+		return err
+	}
+	p.running.Store(true)
+	defer p.running.Store(false)
+	p.log.Info("processor starting", "group", p.cfg.Group, "inputs", p.cfg.Inputs,
+		"changelog", p.cfg.Changelog, "transactional_id", p.cfg.TransactionalID)
+	err := p.loop(ctx)
+	if p.inTxn {
+		// Finish the open transaction: commit it when all went well (less to redo), else abort.
+		endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.TransactionTimeout)
+		endErr := p.end(endCtx, err == nil && !p.mustAbort)
+		cancel()
+		if err == nil && Classify(endErr) == Fatal {
+			err = endErr
+		}
+	}
+	return err
+}
+
+func (p *Processor[S]) loop(ctx context.Context) error {
+	for {
+		if err := p.drain(); err != nil {
+			return err
+		}
+		if p.inTxn && (p.mustAbort || p.txnRecs >= p.cfg.MaxBatchRecords || time.Since(p.txnStart) >= p.cfg.CommitInterval) {
+			if err := p.end(ctx, !p.mustAbort); err != nil && Classify(err) != Retryable {
+				return err
+			}
+			continue
+		}
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if p.inTxn {
+			pollCtx, cancel = context.WithDeadline(ctx, p.txnStart.Add(p.cfg.CommitInterval))
+		}
+		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxBatchRecords-p.txnRecs)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := p.fetchErrors(fetches); err != nil {
+			return err
+		}
+		if err := p.drain(); err != nil {
+			return err
+		}
+		if fetches.Empty() || p.mustAbort {
+			continue
+		}
+		if !p.inTxn {
+			if err := p.sess.Begin(); err != nil {
+				return fmt.Errorf("beginning transaction: %w", err)
+			}
+			p.inTxn, p.txnStart, p.txnRecs = true, time.Now(), 0
+			p.prodErr.Store(nil)
+		}
+		if err := p.process(ctx, fetches); err != nil {
+			return err
+		}
+	}
+}
+
+// fetchErrors logs fetch errors; client closure is fatal, the rest kgo retries itself.
+func (p *Processor[S]) fetchErrors(fetches kgo.Fetches) error {
+	for _, fe := range fetches.Errors() {
+		switch {
+		case errors.Is(fe.Err, context.DeadlineExceeded), errors.Is(fe.Err, context.Canceled):
+		case errors.Is(fe.Err, kgo.ErrClientClosed):
+			return fe.Err
+		default:
+			p.log.Warn("fetch error", "topic", fe.Topic, "partition", fe.Partition, "error", fe.Err)
+		}
+	}
+	return nil
+}
+
+// process handles one poll's records in the open transaction.
+func (p *Processor[S]) process(ctx context.Context, fetches kgo.Fetches) error {
+	var err error
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if err != nil || p.mustAbort || len(fp.Records) == 0 {
+			return
+		}
+		pt := p.parts[fp.Partition]
+		if pt == nil {
+			// Not ours (any more): never commit past it.
+			p.mustAbort = true
+			return
+		}
+		for _, rec := range fp.Records {
+			if err = p.handle(ctx, pt, rec); err != nil || p.mustAbort {
+				return
+			}
+		}
+		last := fp.Records[len(fp.Records)-1]
+		p.m.lag.WithLabelValues(fp.Topic, itoa32(fp.Partition)).Set(float64(max(fp.HighWatermark-last.Offset-1, 0)))
+		if p.sw != nil && pt.wm-pt.lastSweep >= int64(p.cfg.sweepEvery()) {
+			p.sweep(pt)
+		}
+	})
+	return err
+}
+
+func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record) error {
+	tx := Tx[S]{p: pt}
+	p.touched[pt.id] = true
+	herr := p.h.Handle(ctx, rec, &tx)
+	p.txnRecs++
+	p.counts.in[rec.Topic]++
+	switch Classify(herr) {
+	case 0:
+		for _, r := range tx.out {
+			p.produce(ctx, r)
+		}
+	case Poison:
+		if p.cfg.DLQ == "" {
+			return fmt.Errorf("processing %s/%d@%d (no dead-letter topic): %w", rec.Topic, rec.Partition, rec.Offset, herr)
+		}
+		reason := Label(herr)
+		p.produce(ctx, DeadLetter(p.cfg.DLQ, p.cfg.Name, rec, herr, time.Now()))
+		p.counts.dead[[2]string{rec.Topic, reason}]++
+		p.log.Warn("dead-lettered record", "topic", rec.Topic, "partition", rec.Partition,
+			"offset", rec.Offset, "reason", reason, "error", herr)
+	case Retryable:
+		p.log.Warn("retryable error; aborting transaction", "topic", rec.Topic, "partition", rec.Partition,
+			"offset", rec.Offset, "error", herr)
+		p.mustAbort = true
+	default:
+		p.mustAbort = true
+		return fmt.Errorf("processing %s/%d@%d: %w", rec.Topic, rec.Partition, rec.Offset, herr)
+	}
+	return nil
+}
+
+func (p *Processor[S]) produce(ctx context.Context, r *kgo.Record) {
+	p.counts.out[r.Topic]++
+	p.sess.Produce(ctx, r, func(_ *kgo.Record, err error) {
+		if err != nil {
+			p.prodErr.CompareAndSwap(nil, &err)
+		}
+	})
+}
+
+// sweep lets the Sweeper prune every key of pt at its watermark.
+func (p *Processor[S]) sweep(pt *part[S]) {
+	wm := time.Unix(0, pt.wm).UTC()
+	for k, e := range pt.m {
+		if p.sw.Sweep(wm, &e.s) {
+			pt.dirty[k] = struct{}{}
+		}
+	}
+	pt.lastSweep = pt.wm
+	p.touched[pt.id] = true
+}
+
+// end writes the changelog of the open transaction and ends it, committing when commit is
+// true and nothing failed. After an abort the state of the touched partitions is restored
+// from the changelog, and the session rewinds to the committed offsets.
+func (p *Processor[S]) end(ctx context.Context, commit bool) error {
+	var werr error
+	if commit {
+		werr = p.writeChangelog(ctx)
+	}
+	if perr := p.prodErr.Load(); perr != nil && werr == nil {
+		werr = fmt.Errorf("producing: %w", *perr)
+	}
+	commit = commit && werr == nil
+	start := time.Now()
+	committed, err := p.sess.End(ctx, kgo.TransactionEndTry(commit))
+	p.inTxn, p.mustAbort = false, false
+	if committed {
+		p.m.commit.Observe(time.Since(start).Seconds())
+		p.m.txns.WithLabelValues("committed").Inc()
+		p.commitCounts()
+		for _, pt := range p.parts {
+			pt.wmDirty = false
+		}
+		clear(p.touched)
+		p.updateSizeMetrics()
+		return nil
+	}
+	p.m.txns.WithLabelValues("aborted").Inc()
+	p.counts.reset()
+	if err == nil {
+		err = werr
+	}
+	if err == nil {
+		err = errAborted
+	}
+	if Classify(err) == Fatal {
+		return fmt.Errorf("ending transaction: %w", err)
+	}
+	p.log.Info("transaction aborted; rolling back state", "reason", err)
+	if rerr := p.rollback(ctx); rerr != nil {
+		return fmt.Errorf("rolling back after abort: %w", rerr)
+	}
+	return fmt.Errorf("ending transaction: %w", err)
+}
+
+// writeChangelog produces the changed states of the open transaction to the changelog.
+func (p *Processor[S]) writeChangelog(ctx context.Context) error {
+	var buf []byte
+	for _, pt := range p.parts {
+		for k := range pt.dirty {
+			e := pt.m[k]
+			rec := &kgo.Record{Topic: p.cfg.Changelog, Partition: pt.id, Key: append([]byte{stateKeyPrefix}, k...)}
+			if e != nil && !p.h.EmptyState(&e.s) {
+				var err error
+				buf, err = p.h.AppendState(buf[:0], &e.s)
+				if err != nil {
+					return fmt.Errorf("encoding state of %q: %w", k, err)
+				}
+				rec.Value = append([]byte(nil), buf...)
+				pt.bytes += int64(len(rec.Value)) - int64(e.size)
+				e.size = int32(len(rec.Value))
+			} else if e != nil {
+				pt.bytes -= int64(e.size)
+				delete(pt.m, k)
+			}
+			p.produce(ctx, rec)
+			delete(pt.dirty, k)
+		}
+		if pt.wmDirty {
+			p.touched[pt.id] = true
+			p.produce(ctx, &kgo.Record{Topic: p.cfg.Changelog, Partition: pt.id, Key: []byte(metaWatermark), Value: encodeWatermark(pt.wm)})
+		}
+	}
+	return nil
+}
+
+func (p *Processor[S]) commitCounts() {
+	for t, n := range p.counts.in {
+		p.m.in.WithLabelValues(t).Add(n)
+	}
+	for t, n := range p.counts.out {
+		p.m.out.WithLabelValues(t).Add(n)
+	}
+	for k, n := range p.counts.dead {
+		p.m.dead.WithLabelValues(k[0], k[1]).Add(n)
+	}
+	p.counts.reset()
+}
+
+// rollback re-restores every owned partition touched by the aborted transaction.
+func (p *Processor[S]) rollback(ctx context.Context) error {
+	var ids []int32
+	for id := range p.touched {
+		if p.parts[id] != nil {
+			ids = append(ids, id)
+		}
+	}
+	clear(p.touched)
+	if len(ids) == 0 {
+		return nil
+	}
+	p.restoring.Add(1)
+	defer p.restoring.Add(-1)
+	parts, err := p.restore(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for id, pt := range parts {
+		if p.parts[id] != nil {
+			p.parts[id] = pt
+		}
+	}
+	p.updateSizeMetrics()
+	return nil
+}
+
+// DeadLetter builds the dead-letter record of rec (SPEC §4: keyed as received).
+func DeadLetter(topic, consumer string, rec *kgo.Record, cause error, now time.Time) *kgo.Record {
+	v := schemas.AppendDeadLetter(nil, schemas.DeadLetter{
+		Topic:     rec.Topic,
+		Partition: rec.Partition,
+		Offset:    rec.Offset,
+		Key:       rec.Key,
+		Value:     rec.Value,
+		Error:     cause.Error(),
+		Consumer:  consumer,
+		FailedAt:  now.UTC(),
+	})
+	return &kgo.Record{Topic: topic, Key: rec.Key, Value: v}
+}
+
+// partitioner sends changelog records to the partition set on the record (the input
+// partition) and everything else by murmur2 of the key, like Kafka's default partitioner.
+type partitioner struct {
+	manual string
+	def    kgo.Partitioner
+}
+
+func (p partitioner) ForTopic(t string) kgo.TopicPartitioner {
+	if t == p.manual {
+		return kgo.ManualPartitioner().ForTopic(t)
+	}
+	return p.def.ForTopic(t)
+}
+
+// kgoLogger adapts slog to kgo's logger; kgo's info is our debug.
+type kgoLogger struct{ l *slog.Logger }
+
+func (k kgoLogger) Level() kgo.LogLevel {
+	if k.l.Enabled(context.Background(), slog.LevelDebug) {
+		return kgo.LogLevelInfo
+	}
+	return kgo.LogLevelWarn
+}
+
+func (k kgoLogger) Log(level kgo.LogLevel, msg string, kv ...any) {
+	lvl := slog.LevelDebug
+	switch level {
+	case kgo.LogLevelError:
+		lvl = slog.LevelError
+	case kgo.LogLevelWarn:
+		lvl = slog.LevelWarn
+	}
+	k.l.Log(context.Background(), lvl, "kgo: "+msg, kv...)
+}

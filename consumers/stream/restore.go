@@ -1,0 +1,168 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// restoreIdle is how long a restore waits for more changelog records before concluding that
+// the rest of a partition up to its end offset was compacted away or is control records.
+const restoreIdle = 3 * time.Second
+
+// restore reads the changelog partitions ids from the start to their end and returns their
+// state. It first waits until no transaction is open on them (last stable offset = high
+// watermark): a previous owner's commit writes its markers to the changelog and to the group's
+// offsets independently, so the offsets being stable does not yet mean the changelog is.
+func (p *Processor[S]) restore(ctx context.Context, ids []int32) (map[int32]*part[S], error) {
+	start := time.Now()
+	adm := kadm.NewClient(p.sess.Client())
+	ends, err := p.stableEnds(ctx, adm, ids)
+	if err != nil {
+		return nil, err
+	}
+	parts := make(map[int32]*part[S], len(ids))
+	consume := map[int32]kgo.Offset{}
+	for _, id := range ids {
+		parts[id] = newPart[S](id)
+		if ends[id] > 0 {
+			consume[id] = kgo.NewOffset().AtStart()
+		}
+	}
+	if len(consume) > 0 {
+		opts := append([]kgo.Opt{
+			kgo.SeedBrokers(p.cfg.Brokers...),
+			kgo.WithLogger(kgoLogger{p.log}),
+			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.cfg.Changelog: consume}),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+			kgo.KeepControlRecords(), // so the last offset before the end is always seen
+		}, p.cfg.ClientOpts...)
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			return nil, fmt.Errorf("creating restore client: %w", err)
+		}
+		defer cl.Close()
+		var n int64
+		for len(consume) > 0 {
+			pollCtx, cancel := context.WithTimeout(ctx, restoreIdle)
+			fetches := cl.PollFetches(pollCtx)
+			cancel()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if fetches.Empty() {
+				// Nothing more to read below the end offsets: the tail is compacted or markers.
+				p.log.Warn("changelog restore idle; assuming the rest is compacted", "partitions", consume)
+				break
+			}
+			for _, fe := range fetches.Errors() {
+				if !errors.Is(fe.Err, context.DeadlineExceeded) {
+					return nil, fmt.Errorf("reading changelog %s/%d: %w", fe.Topic, fe.Partition, fe.Err)
+				}
+			}
+			fetches.EachRecord(func(r *kgo.Record) {
+				if _, ok := consume[r.Partition]; !ok || r.Offset >= ends[r.Partition] {
+					return
+				}
+				n++
+				if !r.Attrs.IsControl() {
+					err = errors.Join(err, parts[r.Partition].apply(p.h, r))
+				}
+				if r.Offset >= ends[r.Partition]-1 {
+					delete(consume, r.Partition)
+				}
+			})
+			if err != nil {
+				return nil, fmt.Errorf("restoring changelog %s: %w", p.cfg.Changelog, err)
+			}
+		}
+		p.m.restored.Add(float64(n))
+	}
+	p.m.restore.Observe(time.Since(start).Seconds())
+	for _, pt := range parts {
+		pt.lastSweep = 0
+	}
+	return parts, nil
+}
+
+// stableEnds waits until every partition's last stable offset equals its high watermark and
+// returns the high watermarks.
+func (p *Processor[S]) stableEnds(ctx context.Context, adm *kadm.Client, ids []int32) (map[int32]int64, error) {
+	deadline := time.Now().Add(p.cfg.RestoreTimeout)
+	for {
+		hwm, err := adm.ListEndOffsets(ctx, p.cfg.Changelog)
+		if err == nil {
+			err = hwm.Error()
+		}
+		var lso kadm.ListedOffsets
+		if err == nil {
+			lso, err = adm.ListCommittedOffsets(ctx, p.cfg.Changelog)
+			if err == nil {
+				err = lso.Error()
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing changelog offsets: %w", err)
+		}
+		ends := make(map[int32]int64, len(ids))
+		stable := true
+		for _, id := range ids {
+			h, ok1 := hwm.Lookup(p.cfg.Changelog, id)
+			l, ok2 := lso.Lookup(p.cfg.Changelog, id)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("changelog %s has no partition %d (co-partitioning broken)", p.cfg.Changelog, id)
+			}
+			stable = stable && h.Offset == l.Offset
+			ends[id] = h.Offset
+		}
+		if stable {
+			return ends, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("changelog %s partitions %v: a transaction stayed open longer than %v", p.cfg.Changelog, ids, p.cfg.RestoreTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// apply applies one changelog record to the partition's state.
+func (pt *part[S]) apply(h Handler[S], r *kgo.Record) error {
+	if len(r.Key) == 0 {
+		return fmt.Errorf("changelog record at offset %d has no key", r.Offset)
+	}
+	switch r.Key[0] {
+	case metaKeyPrefix:
+		if string(r.Key) == metaWatermark {
+			pt.wm = decodeWatermark(r.Value)
+		}
+		return nil
+	case stateKeyPrefix:
+	default:
+		return fmt.Errorf("changelog record at offset %d has an unknown key prefix %q", r.Offset, r.Key[0])
+	}
+	k := string(r.Key[1:])
+	old := pt.m[k]
+	if old != nil {
+		pt.bytes -= int64(old.size)
+	}
+	if r.Value == nil {
+		delete(pt.m, k)
+		return nil
+	}
+	e := new(entry[S])
+	if err := h.UnmarshalState(&e.s, r.Value); err != nil {
+		return fmt.Errorf("decoding state of %q at offset %d: %w", k, r.Offset, err)
+	}
+	e.size = int32(len(r.Value))
+	pt.bytes += int64(e.size)
+	pt.m[k] = e
+	return nil
+}
