@@ -30,7 +30,7 @@ func ledgerCommand() command {
 			maxBatch := fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most")
 			session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)")
 			rebalance := fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)")
-			group := fs.String("group", "taskole-ledger", "consumer group")
+			group := fs.String("group", "taskole-ledger", "consumer group (--topic-prefix is prepended)")
 			changelog := fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)")
 			partitions := fs.Int("partitions", 12, "partition count of topics created when missing")
 			if err := parseFlags(fs, args); err != nil {
@@ -50,7 +50,7 @@ func ledgerCommand() command {
 				Brokers:          c.brokerList(),
 				Topics:           topics,
 				Changelog:        *changelog,
-				Group:            *group,
+				Group:            c.topicPrefix + *group,
 				Instance:         c.instance(),
 				Partitions:       int32(*partitions),
 				Rules:            rules.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon},
