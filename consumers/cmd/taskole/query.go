@@ -2,15 +2,113 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/taskole/revshare/consumers/query"
+	"github.com/taskole/revshare/sql/queries"
 )
 
+// paramFlags collects repeated --param name=value flags.
+type paramFlags map[string]string
+
+func (p paramFlags) String() string { return "" }
+
+func (p paramFlags) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want name=value, got %q", v)
+	}
+	p[name] = value
+	return nil
+}
+
 func queryCommand() command {
+	const summary = "run a BI query of sql/queries and print a table: taskole query NAME [--param k=v]... | --list"
 	return command{
 		name:    "query",
-		summary: "(not yet implemented)",
+		summary: summary,
 		run: func(ctx context.Context, args []string) error {
-			return errors.New("not implemented yet")
+			fs := newFlags("query", summary)
+			var c common
+			c.register(fs, "")
+			params := paramFlags{}
+			fs.Var(params, "param", "query parameter name=value (repeatable; see --list)")
+			list := fs.Bool("list", false, "list the queries with their parameters and exit")
+			format := fs.String("format", "table", "output format: table, tsv or csv")
+			timeout := fs.Duration("timeout", 5*time.Minute, "query timeout")
+			// Flags may follow the query name: taskole query NAME --param k=v.
+			var name string
+			if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+				name, args = args[0], args[1:]
+			}
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if name == "" && fs.NArg() > 0 {
+				name = fs.Arg(0)
+			}
+			if *list {
+				return listQueries()
+			}
+			if name == "" || fs.NArg() > 1 || (fs.NArg() == 1 && fs.Arg(0) != name) {
+				fmt.Fprintln(fs.Output(), "taskole query: want one query NAME (or --list)")
+				return errUsage
+			}
+			switch *format {
+			case "table", "tsv", "csv":
+			default:
+				return fmt.Errorf("unknown --format %q (table, tsv or csv)", *format)
+			}
+			q, err := queries.Lookup(name)
+			if err != nil {
+				return err
+			}
+			conn, err := clickhouse.Open(&clickhouse.Options{
+				Addr: []string{c.chAddr},
+				Auth: clickhouse.Auth{Database: c.chDatabase},
+			})
+			if err != nil {
+				return fmt.Errorf("opening clickhouse %s: %w", c.chAddr, err)
+			}
+			defer conn.Close()
+			ctx, cancel := context.WithTimeout(ctx, *timeout)
+			defer cancel()
+			t, err := query.Run(ctx, conn, q, params)
+			if err != nil {
+				return err
+			}
+			switch *format {
+			case "tsv":
+				return t.WriteCSV(os.Stdout, '\t')
+			case "csv":
+				return t.WriteCSV(os.Stdout, ',')
+			default:
+				return t.Print(os.Stdout)
+			}
 		},
 	}
+}
+
+func listQueries() error {
+	all, err := queries.All()
+	if err != nil {
+		return err
+	}
+	for _, q := range all {
+		fmt.Printf("%s — %s\n    %s\n", q.Name, q.Title, q.Description)
+		for _, p := range q.Params {
+			def := "required"
+			if !p.Required {
+				def = fmt.Sprintf("default %q", p.Default)
+			}
+			fmt.Printf("    --param %s=<%s>  %s (%s)\n", p.Name, p.Type, p.Description, def)
+		}
+		fmt.Println()
+	}
+	return nil
 }

@@ -1,0 +1,135 @@
+-- name: cac_ltv
+-- title: CAC and LTV : CAC per business and month
+-- description: Per calendar month with acquisition spend and its currency: the spend (each
+-- description: acquisition-costs event once), the clients whose ownership the business(es)
+-- description: established in the month, CAC = spend / those clients (NULL when none), the
+-- description: LTV of the same scope and month as in churn_ltv (owner_ltv for a business or
+-- description: sector: direct value plus commissions; ltv for the platform: net value of all
+-- description: purchases; NULL when churn is zero) and LTV : CAC (NULL when either is).
+-- param: by String = business; grouping of the dim column: business, sector or platform
+-- param: business String = ; only this business (empty: all)
+-- param: sector String = ; only businesses of this sector (empty: all)
+-- columns: dim, month, currency, acquisition_spend, new_clients, cac, ltv, ltv_to_cac
+SELECT
+    dim,
+    month,
+    currency,
+    acquisition_spend,
+    new_clients,
+    if(new_clients = 0, NULL, acquisition_spend / greatest(new_clients, 1)) AS cac,
+    if(has_ltv AND churn_rate > 0, toFloat64(value) / active_start / churn_rate, NULL) AS ltv,
+    if(new_clients = 0 OR acquisition_spend = 0, NULL, ltv / (toFloat64(acquisition_spend) / new_clients)) AS ltv_to_cac
+FROM
+(
+    SELECT *
+    FROM
+    (
+        SELECT *
+        FROM
+        (
+            SELECT
+                multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', business_id) AS dim,
+                month,
+                currency,
+                sum(amount) AS acquisition_spend
+            FROM
+            (
+                SELECT
+                    event_id,
+                    any(business_id) AS business_id,
+                    any(currency) AS currency,
+                    any(amount) AS amount,
+                    toStartOfMonth(any(occurred_at)) AS month
+                FROM acquisition_costs
+                GROUP BY event_id
+            )
+            ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) USING (business_id)
+            WHERE ({business:String} = '' OR business_id = {business:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+            GROUP BY dim, month, currency
+        )
+        ANY LEFT JOIN
+        (
+            SELECT
+                multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', owner_business_id) AS dim,
+                cohort AS month,
+                count() AS new_clients
+            FROM client_owners
+            WHERE ({business:String} = '' OR owner_business_id = {business:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+            GROUP BY dim, month
+        ) USING (dim, month)
+    )
+    ANY LEFT JOIN
+    (
+        -- Clients active at the month's first instant and churn rate, as in churn_ltv.
+        SELECT
+            dim,
+            month,
+            count() AS active_start,
+            countIf(ends_active) AS retained,
+            (active_start - retained) / active_start AS churn_rate
+        FROM
+        (
+            SELECT
+                dim,
+                client_id,
+                month,
+                max(purchase_at >= month_start - window_seconds AND purchase_at <= month_start) AS starts_active,
+                max(purchase_at >= month_end - window_seconds AND purchase_at <= month_end) AS ends_active
+            FROM
+            (
+                SELECT
+                    dim,
+                    client_id,
+                    purchase_at,
+                    window_seconds,
+                    month,
+                    toDateTime(month, 'UTC') AS month_start,
+                    toDateTime(addMonths(month, 1), 'UTC') - 1 AS month_end
+                FROM
+                (
+                    SELECT
+                        multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', owner_business_id) AS dim,
+                        client_id,
+                        completed_at AS purchase_at,
+                        toUInt32(activity_window_days) * 86400 AS window_seconds,
+                        arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(completed_at), i),
+                            range(toUInt64(dateDiff('month', toStartOfMonth(completed_at),
+                                toStartOfMonth(completed_at + window_seconds)) + 2)))) AS month
+                    FROM purchases
+                    WHERE ({business:String} = '' OR owner_business_id = {business:String})
+                      AND ({sector:String} = '' OR sector = {sector:String})
+                )
+            )
+            GROUP BY dim, client_id, month
+        )
+        WHERE starts_active
+        GROUP BY dim, month
+    ) USING (dim, month)
+)
+ANY LEFT JOIN
+(
+    -- The month's value per currency: net value for the platform, else direct + commissions.
+    SELECT
+        dim,
+        month,
+        currency,
+        1 AS has_ltv,
+        if({by:String} = 'platform', sum(v), sumIf(v, direct) + sum(commission)) AS value
+    FROM
+    (
+        SELECT
+            multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', owner_business_id) AS dim,
+            month,
+            currency,
+            net_value AS v,
+            direct,
+            commission
+        FROM purchases
+        WHERE ({business:String} = '' OR owner_business_id = {business:String})
+          AND ({sector:String} = '' OR sector = {sector:String})
+    )
+    GROUP BY dim, month, currency
+) USING (dim, month, currency)
+ORDER BY dim, month, currency

@@ -1,0 +1,103 @@
+-- name: churn_ltv
+-- title: Churn, AMPU and LTV per month
+-- description: For every calendar month up to the month of {until} with clients active at its
+-- description: first instant: those clients (active_start), how many of them are still active
+-- description: at its last instant (the month's last second), churn rate = (active_start -
+-- description: retained) / active_start. Active at t: a purchase with t - window <= purchase
+-- description: time <= t, the window being the activity window of the sector of the client's
+-- description: owner (sector_settings, default 60 days). Per currency of the month's purchases:
+-- description: net value of all the scope's purchases in the month, owner value (direct value
+-- description: plus commissions kept by the owners), AMPU = value / active_start (truncated to
+-- description: 4 decimals) and LTV = AMPU / churn rate (NULL when churn is zero). Platform
+-- description: dashboards read ampu/ltv, owner and sector dashboards owner_ampu/owner_ltv.
+-- description: A month without purchases has one row with empty currency and zero values.
+-- param: by String = platform; grouping of the dim column: platform, owner, sector or cohort
+-- param: owner String = ; only clients of this owner business (empty: all)
+-- param: sector String = ; only clients whose owner is in this sector (empty: all)
+-- param: until Date; any day of the last calendar month
+-- columns: dim, month, active_start, retained, churned, churn_rate, currency, net_value, owner_value, ampu, owner_ampu, ltv, owner_ltv
+SELECT
+    dim,
+    month,
+    active_start,
+    retained,
+    churned,
+    churn_rate,
+    currency,
+    net_value,
+    owner_value,
+    net_value / active_start AS ampu,
+    owner_value / active_start AS owner_ampu,
+    if(churn_rate = 0, NULL, toFloat64(net_value) / active_start / churn_rate) AS ltv,
+    if(churn_rate = 0, NULL, toFloat64(owner_value) / active_start / churn_rate) AS owner_ltv
+FROM
+(
+    SELECT
+        dim,
+        month,
+        count() AS active_start,
+        countIf(ends_active) AS retained,
+        active_start - retained AS churned,
+        churned / active_start AS churn_rate
+    FROM
+    (
+        -- Per client and candidate month: active at its first and at its last instant?
+        SELECT
+            dim,
+            client_id,
+            month,
+            max(purchase_at >= month_start - window_seconds AND purchase_at <= month_start) AS starts_active,
+            max(purchase_at >= month_end - window_seconds AND purchase_at <= month_end) AS ends_active
+        FROM
+        (
+            SELECT
+                dim,
+                client_id,
+                purchase_at,
+                window_seconds,
+                month,
+                toDateTime(month, 'UTC') AS month_start,
+                toDateTime(addMonths(month, 1), 'UTC') - 1 AS month_end
+            FROM
+            (
+                SELECT
+                    multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                            {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                    client_id,
+                    completed_at AS purchase_at,
+                    toUInt32(activity_window_days) * 86400 AS window_seconds,
+                    -- the months whose first or last instant this purchase can make active
+                    arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(completed_at), i),
+                        range(toUInt64(dateDiff('month', toStartOfMonth(completed_at),
+                            toStartOfMonth(completed_at + window_seconds)) + 2)))) AS month
+                FROM purchases
+                WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                  AND ({sector:String} = '' OR sector = {sector:String})
+            )
+            WHERE month <= toStartOfMonth({until:Date})
+        )
+        GROUP BY dim, client_id, month
+    )
+    WHERE starts_active
+    GROUP BY dim, month
+)
+ALL LEFT JOIN
+(
+    SELECT
+        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+        month,
+        currency,
+        sum(value) AS net_value,
+        sumIf(value, direct) + sum(commission) AS owner_value
+    FROM
+    (
+        SELECT owner_business_id, sector, cohort, month, currency, net_value AS value, direct, commission
+        FROM purchases
+        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+          AND ({sector:String} = '' OR sector = {sector:String})
+          AND month <= toStartOfMonth({until:Date})
+    )
+    GROUP BY dim, month, currency
+) USING (dim, month)
+ORDER BY dim, month, currency

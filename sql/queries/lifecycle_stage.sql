@@ -1,0 +1,56 @@
+-- name: lifecycle_stage
+-- title: Lifecycle stage of every client at a date
+-- description: Every client whose ownership was established by {at} (UTC), with the purchases
+-- description: made by then and the stage at {at}: potential (no purchase yet; not a customer),
+-- description: former (no purchase in the activity window before {at}), one_time (active, exactly
+-- description: one purchase ever), returning (active, and the latest purchase came more than the
+-- description: window after the one before it), regular (any other active client). The window
+-- description: is the activity window of the sector of the client's owner (default 60 days).
+-- param: at DateTime; the instant, UTC ('2025-06-30 23:59:59')
+-- param: owner String = ; only clients of this owner business (empty: all)
+-- param: sector String = ; only clients whose owner is in this sector (empty: all)
+-- columns: client_id, owner_business_id, sector, cohort, purchases, first_purchase_at, last_purchase_at, stage
+SELECT
+    client_id,
+    owner_business_id,
+    sector,
+    cohort,
+    purchases,
+    first_purchase_at,
+    last_purchase_at,
+    multiIf(
+        purchases = 0, 'potential',
+        last_purchase_at < {at:DateTime} - window_seconds, 'former',
+        purchases = 1, 'one_time',
+        last_purchase_at - previous_purchase_at > window_seconds, 'returning',
+        'regular') AS stage
+FROM
+(
+    SELECT
+        client_id,
+        owner_business_id,
+        sector,
+        cohort,
+        toUInt32(activity_window_days) * 86400 AS window_seconds
+    FROM client_owners
+    WHERE owned_since <= {at:DateTime}
+      AND ({owner:String} = '' OR owner_business_id = {owner:String})
+      AND ({sector:String} = '' OR sector = {sector:String})
+)
+ANY LEFT JOIN
+(
+    SELECT
+        client_id,
+        length(times) AS purchases,
+        times[length(times)] AS first_purchase_at,
+        times[1] AS last_purchase_at,
+        if(length(times) >= 2, times[2], times[1]) AS previous_purchase_at
+    FROM
+    (
+        SELECT client_id, arrayReverseSort(groupArray(completed_at)) AS times
+        FROM purchases
+        WHERE completed_at <= {at:DateTime}
+        GROUP BY client_id
+    )
+) USING (client_id)
+ORDER BY client_id

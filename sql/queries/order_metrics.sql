@@ -1,0 +1,157 @@
+-- name: order_metrics
+-- title: AOV, purchase frequency, lifespan and CLV per month
+-- description: For every calendar month up to the month of {until} in which the scope's
+-- description: clients bought, per currency: purchases and their net value, average order
+-- description: value AOV = net value / purchases (truncated to 4 decimals); purchase frequency
+-- description: = purchases / buying clients in the month (all currencies: a count); lifespan =
+-- description: average over the clients who bought by the month's end of the months between
+-- description: their first and last purchase so far, plus one; CAC to date = acquisition spend
+-- description: of the scope's businesses up to the month's end / clients whose ownership they
+-- description: established by then (0 when unknown); CLV = AOV x frequency x lifespan - CAC
+-- description: (Float64: an estimate built from the exact Decimal totals beside it).
+-- description: For by=cohort, a cohort's spend is the platform's spend in the cohort month.
+-- param: by String = platform; grouping of the dim column: platform, owner, sector or cohort
+-- param: owner String = ; only this owner business and its clients (empty: all)
+-- param: sector String = ; only businesses of this sector and their clients (empty: all)
+-- param: until Date; any day of the last calendar month
+-- columns: dim, month, currency, purchases, net_value, aov, buyers, all_purchases, frequency, lifespan_months, acquisition_spend, acquired_clients, cac, clv
+SELECT
+    dim,
+    month,
+    currency,
+    purchases,
+    net_value,
+    aov,
+    buyers,
+    all_purchases,
+    frequency,
+    lifespan_months,
+    acquisition_spend,
+    acquired_clients,
+    cac,
+    toFloat64(net_value) / purchases * frequency * lifespan_months
+        - if(acquired_clients = 0, 0, toFloat64(acquisition_spend) / acquired_clients) AS clv
+FROM
+(
+    SELECT
+        *,
+        if(acquired_clients = 0, acquisition_spend * 0, acquisition_spend / greatest(acquired_clients, 1)) AS cac
+    FROM
+    (
+        SELECT *
+        FROM
+        (
+            SELECT *
+            FROM
+            (
+                SELECT *
+                FROM
+                (
+                    SELECT
+                        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                        month,
+                        currency,
+                        count() AS purchases,
+                        sum(net_value) AS net_value,
+                        net_value / purchases AS aov
+                    FROM purchases
+                    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                      AND ({sector:String} = '' OR sector = {sector:String})
+                      AND month <= toStartOfMonth({until:Date})
+                    GROUP BY dim, month, currency
+                )
+                ANY LEFT JOIN
+                (
+                    SELECT
+                        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                        month,
+                        uniqExact(client_id) AS buyers,
+                        count() AS all_purchases,
+                        count() / uniqExact(client_id) AS frequency
+                    FROM purchases
+                    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                      AND ({sector:String} = '' OR sector = {sector:String})
+                      AND month <= toStartOfMonth({until:Date})
+                    GROUP BY dim, month
+                ) USING (dim, month)
+            )
+            ANY LEFT JOIN
+            (
+                -- Lifespan so far of every client who bought by the end of each month.
+                SELECT dim, as_of AS month, avg(dateDiff('month', first_month, last_month) + 1) AS lifespan_months
+                FROM
+                (
+                    SELECT dim, client_id, as_of, min(month) AS first_month, max(month) AS last_month
+                    FROM
+                    (
+                        SELECT
+                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                            client_id,
+                            month,
+                            arrayJoin(arrayMap(i -> addMonths(month, i),
+                                range(toUInt64(dateDiff('month', month, toStartOfMonth({until:Date})) + 1)))) AS as_of
+                        FROM purchases
+                        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                          AND ({sector:String} = '' OR sector = {sector:String})
+                          AND month <= toStartOfMonth({until:Date})
+                    )
+                    GROUP BY dim, client_id, as_of
+                )
+                GROUP BY dim, as_of
+            ) USING (dim, month)
+        )
+        ANY LEFT JOIN
+        (
+            -- Acquisition spend to date (each spend counts in its month and every later one).
+            SELECT dim, month, currency, sum(amount) AS acquisition_spend
+            FROM
+            (
+                SELECT
+                    multiIf({by:String} = 'owner', business_id, {by:String} = 'sector', sector,
+                            {by:String} = 'cohort', toString(spend_month), 'platform') AS dim,
+                    currency,
+                    amount,
+                    arrayJoin(arrayMap(i -> addMonths(spend_month, i),
+                        range(toUInt64(dateDiff('month', spend_month, toStartOfMonth({until:Date})) + 1)))) AS month
+                FROM
+                (
+                    SELECT
+                        event_id,
+                        any(business_id) AS business_id,
+                        any(currency) AS currency,
+                        any(amount) AS amount,
+                        toStartOfMonth(any(occurred_at)) AS spend_month
+                    FROM acquisition_costs
+                    GROUP BY event_id
+                )
+                ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) USING (business_id)
+                WHERE ({owner:String} = '' OR business_id = {owner:String})
+                  AND ({sector:String} = '' OR sector = {sector:String})
+                  AND spend_month <= toStartOfMonth({until:Date})
+            )
+            GROUP BY dim, month, currency
+        ) USING (dim, month, currency)
+    )
+    ANY LEFT JOIN
+    (
+        -- Clients acquired to date.
+        SELECT dim, month, count() AS acquired_clients
+        FROM
+        (
+            SELECT
+                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                arrayJoin(arrayMap(i -> addMonths(cohort, i),
+                    range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)))) AS month
+            FROM client_owners
+            WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+              AND cohort <= toStartOfMonth({until:Date})
+        )
+        GROUP BY dim, month
+    ) USING (dim, month)
+)
+ORDER BY dim, month, currency

@@ -1,0 +1,94 @@
+-- name: realized_clv
+-- title: Realized CLV curves (direct, indirect, commissions)
+-- description: For every cohort c, currency and month offset k >= 0 up to the month of
+-- description: {until}: the cumulative net value of the cohort clients' purchases up to and
+-- description: including month c+k, split into direct value (bought from the client's owner)
+-- description: and indirect value (bought elsewhere), the commissions the owner kept from the
+-- description: indirect part (by the purchase's month), and the owner's value (direct plus
+-- description: commissions); totals and per cohort client (truncated to 4 decimals).
+-- param: by String = platform; grouping of the dim column: platform, owner, sector or cohort
+-- param: owner String = ; only clients of this owner business (empty: all)
+-- param: sector String = ; only clients whose owner is in this sector (empty: all)
+-- param: until Date; any day of the last calendar month of the curves
+-- columns: dim, cohort, currency, k, cohort_clients, direct_value, indirect_value, commissions, owner_value, direct_per_client, indirect_per_client, commissions_per_client, owner_value_per_client
+SELECT
+    dim,
+    cohort,
+    currency,
+    k,
+    cohort_clients,
+    direct_value,
+    indirect_value,
+    commissions,
+    direct_value + commissions AS owner_value,
+    direct_value / cohort_clients AS direct_per_client,
+    indirect_value / cohort_clients AS indirect_per_client,
+    commissions / cohort_clients AS commissions_per_client,
+    (direct_value + commissions) / cohort_clients AS owner_value_per_client
+FROM
+(
+    SELECT *
+    FROM
+    (
+        SELECT dim, cohort, currency, k
+        FROM
+        (
+            SELECT DISTINCT
+                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                cohort,
+                currency
+            FROM purchases
+            WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+              AND month >= cohort
+              AND month <= toStartOfMonth({until:Date})
+        )
+        ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
+    )
+    ANY LEFT JOIN
+    (
+        -- Every purchase counts in its own month offset and every later one: a running sum
+        -- without window functions.
+        SELECT
+            dim,
+            cohort,
+            currency,
+            arrayJoin(arrayMap(i -> pk + i, range(toUInt64(last_k + 1 - pk)))) AS k,
+            sumIf(net_value, direct) AS direct_value,
+            sumIf(net_value, NOT direct) AS indirect_value,
+            sum(commission) AS commissions
+        FROM
+        (
+            SELECT
+                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                cohort,
+                currency,
+                toUInt64(dateDiff('month', cohort, month)) AS pk,
+                toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date}))) AS last_k,
+                net_value,
+                direct,
+                commission
+            FROM purchases
+            WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+              AND month >= cohort
+              AND month <= toStartOfMonth({until:Date})
+        )
+        GROUP BY dim, cohort, currency, k
+    ) USING (dim, cohort, currency, k)
+)
+ANY LEFT JOIN
+(
+    SELECT
+        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+        cohort,
+        count() AS cohort_clients
+    FROM client_owners
+    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+      AND ({sector:String} = '' OR sector = {sector:String})
+    GROUP BY dim, cohort
+) USING (dim, cohort)
+ORDER BY dim, cohort, currency, k

@@ -1,0 +1,37 @@
+-- name: rejected_claims
+-- title: Rejected ownership claims per business and month
+-- description: Enrollments that did not win ownership (R1): enrollments of a client by a
+-- description: business other than the client's current referral owner, per enrolling
+-- description: business and calendar month of the enrollment's occurred_at. Each enrollment
+-- description: counts once per event_id; a business re-enrolling its own client is not a
+-- description: rejection; enrollments of clients without an owner record yet are left out.
+-- param: by String = business; grouping of the dim column: business, sector or platform
+-- param: business String = ; only claims by this business (empty: all)
+-- param: sector String = ; only claims by businesses of this sector (empty: all)
+-- columns: dim, month, rejected_claims, clients
+SELECT
+    multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', business_id) AS dim,
+    month,
+    count() AS rejected_claims,
+    uniqExact(client_id) AS clients
+FROM
+(
+    SELECT *
+    FROM
+    (
+        SELECT
+            event_id,
+            any(client_id) AS client_id,
+            any(business_id) AS business_id,
+            toStartOfMonth(any(occurred_at)) AS month
+        FROM enrollments
+        GROUP BY event_id
+    )
+    ALL INNER JOIN (SELECT client_id, owner_business_id FROM client_owners) USING (client_id)
+    WHERE business_id != owner_business_id
+)
+ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) USING (business_id)
+WHERE ({business:String} = '' OR business_id = {business:String})
+  AND ({sector:String} = '' OR sector = {sector:String})
+GROUP BY dim, month
+ORDER BY dim, month

@@ -1,0 +1,52 @@
+-- name: retention_clients
+-- title: Cohort retention triangle (clients)
+-- description: For every cohort c (calendar month in which clients' ownership was established)
+-- description: and month offset k >= 0 up to the month of {until}: the cohort's clients, those
+-- description: with at least one purchase in month c+k, and their share (CRR). Dense: every
+-- description: cell of the triangle has a row, zero when nobody bought.
+-- param: by String = platform; grouping of the dim column: platform, owner, sector or cohort
+-- param: owner String = ; only clients of this owner business (empty: all)
+-- param: sector String = ; only clients whose owner is in this sector (empty: all)
+-- param: until Date; any day of the last calendar month of the triangle
+-- columns: dim, cohort, k, cohort_clients, active_clients, retention
+SELECT
+    dim,
+    cohort,
+    k,
+    cohort_clients,
+    active_clients,
+    active_clients / cohort_clients AS retention
+FROM
+(
+    SELECT dim, cohort, cohort_clients, k
+    FROM
+    (
+        SELECT
+            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+            cohort,
+            count() AS cohort_clients
+        FROM client_owners
+        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+          AND ({sector:String} = '' OR sector = {sector:String})
+          AND cohort <= toStartOfMonth({until:Date})
+        GROUP BY dim, cohort
+    )
+    ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
+)
+ANY LEFT JOIN
+(
+    SELECT
+        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+        cohort,
+        toUInt64(dateDiff('month', cohort, month)) AS k,
+        uniqExact(client_id) AS active_clients
+    FROM purchases
+    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+      AND ({sector:String} = '' OR sector = {sector:String})
+      AND month >= cohort
+      AND month <= toStartOfMonth({until:Date})
+    GROUP BY dim, cohort, k
+) USING (dim, cohort, k)
+ORDER BY dim, cohort, k

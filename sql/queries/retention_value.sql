@@ -1,0 +1,90 @@
+-- name: retention_value
+-- title: Cohort retention triangle (net value)
+-- description: For every cohort c, currency and month offset k >= 0 up to the month of
+-- description: {until}: the net value (amount minus refunds) of the cohort clients' purchases
+-- description: in month c+k, per cohort client, and as a share of the cohort's month-0 value
+-- description: (NULL when that is zero). Money per currency, no conversion; per-client values
+-- description: are truncated to 4 decimals.
+-- param: by String = platform; grouping of the dim column: platform, owner, sector or cohort
+-- param: owner String = ; only clients of this owner business (empty: all)
+-- param: sector String = ; only clients whose owner is in this sector (empty: all)
+-- param: until Date; any day of the last calendar month of the triangle
+-- columns: dim, cohort, currency, k, cohort_clients, net_value, net_value_per_client, value_retention
+SELECT
+    dim,
+    cohort,
+    currency,
+    k,
+    cohort_clients,
+    net_value,
+    net_value / cohort_clients AS net_value_per_client,
+    if(month0_value = 0, NULL, toFloat64(net_value) / toFloat64(month0_value)) AS value_retention
+FROM
+(
+    SELECT *
+    FROM
+    (
+        SELECT *
+        FROM
+        (
+            SELECT dim, cohort, currency, k
+            FROM
+            (
+                SELECT DISTINCT
+                    multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                            {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                    cohort,
+                    currency
+                FROM purchases
+                WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                  AND ({sector:String} = '' OR sector = {sector:String})
+                  AND month >= cohort
+                  AND month <= toStartOfMonth({until:Date})
+            )
+            ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
+        )
+        ANY LEFT JOIN
+        (
+            SELECT
+                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                cohort,
+                currency,
+                toUInt64(dateDiff('month', cohort, month)) AS k,
+                sum(net_value) AS net_value
+            FROM purchases
+            WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+              AND month >= cohort
+              AND month <= toStartOfMonth({until:Date})
+            GROUP BY dim, cohort, currency, k
+        ) USING (dim, cohort, currency, k)
+    )
+    ANY LEFT JOIN
+    (
+        SELECT
+            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+            cohort,
+            currency,
+            sum(net_value) AS month0_value
+        FROM purchases
+        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+          AND ({sector:String} = '' OR sector = {sector:String})
+          AND month = cohort
+        GROUP BY dim, cohort, currency
+    ) USING (dim, cohort, currency)
+)
+ANY LEFT JOIN
+(
+    SELECT
+        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+        cohort,
+        count() AS cohort_clients
+    FROM client_owners
+    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+      AND ({sector:String} = '' OR sector = {sector:String})
+    GROUP BY dim, cohort
+) USING (dim, cohort)
+ORDER BY dim, cohort, currency, k
