@@ -1,16 +1,91 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/taskole/revshare/consumers/report"
 )
 
+const reportSummary = "write the HTML report (inline SVG charts) from the BI query pack, and print it as text"
+
 func reportCommand() command {
-	return command{
-		name:    "report",
-		summary: "(not yet implemented)",
-		run: func(ctx context.Context, args []string) error {
-			return errors.New("not implemented yet")
-		},
+	return command{name: "report", summary: reportSummary, run: runReport}
+}
+
+func runReport(ctx context.Context, args []string) error {
+	fs := newFlags("report", reportSummary+".")
+	var c common
+	c.register(fs, "")
+	out := fs.String("out", "report.html", "HTML file to write (empty: none)")
+	text := fs.Bool("text", true, "print the report as text to standard output")
+	until := fs.String("until", "", "last month of the report, any day of it as YYYY-MM-DD (default: the month of the latest purchase)")
+	title := fs.String("title", "", "report title (default: Taskole marketplace report)")
+	timeout := fs.Duration("timeout", 5*time.Minute, "timeout for all queries")
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
+	var src report.Source
+	src.Title = *title
+	if *until != "" {
+		t, err := time.Parse(time.DateOnly, *until)
+		if err != nil {
+			return fmt.Errorf("reading --until: %w", err)
+		}
+		src.Until = t
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr: []string{c.chAddr},
+		Auth: clickhouse.Auth{Database: c.chDatabase},
+	})
+	if err != nil {
+		return fmt.Errorf("opening clickhouse %s: %w", c.chAddr, err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	data, err := report.Load(ctx, conn, src)
+	if err != nil {
+		return err
+	}
+	if *text {
+		if err := report.Text(os.Stdout, data); err != nil {
+			return err
+		}
+	}
+	if *out == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := report.HTML(&buf, data); err != nil {
+		return err
+	}
+	// Write beside the target and rename, so a reader never sees half a report.
+	tmp, err := os.CreateTemp(filepath.Dir(*out), ".report-*.html")
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	_, werr := tmp.Write(buf.Bytes())
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing report %s: %w", tmp.Name(), errors.Join(werr, cerr))
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing report %s: %w", *out, err)
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", *out, buf.Len())
+	return nil
 }

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/migrate"
+	"github.com/taskole/revshare/sql/migrations"
+)
+
+func TestReportCommand(t *testing.T) {
+	addr := itest.ClickHouse(t)
+	db := itest.Database(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
+		t.Fatalf("migrating: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "report.html")
+	err := runReport(ctx, []string{"--clickhouse-addr", addr, "--clickhouse-database", db,
+		"--out", out, "--text=false", "--until", "2025-12-01", "--title", "Empty marketplace"})
+	if err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "<title>Empty marketplace</title>") || !strings.Contains(string(b), "No retention data.") {
+		t.Errorf("report of an empty database:\n%.500s", b)
+	}
+	if err := runReport(ctx, []string{"--until", "December"}); err == nil || !strings.Contains(err.Error(), "--until") {
+		t.Errorf("bad --until: %v", err)
+	}
+}

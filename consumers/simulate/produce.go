@@ -1,0 +1,177 @@
+package simulate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/schemas"
+)
+
+// ProduceOptions configures Produce. The zero value produces to the default topic names as
+// fast as possible without progress output.
+type ProduceOptions struct {
+	// Topics names the topics (zero fields: the contract defaults).
+	Topics schemas.Topics
+	// Rate limits production to this many events per second; 0 means as fast as possible.
+	Rate float64
+	// Progress receives progress output; nil means none. On a terminal (a character device)
+	// a one-line bar is redrawn in place; otherwise a plain line is written every Interval.
+	Progress io.Writer
+	// Interval between plain progress lines (default 5s).
+	Interval time.Duration
+}
+
+// Produce sends every event of g to Kafka through cl (asynchronous, batched by franz-go),
+// waits until all are acknowledged and returns the generator's Stats. It stops at the first
+// failed record or when ctx is done, returning the error and the Stats of what was generated.
+func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOptions) (Stats, error) {
+	if opts.Rate < 0 {
+		return Stats{}, fmt.Errorf("validating produce options: rate %v is negative", opts.Rate)
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 5 * time.Second
+	}
+	topics := opts.Topics.WithDefaults()
+	names := map[schemas.Topic]string{
+		schemas.TopicEnrollments:      string(topics.Enrollments),
+		schemas.TopicBookings:         string(topics.Bookings),
+		schemas.TopicBusinesses:       string(topics.Businesses),
+		schemas.TopicFeedback:         string(topics.Feedback),
+		schemas.TopicAcquisitionCosts: string(topics.AcquisitionCosts),
+	}
+	var (
+		acked    atomic.Int64
+		errOnce  sync.Once
+		firstErr atomic.Pointer[error]
+	)
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			errOnce.Do(func() {
+				err = fmt.Errorf("producing to %s: %w", r.Topic, err)
+				firstErr.Store(&err)
+			})
+			return
+		}
+		acked.Add(1)
+	}
+	start := time.Now()
+	prog := newProgress(opts.Progress, opts.Interval, start)
+	var sent int64
+	var err error
+	for {
+		if p := firstErr.Load(); p != nil {
+			break
+		}
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		e, ok := g.Next()
+		if !ok {
+			break
+		}
+		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, promise)
+		sent++
+		if opts.Rate > 0 {
+			due := start.Add(time.Duration(float64(sent) / opts.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 2*time.Millisecond {
+				if err = sleep(ctx, d); err != nil {
+					break
+				}
+			}
+		}
+		if sent&255 == 0 {
+			prog.update(g.Progress(), acked.Load(), false)
+		}
+	}
+	if err == nil {
+		if ferr := cl.Flush(ctx); ferr != nil {
+			err = fmt.Errorf("flushing produced records: %w", ferr)
+		}
+	}
+	if p := firstErr.Load(); p != nil {
+		err = errors.Join(*p, err)
+	}
+	prog.update(g.Progress(), acked.Load(), true)
+	return g.Stats(), err
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// progress renders production progress: a bar on a terminal, plain lines elsewhere.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	every    time.Duration
+	start    time.Time
+	last     time.Time
+}
+
+func newProgress(w io.Writer, interval time.Duration, start time.Time) *progress {
+	p := &progress{w: w, every: interval, start: start, last: start}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+			p.every = 200 * time.Millisecond
+		}
+	}
+	return p
+}
+
+func (p *progress) update(frac float64, acked int64, final bool) {
+	if p.w == nil {
+		return
+	}
+	now := time.Now()
+	if !final && now.Sub(p.last) < p.every {
+		return
+	}
+	p.last = now
+	line := progressLine(frac, acked, now.Sub(p.start), p.terminal, final)
+	if p.terminal {
+		fmt.Fprint(p.w, "\r"+line+"\x1b[K")
+		if final {
+			fmt.Fprintln(p.w)
+		}
+		return
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+// progressLine formats one progress report; elapsed > 0.
+func progressLine(frac float64, acked int64, elapsed time.Duration, bar, final bool) string {
+	frac = min(max(frac, 0), 1)
+	rate := float64(acked) / max(elapsed.Seconds(), 1e-3)
+	eta := "?"
+	switch {
+	case final:
+		eta = "done"
+	case frac > 0:
+		eta = (time.Duration(float64(elapsed) * (1 - frac) / frac)).Round(time.Second).String()
+	}
+	if !bar {
+		return fmt.Sprintf("simulate: %5.1f%% %d events acked, %.0f events/s, elapsed %s, eta %s",
+			100*frac, acked, rate, elapsed.Round(time.Second), eta)
+	}
+	const width = 30
+	full := int(frac * width)
+	return fmt.Sprintf("[%s%s] %5.1f%% %10d events %8.0f ev/s  ETA %s",
+		strings.Repeat("#", full), strings.Repeat("-", width-full), 100*frac, acked, rate, eta)
+}
