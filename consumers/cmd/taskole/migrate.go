@@ -2,15 +2,37 @@ package main
 
 import (
 	"context"
-	"errors"
+
+	"github.com/taskole/revshare/consumers/migrate"
+	"github.com/taskole/revshare/sql/migrations"
 )
 
 func migrateCommand() command {
+	const summary = "create the ClickHouse database if missing and apply the pending migrations of sql/migrations (twice is a no-op)"
 	return command{
 		name:    "migrate",
-		summary: "(not yet implemented)",
+		summary: "apply pending ClickHouse migrations",
 		run: func(ctx context.Context, args []string) error {
-			return errors.New("not implemented yet")
+			fs := newFlags("migrate", summary)
+			var c common
+			c.register(fs, "")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			log, err := c.logger("migrate")
+			if err != nil {
+				return err
+			}
+			res, err := migrate.Up(ctx, migrate.Config{
+				Addr:     c.chAddr,
+				Database: c.chDatabase,
+				Logger:   log,
+			}, migrations.FS())
+			if err != nil {
+				return err
+			}
+			log.Info("migrations up to date", "database", c.chDatabase, "applied", len(res.Applied), "already_applied", res.Current)
+			return nil
 		},
 	}
 }

@@ -1,0 +1,316 @@
+// Package migrate applies the numbered ClickHouse migrations of sql/migrations (or any
+// fs.FS of NNNN_name.sql files) and records them in a schema_migrations table.
+//
+// Up creates the database when missing, applies the pending files in version order,
+// statement by statement, and records each file (version, name, SHA-256 checksum, time)
+// after all its statements succeeded. Running it again is a no-op. A file that was applied
+// and has changed since is an error, and so is a recorded version the files do not have:
+// both mean the binary and the database disagree about the schema. A failing statement
+// stops Up with the file, the statement's line and its first line named.
+//
+// ClickHouse has no transactional DDL: a file that failed half-way is applied again from its
+// first statement next time, so statements must be idempotent (IF NOT EXISTS). Up does not
+// lock; run one migrate at a time (it is a deploy step).
+package migrate
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Migration is one numbered file.
+type Migration struct {
+	Version  int    // the NNNN prefix
+	Name     string // the file name without .sql: "0001_raw"
+	SQL      string
+	Checksum string // hex SHA-256 of the file's bytes
+}
+
+// Statement is one statement of a migration with the line it starts on (1-based).
+type Statement struct {
+	Line int
+	SQL  string
+}
+
+// FirstLine returns the statement's first line, for error messages.
+func (s Statement) FirstLine() string {
+	first, _, _ := strings.Cut(s.SQL, "\n")
+	return strings.TrimSpace(first)
+}
+
+var fileName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
+
+// Load reads every NNNN_name.sql file at the root of fsys, sorted by version. Other files
+// are ignored; two files with one version are an error.
+func Load(fsys fs.FS) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("listing migrations: %w", err)
+	}
+	var out []Migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		m := fileName.FindStringSubmatch(e.Name())
+		if e.IsDir() || m == nil {
+			continue
+		}
+		v, _ := strconv.Atoi(m[1])
+		if prev, ok := seen[v]; ok {
+			return nil, fmt.Errorf("loading migrations: %s and %s share version %d", prev, e.Name(), v)
+		}
+		seen[v] = e.Name()
+		b, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("reading migration %s: %w", e.Name(), err)
+		}
+		sum := sha256.Sum256(b)
+		out = append(out, Migration{
+			Version:  v,
+			Name:     strings.TrimSuffix(e.Name(), path.Ext(e.Name())),
+			SQL:      string(b),
+			Checksum: hex.EncodeToString(sum[:]),
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Split cuts a migration into statements: a statement ends at a line whose last
+// non-blank character is `;`. Whole-line `--` comments and blank lines outside statements
+// are skipped; a trailing statement without `;` is kept.
+func Split(sql string) []Statement {
+	var (
+		out   []Statement
+		cur   strings.Builder
+		start int
+	)
+	sc := bufio.NewScanner(strings.NewReader(sql))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), " \t\r")
+		trim := strings.TrimSpace(line)
+		if trim == "" || strings.HasPrefix(trim, "--") {
+			continue
+		}
+		if cur.Len() == 0 {
+			start = n
+		} else {
+			cur.WriteByte('\n')
+		}
+		if strings.HasSuffix(trim, ";") {
+			cur.WriteString(strings.TrimSuffix(line, ";"))
+			out = append(out, Statement{Line: start, SQL: strings.TrimSpace(cur.String())})
+			cur.Reset()
+			continue
+		}
+		cur.WriteString(line)
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		out = append(out, Statement{Line: start, SQL: s})
+	}
+	return out
+}
+
+// Config says where to migrate. The zero value migrates database taskole on 127.0.0.1:9000.
+type Config struct {
+	Addr     string // native protocol address; default 127.0.0.1:9000
+	Database string // default taskole
+	Username string // default: the server's default user
+	Password string
+	Table    string        // the record of applied files; default schema_migrations
+	Timeout  time.Duration // per statement; default 5 minutes
+	Logger   *slog.Logger  // default: discard
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:9000"
+	}
+	if c.Database == "" {
+		c.Database = "taskole"
+	}
+	if c.Table == "" {
+		c.Table = "schema_migrations"
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	ident := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	if !ident.MatchString(c.Database) {
+		return c, fmt.Errorf("invalid database name %q", c.Database)
+	}
+	if !ident.MatchString(c.Table) {
+		return c, fmt.Errorf("invalid table name %q", c.Table)
+	}
+	return c, nil
+}
+
+// Result tells what Up did.
+type Result struct {
+	Applied []Migration // applied now, in order
+	Current int         // number of files that were already applied
+}
+
+// Up applies the pending migrations of fsys to cfg.Database; see the package comment.
+func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	ms, err := Load(fsys)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := createDatabase(ctx, cfg); err != nil {
+		return Result{}, err
+	}
+	conn, err := open(cfg, cfg.Database)
+	if err != nil {
+		return Result{}, err
+	}
+	defer conn.Close()
+
+	if err := exec(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
+    version    UInt32,
+    name       String,
+    checksum   String,
+    applied_at DateTime('UTC') DEFAULT now()
+) ENGINE = MergeTree ORDER BY version`); err != nil {
+		return Result{}, fmt.Errorf("creating %s.%s: %w", cfg.Database, cfg.Table, err)
+	}
+	applied, err := recorded(ctx, conn, cfg.Table)
+	if err != nil {
+		return Result{}, err
+	}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.Version] = true
+	}
+	for v, r := range applied {
+		if !known[v] {
+			return Result{}, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, r.name, v)
+		}
+	}
+
+	var res Result
+	for _, m := range ms {
+		if r, ok := applied[m.Version]; ok {
+			if r.checksum != m.Checksum {
+				return res, fmt.Errorf("checking migration %s.sql: changed after it was applied (checksum %s, recorded %s); add a new migration instead", m.Name, short(m.Checksum), short(r.checksum))
+			}
+			res.Current++
+			continue
+		}
+		start := time.Now()
+		stmts := Split(m.SQL)
+		for i, s := range stmts {
+			if err := exec(ctx, cfg, conn, s.SQL); err != nil {
+				return res, fmt.Errorf("applying migration %s.sql, statement %d at line %d (%s): %w", m.Name, i+1, s.Line, s.FirstLine(), err)
+			}
+		}
+		if err := record(ctx, conn, cfg.Table, m); err != nil {
+			return res, fmt.Errorf("recording migration %s.sql: %w", m.Name, err)
+		}
+		cfg.Logger.Info("applied migration", "file", m.Name+".sql", "statements", len(stmts), "took", time.Since(start).Round(time.Millisecond))
+		res.Applied = append(res.Applied, m)
+	}
+	return res, nil
+}
+
+func short(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
+}
+
+func open(cfg Config, database string) (driver.Conn, error) {
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr:        []string{cfg.Addr},
+		Auth:        clickhouse.Auth{Database: database, Username: cfg.Username, Password: cfg.Password},
+		DialTimeout: 10 * time.Second,
+		ReadTimeout: cfg.Timeout,
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening clickhouse %s: %w", cfg.Addr, err)
+	}
+	return conn, nil
+}
+
+func createDatabase(ctx context.Context, cfg Config) error {
+	conn, err := open(cfg, "")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := exec(ctx, cfg, conn, "CREATE DATABASE IF NOT EXISTS "+cfg.Database); err != nil {
+		return fmt.Errorf("creating database %s: %w", cfg.Database, err)
+	}
+	return nil
+}
+
+func exec(ctx context.Context, cfg Config, conn driver.Conn, sql string) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	return conn.Exec(ctx, sql)
+}
+
+type row struct {
+	name     string
+	checksum string
+}
+
+func recorded(ctx context.Context, conn driver.Conn, table string) (map[int]row, error) {
+	rows, err := conn.Query(ctx, "SELECT version, name, checksum FROM "+table+" ORDER BY version")
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[int]row{}
+	for rows.Next() {
+		var (
+			v uint32
+			r row
+		)
+		if err := rows.Scan(&v, &r.name, &r.checksum); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", table, err)
+		}
+		if _, dup := out[int(v)]; !dup {
+			out[int(v)] = r
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", table, err)
+	}
+	return out, nil
+}
+
+func record(ctx context.Context, conn driver.Conn, table string, m Migration) error {
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO "+table+" (version, name, checksum)")
+	if err != nil {
+		return err
+	}
+	if err := b.Append(uint32(m.Version), m.Name, m.Checksum); err != nil {
+		_ = b.Abort()
+		return err
+	}
+	return b.Send()
+}

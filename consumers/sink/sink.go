@@ -1,0 +1,642 @@
+// Package sink copies every topic of the Taskole contract into ClickHouse's raw tables
+// (sql/migrations/0001_raw.sql), exactly once, in large columnar batches.
+//
+// # Exactly once
+//
+// Every row carries the Kafka record it came from (_topic, _partition, _offset), and the
+// database, not the group offset, decides where consumption resumes:
+//
+//   - Each flush inserts every non-empty raw table with ONE INSERT (one block of fewer than
+//     max_insert_block_size rows into an unpartitioned MergeTree: one part, so all or
+//     nothing), then one row per partition into sink_progress: the last offset whose
+//     records are all stored. Group offsets are committed after that, for monitoring only.
+//   - Inserts into a table happen one at a time in offset order, so for every partition a
+//     table holds exactly a prefix of the records routed to it. Its high-water mark
+//     max(_offset) therefore says precisely which of its records are stored.
+//   - On assignment the sink seeks to sink_progress+1 and loads every table's high-water
+//     mark; a record at or below the mark of the table it is routed to is skipped. This
+//     covers a crash between the inserts of one flush (some tables done, others not) and a
+//     crash between the inserts and the progress row.
+//   - An insert that fails is not simply retried: the ack may have been lost after the part
+//     was committed. Before retrying, the sink asks ClickHouse whether the batch's last
+//     offset of each partition is there (all there: done; none: retry; a mix: fatal, since
+//     inserts are atomic).
+//
+// Records the decoders refuse, and values that would not fit their column exactly
+// (Decimal(18,4) money with more places, times outside DateTime), go to the dlq table with
+// the reason, and are counted. Nothing is dropped: while ClickHouse is unavailable the sink
+// keeps its one batch (bounded by BatchRows), pauses fetching and retries with backoff.
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/schemas"
+)
+
+// MaxBatchRows keeps one INSERT below ClickHouse's max_insert_block_size (1,048,576), so
+// that it forms a single part, which the exactly-once argument needs.
+const MaxBatchRows = 1_000_000
+
+// Config configures a Sink. The zero value of every field means its default.
+type Config struct {
+	Brokers        []string       // default 127.0.0.1:9092
+	Topics         schemas.Topics // default names of SPEC §4
+	Group          string         // consumer group; default taskole-sink
+	ClickHouseAddr string         // native protocol; default 127.0.0.1:9000
+	Database       string         // default taskole
+	Username       string
+	Password       string
+
+	BatchRows     int           // flush at this many buffered rows; default 50,000, max MaxBatchRows
+	BatchInterval time.Duration // flush at least this often when rows are buffered; default 1s
+	RetryMin      time.Duration // first backoff after a failed flush; default 200ms
+	RetryMax      time.Duration // backoff cap; default 10s
+
+	Consumer   string                // the consumer name in dlq rows written by the sink; default sink
+	Logger     *slog.Logger          // default: discard
+	Registerer prometheus.Registerer // metrics; default: not registered
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Brokers) == 0 {
+		c.Brokers = []string{"127.0.0.1:9092"}
+	}
+	c.Topics = c.Topics.WithDefaults()
+	if c.Group == "" {
+		c.Group = "taskole-sink"
+	}
+	if c.ClickHouseAddr == "" {
+		c.ClickHouseAddr = "127.0.0.1:9000"
+	}
+	if c.Database == "" {
+		c.Database = "taskole"
+	}
+	if c.BatchRows == 0 {
+		c.BatchRows = 50_000
+	}
+	if c.BatchRows < 0 || c.BatchRows > MaxBatchRows {
+		return c, fmt.Errorf("batch rows %d outside 1..%d", c.BatchRows, MaxBatchRows)
+	}
+	if c.BatchInterval == 0 {
+		c.BatchInterval = time.Second
+	}
+	if c.RetryMin == 0 {
+		c.RetryMin = 200 * time.Millisecond
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 10 * time.Second
+	}
+	if c.BatchInterval < 0 || c.RetryMin < 0 || c.RetryMax < c.RetryMin {
+		return c, errors.New("negative interval or retry max below retry min")
+	}
+	if c.Consumer == "" {
+		c.Consumer = "sink"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, r := range c.Database {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return c, fmt.Errorf("invalid database name %q", c.Database)
+		}
+	}
+	return c, nil
+}
+
+// kind is what a topic carries.
+type kind uint8
+
+const (
+	kBookings kind = iota + 1
+	kEnrollments
+	kBusinesses
+	kFeedback
+	kAcquisitionCosts
+	kReferralOwners
+	kCommissions
+	kPayouts
+	kDLQ
+)
+
+// Sink copies the contract topics into ClickHouse. Create it with New, run it with Run,
+// release it with Close.
+type Sink struct {
+	cfg     Config
+	log     *slog.Logger
+	cl      *kgo.Client
+	ch      driver.Conn
+	met     *metrics
+	topics  []string
+	kinds   map[string]kind
+	closeMu sync.Once
+
+	mu               sync.Mutex // guards everything below; held while processing and in group callbacks
+	bookings         *bookings
+	enrollments      *enrollments
+	businesses       *businesses
+	feedback         *feedback
+	acquisitionCosts *acquisitionCosts
+	referralOwners   *referralOwners
+	commissions      *commissions
+	payouts          *payouts
+	dlq              *dlq
+	tables           []*table
+	home             map[kind]*table // the table a valid record of a kind goes to
+
+	hwm      map[*table]map[tp]int64 // max(_offset) per table and partition, as stored
+	progress map[tp]int64            // last offset of each partition whose records are stored
+	consumed map[tp]int64            // last offset handled (buffered or skipped)
+	owned    map[tp]bool             // assigned partitions
+	stale    bool                    // hwm must be reloaded for owned partitions before use
+	rows     int
+	firstRow time.Time
+	ready    bool
+}
+
+// New validates cfg and connects the clients (lazily: nothing is dialled until Run).
+func New(cfg Config) (*Sink, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("configuring sink: %w", err)
+	}
+	s := &Sink{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		met:      newMetrics(cfg.Registerer),
+		kinds:    map[string]kind{},
+		hwm:      map[*table]map[tp]int64{},
+		progress: map[tp]int64{},
+		consumed: map[tp]int64{},
+		owned:    map[tp]bool{},
+		home:     map[kind]*table{},
+	}
+	t := cfg.Topics
+	for top, k := range map[schemas.Topic]kind{
+		t.Bookings: kBookings, t.Enrollments: kEnrollments, t.Businesses: kBusinesses,
+		t.Feedback: kFeedback, t.AcquisitionCosts: kAcquisitionCosts,
+		t.ReferralOwners: kReferralOwners, t.Commissions: kCommissions, t.Payouts: kPayouts,
+		t.DLQ: kDLQ,
+	} {
+		s.kinds[string(top)] = k
+		s.topics = append(s.topics, string(top))
+	}
+	if len(s.kinds) != 9 {
+		return nil, errors.New("configuring sink: two contract topics share a name")
+	}
+	db := cfg.Database
+	s.bookings, s.enrollments, s.businesses = newBookings(db), newEnrollments(db), newBusinesses(db)
+	s.feedback, s.acquisitionCosts, s.referralOwners = newFeedback(db), newAcquisitionCosts(db), newReferralOwners(db)
+	s.commissions, s.payouts, s.dlq = newCommissions(db), newPayouts(db), newDLQ(db)
+	s.tables = []*table{&s.bookings.table, &s.enrollments.table, &s.businesses.table,
+		&s.feedback.table, &s.acquisitionCosts.table, &s.referralOwners.table,
+		&s.commissions.table, &s.payouts.table, &s.dlq.table}
+	s.home = map[kind]*table{
+		kBookings: &s.bookings.table, kEnrollments: &s.enrollments.table,
+		kBusinesses: &s.businesses.table, kFeedback: &s.feedback.table,
+		kAcquisitionCosts: &s.acquisitionCosts.table, kReferralOwners: &s.referralOwners.table,
+		kCommissions: &s.commissions.table, kPayouts: &s.payouts.table, kDLQ: &s.dlq.table,
+	}
+	for _, tb := range s.tables {
+		s.hwm[tb] = map[tp]int64{}
+	}
+
+	s.ch, err = clickhouse.Open(&clickhouse.Options{
+		Addr:             []string{cfg.ClickHouseAddr},
+		Auth:             clickhouse.Auth{Database: cfg.Database, Username: cfg.Username, Password: cfg.Password},
+		Compression:      &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		DialTimeout:      5 * time.Second,
+		ReadTimeout:      60 * time.Second,
+		MaxOpenConns:     2,
+		MaxIdleConns:     2,
+		ConnMaxLifetime:  time.Hour,
+		BlockBufferSize:  2,
+		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening clickhouse %s: %w", cfg.ClickHouseAddr, err)
+	}
+	s.cl, err = kgo.NewClient(
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(s.topics...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.AdjustFetchOffsetsFn(s.onAssigned),
+		kgo.OnPartitionsRevoked(s.onRevoked),
+		kgo.OnPartitionsLost(s.onLost),
+		kgo.FetchMaxBytes(64<<20),
+	)
+	if err != nil {
+		s.ch.Close()
+		return nil, fmt.Errorf("creating kafka client: %w", err)
+	}
+	return s, nil
+}
+
+// Ready reports whether the sink has joined its group and reached ClickHouse (for /readyz).
+func (s *Sink) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ready {
+		return errors.New("sink has not resumed from clickhouse yet")
+	}
+	return nil
+}
+
+// Close leaves the group and closes the connections. It is idempotent; call it after Run
+// returned.
+func (s *Sink) Close() {
+	s.closeMu.Do(func() {
+		s.cl.AllowRebalance() // leaving the group revokes; a blocked poll would stall it
+		s.cl.Close()
+		s.ch.Close()
+	})
+}
+
+// Run consumes and inserts until ctx is cancelled (then it flushes what it holds, best
+// effort, and returns nil) or a fatal error occurs.
+func (s *Sink) Run(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		deadline := time.Now().Add(s.cfg.BatchInterval)
+		if s.rows > 0 {
+			deadline = s.firstRow.Add(s.cfg.BatchInterval)
+		}
+		max := s.cfg.BatchRows - s.rows
+		s.mu.Unlock()
+
+		s.cl.AllowRebalance()
+		pctx, cancel := context.WithDeadline(ctx, deadline)
+		fetches := s.cl.PollRecords(pctx, max)
+		cancel()
+		if ctx.Err() != nil {
+			s.shutdownFlush()
+			return nil
+		}
+		var ferr error
+		fetches.EachError(func(t string, p int32, err error) {
+			switch {
+			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+			case errors.Is(err, kgo.ErrClientClosed):
+				ferr = err
+			default:
+				s.log.Warn("fetching", "topic", t, "partition", p, "err", err)
+			}
+		})
+		if ferr != nil {
+			return fmt.Errorf("polling kafka: %w", ferr)
+		}
+
+		s.mu.Lock()
+		err := s.process(ctx, fetches)
+		if err == nil && (s.rows >= s.cfg.BatchRows || !time.Now().Before(deadline)) {
+			err = s.flushRetrying(ctx)
+		}
+		s.mu.Unlock()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// process handles one poll's records. Called with s.mu held.
+func (s *Sink) process(ctx context.Context, fetches kgo.Fetches) error {
+	if s.stale {
+		if err := s.retry(ctx, "reloading high-water marks", func(ctx context.Context) error {
+			return s.loadMarks(ctx, s.ownedList())
+		}); err != nil {
+			return err
+		}
+		s.stale = false
+	}
+	now := time.Now()
+	fetches.EachRecord(func(r *kgo.Record) {
+		k := tp{r.Topic, r.Partition}
+		if !s.owned[k] {
+			return // revoked while this poll was in flight
+		}
+		if s.rows == 0 {
+			s.firstRow = now
+		}
+		s.handle(r, now)
+		s.consumed[k] = r.Offset
+	})
+	s.met.buffered.Set(float64(s.rows))
+	return nil
+}
+
+// handle decodes one record into the table it belongs to, or the dlq table.
+func (s *Sink) handle(r *kgo.Record, now time.Time) {
+	var (
+		rerr *rowError
+		home = s.home[s.kinds[r.Topic]]
+		k    = tp{r.Topic, r.Partition}
+	)
+	// Fast skip: stored in every table it could go to.
+	if r.Offset <= s.mark(home, k) && r.Offset <= s.mark(&s.dlq.table, k) {
+		s.met.skipped.Inc()
+		return
+	}
+	stored := func(t *table) bool {
+		if r.Offset <= s.mark(t, k) {
+			s.met.skipped.Inc()
+			return true
+		}
+		return false
+	}
+	switch s.kinds[r.Topic] {
+	case kBookings:
+		v, err := schemas.DecodeBooking(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkBooking(&v); rerr == nil && !stored(home) {
+				s.bookings.add(&v, r)
+				s.rows++
+			}
+		}
+	case kEnrollments:
+		v, err := schemas.DecodeEnrollment(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkEnrollment(&v); rerr == nil && !stored(home) {
+				s.enrollments.add(&v, r)
+				s.rows++
+			}
+		}
+	case kBusinesses:
+		v, err := schemas.DecodeBusiness(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkBusiness(&v); rerr == nil && !stored(home) {
+				s.businesses.add(&v, r)
+				s.rows++
+			}
+		}
+	case kFeedback:
+		v, err := schemas.DecodeFeedback(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkFeedback(&v); rerr == nil && !stored(home) {
+				s.feedback.add(&v, r)
+				s.rows++
+			}
+		}
+	case kAcquisitionCosts:
+		v, err := schemas.DecodeAcquisitionCost(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkAcquisitionCost(&v); rerr == nil && !stored(home) {
+				s.acquisitionCosts.add(&v, r)
+				s.rows++
+			}
+		}
+	case kReferralOwners:
+		v, err := schemas.DecodeReferralOwner(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkReferralOwner(&v); rerr == nil && !stored(home) {
+				s.referralOwners.add(&v, r)
+				s.rows++
+			}
+		}
+	case kCommissions:
+		v, err := schemas.DecodeCommission(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkCommission(&v); rerr == nil && !stored(home) {
+				s.commissions.add(&v, r)
+				s.rows++
+			}
+		}
+	case kPayouts:
+		v, err := schemas.DecodePayout(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkPayout(&v); rerr == nil && !stored(home) {
+				s.payouts.add(&v, r)
+				s.rows++
+			}
+		}
+	case kDLQ:
+		v, err := schemas.DecodeDeadLetter(r.Value)
+		if rerr = asRow(err); rerr == nil && !stored(home) {
+			s.dlq.addLetter(&v, r)
+			s.rows++
+		}
+	}
+	if rerr != nil && !stored(&s.dlq.table) {
+		s.dlq.addFailed(r, rerr, s.cfg.Consumer, now)
+		s.rows++
+		s.met.dead.WithLabelValues(r.Topic, rerr.label).Inc()
+	}
+}
+
+func asRow(err error) *rowError {
+	if err == nil {
+		return nil
+	}
+	return decodeErr(err)
+}
+
+func (s *Sink) mark(t *table, k tp) int64 {
+	if o, ok := s.hwm[t][k]; ok {
+		return o
+	}
+	return -1
+}
+
+func (s *Sink) ownedList() []tp {
+	out := make([]tp, 0, len(s.owned))
+	for k := range s.owned {
+		out = append(out, k)
+	}
+	return out
+}
+
+// shutdownFlush stores what the sink holds before it stops; failing is harmless (the
+// records are read again on the next start).
+func (s *Sink) shutdownFlush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.flush(ctx); err != nil {
+		s.log.Warn("final flush failed; the records will be read again", "err", err)
+	}
+}
+
+// retry runs fn until it succeeds, ctx ends or the error is fatal, backing off between
+// attempts and pausing fetches meanwhile.
+func (s *Sink) retry(ctx context.Context, step string, fn func(context.Context) error) error {
+	wait := s.cfg.RetryMin
+	paused := false
+	defer func() {
+		if paused {
+			s.cl.ResumeFetchTopics(s.topics...)
+			s.met.paused.Set(0)
+		}
+	}()
+	for {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		c := classify(err)
+		s.met.errors.WithLabelValues(c.String()).Inc()
+		if c != retryable || ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", step, err)
+		}
+		if !paused {
+			s.cl.PauseFetchTopics(s.topics...)
+			s.met.paused.Set(1)
+			paused = true
+		}
+		s.log.Warn("clickhouse unavailable, retrying", "step", step, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", step, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, s.cfg.RetryMax)
+	}
+}
+
+// flushRetrying flushes until it succeeds (see retry).
+func (s *Sink) flushRetrying(ctx context.Context) error {
+	return s.retry(ctx, "flushing", s.flush)
+}
+
+// flush inserts every buffered table, records progress and commits group offsets. It may be
+// called again after a failure: tables already stored are skipped. Called with s.mu held.
+func (s *Sink) flush(ctx context.Context) error {
+	start := time.Now()
+	for _, t := range s.tables {
+		if t.rows == 0 {
+			continue
+		}
+		if err := s.insert(ctx, t); err != nil {
+			return err
+		}
+		for k, o := range t.last {
+			s.hwm[t][k] = o
+		}
+		s.met.inserted.WithLabelValues(t.name).Add(float64(t.rows))
+		t.reset()
+	}
+	s.rows = 0
+	s.met.buffered.Set(0)
+	if err := s.recordProgress(ctx); err != nil {
+		return err
+	}
+	s.met.flushSeconds.Observe(time.Since(start).Seconds())
+	// Informational: the resume point is sink_progress and the tables themselves.
+	if err := s.cl.CommitUncommittedOffsets(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Debug("committing group offsets (informational)", "err", err)
+	}
+	return nil
+}
+
+// insert sends one table's buffer as one INSERT. After a failed attempt it first checks
+// whether the previous attempt landed after all.
+func (s *Sink) insert(ctx context.Context, t *table) error {
+	landed, err := s.landed(ctx, t)
+	if err != nil {
+		return err
+	}
+	if landed {
+		s.log.Info("insert landed although its acknowledgement was lost", "table", t.name, "rows", t.rows)
+		return nil
+	}
+	b, err := s.ch.PrepareBatch(ctx, t.query, driver.WithReleaseConnection())
+	if err != nil {
+		return fmt.Errorf("preparing insert into %s: %w", t.name, err)
+	}
+	for i, c := range t.cols {
+		if err := c.col.appendTo(b.Column(i)); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("appending column %s.%s: %w", t.name, c.name, err)
+		}
+	}
+	t.attempted = true
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("inserting %d rows into %s: %w", t.rows, t.name, err)
+	}
+	t.attempted = false
+	return nil
+}
+
+// landed reports whether a previous, failed attempt to insert t's buffer was stored.
+func (s *Sink) landed(ctx context.Context, t *table) (bool, error) {
+	if !t.attempted {
+		return false, nil
+	}
+	var there, missing []string
+	for k, o := range t.last {
+		var n uint64
+		row := s.ch.QueryRow(ctx, "SELECT count() FROM "+s.cfg.Database+"."+t.name+
+			" WHERE _topic = ? AND _partition = ? AND _offset = ?", k.topic, uint32(k.partition), uint64(o))
+		if err := row.Scan(&n); err != nil {
+			return false, fmt.Errorf("checking a failed insert into %s: %w", t.name, err)
+		}
+		if n > 0 {
+			there = append(there, fmt.Sprintf("%s/%d", k.topic, k.partition))
+		} else {
+			missing = append(missing, fmt.Sprintf("%s/%d", k.topic, k.partition))
+		}
+	}
+	if len(there) > 0 && len(missing) > 0 {
+		return false, &fatalError{fmt.Errorf("insert into %s landed partly (%s stored, %s not): inserts are not atomic; check max_insert_block_size and the table's PARTITION BY",
+			t.name, strings.Join(there, ","), strings.Join(missing, ","))}
+	}
+	t.attempted = false
+	return len(there) > 0, nil
+}
+
+// fatalError marks an error no retry can fix.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
+// recordProgress stores the last handled offset of every partition that advanced.
+func (s *Sink) recordProgress(ctx context.Context) error {
+	var keys []tp
+	for k, o := range s.consumed {
+		if p, ok := s.progress[k]; !ok || o > p {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	b, err := s.ch.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".sink_progress (topic, partition, offset)", driver.WithReleaseConnection())
+	if err != nil {
+		return fmt.Errorf("preparing progress insert: %w", err)
+	}
+	topics, parts, offs := make([]string, len(keys)), make([]uint32, len(keys)), make([]uint64, len(keys))
+	for i, k := range keys {
+		topics[i], parts[i], offs[i] = k.topic, uint32(k.partition), uint64(s.consumed[k])
+	}
+	for i, col := range []any{topics, parts, offs} {
+		if err := b.Column(i).Append(col); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("appending progress: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("inserting progress: %w", err)
+	}
+	for _, k := range keys {
+		s.progress[k] = s.consumed[k]
+	}
+	return nil
+}
