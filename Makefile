@@ -15,7 +15,7 @@ TEST_TIMEOUT  ?= 20m
 export TASKOLE_KAFKA_BROKERS   ?= 127.0.0.1:9092
 export TASKOLE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: help build up down status test test-unit demo bench lint fmt clean
+.PHONY: help build up down status tools test test-unit demo bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,7 +32,10 @@ down: ## stop Kafka and ClickHouse
 status: ## show whether the servers answer
 	$(SERVERS) status
 
-test: up ## unit + integration tests against the real Kafka and ClickHouse
+tools: ## install the test tools (chromium, kcat) when missing
+	$(SERVERS) tools
+
+test: up tools ## unit + integration tests against the real Kafka and ClickHouse
 	TASKOLE_INTEGRATION=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 test-unit: ## unit tests only (integration tests skip without servers)

@@ -5,6 +5,7 @@
 #   - ClickHouse, Debian's clickhouse-server package (installed with apt-get when missing).
 #
 # Usage: deploy/local/servers.sh up|down|status|env [kafka|clickhouse]
+#        deploy/local/servers.sh tools   (test tools: chromium, kcat)
 #
 # Idempotent: `up` on a running server and `down` on a stopped one succeed. Data, logs and jars
 # live under $TASKOLE_RUN_DIR (default: .run/ in the project, git-ignored).
@@ -169,6 +170,20 @@ clickhouse_down() {
   rm -f "$ch_dir/pid"
 }
 
+# ---------------------------------------------------------------- test tools
+
+# tools installs what the tests use beside the servers: Chromium (the HTML report is opened
+# headless) and kcat (the finance example in the README).
+tools() {
+  local missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v kcat >/dev/null || missing+=(kcat)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} (apt-get)"
+    apt_install "${missing[@]}"
+  fi
+}
+
 # ---------------------------------------------------------------- main
 
 status() {
@@ -190,7 +205,8 @@ case "$cmd:$which" in
   down:all) kafka_down; clickhouse_down ;;
   down:kafka) kafka_down ;;
   down:clickhouse) clickhouse_down ;;
+  tools:*) tools ;;
   status:*) status ;;
   env:*) env_lines ;;
-  *) die "usage: $0 up|down|status|env [kafka|clickhouse]" ;;
+  *) die "usage: $0 up|down|status|env [kafka|clickhouse] | tools" ;;
 esac
