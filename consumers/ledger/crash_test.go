@@ -149,6 +149,7 @@ func TestLedgerCrash(t *testing.T) {
 	topics := itest.Topics(t)
 	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
 	group := "g-" + itest.Unique(t)
+	fullGroup := prefix + group // the binary prepends --topic-prefix to --group
 	changelog := ChangelogFor(topics)
 	t.Cleanup(func() { deleteTopics(brokers, topics, changelog) })
 
@@ -176,7 +177,7 @@ func TestLedgerCrash(t *testing.T) {
 		produce(t, brokers, topics, ph)
 		// Kill and restart a mid-phase, twice; the second instance joins in phase 1.
 		for k := 0; k < 2; k++ {
-			lag := killPoint(t, brokers, group, inputs...)
+			lag := killPoint(t, brokers, fullGroup, inputs...)
 			t.Logf("phase %d: SIGKILL instance a with %d records left", i, lag)
 			a.kill()
 			a = startLedger(t, bin, brokers, prefix, group, "a")
@@ -184,7 +185,7 @@ func TestLedgerCrash(t *testing.T) {
 				b = startLedger(t, bin, brokers, prefix, group, "b")
 			}
 		}
-		waitLag(t, brokers, group, 120*time.Second, inputs...)
+		waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
 	}
 	recs := readAll(t, brokers, string(topics.Commissions), 60*time.Second, func(rs []*kgo.Record) bool {
 		return len(rs) >= len(wantIDs)

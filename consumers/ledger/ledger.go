@@ -9,6 +9,12 @@
 // commits the input offsets. The businesses topic is a table every instance reads in full
 // (a separate, non-group consumer) into rules.Rates; input processing starts only after it has
 // caught up to its end, and it keeps following afterwards.
+//
+// Dead letters. A bad enrollment or booking is dead-lettered inside the input transaction, so
+// it lands in the dead-letter topic exactly once. A bad businesses record is read outside the
+// group (every instance reads the whole topic on every start), so its dead letter is produced
+// by a plain idempotent producer: it is written once per instance and start, and consumers of
+// the dead-letter topic must dedupe by the original (topic, partition, offset).
 package ledger
 
 import (
@@ -114,7 +120,7 @@ func New(cfg Config) (*Runner, error) {
 	r.ratesApplied = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_business_events_total",
 		Help: "Businesses events applied to the rates table."})
 	r.ratesBad = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_ledger_business_errors_total",
-		Help: "Businesses events that could not be decoded, by reason (they are skipped and logged)."}, []string{"reason"})
+		Help: "Businesses events that could not be decoded, by reason (they are dead-lettered and skipped)."}, []string{"reason"})
 	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
 		Help: "Enrollments by a business that did not win ownership (R1)."})
 	if cfg.Registry != nil {
@@ -204,6 +210,7 @@ func (r *Runner) Close() {
 
 // followBusinesses reads the businesses topic from the start into the rates table, closes
 // caughtUp once it has read everything that was committed when it started, and keeps following.
+// An undecodable record is skipped and dead-lettered (see deadLetterBusiness).
 func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{}) error {
 	topic := string(r.cfg.Topics.Businesses)
 	ends, err := kadm.NewClient(r.admin).ListCommittedOffsets(ctx, topic)
@@ -240,6 +247,7 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 	}
 	check()
 	idleSince := time.Now()
+	var dlqErr error
 	for {
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
 		if !done {
@@ -268,15 +276,41 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 			if rec.Attrs.IsControl() {
 				return
 			}
+			if dlqErr != nil {
+				return
+			}
 			b, err := schemas.DecodeBusiness(rec.Value)
 			if err != nil {
-				r.ratesBad.WithLabelValues(stream.Label(err)).Inc()
-				r.log.Error("skipping undecodable businesses event", "partition", rec.Partition, "offset", rec.Offset, "error", err)
+				dlqErr = r.deadLetterBusiness(ctx, cl, rec, err)
 				return
 			}
 			r.rates.Apply(b)
 			r.ratesApplied.Inc()
 		})
+		if dlqErr != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return dlqErr
+		}
 		check()
 	}
+}
+
+// deadLetterBusiness writes the dead letter of an undecodable businesses record and waits for
+// it to be acknowledged. It is produced outside any transaction (the businesses topic is not
+// consumed in the group) by the follower's idempotent client: a restart, which re-reads the
+// topic from the start, writes it again, so the dead-letter topic's readers dedupe by the
+// original (topic, partition, offset). A produce failure is returned: the follower stops and
+// the process restarts rather than drop the dead letter.
+func (r *Runner) deadLetterBusiness(ctx context.Context, cl *kgo.Client, rec *kgo.Record, cause error) error {
+	reason := stream.Label(cause)
+	r.ratesBad.WithLabelValues(reason).Inc()
+	r.log.Error("dead-lettering undecodable businesses event", "partition", rec.Partition,
+		"offset", rec.Offset, "reason", reason, "error", cause)
+	dl := stream.DeadLetter(string(r.cfg.Topics.DLQ), "ledger", rec, fmt.Errorf("decoding business: %w", cause), time.Now())
+	if err := cl.ProduceSync(ctx, dl).FirstErr(); err != nil {
+		return fmt.Errorf("dead-lettering businesses record %d@%d: %w", rec.Partition, rec.Offset, err)
+	}
+	return nil
 }

@@ -51,6 +51,10 @@ func TestLedgerScenario(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	phases, want := scenario(3)
+	// A malformed businesses record (read outside the group): dead-lettered by the follower.
+	phases[0] = append(phases[0], input{"businesses", "B9",
+		fmt.Sprintf(`{"event_id":"biz-B9-0","business_id":"B9","name":"n","sector":"beauty","referral_rate":"ten percent","occurred_at":%q}`, ts(0)),
+		"referral_rate:invalid"})
 	// Topics exist before producing: Run creates them; wait for readiness first.
 	go func() { done <- r.Run(ctx) }()
 	waitReady(t, r, done)
@@ -107,6 +111,9 @@ func TestLedgerScenario(t *testing.T) {
 	}
 	if got := metricValue(t, reg, "taskole_stream_dead_letters_total", "reason", "refund_exceeds_remaining"); got != 3 {
 		t.Errorf("dead letter metric refund_exceeds_remaining = %v, want 3", got)
+	}
+	if got := metricValue(t, reg, "taskole_ledger_business_errors_total", "reason", "referral_rate:invalid"); got != 1 {
+		t.Errorf("business errors metric referral_rate:invalid = %v, want 1", got)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -13,6 +13,9 @@
 //     from the start to the end, after any open transaction on it has ended) before any of
 //     their records is handled; this runs in kgo's AdjustFetchOffsetsFn, i.e. after the
 //     group's committed offsets are stable. Revoked or lost partitions are dropped.
+//   - Run initializes the producer ID before anything else: that fences a predecessor with
+//     the same transactional ID and aborts its open transaction at once, rather than after
+//     the transaction timeout the restore would otherwise wait for.
 //   - An aborted transaction (rebalance, failed EndTxn, produce error, retryable handler
 //     error) rolls the state of the partitions it touched back to the changelog, and the
 //     session rewinds to the committed offsets: the records are handled again, against the

@@ -236,6 +236,15 @@ func (p *Processor[S]) Run(ctx context.Context) error {
 	if err := p.connect(); err != nil {
 		return err
 	}
+	// Initialize the producer ID now: it fences a predecessor with our transactional ID and
+	// makes the broker abort its open transaction, which the restore of our partitions would
+	// otherwise wait for until the transaction timeout (kgo initializes it lazily).
+	if _, _, err := p.sess.Client().ProducerID(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("initializing producer id: %w", err)
+	}
 	p.running.Store(true)
 	defer p.running.Store(false)
 	p.log.Info("processor starting", "group", p.cfg.Group, "inputs", p.cfg.Inputs,
@@ -260,6 +269,9 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 		}
 		if p.inTxn && (p.mustAbort || p.txnRecs >= p.cfg.MaxBatchRecords || time.Since(p.txnStart) >= p.cfg.CommitInterval) {
 			if err := p.end(ctx, !p.mustAbort); err != nil && Classify(err) != Retryable {
+				if ctx.Err() != nil {
+					return nil // stopping: the rollback of an abort was cut short, nothing to keep
+				}
 				return err
 			}
 			continue
@@ -424,6 +436,13 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	}
 	if Classify(err) == Fatal {
 		return fmt.Errorf("ending transaction: %w", err)
+	}
+	// When the end was not confirmed (e.g. TRANSACTION_ABORTABLE), kgo marks the producer ID
+	// for reloading and may leave the transaction open on the broker until the next produce.
+	// Reload it now (a no-op otherwise): the epoch bump aborts that transaction, which the
+	// rollback's restore would otherwise wait for until the transaction timeout.
+	if _, _, perr := p.sess.Client().ProducerID(ctx); perr != nil && Classify(perr) == Fatal {
+		return fmt.Errorf("reloading producer id after abort: %w", perr)
 	}
 	p.log.Info("transaction aborted; rolling back state", "reason", err)
 	if rerr := p.rollback(ctx); rerr != nil {
