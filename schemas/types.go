@@ -26,7 +26,8 @@ const (
 	StatusRefunded
 )
 
-// Enrollment: a business saved the client into its client program (taskole.enrollments.v1).
+// Enrollment records that a business saved the client into its client program
+// (taskole.enrollments.v1).
 type Enrollment struct {
 	EventID    string
 	ClientID   string

@@ -211,7 +211,7 @@ func Database(t testing.TB) string {
 
 // freePort asks the kernel for a free TCP port on loopback.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}

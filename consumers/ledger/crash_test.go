@@ -115,7 +115,7 @@ func reference(t *testing.T, phases [][]input) (map[string]decimal.Decimal, []st
 				if err != nil || ev.ClientID != in.key {
 					continue
 				}
-				res, err = eng.Enrollment(state(ev.ClientID), ev)
+				res, _ = eng.Enrollment(state(ev.ClientID), ev)
 			case "bookings":
 				ev, err := schemas.DecodeBooking([]byte(in.value))
 				if err != nil || ev.ClientID != in.key {

@@ -181,7 +181,7 @@ func partitions(ctx context.Context, cl *kgo.Client, topic string) (int32, error
 	}
 	d, ok := td[topic]
 	if !ok || d.Err != nil {
-		return 0, fmt.Errorf("describing topic %s: %v", topic, d.Err)
+		return 0, fmt.Errorf("describing topic %s: %w", topic, d.Err)
 	}
 	return int32(len(d.Partitions)), nil
 }
@@ -267,7 +267,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[payou
 	case h.control:
 		var cmd CloseCommand
 		if err := json.Unmarshal(rec.Value, &cmd); err != nil || cmd.CloseThrough.IsZero() {
-			return stream.Poisoned("close_command:invalid", fmt.Errorf("decoding close command %q: want {\"close_through\": RFC 3339}: %v", rec.Value, err))
+			return stream.Poisoned("close_command:invalid", fmt.Errorf("decoding close command %q: want {\"close_through\": RFC 3339}: %w", rec.Value, err))
 		}
 		h.advance(tx, h.e.CloseThrough(cmd.CloseThrough))
 		return nil

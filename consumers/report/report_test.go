@@ -113,7 +113,11 @@ func TestHTMLCharts(t *testing.T) {
 		}
 	}
 	// The best LTV:CAC comes first; the business without CAC last.
-	ltv := out[strings.Index(out, `id="ltv-cac"`):]
+	at := strings.Index(out, `id="ltv-cac"`)
+	if at < 0 {
+		t.Fatal("report lacks the LTV : CAC table")
+	}
+	ltv := out[at:]
 	if strings.Index(ltv, "25.77") > strings.Index(ltv, "Jõusaal") {
 		t.Error("LTV : CAC rows not ordered best first")
 	}

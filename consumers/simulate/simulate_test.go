@@ -118,7 +118,7 @@ type check struct {
 	malformed                 map[MalformedKind]int64
 	dups                      int64
 	records                   int64
-	completed, cross          int64
+	completed                 int64
 	lateEnrollments, rejected int64
 	currencies, sectors       map[string]bool
 	rateChanges               int64

@@ -91,7 +91,6 @@ func (p *Processor[S]) connect() error {
 		kgo.ConsumeTopics(p.cfg.Inputs...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RequireStableFetchOffsets(),
 		// Range assigns partition i of every co-partitioned input to the same member.
 		kgo.Balancers(kgo.RangeBalancer()),
 		kgo.SessionTimeout(p.cfg.SessionTimeout),

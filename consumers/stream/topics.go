@@ -85,7 +85,7 @@ func CheckCopartitioned(ctx context.Context, cl *kgo.Client, groups ...[]string)
 		for _, t := range g {
 			d, ok := details[t]
 			if !ok || d.Err != nil {
-				errs = append(errs, fmt.Errorf("topic %s does not exist: %v", t, d.Err))
+				errs = append(errs, fmt.Errorf("topic %s does not exist: %w", t, d.Err))
 				continue
 			}
 			counts[len(d.Partitions)] = append(counts[len(d.Partitions)], t)

@@ -190,9 +190,9 @@ func (e *Engine) next(s int64) int64 {
 	}
 }
 
-// PayoutID is the statement id of owner × currency × period: hex(sha256(owner ‖ currency ‖
+// ID is the statement id of owner × currency × period: hex(sha256(owner ‖ currency ‖
 // period_start in RFC 3339)[:16]), NUL-separated.
-func PayoutID(owner, currency string, periodStart time.Time) string {
+func ID(owner, currency string, periodStart time.Time) string {
 	var buf [192]byte
 	in := append(buf[:0], owner...)
 	in = append(in, 0)
@@ -354,7 +354,7 @@ func (e *Engine) closeAccount(dst []schemas.Payout, owner string, a *account, ta
 			return dst
 		}
 		st := schemas.Payout{
-			PayoutID:        PayoutID(owner, a.cur, time.Unix(p, 0)),
+			PayoutID:        ID(owner, a.cur, time.Unix(p, 0)),
 			OwnerBusinessID: owner,
 			Currency:        a.cur,
 			PeriodStart:     time.Unix(p, 0).UTC(),

@@ -90,7 +90,7 @@ func check(t *testing.T, e *Engine, p schemas.Payout) {
 	if p.CommissionCount != len(p.CommissionIDs) || !slices.IsSorted(p.CommissionIDs) {
 		t.Errorf("%s: ids %v count %d", line(p), p.CommissionIDs, p.CommissionCount)
 	}
-	if p.PayoutID != PayoutID(p.OwnerBusinessID, p.Currency, p.PeriodStart) || !p.PeriodEnd.After(p.PeriodStart) {
+	if p.PayoutID != ID(p.OwnerBusinessID, p.Currency, p.PeriodStart) || !p.PeriodEnd.After(p.PeriodStart) {
 		t.Errorf("%s: id or period", line(p))
 	}
 }
@@ -445,7 +445,7 @@ func TestPayoutJSON(t *testing.T) {
 		t.Fatalf("%d statements", len(out))
 	}
 	got := string(schemas.AppendPayout(nil, out[0]))
-	want := `{"payout_id":"` + PayoutID("o1", "EUR", ts("2025-01-01T00:00:00Z")) + `","owner_business_id":"o1","currency":"EUR",` +
+	want := `{"payout_id":"` + ID("o1", "EUR", ts("2025-01-01T00:00:00Z")) + `","owner_business_id":"o1","currency":"EUR",` +
 		`"period_start":"2025-01-01T00:00:00Z","period_end":"2025-02-01T00:00:00Z","opening_balance":"0.00","accrued":"20.00",` +
 		`"reversed":"0.00","net":"20.00","payable":"20.00","carried_forward":"0.00","commission_count":1,"commission_ids":["a"]}`
 	if got != want {
