@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 
+	"github.com/taskole/revshare/consumers/query/querytest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -18,49 +19,9 @@ import (
 // sink would have written for it, duplicates and superseded owner records included. The
 // reference metrics (reference_test.go) are computed from the truth only.
 
-type business struct {
-	id, sector, currency string
-	rate                 decimal.Decimal
-}
-
-type client struct {
-	id, owner  string
-	ownedSince time.Time
-}
-
-type purchaseTruth struct {
-	bookingID, client, provider, currency string
-	at                                    time.Time
-	amount, refunded                      decimal.Decimal
-	commission                            decimal.Decimal // kept by the final owner
-}
-
-type enrollmentTruth struct {
-	eventID, client, business string
-	at                        time.Time
-}
-
-type feedbackTruth struct {
-	eventID, business, kind string
-	score                   int
-	at                      time.Time
-}
-
-type spendTruth struct {
-	eventID, business, currency string
-	amount                      decimal.Decimal
-	at                          time.Time
-}
-
+// world is a querytest.World plus the raw rows the sink would have written for it.
 type world struct {
-	businesses  map[string]business
-	windows     map[string]int // sector -> activity window days (absent: 60)
-	clients     []client
-	purchases   []purchaseTruth
-	enrollments []enrollmentTruth
-	feedback    []feedbackTruth
-	spend       []spendTruth
-
+	querytest.World
 	// raw rows per table, each row the values of rawColumns[table] in order
 	raw map[string][][]any
 }
@@ -73,6 +34,7 @@ var rawColumns = map[string][]string{
 	"commissions":       {"commission_id", "kind", "reason", "owner_business_id", "provider_business_id", "client_id", "booking_id", "booking_amount", "rate", "amount", "currency", "occurred_at", "occurred_at_ns", "payable_at", "payable_at_ns", "source_event_id", "_topic", "_partition", "_offset"},
 	"feedback":          {"event_id", "client_id", "business_id", "kind", "score", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
 	"acquisition_costs": {"event_id", "business_id", "amount", "currency", "channel", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
+	"dlq":               {"source_topic", "source_partition", "source_offset", "key", "value", "error", "error_label", "consumer", "failed_at", "_topic", "_partition", "_offset"},
 }
 
 var (
@@ -84,7 +46,8 @@ var (
 // generate builds a world of nClients clients over 2025. Same seed, same world.
 func generate(seed uint64, nBusinesses, nClients int) *world {
 	rng := rand.New(rand.NewPCG(seed, 0x7a5c01e))
-	w := &world{businesses: map[string]business{}, windows: map[string]int{"fitness": 30, "nutrition": 90}, raw: map[string][][]any{}}
+	w := &world{World: querytest.World{Start: genStart, End: genEnd, Businesses: map[string]querytest.Business{},
+		Windows: map[string]int{"fitness": 30, "nutrition": 90}}, raw: map[string][][]any{}}
 	offsets := map[string]uint64{}
 	emit := func(table string, vals ...any) {
 		offsets[table]++
@@ -94,6 +57,31 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 			offsets[table]++
 			dup := append(append([]any(nil), vals...), table, uint32(0), offsets[table])
 			w.raw[table] = append(w.raw[table], dup)
+		}
+	}
+	// refuse writes an event the ledger refused: its raw row (it decodes, so the sink stores
+	// it) and the ledger's dead letter naming that row. It is no part of the truth.
+	refuse := func(table, label string, vals ...any) {
+		offsets[table]++
+		off := offsets[table]
+		w.raw[table] = append(w.raw[table], append(vals, table, uint32(0), off))
+		offsets["dlq"]++
+		w.raw["dlq"] = append(w.raw["dlq"], []any{table, int32(0), int64(off), "", "", "invalid input: " + label,
+			label, "ledger", genStart, "dlq", uint32(0), offsets["dlq"]})
+		w.DeadLetters = append(w.DeadLetters, querytest.DeadLetter{Consumer: "ledger", Topic: table, Reason: label})
+	}
+	// deadLetter writes a dead letter of another consumer naming a stored row: it is not a
+	// ledger refusal and must not hide the row.
+	// Its error_label is empty: it counts under the label derived from the error text.
+	deadLetter := func(table, consumer string) {
+		offsets["dlq"]++
+		w.raw["dlq"] = append(w.raw["dlq"], []any{table, int32(0), int64(offsets[table]), "", "",
+			`checking commission: field "amount": 3 decimal places`, "", consumer, genStart, "dlq", uint32(0), offsets["dlq"]})
+		w.DeadLetters = append(w.DeadLetters, querytest.DeadLetter{Consumer: consumer, Topic: table, Reason: "amount:invalid"})
+		if rng.IntN(2) == 0 { // written twice (a consumer restart): still one dead letter
+			offsets["dlq"]++
+			w.raw["dlq"] = append(w.raw["dlq"], []any{table, int32(0), int64(offsets[table]), "", "",
+				`checking commission: field "amount": 3 decimal places`, "", consumer, genStart, "dlq", uint32(0), offsets["dlq"]})
 		}
 	}
 	money := func(lo, hi int, cur string) decimal.Decimal {
@@ -110,43 +98,43 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 
 	var bizIDs []string
 	for i := range nBusinesses {
-		b := business{
-			id:       fmt.Sprintf("biz-%03d", i),
-			sector:   sectors[i%len(sectors)],
-			currency: "EUR",
-			rate:     decimal.New(int64(3+rng.IntN(8)), -2),
+		b := querytest.Business{
+			ID:       fmt.Sprintf("biz-%03d", i),
+			Sector:   sectors[i%len(sectors)],
+			Currency: "EUR",
+			Rate:     decimal.New(int64(3+rng.IntN(8)), -2),
 		}
 		if i%7 == 3 {
-			b.currency = "BHD"
+			b.Currency = "BHD"
 		}
-		w.businesses[b.id] = b
-		bizIDs = append(bizIDs, b.id)
+		w.Businesses[b.ID] = b
+		bizIDs = append(bizIDs, b.ID)
 		// an old profile event with another sector, superseded by the current one
 		old := genStart.AddDate(-1, 0, 0)
-		emit("businesses", b.id+"-p0", b.id, "Old "+b.id, sectors[(i+1)%len(sectors)], b.rate, old, uint32(0))
-		emit("businesses", b.id+"-p1", b.id, "Biz "+b.id, b.sector, b.rate, old.Add(time.Hour), uint32(0))
+		emit("businesses", b.ID+"-p0", b.ID, "Old "+b.ID, sectors[(i+1)%len(sectors)], b.Rate, old, uint32(0))
+		emit("businesses", b.ID+"-p1", b.ID, "Biz "+b.ID, b.Sector, b.Rate, old.Add(time.Hour), uint32(0))
 		// acquisition spend in a few months
 		for m := range 12 {
 			if rng.IntN(3) == 0 {
-				s := spendTruth{eventID: fmt.Sprintf("%s-acq-%d", b.id, m), business: b.id, currency: b.currency,
-					amount: money(50, 500, b.currency), at: randTime(genStart.AddDate(0, m, 0), genStart.AddDate(0, m+1, 0))}
-				w.spend = append(w.spend, s)
-				emit("acquisition_costs", s.eventID, s.business, s.amount, s.currency, "ads", s.at, uint32(0))
+				s := querytest.Spend{EventID: fmt.Sprintf("%s-acq-%d", b.ID, m), Business: b.ID, Currency: b.Currency,
+					Amount: money(50, 500, b.Currency), At: randTime(genStart.AddDate(0, m, 0), genStart.AddDate(0, m+1, 0))}
+				w.Spend = append(w.Spend, s)
+				emit("acquisition_costs", s.EventID, s.Business, s.Amount, s.Currency, "ads", s.At, uint32(0))
 			}
 		}
 	}
-	pick := func() business { return w.businesses[bizIDs[rng.IntN(len(bizIDs))]] }
+	pick := func() querytest.Business { return w.Businesses[bizIDs[rng.IntN(len(bizIDs))]] }
 
 	for i := range nClients {
-		c := client{id: fmt.Sprintf("cl-%05d", i)}
+		c := querytest.Client{ID: fmt.Sprintf("cl-%05d", i)}
 		owner := pick()
-		c.owner = owner.id
-		c.ownedSince = randTime(genStart, genEnd.AddDate(0, -1, 0))
+		c.Owner = owner.ID
+		c.OwnedSince = randTime(genStart, genEnd.AddDate(0, -1, 0))
 		byEnrollment := rng.IntN(10) < 7
 		if byEnrollment {
-			e := enrollmentTruth{eventID: c.id + "-enr", client: c.id, business: owner.id, at: c.ownedSince}
-			w.enrollments = append(w.enrollments, e)
-			emit("enrollments", e.eventID, e.client, e.business, "import", e.at, uint32(0))
+			e := querytest.Enrollment{EventID: c.ID + "-enr", Client: c.ID, Business: owner.ID, At: c.OwnedSince}
+			w.Enrollments = append(w.Enrollments, e)
+			emit("enrollments", e.EventID, e.Client, e.Business, "import", e.At, uint32(0))
 		}
 		src := "enrollment"
 		if !byEnrollment {
@@ -156,35 +144,41 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 		wrongOwner := ""
 		if rng.IntN(20) == 0 {
 			wrong := pick()
-			if wrong.id != owner.id && wrong.currency == owner.currency {
-				wrongOwner = wrong.id
-				emit("referral_owners", c.id, wrong.id, c.ownedSince.Add(time.Hour), uint32(0), "booking", c.id+"-wrong")
+			if wrong.ID != owner.ID && wrong.Currency == owner.Currency {
+				wrongOwner = wrong.ID
+				emit("referral_owners", c.ID, wrong.ID, c.OwnedSince.Add(time.Hour), uint32(0), "booking", c.ID+"-wrong")
 			}
 		}
-		emit("referral_owners", c.id, owner.id, c.ownedSince, uint32(0), src, c.id+"-est")
+		emit("referral_owners", c.ID, owner.ID, c.OwnedSince, uint32(0), src, c.ID+"-est")
 		if wrongOwner != "" && rng.IntN(2) == 0 { // the compacted topic re-read: same record again
-			emit("referral_owners", c.id, owner.id, c.ownedSince, uint32(0), src, c.id+"-est")
+			emit("referral_owners", c.ID, owner.ID, c.OwnedSince, uint32(0), src, c.ID+"-est")
 		}
 		// 8%: another business later tries to enroll the client: a rejected claim.
 		if rng.IntN(12) == 0 {
 			other := pick()
-			if other.id != owner.id {
-				e := enrollmentTruth{eventID: c.id + "-claim", client: c.id, business: other.id, at: randTime(c.ownedSince, genEnd)}
-				w.enrollments = append(w.enrollments, e)
-				emit("enrollments", e.eventID, e.client, e.business, "qr", e.at, uint32(0))
+			if other.ID != owner.ID {
+				e := querytest.Enrollment{EventID: c.ID + "-claim", Client: c.ID, Business: other.ID, At: randTime(c.OwnedSince, genEnd)}
+				w.Enrollments = append(w.Enrollments, e)
+				emit("enrollments", e.EventID, e.Client, e.Business, "qr", e.At, uint32(0))
+			}
+		}
+		// 3%: an enrollment the ledger refused (say, keyed by another client): never a claim.
+		if rng.IntN(33) == 0 {
+			if other := pick(); other.ID != owner.ID {
+				refuse("enrollments", "key:mismatch", c.ID+"-bad", c.ID, other.ID, "qr", randTime(c.OwnedSince, genEnd), uint32(0))
 			}
 		}
 		// 3%: the owner enrolls its own client again (not a rejection).
 		if byEnrollment && rng.IntN(33) == 0 {
-			e := enrollmentTruth{eventID: c.id + "-again", client: c.id, business: owner.id, at: randTime(c.ownedSince, genEnd)}
-			w.enrollments = append(w.enrollments, e)
-			emit("enrollments", e.eventID, e.client, e.business, "invite", e.at, uint32(0))
+			e := querytest.Enrollment{EventID: c.ID + "-again", Client: c.ID, Business: owner.ID, At: randTime(c.OwnedSince, genEnd)}
+			w.Enrollments = append(w.Enrollments, e)
+			emit("enrollments", e.EventID, e.Client, e.Business, "invite", e.At, uint32(0))
 		}
-		w.clients = append(w.clients, c)
+		w.Clients = append(w.Clients, c)
 
 		// Bookings: a burst of activity, maybe a pause, maybe a return.
 		n := rng.IntN(9)
-		t := c.ownedSince
+		t := c.OwnedSince
 		for j := range n {
 			if j > 0 || byEnrollment {
 				gap := time.Duration(1+rng.IntN(50)) * 24 * time.Hour
@@ -198,45 +192,45 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 			}
 			provider := owner
 			if (j > 0 || byEnrollment) && rng.IntN(2) == 0 {
-				if p := pick(); p.currency == owner.currency {
+				if p := pick(); p.Currency == owner.Currency {
 					provider = p
 				}
 			}
-			bid := fmt.Sprintf("%s-b%d", c.id, j)
-			amount := money(10, 250, provider.currency)
+			bid := fmt.Sprintf("%s-b%d", c.ID, j)
+			amount := money(10, 250, provider.Currency)
 			created := t.Add(-time.Duration(1+rng.IntN(72)) * time.Hour)
-			emit("bookings", bid+"-e0", bid, c.id, provider.id, "created", decimal.Zero, "", decimal.Zero, "", created, uint32(0))
+			emit("bookings", bid+"-e0", bid, c.ID, provider.ID, "created", decimal.Zero, "", decimal.Zero, "", created, uint32(0))
 			if rng.IntN(12) == 0 { // cancelled before completion: never a purchase
-				emit("bookings", bid+"-ex", bid, c.id, provider.id, "cancelled", decimal.Zero, "", decimal.Zero, "", t, uint32(0))
+				emit("bookings", bid+"-ex", bid, c.ID, provider.ID, "cancelled", decimal.Zero, "", decimal.Zero, "", t, uint32(0))
 				continue
 			}
-			emit("bookings", bid+"-e1", bid, c.id, provider.id, "completed", amount, provider.currency, decimal.Zero, "massage", t, uint32(0))
-			direct := provider.id == owner.id
+			emit("bookings", bid+"-e1", bid, c.ID, provider.ID, "completed", amount, provider.Currency, decimal.Zero, "massage", t, uint32(0))
+			direct := provider.ID == owner.ID
 			kept := decimal.Zero
 			accrue := func(ownerID string, amt decimal.Decimal, id string, reason string) {
 				kind := "accrual"
 				if amt.IsNegative() {
 					kind = "reversal"
 				}
-				emit("commissions", id, kind, reason, ownerID, provider.id, c.id, bid, amount, owner.rate, amt, provider.currency, t, uint32(0), t.AddDate(0, 0, 14), uint32(0), bid+"-e1")
+				emit("commissions", id, kind, reason, ownerID, provider.ID, c.ID, bid, amount, owner.Rate, amt, provider.Currency, t, uint32(0), t.AddDate(0, 0, 14), uint32(0), bid+"-e1")
 			}
-			exp, _ := schemas.MinorUnit(provider.currency)
+			exp, _ := schemas.MinorUnit(provider.Currency)
 			keep := func(refunded decimal.Decimal) decimal.Decimal {
-				return amount.Sub(refunded).Mul(owner.rate).RoundBank(exp)
+				return amount.Sub(refunded).Mul(owner.Rate).RoundBank(exp)
 			}
-			if wrongOwner != "" && provider.id != wrongOwner {
-				a := amount.Mul(owner.rate).RoundBank(exp)
+			if wrongOwner != "" && provider.ID != wrongOwner {
+				a := amount.Mul(owner.Rate).RoundBank(exp)
 				accrue(wrongOwner, a, bid+"-cw", "completed")
 				accrue(wrongOwner, a.Neg(), bid+"-cwx", "ownership_correction")
 			}
 			if !direct {
 				kept = keep(decimal.Zero)
-				accrue(owner.id, kept, bid+"-c", "completed")
+				accrue(owner.ID, kept, bid+"-c", "completed")
 			}
 			if rng.IntN(20) == 0 { // cancelled after completion: a full refund, not a purchase
-				emit("bookings", bid+"-e9", bid, c.id, provider.id, "cancelled", decimal.Zero, "", decimal.Zero, "", t.Add(48*time.Hour), uint32(0))
+				emit("bookings", bid+"-e9", bid, c.ID, provider.ID, "cancelled", decimal.Zero, "", decimal.Zero, "", t.Add(48*time.Hour), uint32(0))
 				if !direct {
-					accrue(owner.id, kept.Neg(), bid+"-c9", "cancellation")
+					accrue(owner.ID, kept.Neg(), bid+"-c9", "cancellation")
 				}
 				continue
 			}
@@ -247,25 +241,41 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 					break
 				}
 				refunded = refunded.Add(ra)
-				emit("bookings", fmt.Sprintf("%s-r%d", bid, r), bid, c.id, provider.id, "refunded", decimal.Zero, provider.currency, ra, "", t.Add(time.Duration(r+1)*24*time.Hour), uint32(0))
+				emit("bookings", fmt.Sprintf("%s-r%d", bid, r), bid, c.ID, provider.ID, "refunded", decimal.Zero, provider.Currency, ra, "", t.Add(time.Duration(r+1)*24*time.Hour), uint32(0))
 				if !direct {
 					after := keep(refunded)
-					accrue(owner.id, after.Sub(kept), fmt.Sprintf("%s-cr%d", bid, r), "refund")
+					accrue(owner.ID, after.Sub(kept), fmt.Sprintf("%s-cr%d", bid, r), "refund")
 					kept = after
 				}
 			}
-			w.purchases = append(w.purchases, purchaseTruth{bookingID: bid, client: c.id, provider: provider.id,
-				currency: provider.currency, at: t, amount: amount, refunded: refunded, commission: kept})
+			// Events of this booking the ledger refused: they decode, so the sink stores
+			// them, but they must change nothing.
+			switch rng.IntN(25) {
+			case 0: // a refund beyond what is left
+				refuse("bookings", "refund_exceeds_remaining", bid+"-rx", bid, c.ID, provider.ID, "refunded", decimal.Zero, provider.Currency,
+					amount.Sub(refunded).Add(decimal.New(1, -exp)), "", t.Add(10*24*time.Hour), uint32(0))
+			case 1: // a refund in another currency
+				refuse("bookings", "currency_mismatch", bid+"-rc", bid, c.ID, provider.ID, "refunded", decimal.Zero, "USD",
+					decimal.NewFromInt(1), "", t.Add(11*24*time.Hour), uint32(0))
+			case 2: // cancelled after a refund (refunded -> cancelled is not a transition)
+				if refunded.IsPositive() {
+					refuse("bookings", "invalid_transition", bid+"-cx", bid, c.ID, provider.ID, "cancelled", decimal.Zero, "", decimal.Zero, "", t.Add(12*24*time.Hour), uint32(0))
+				}
+			case 3: // another consumer's dead letter naming the booking's last stored row: not a refusal
+				deadLetter("bookings", "payouts")
+			}
+			w.Purchases = append(w.Purchases, querytest.Purchase{BookingID: bid, Client: c.ID, Provider: provider.ID,
+				Currency: provider.Currency, At: t, Amount: amount, Refunded: refunded, Commission: kept})
 			// feedback on some bookings
 			if rng.IntN(3) == 0 {
-				f := feedbackTruth{eventID: bid + "-fb", business: provider.id, at: t.Add(time.Hour)}
+				f := querytest.Feedback{EventID: bid + "-fb", Business: provider.ID, At: t.Add(time.Hour)}
 				if rng.IntN(2) == 0 {
-					f.kind, f.score = "nps", rng.IntN(11)
+					f.Kind, f.Score = "nps", rng.IntN(11)
 				} else {
-					f.kind, f.score = "csat", 1+rng.IntN(5)
+					f.Kind, f.Score = "csat", 1+rng.IntN(5)
 				}
-				w.feedback = append(w.feedback, f)
-				emit("feedback", f.eventID, c.id, f.business, f.kind, uint8(f.score), f.at, uint32(0))
+				w.Feedback = append(w.Feedback, f)
+				emit("feedback", f.EventID, c.ID, f.Business, f.Kind, uint8(f.Score), f.At, uint32(0))
 			}
 		}
 	}
@@ -311,7 +321,7 @@ func (w *world) load(ctx context.Context, t *testing.T, conn driver.Conn) {
 	if err != nil {
 		t.Fatalf("preparing insert into sector_settings: %v", err)
 	}
-	for sector, days := range w.windows {
+	for sector, days := range w.Windows {
 		if err := b.Append(sector, uint16(days), genStart); err != nil {
 			t.Fatalf("appending to sector_settings: %v", err)
 		}

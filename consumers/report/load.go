@@ -27,7 +27,7 @@ type Source struct {
 // triangle (retention_clients), CLV curves (realized_clv), passive income per owner
 // (realized_clv by owner), churn and LTV (churn_ltv, repeat_purchase_rate), NPS/CSAT
 // (nps_csat, summed over months), LTV : CAC (cac_ltv, the latest month of each business)
-// and dead letters (the dlq table).
+// and dead letters (dlq_counts). Every figure is a query's row as returned, or a sum of rows.
 func Load(ctx context.Context, conn driver.Conn, src Source) (Data, error) {
 	d := Data{Title: src.Title, GeneratedAt: time.Now().UTC()}
 	until := src.Until
@@ -142,30 +142,14 @@ func Load(ctx context.Context, conn driver.Conn, src Source) (Data, error) {
 			return err
 		}},
 		{"dead letters", func() error {
-			rows, err := conn.Query(ctx, `SELECT consumer, source_topic, error_label, error, count() AS n
-FROM dlq FINAL GROUP BY consumer, source_topic, error_label, error`)
+			t, err := run("dlq_counts", nil)
 			if err != nil {
 				return err
 			}
-			defer rows.Close()
-			at := map[DeadLetters]int{}
-			for rows.Next() {
-				var x DeadLetters
-				var label, text string
-				var n uint64
-				if err := rows.Scan(&x.Consumer, &x.Topic, &label, &text, &n); err != nil {
-					return err
-				}
-				x.Reason = reasonLabel(label, text)
-				if i, ok := at[x]; ok {
-					d.DLQ[i].Count += int64(n)
-					continue
-				}
-				at[x] = len(d.DLQ)
-				x.Count = int64(n)
-				d.DLQ = append(d.DLQ, x)
-			}
-			return rows.Err()
+			return t.each(func(r row) {
+				d.DLQ = append(d.DLQ, DeadLetters{Consumer: r.str("consumer"), Topic: r.str("source_topic"),
+					Reason: r.str("reason"), Count: r.int("dead_letters")})
+			})
 		}},
 	}
 	for _, s := range steps {
@@ -253,6 +237,8 @@ var (
 // reasonLabel is the short reason a dead letter is counted under: its error_label, else one
 // derived from the error text ("<field>:missing", "<field>:invalid", "json:malformed", or the
 // error's last clause with numbers masked), so records differing only in ids count together.
+// sql/queries/dlq_counts.sql applies the same rules in SQL (Load reads its rows); this is
+// their statement in Go, which TestReasonLabel pins.
 func reasonLabel(label, text string) string {
 	if label != "" {
 		return label

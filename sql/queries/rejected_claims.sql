@@ -4,7 +4,8 @@
 -- description: business other than the client's current referral owner, per enrolling
 -- description: business and calendar month of the enrollment's occurred_at. Each enrollment
 -- description: counts once per event_id; a business re-enrolling its own client is not a
--- description: rejection; enrollments of clients without an owner record yet are left out.
+-- description: rejection; enrollments of clients without an owner record yet, and
+-- description: enrollments the ledger refused (dead-lettered), are left out.
 -- param: by String = business; grouping of the dim column: business, sector or platform
 -- param: business String = ; only claims by this business (empty: all)
 -- param: sector String = ; only claims by businesses of this sector (empty: all)
@@ -24,7 +25,7 @@ FROM
             any(client_id) AS client_id,
             any(business_id) AS business_id,
             toStartOfMonth(any(occurred_at)) AS month
-        FROM enrollments
+        FROM accepted_enrollments
         GROUP BY event_id
     )
     ALL INNER JOIN (SELECT client_id, owner_business_id FROM client_owners) USING (client_id)

@@ -1,0 +1,218 @@
+package e2e
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taskole/revshare/consumers/query/querytest"
+	"github.com/taskole/revshare/consumers/simulate"
+	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/schemas"
+)
+
+// derived is what the test expects from the simulated events, computed in Go: the World the
+// query pack must describe, the ledger's output as the pure Engine derives it, and the dead
+// letters each consumer must write.
+type derived struct {
+	world querytest.World
+
+	commissions []schemas.Commission          // every ledger entry, in order
+	net         map[[2]string]decimal.Decimal // (owner, booking) -> net of its entries
+	owners      int                           // referral-owner records the ledger writes
+
+	// records per input topic; refused by the sink (undecodable); refused by the ledger
+	// (undecodable or breaking a rule)
+	records, sinkRefused, ledgerRefused map[schemas.Topic]int
+}
+
+// derive feeds the simulated events (in production order: per client, the order of its
+// partition) through decoders, the ledger Engine and the definitions of SPEC §3.
+func derive(events []simulate.Event, start, end time.Time, windows map[string]int) (*derived, error) {
+	d := &derived{net: map[[2]string]decimal.Decimal{}, records: map[schemas.Topic]int{},
+		sinkRefused: map[schemas.Topic]int{}, ledgerRefused: map[schemas.Topic]int{}}
+	w := &d.world
+	w.Start, w.End, w.Windows = start, end, windows
+	w.Businesses = map[string]querytest.Business{}
+
+	// The ledger reads the whole businesses topic before judging bookings (the test produces
+	// everything before starting it), so the Engine's rates hold every businesses event.
+	rates := rules.NewRates()
+	type profile struct {
+		at     time.Time
+		id     string
+		sector string
+	}
+	latest := map[string]profile{}
+	for _, e := range events {
+		if e.Topic != schemas.TopicBusinesses {
+			continue
+		}
+		b, err := schemas.DecodeBusiness(e.Value)
+		if err != nil {
+			continue
+		}
+		rates.Apply(b)
+		p, ok := latest[b.BusinessID]
+		if !ok || b.OccurredAt.After(p.at) || b.OccurredAt.Equal(p.at) && b.EventID > p.id {
+			latest[b.BusinessID] = profile{b.OccurredAt, b.EventID, b.Sector}
+		}
+	}
+	for id, p := range latest {
+		w.Businesses[id] = querytest.Business{ID: id, Sector: p.sector}
+	}
+	eng, err := rules.New(rules.Config{}, rates)
+	if err != nil {
+		return nil, err
+	}
+
+	states := map[string]*rules.State{}
+	state := func(client string) *rules.State {
+		s := states[client]
+		if s == nil {
+			s = new(rules.State)
+			states[client] = s
+		}
+		return s
+	}
+	seen := map[string]bool{} // event ids of accepted input events
+	bookingEvents := map[string][]schemas.Booking{}
+	var enrollments []schemas.Enrollment
+	for _, e := range events {
+		d.records[e.Topic]++
+		switch e.Topic {
+		case schemas.TopicBusinesses:
+			if _, err := schemas.DecodeBusiness(e.Value); err != nil {
+				d.sinkRefused[e.Topic]++
+				d.ledgerRefused[e.Topic]++
+			}
+		case schemas.TopicEnrollments:
+			ev, err := schemas.DecodeEnrollment(e.Value)
+			if err != nil {
+				d.sinkRefused[e.Topic]++
+				d.ledgerRefused[e.Topic]++
+				continue
+			}
+			res, err := eng.Enrollment(state(ev.ClientID), ev)
+			if err != nil {
+				d.ledgerRefused[e.Topic]++
+				continue
+			}
+			d.apply(res)
+			if !seen[ev.EventID] {
+				seen[ev.EventID] = true
+				enrollments = append(enrollments, ev)
+			}
+		case schemas.TopicBookings:
+			ev, err := schemas.DecodeBooking(e.Value)
+			if err != nil {
+				d.sinkRefused[e.Topic]++
+				d.ledgerRefused[e.Topic]++
+				continue
+			}
+			res, err := eng.Booking(state(ev.ClientID), ev)
+			if err != nil {
+				d.ledgerRefused[e.Topic]++
+				continue
+			}
+			d.apply(res)
+			if !seen[ev.EventID] {
+				seen[ev.EventID] = true
+				bookingEvents[ev.BookingID] = append(bookingEvents[ev.BookingID], ev)
+			}
+		case schemas.TopicFeedback:
+			f, err := schemas.DecodeFeedback(e.Value)
+			if err != nil {
+				d.sinkRefused[e.Topic]++
+				continue
+			}
+			if !seen[f.EventID] {
+				seen[f.EventID] = true
+				w.Feedback = append(w.Feedback, querytest.Feedback{EventID: f.EventID, Business: f.BusinessID,
+					Kind: string(f.Kind), Score: f.Score, At: sec(f.OccurredAt)})
+			}
+		case schemas.TopicAcquisitionCosts:
+			a, err := schemas.DecodeAcquisitionCost(e.Value)
+			if err != nil {
+				d.sinkRefused[e.Topic]++
+				continue
+			}
+			if !seen[a.EventID] {
+				seen[a.EventID] = true
+				w.Spend = append(w.Spend, querytest.Spend{EventID: a.EventID, Business: a.BusinessID,
+					Currency: a.Currency, Amount: a.Amount, At: sec(a.OccurredAt)})
+			}
+		}
+	}
+
+	// Clients: every client the ledger gave an owner, as it stands at the end.
+	owner := map[string]string{}
+	for id, s := range states {
+		o, ok := s.Owner()
+		if !ok {
+			continue
+		}
+		owner[id] = o.OwnerBusinessID
+		w.Clients = append(w.Clients, querytest.Client{ID: id, Owner: o.OwnerBusinessID, OwnedSince: sec(o.OwnedSince)})
+	}
+	slices.SortFunc(w.Clients, func(a, b querytest.Client) int { return cmp.Compare(a.ID, b.ID) })
+	for _, ev := range enrollments {
+		w.Enrollments = append(w.Enrollments, querytest.Enrollment{EventID: ev.EventID, Client: ev.ClientID,
+			Business: ev.BusinessID, At: sec(ev.OccurredAt)})
+	}
+
+	// Purchases (SPEC §3): completed and never cancelled; net of the accepted refunds. The
+	// commission is the net of the current owner's entries for the booking.
+	for id, evs := range bookingEvents {
+		var done *schemas.Booking
+		cancelled := false
+		refunded := decimal.Zero
+		for i := range evs {
+			switch evs[i].Status {
+			case schemas.StatusCompleted:
+				if done == nil || evs[i].OccurredAt.Before(done.OccurredAt) {
+					done = &evs[i]
+				}
+			case schemas.StatusCancelled:
+				cancelled = true
+			case schemas.StatusRefunded:
+				refunded = refunded.Add(evs[i].RefundAmount)
+			}
+		}
+		if done == nil || cancelled {
+			continue
+		}
+		o, ok := owner[done.ClientID]
+		if !ok {
+			continue
+		}
+		w.Purchases = append(w.Purchases, querytest.Purchase{BookingID: id, Client: done.ClientID, Provider: done.BusinessID,
+			Currency: done.Currency, At: sec(done.OccurredAt), Amount: done.Amount, Refunded: refunded,
+			Commission: d.net[[2]string{o, id}]})
+	}
+	slices.SortFunc(w.Purchases, func(a, b querytest.Purchase) int { return cmp.Compare(a.BookingID, b.BookingID) })
+	return d, nil
+}
+
+func (d *derived) apply(res rules.Result) {
+	if res.Owner != nil {
+		d.owners++
+	}
+	for _, c := range res.Commissions {
+		d.commissions = append(d.commissions, c)
+		k := [2]string{c.OwnerBusinessID, c.BookingID}
+		d.net[k] = d.net[k].Add(c.Amount)
+	}
+}
+
+// sec truncates t to whole seconds: the SQL compares DateTime('UTC') values.
+func sec(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+// clone copies an event out of the generator's arena.
+func clone(e simulate.Event) simulate.Event {
+	e.Key, e.Value = bytes.Clone(e.Key), bytes.Clone(e.Value)
+	return e
+}

@@ -1,0 +1,514 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/ledger"
+	"github.com/taskole/revshare/consumers/migrate"
+	"github.com/taskole/revshare/consumers/query"
+	"github.com/taskole/revshare/consumers/query/querytest"
+	"github.com/taskole/revshare/consumers/report"
+	"github.com/taskole/revshare/consumers/simulate"
+	"github.com/taskole/revshare/consumers/sink"
+	"github.com/taskole/revshare/schemas"
+	"github.com/taskole/revshare/sql/migrations"
+	"github.com/taskole/revshare/sql/queries"
+)
+
+const partitions = 3
+
+// TestPipelineMatchesReference runs the analytics path end to end on the real servers and
+// checks every query of the pack against the Go reference computed from the same events,
+// the sunk ledger against the Engine's derivation, and the report against the pack.
+func TestPipelineMatchesReference(t *testing.T) {
+	brokers := itest.Kafka(t)
+	addr := itest.ClickHouse(t)
+	topics := itest.Topics(t)
+	db := itest.Database(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
+		t.Fatalf("migrating: %v", err)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	windows := map[string]int{"fitness": 30, "nutrition": 90}
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO sector_settings (sector, activity_window_days, updated_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sector, days := range windows {
+		if err := b.Append(sector, uint16(days), time.Unix(0, 0).UTC()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		t.Fatalf("inserting sector settings: %v", err)
+	}
+
+	// The marketplace, generated once for the reference and once for the broker (the
+	// generator is deterministic).
+	cfg, err := simulate.Preset("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 20251
+	g, err := simulate.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []simulate.Event
+	for e, ok := g.Next(); ok; e, ok = g.Next() {
+		events = append(events, clone(e))
+	}
+	stats := g.Stats()
+	start := g.Config().Start
+	end := start.AddDate(0, g.Config().Months, 0)
+	d, err := derive(events, start, end, windows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("simulated %d records (%d malformed, %d duplicates): %d clients with an owner, %d purchases, %d ledger entries",
+		stats.Records, stats.MalformedTotal(), stats.Duplicates, len(d.world.Clients), len(d.world.Purchases), len(d.commissions))
+	inputs := map[schemas.Topic]schemas.Topic{
+		schemas.TopicEnrollments: topics.Enrollments, schemas.TopicBookings: topics.Bookings,
+		schemas.TopicBusinesses: topics.Businesses, schemas.TopicFeedback: topics.Feedback,
+		schemas.TopicAcquisitionCosts: topics.AcquisitionCosts,
+	}
+	// The simulator's own account of its malformed records agrees with the decoders and
+	// the Engine: one dead letter per refused record and consumer.
+	for def := range inputs {
+		if want := stats.DeadLetters(false, def); int64(d.sinkRefused[def]) != want {
+			t.Errorf("%s: %d records do not decode, the simulator made %d malformed for a decoder", def, d.sinkRefused[def], want)
+		}
+	}
+	for _, def := range []schemas.Topic{schemas.TopicEnrollments, schemas.TopicBookings, schemas.TopicBusinesses} {
+		if want := stats.DeadLetters(true, def); int64(d.ledgerRefused[def]) != want {
+			t.Errorf("%s: the Engine refuses %d records, the simulator made %d malformed for the ledger", def, d.ledgerRefused[def], want)
+		}
+	}
+
+	var names []string
+	for _, tp := range inputs {
+		names = append(names, string(tp))
+	}
+	itest.CreateTopics(t, brokers, partitions, append(names, string(topics.Payouts))...)
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := simulate.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	produced, err := simulate.Produce(ctx, pcl, g2, simulate.ProduceOptions{Topics: topics})
+	pcl.Close()
+	if err != nil {
+		t.Fatalf("producing: %v", err)
+	}
+	if produced.Records != int64(len(events)) {
+		t.Fatalf("produced %d records, generated %d", produced.Records, len(events))
+	}
+
+	// The ledger starts after everything is produced, so its rates table holds every
+	// businesses event, as the derivation assumes.
+	quiet := slog.New(slog.DiscardHandler)
+	group := "e2e-" + itest.Unique(t)
+	led, err := ledger.New(ledger.Config{Brokers: brokers, Topics: topics, Group: group + "-ledger",
+		Partitions: partitions, CommitInterval: 200 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snk, err := sink.New(sink.Config{Brokers: brokers, Topics: topics, Group: group + "-sink", ClickHouseAddr: addr,
+		Database: db, BatchInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	eg, egCtx := errgroup.WithContext(runCtx)
+	eg.Go(func() error { return led.Run(egCtx) })
+	eg.Go(func() error { return snk.Run(egCtx) })
+	defer func() {
+		stop()
+		if err := eg.Wait(); err != nil {
+			t.Errorf("running ledger and sink: %v", err)
+		}
+		led.Close()
+		snk.Close()
+	}()
+
+	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	waitFor(egCtx, t, "the ledger to consume its inputs", func() (bool, string) {
+		return caughtUp(egCtx, kadm.NewClient(adm), group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
+	})
+	owners := readCommitted(egCtx, t, brokers, string(topics.ReferralOwners))
+	comms := readCommitted(egCtx, t, brokers, string(topics.Commissions))
+	dlqs := readCommitted(egCtx, t, brokers, string(topics.DLQ))
+
+	// The ledger's output agrees with the Engine's derivation on everything that does not
+	// depend on how the ledger interleaves the enrollments and bookings topics (which decides
+	// ids and how many intermediate owner records and correction entries there are): every
+	// client's final owner, and the net per (owner, booking), checked below on the sunk rows.
+	final := map[string]schemas.ReferralOwner{}
+	for _, r := range owners {
+		o, err := schemas.DecodeReferralOwner(r.Value)
+		if err != nil {
+			t.Fatalf("decoding referral owner: %v", err)
+		}
+		final[o.ClientID] = o // keyed by client: one partition, in order
+	}
+	if len(final) != len(d.world.Clients) {
+		t.Errorf("the ledger named owners for %d clients, the Engine %d", len(final), len(d.world.Clients))
+	}
+	for _, c := range d.world.Clients {
+		o := final[c.ID]
+		if o.OwnerBusinessID != c.Owner || !sec(o.OwnedSince).Equal(c.OwnedSince) {
+			t.Errorf("client %s: the ledger says owner %s since %s, the Engine %s since %s", c.ID, o.OwnerBusinessID, o.OwnedSince, c.Owner, c.OwnedSince)
+		}
+	}
+	ledgerDLQ := 0
+	for _, n := range d.ledgerRefused {
+		ledgerDLQ += n
+	}
+	if len(dlqs) != ledgerDLQ {
+		t.Errorf("dead-letter topic has %d records, the ledger must refuse %d", len(dlqs), ledgerDLQ)
+	}
+
+	// The sink has caught up when every raw table holds what it must: the input records
+	// minus those it refused, and every committed output record.
+	want := map[string]int{"referral_owners": len(owners), "commissions": len(comms), "dlq": len(dlqs)}
+	tables := map[schemas.Topic]string{schemas.TopicEnrollments: "enrollments", schemas.TopicBookings: "bookings",
+		schemas.TopicBusinesses: "businesses", schemas.TopicFeedback: "feedback", schemas.TopicAcquisitionCosts: "acquisition_costs"}
+	for def, table := range tables {
+		want[table] = d.records[def] - d.sinkRefused[def]
+		want["dlq"] += d.sinkRefused[def]
+	}
+	waitFor(egCtx, t, "the sink to store every record", func() (bool, string) {
+		got := map[string]int{}
+		for table := range want {
+			var n uint64
+			if err := conn.QueryRow(egCtx, "SELECT count() FROM "+table).Scan(&n); err != nil {
+				return false, err.Error()
+			}
+			got[table] = int(n)
+		}
+		return reflect.DeepEqual(got, want), fmt.Sprintf("rows %v, want %v", got, want)
+	})
+
+	// The sunk ledger nets, per (owner, booking), to the Engine's derivation.
+	rows, err := conn.Query(ctx, `SELECT owner_business_id, booking_id, sum(amount) FROM
+(SELECT commission_id, any(owner_business_id) AS owner_business_id, any(booking_id) AS booking_id, any(amount) AS amount
+ FROM commissions GROUP BY commission_id) GROUP BY owner_business_id, booking_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sunk := map[[2]string]decimal.Decimal{}
+	for rows.Next() {
+		var o, b string
+		var v decimal.Decimal
+		if err := rows.Scan(&o, &b, &v); err != nil {
+			t.Fatal(err)
+		}
+		sunk[[2]string{o, b}] = v
+	}
+	rows.Close()
+	nonzero := 0
+	for k, v := range d.net {
+		if !sunk[k].Equal(v) {
+			t.Errorf("commissions of owner %s on booking %s net %s in ClickHouse, %s by the Engine", k[0], k[1], sunk[k], v)
+		}
+		if !v.IsZero() {
+			nonzero++
+		}
+	}
+	for k, v := range sunk {
+		if _, ok := d.net[k]; !ok && !v.IsZero() {
+			t.Errorf("commissions of owner %s on booking %s net %s in ClickHouse, nothing by the Engine", k[0], k[1], v)
+		}
+	}
+	if nonzero == 0 {
+		t.Error("no commissions: the simulation does not exercise the ledger")
+	}
+
+	// Every query of the pack equals the reference.
+	until := end.AddDate(0, -1, 0)
+	// dlq_counts is checked below by consumer and topic: the reasons are the consumers' labels.
+	var cases []querytest.Case
+	for _, c := range querytest.NewRef(&d.world).Cases(querytest.Options{
+		Until: until, At: start.AddDate(0, 8, 14).Add(12 * time.Hour)}) {
+		if c.Query != "dlq_counts" {
+			cases = append(cases, c)
+		}
+	}
+	querytest.Check(ctx, t, conn, cases, "dlq_counts")
+
+	// Dead letters: per consumer and source topic, one per refused record.
+	dl := run(ctx, t, conn, "dlq_counts", nil)
+	gotDL := map[[2]string]int64{}
+	for i := range dl.Rows {
+		gotDL[[2]string{dl.str(i, "consumer"), dl.str(i, "source_topic")}] += dl.int(i, "dead_letters")
+	}
+	wantDL := map[[2]string]int64{}
+	for def, tp := range inputs {
+		if n := d.sinkRefused[def]; n > 0 {
+			wantDL[[2]string{"sink", string(tp)}] = int64(n)
+		}
+		if n := d.ledgerRefused[def]; n > 0 {
+			wantDL[[2]string{"ledger", string(tp)}] = int64(n)
+		}
+	}
+	if !reflect.DeepEqual(gotDL, wantDL) {
+		t.Errorf("dead letters per consumer and topic = %v, want %v", gotDL, wantDL)
+	}
+
+	checkReport(ctx, t, conn, until, dl)
+}
+
+// checkReport loads the report and checks its figures against the pack's rows.
+func checkReport(ctx context.Context, t *testing.T, conn driver.Conn, until time.Time, dl *table) {
+	t.Helper()
+	data, err := report.Load(ctx, conn, report.Source{Until: until})
+	if err != nil {
+		t.Fatalf("loading the report: %v", err)
+	}
+	p := map[string]string{"by": "platform", "until": until.Format(time.DateOnly)}
+
+	ret := run(ctx, t, conn, "retention_clients", p)
+	if len(data.Retention) != len(ret.Rows) {
+		t.Errorf("report has %d retention cells, the pack %d", len(data.Retention), len(ret.Rows))
+	}
+	cells := map[string]report.RetentionCell{}
+	for _, c := range data.Retention {
+		cells[fmt.Sprint(c.Cohort.Format(time.DateOnly), "+", c.Offset)] = c
+	}
+	for i := range ret.Rows {
+		k := fmt.Sprint(ret.date(i, "cohort"), "+", ret.int(i, "k"))
+		c, ok := cells[k]
+		if !ok || c.Size != ret.int(i, "cohort_clients") || c.Active != ret.int(i, "active_clients") {
+			t.Errorf("retention cell %s: report %+v, pack %d of %d", k, c, ret.int(i, "active_clients"), ret.int(i, "cohort_clients"))
+		}
+	}
+
+	churn := run(ctx, t, conn, "churn_ltv", p)
+	if len(data.Churn) != len(churn.Rows) {
+		t.Errorf("report has %d churn rows, the pack %d", len(data.Churn), len(churn.Rows))
+	}
+	byMonth := map[string]report.ChurnMonth{}
+	for _, c := range data.Churn {
+		byMonth[c.Month.Format(time.DateOnly)+"/"+c.Currency] = c
+	}
+	for i := range churn.Rows {
+		k := churn.date(i, "month") + "/" + churn.str(i, "currency")
+		c := byMonth[k]
+		if c.ActiveAtStart != churn.int(i, "active_start") || c.Churned != churn.int(i, "churned") || !c.AMPU.Equal(churn.dec(i, "ampu")) {
+			t.Errorf("churn %s: report %+v, pack active %d churned %d ampu %s", k, c,
+				churn.int(i, "active_start"), churn.int(i, "churned"), churn.dec(i, "ampu"))
+		}
+	}
+
+	// Owners: the report's values are the last (cumulative) realized_clv row of each of the
+	// owner's cohorts, summed.
+	clv := run(ctx, t, conn, "realized_clv", map[string]string{"by": "owner", "until": p["until"]})
+	type acc struct{ direct, elsewhere, comm decimal.Decimal }
+	lastK := map[string]int64{}
+	for i := range clv.Rows {
+		k := clv.str(i, "dim") + "/" + clv.date(i, "cohort") + "/" + clv.str(i, "currency")
+		lastK[k] = max(lastK[k], clv.int(i, "k"))
+	}
+	want := map[string]acc{}
+	for i := range clv.Rows {
+		k := clv.str(i, "dim") + "/" + clv.date(i, "cohort") + "/" + clv.str(i, "currency")
+		if clv.int(i, "k") != lastK[k] {
+			continue
+		}
+		ok := clv.str(i, "dim") + "/" + clv.str(i, "currency")
+		a := want[ok]
+		a.direct = a.direct.Add(clv.dec(i, "direct_value"))
+		a.elsewhere = a.elsewhere.Add(clv.dec(i, "indirect_value"))
+		a.comm = a.comm.Add(clv.dec(i, "commissions"))
+		want[ok] = a
+	}
+	if len(data.Owners) != len(want) {
+		t.Errorf("report has %d owner rows, the pack %d", len(data.Owners), len(want))
+	}
+	for _, o := range data.Owners {
+		w := want[o.BusinessID+"/"+o.Currency]
+		if !o.Direct.Equal(w.direct) || !o.Elsewhere.Equal(w.elsewhere) || !o.Commissions.Equal(w.comm) {
+			t.Errorf("owner %s %s: report direct %s elsewhere %s commissions %s, pack %s %s %s", o.BusinessID, o.Currency,
+				o.Direct, o.Elsewhere, o.Commissions, w.direct, w.elsewhere, w.comm)
+		}
+	}
+
+	if len(data.DLQ) != len(dl.Rows) {
+		t.Errorf("report has %d dead-letter rows, the pack %d", len(data.DLQ), len(dl.Rows))
+	}
+	for i := range min(len(data.DLQ), len(dl.Rows)) {
+		x := data.DLQ[i]
+		if x.Consumer != dl.str(i, "consumer") || x.Topic != dl.str(i, "source_topic") || x.Reason != dl.str(i, "reason") || x.Count != dl.int(i, "dead_letters") {
+			t.Errorf("dead letters row %d: report %+v, pack %v", i, x, dl.Rows[i])
+		}
+	}
+}
+
+// table reads a query result by column name.
+type table struct {
+	*query.Table
+	col map[string]int
+}
+
+func run(ctx context.Context, t *testing.T, conn driver.Conn, name string, params map[string]string) *table {
+	t.Helper()
+	q, err := queries.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := query.Run(ctx, conn, q, params)
+	if err != nil {
+		t.Fatalf("running %s: %v", name, err)
+	}
+	tb := &table{Table: res, col: map[string]int{}}
+	for i, c := range res.Columns {
+		tb.col[c] = i
+	}
+	return tb
+}
+
+func (tb *table) get(i int, col string) any {
+	j, ok := tb.col[col]
+	if !ok {
+		panic("no column " + col)
+	}
+	v := reflect.ValueOf(tb.Rows[i][j])
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		return v.Elem().Interface()
+	}
+	return tb.Rows[i][j]
+}
+
+func (tb *table) str(i int, col string) string { s, _ := tb.get(i, col).(string); return s }
+func (tb *table) dec(i int, col string) decimal.Decimal {
+	d, _ := tb.get(i, col).(decimal.Decimal)
+	return d
+}
+func (tb *table) date(i int, col string) string {
+	d, _ := tb.get(i, col).(time.Time)
+	return d.UTC().Format(time.DateOnly)
+}
+func (tb *table) int(i int, col string) int64 {
+	v := reflect.ValueOf(tb.get(i, col))
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return int64(v.Uint())
+	}
+	panic(fmt.Sprintf("column %s is %v", col, v.Kind()))
+}
+
+// waitFor polls cond until it holds, failing the test after 90 s or when ctx ends (a
+// component failed).
+func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %s (%v)", what, state, ctx.Err())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// caughtUp reports whether group has committed the end offset of every partition of topics.
+func caughtUp(ctx context.Context, adm *kadm.Client, group string, topics ...string) (bool, string) {
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return false, err.Error()
+	}
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return false, err.Error()
+	}
+	ok, lag := true, int64(0)
+	ends.Each(func(o kadm.ListedOffset) {
+		c, found := committed.Lookup(o.Topic, o.Partition)
+		if !found || c.At < o.Offset {
+			ok = false
+			lag += o.Offset - max(c.At, 0)
+		}
+	})
+	return ok, fmt.Sprintf("lag %d", lag)
+}
+
+// readCommitted reads every committed record of topic, up to its current end.
+func readCommitted(ctx context.Context, t *testing.T, brokers []string, topic string) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		t.Fatalf("listing end offsets of %s: %v", topic, err)
+	}
+	pending := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			pending[o.Partition] = o.Offset
+		}
+	})
+	var out []*kgo.Record
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for len(pending) > 0 {
+		fs := cl.PollFetches(rctx)
+		if rctx.Err() != nil {
+			t.Fatalf("reading %s: %v (pending %v)", topic, rctx.Err(), pending)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := pending[r.Partition]; ok && r.Offset >= end-1 {
+				delete(pending, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
+		})
+	}
+	return out
+}
