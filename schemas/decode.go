@@ -883,9 +883,10 @@ const (
 	dlError
 	dlConsumer
 	dlFailedAt
+	dlReason
 )
 
-var deadLetterFields = []string{"topic", "partition", "offset", "key", "value", "error", "consumer", "failed_at"}
+var deadLetterFields = []string{"topic", "partition", "offset", "key", "value", "error", "consumer", "failed_at", "reason"}
 
 // DecodeDeadLetter decodes and validates a taskole.dlq.v1 value. key and value are base64
 // strings, or null for a null key or value.
@@ -905,6 +906,7 @@ func DecodeDeadLetter(data []byte) (DeadLetter, error) {
 	v.Error = r.id(dlError)
 	v.Consumer = r.id(dlConsumer)
 	v.FailedAt = r.time(dlFailedAt, true)
+	v.Reason = r.text(dlReason)
 	if r.err != nil {
 		return DeadLetter{}, r.err
 	}

@@ -255,6 +255,16 @@ func TestDecodeDeadLetterBytes(t *testing.T) {
 	if d.Offset != 1<<63-1 {
 		t.Errorf("offset %d", d.Offset)
 	}
+	if d.Reason != "" {
+		t.Errorf("reason %q, want empty when absent", d.Reason)
+	}
+	if d, err := DecodeDeadLetter([]byte(strings.Replace(in, `}`, `,"reason":"amount:invalid"}`, 1))); err != nil || d.Reason != "amount:invalid" {
+		t.Errorf("with a reason: %q, %v", d.Reason, err)
+	}
+	var rfe *FieldError
+	if _, err := DecodeDeadLetter([]byte(strings.Replace(in, `}`, `,"reason":7}`, 1))); !errors.As(err, &rfe) || rfe.Field != "reason" {
+		t.Errorf("numeric reason: error %v, want a reason error", err)
+	}
 	for _, bad := range []string{`"a"`, `"YQ"`, `"YQ==\n"`, `"Y\nQ=="`, `1`} {
 		_, err := DecodeDeadLetter([]byte(strings.Replace(in, `"value":""`, `"value":`+bad, 1)))
 		var fe *FieldError

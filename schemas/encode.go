@@ -353,5 +353,6 @@ func AppendDeadLetter(dst []byte, v DeadLetter) []byte {
 	e.str("error", v.Error)
 	e.str("consumer", v.Consumer)
 	e.time("failed_at", v.FailedAt)
+	e.optStr("reason", v.Reason)
 	return e.close()
 }

@@ -84,6 +84,8 @@ func TestAppendOptionalFields(t *testing.T) {
 			`{"payout_id":"p","owner_business_id":"o","currency":"JPY","period_start":"2024-05-01T00:00:00Z","period_end":"2024-06-01T00:00:00Z","opening_balance":"0","accrued":"0","reversed":"0","net":"0","payable":"0","carried_forward":"0","commission_count":0}`},
 		{"dead letter with null key", AppendDeadLetter(nil, DeadLetter{Topic: "t", Partition: 1, Offset: 2, Value: []byte{0xff}, Error: "e", Consumer: "c", FailedAt: at}),
 			`{"topic":"t","partition":1,"offset":2,"key":null,"value":"/w==","error":"e","consumer":"c","failed_at":"2024-05-01T00:00:00Z"}`},
+		{"dead letter with a reason", AppendDeadLetter(nil, DeadLetter{Topic: "t", Partition: 1, Offset: 2, Key: []byte("k"), Value: []byte("v"), Error: "e", Consumer: "c", FailedAt: at, Reason: "amount:invalid"}),
+			`{"topic":"t","partition":1,"offset":2,"key":"aw==","value":"dg==","error":"e","consumer":"c","failed_at":"2024-05-01T00:00:00Z","reason":"amount:invalid"}`},
 	}
 	for _, tt := range tests {
 		if string(tt.got) != tt.want {

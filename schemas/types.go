@@ -172,4 +172,8 @@ type DeadLetter struct {
 	Error     string
 	Consumer  string
 	FailedAt  time.Time
+	// Reason is an optional low-cardinality label of the failure ("amount:invalid",
+	// "refund_exceeds_remaining"), for metrics and grouping; Error holds the details. It is
+	// omitted from the wire when empty.
+	Reason string
 }

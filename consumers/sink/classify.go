@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	sqldriver "database/sql/driver"
 	"errors"
 	"io"
 	"net"
@@ -62,7 +63,7 @@ func classify(err error) class {
 		return fatal
 	case errors.As(err, &re):
 		return poison
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, errStopping):
 		return fatal // shutting down: stop, do not retry
 	}
 	var ex *clickhouse.Exception
@@ -78,7 +79,8 @@ func classify(err error) class {
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, clickhouse.ErrAcquireConnTimeout):
+		errors.Is(err, clickhouse.ErrAcquireConnTimeout), errors.Is(err, clickhouse.ErrConnectionClosed),
+		errors.Is(err, sqldriver.ErrBadConn):
 		return retryable
 	}
 	var oe *net.OpError

@@ -13,6 +13,9 @@ import (
 func (s *Sink) onAssigned(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return nil, errStopping
+	}
 	var keys []tp
 	for t, ps := range offsets {
 		for p := range ps {
@@ -45,7 +48,7 @@ func (s *Sink) onAssigned(ctx context.Context, offsets map[string]map[int32]kgo.
 			delete(s.consumed, k)
 		}
 	}
-	s.ready = true
+	s.ready.Store(true)
 	s.log.Info("resumed from clickhouse", "partitions", len(keys))
 	return out, nil
 }
@@ -55,6 +58,14 @@ func (s *Sink) onAssigned(ctx context.Context, offsets map[string]map[int32]kgo.
 func (s *Sink) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closing.Load() {
+		// Close: Run has flushed already; whatever it could not store is read again from
+		// sink_progress by the next owner. Never block leaving the group on ClickHouse,
+		// and do not touch the client (no SetOffsets) while it leaves.
+		s.drop()
+		s.forget(revoked)
+		return
+	}
 	if err := s.flush(ctx); err != nil {
 		s.log.Warn("flushing before revocation failed; dropping the buffer, the records will be read again", "err", err)
 		s.discard()
@@ -70,15 +81,36 @@ func (s *Sink) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32)
 	s.forget(lost)
 }
 
-// discard drops the buffer and rewinds every owned partition to its stored progress.
-func (s *Sink) discard() {
+// drop empties the buffer.
+func (s *Sink) drop() {
 	for _, t := range s.tables {
 		t.reset()
 	}
 	s.rows = 0
+	s.met.buffered.Set(0)
+}
+
+// discard drops the buffer and marks every owned partition for a rewind to its stored
+// progress. The rewind itself (SetOffsets) happens in Run after its next poll, never inside
+// a group callback (franz-go: SetOffsets must not race a revoke).
+func (s *Sink) discard() {
+	s.drop()
+	for k := range s.owned {
+		if p, ok := s.progress[k]; ok {
+			s.consumed[k] = p
+		} else {
+			delete(s.consumed, k)
+		}
+	}
+	s.rewind = true
+	s.stale = true // a failed insert may have landed: reload the marks before going on
+}
+
+// rewindOwned moves every owned partition back to its stored progress. Called by Run with
+// s.mu held, while rebalances are blocked (after PollRecords).
+func (s *Sink) rewindOwned() {
 	rewind := map[string]map[int32]kgo.EpochOffset{}
 	for k := range s.owned {
-		s.consumed[k] = s.progress[k]
 		if rewind[k.topic] == nil {
 			rewind[k.topic] = map[int32]kgo.EpochOffset{}
 		}
@@ -89,7 +121,7 @@ func (s *Sink) discard() {
 		rewind[k.topic][k.partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
 	}
 	s.cl.SetOffsets(rewind)
-	s.stale = true // a failed insert may have landed: reload the marks before going on
+	s.rewind = false
 }
 
 func (s *Sink) forget(parts map[string][]int32) {

@@ -26,6 +26,13 @@
 // (Decimal(18,4) money with more places, times outside DateTime), go to the dlq table with
 // the reason, and are counted. Nothing is dropped: while ClickHouse is unavailable the sink
 // keeps its one batch (bounded by BatchRows), pauses fetching and retries with backoff.
+//
+// # Stopping
+//
+// When Run's context ends (SIGTERM) it flushes what it holds, once, within ShutdownTimeout,
+// and returns; every backoff loop, including the one in the assignment callback, ends at
+// once. Close then leaves the group without touching ClickHouse. A flush that fails on the
+// way out loses nothing: sink_progress has not moved, so the records are read again.
 package sink
 
 import (
@@ -35,6 +42,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -63,6 +71,9 @@ type Config struct {
 	BatchInterval time.Duration // flush at least this often when rows are buffered; default 1s
 	RetryMin      time.Duration // first backoff after a failed flush; default 200ms
 	RetryMax      time.Duration // backoff cap; default 10s
+	// ShutdownTimeout bounds the final flush when Run's context ends and leaving the group
+	// in Close; default 10s.
+	ShutdownTimeout time.Duration
 
 	Consumer   string                // the consumer name in dlq rows written by the sink; default sink
 	Logger     *slog.Logger          // default: discard
@@ -98,7 +109,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RetryMax == 0 {
 		c.RetryMax = 10 * time.Second
 	}
-	if c.BatchInterval < 0 || c.RetryMin < 0 || c.RetryMax < c.RetryMin {
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.BatchInterval < 0 || c.RetryMin < 0 || c.RetryMax < c.RetryMin || c.ShutdownTimeout < 0 {
 		return c, errors.New("negative interval or retry max below retry min")
 	}
 	if c.Consumer == "" {
@@ -142,6 +156,13 @@ type Sink struct {
 	kinds   map[string]kind
 	closeMu sync.Once
 
+	// quit is closed when Run's context ends or Close starts: backoff loops (also the one
+	// in the assignment callback, which holds mu) stop waiting at once, so shutdown never
+	// waits for ClickHouse to come back.
+	quit     chan struct{}
+	quitOnce sync.Once
+	closing  atomic.Bool // Close started: group callbacks only forget partitions
+
 	mu               sync.Mutex // guards everything below; held while processing and in group callbacks
 	bookings         *bookings
 	enrollments      *enrollments
@@ -160,9 +181,11 @@ type Sink struct {
 	consumed map[tp]int64            // last offset handled (buffered or skipped)
 	owned    map[tp]bool             // assigned partitions
 	stale    bool                    // hwm must be reloaded for owned partitions before use
+	rewind   bool                    // the buffer was dropped: rewind owned partitions to progress
 	rows     int
 	firstRow time.Time
-	ready    bool
+
+	ready atomic.Bool
 }
 
 // New validates cfg and connects the clients (lazily: nothing is dialled until Run).
@@ -181,6 +204,7 @@ func New(cfg Config) (*Sink, error) {
 		consumed: map[tp]int64{},
 		owned:    map[tp]bool{},
 		home:     map[kind]*table{},
+		quit:     make(chan struct{}),
 	}
 	t := cfg.Topics
 	for top, k := range map[schemas.Topic]kind{
@@ -247,29 +271,38 @@ func New(cfg Config) (*Sink, error) {
 	return s, nil
 }
 
-// Ready reports whether the sink has joined its group and reached ClickHouse (for /readyz).
-func (s *Sink) Ready() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.ready {
-		return errors.New("sink has not resumed from clickhouse yet")
-	}
-	return nil
-}
+// Ready reports whether the sink has joined its group and resumed from ClickHouse (for
+// /readyz). It does not take the sink's lock, so it answers during a long flush.
+func (s *Sink) Ready() bool { return s.ready.Load() }
 
 // Close leaves the group and closes the connections. It is idempotent; call it after Run
-// returned.
+// returned. It does not flush (Run does that when its context ends) and does not wait for
+// ClickHouse: while closing, the group callbacks only forget their partitions, and leaving
+// the group is bounded by ShutdownTimeout.
 func (s *Sink) Close() {
 	s.closeMu.Do(func() {
+		s.closing.Store(true)
+		s.stop()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
 		s.cl.AllowRebalance() // leaving the group revokes; a blocked poll would stall it
+		if err := s.cl.LeaveGroupContext(ctx); err != nil {
+			s.log.Warn("leaving the consumer group", "err", err)
+		}
 		s.cl.Close()
 		s.ch.Close()
 	})
 }
 
-// Run consumes and inserts until ctx is cancelled (then it flushes what it holds, best
-// effort, and returns nil) or a fatal error occurs.
+func (s *Sink) stop() { s.quitOnce.Do(func() { close(s.quit) }) }
+
+// errStopping ends a backoff loop because the sink is shutting down.
+var errStopping = errors.New("sink is stopping")
+
+// Run consumes and inserts until ctx is cancelled (then it flushes what it holds, within
+// ShutdownTimeout, and returns nil) or a fatal error occurs.
 func (s *Sink) Run(ctx context.Context) error {
+	defer context.AfterFunc(ctx, s.stop)()
 	for {
 		s.mu.Lock()
 		deadline := time.Now().Add(s.cfg.BatchInterval)
@@ -284,6 +317,8 @@ func (s *Sink) Run(ctx context.Context) error {
 		fetches := s.cl.PollRecords(pctx, max)
 		cancel()
 		if ctx.Err() != nil {
+			// Records of this last poll are not handled: they are not in consumed, so
+			// sink_progress does not pass them and the next run reads them again.
 			s.shutdownFlush()
 			return nil
 		}
@@ -309,6 +344,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		s.mu.Unlock()
 		if err != nil {
 			if ctx.Err() != nil {
+				s.shutdownFlush()
 				return nil
 			}
 			return err
@@ -318,6 +354,11 @@ func (s *Sink) Run(ctx context.Context) error {
 
 // process handles one poll's records. Called with s.mu held.
 func (s *Sink) process(ctx context.Context, fetches kgo.Fetches) error {
+	if s.rewind {
+		// This poll's records follow the dropped ones; they are read again after the rewind.
+		s.rewindOwned()
+		return nil
+	}
 	if s.stale {
 		if err := s.retry(ctx, "reloading high-water marks", func(ctx context.Context) error {
 			return s.loadMarks(ctx, s.ownedList())
@@ -327,115 +368,130 @@ func (s *Sink) process(ctx context.Context, fetches kgo.Fetches) error {
 		s.stale = false
 	}
 	now := time.Now()
-	fetches.EachRecord(func(r *kgo.Record) {
-		k := tp{r.Topic, r.Partition}
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) == 0 {
+			return
+		}
+		k := tp{fp.Topic, fp.Partition}
 		if !s.owned[k] {
 			return // revoked while this poll was in flight
 		}
+		// Per-partition state, looked up once per fetched partition rather than per record.
+		kd := s.kinds[fp.Topic]
+		home := s.home[kd]
+		ps := partState{k: k, kind: kd, home: home,
+			homeMark: s.mark(home, k), dlqMark: s.mark(&s.dlq.table, k), lastHome: -1, lastDLQ: -1}
 		if s.rows == 0 {
 			s.firstRow = now
 		}
-		s.handle(r, now)
-		s.consumed[k] = r.Offset
+		for _, r := range fp.Records {
+			s.handle(r, &ps, now)
+		}
+		if ps.lastHome >= 0 {
+			home.noteLast(k, ps.lastHome)
+		}
+		if ps.lastDLQ >= 0 {
+			s.dlq.noteLast(k, ps.lastDLQ)
+		}
+		s.consumed[k] = fp.Records[len(fp.Records)-1].Offset
 	})
 	s.met.buffered.Set(float64(s.rows))
 	return nil
 }
 
+// partState is what handle needs to know about the partition of the records it handles.
+type partState struct {
+	k                 tp
+	kind              kind
+	home              *table // the table valid records of this partition go to
+	homeMark, dlqMark int64  // high-water marks: records at or below are stored already
+	lastHome, lastDLQ int64  // last offset buffered into home / dlq by this fetch, or -1
+}
+
 // handle decodes one record into the table it belongs to, or the dlq table.
-func (s *Sink) handle(r *kgo.Record, now time.Time) {
-	var (
-		rerr *rowError
-		home = s.home[s.kinds[r.Topic]]
-		k    = tp{r.Topic, r.Partition}
-	)
+func (s *Sink) handle(r *kgo.Record, ps *partState, now time.Time) {
 	// Fast skip: stored in every table it could go to.
-	if r.Offset <= s.mark(home, k) && r.Offset <= s.mark(&s.dlq.table, k) {
+	if r.Offset <= ps.homeMark && r.Offset <= ps.dlqMark {
 		s.met.skipped.Inc()
 		return
 	}
-	stored := func(t *table) bool {
-		if r.Offset <= s.mark(t, k) {
-			s.met.skipped.Inc()
-			return true
-		}
-		return false
-	}
-	switch s.kinds[r.Topic] {
+	var rerr *rowError
+	stored := r.Offset <= ps.homeMark
+	switch ps.kind {
 	case kBookings:
 		v, err := schemas.DecodeBooking(r.Value)
 		if rerr = asRow(err); rerr == nil {
-			if rerr = checkBooking(&v); rerr == nil && !stored(home) {
+			if rerr = checkBooking(&v); rerr == nil && !stored {
 				s.bookings.add(&v, r)
-				s.rows++
 			}
 		}
 	case kEnrollments:
 		v, err := schemas.DecodeEnrollment(r.Value)
 		if rerr = asRow(err); rerr == nil {
-			if rerr = checkEnrollment(&v); rerr == nil && !stored(home) {
+			if rerr = checkEnrollment(&v); rerr == nil && !stored {
 				s.enrollments.add(&v, r)
-				s.rows++
 			}
 		}
 	case kBusinesses:
 		v, err := schemas.DecodeBusiness(r.Value)
 		if rerr = asRow(err); rerr == nil {
-			if rerr = checkBusiness(&v); rerr == nil && !stored(home) {
+			if rerr = checkBusiness(&v); rerr == nil && !stored {
 				s.businesses.add(&v, r)
-				s.rows++
 			}
 		}
 	case kFeedback:
 		v, err := schemas.DecodeFeedback(r.Value)
 		if rerr = asRow(err); rerr == nil {
-			if rerr = checkFeedback(&v); rerr == nil && !stored(home) {
+			if rerr = checkFeedback(&v); rerr == nil && !stored {
 				s.feedback.add(&v, r)
-				s.rows++
 			}
 		}
 	case kAcquisitionCosts:
 		v, err := schemas.DecodeAcquisitionCost(r.Value)
 		if rerr = asRow(err); rerr == nil {
-			if rerr = checkAcquisitionCost(&v); rerr == nil && !stored(home) {
+			if rerr = checkAcquisitionCost(&v); rerr == nil && !stored {
 				s.acquisitionCosts.add(&v, r)
-				s.rows++
 			}
 		}
 	case kReferralOwners:
 		v, err := schemas.DecodeReferralOwner(r.Value)
 		if rerr = asRow(err); rerr == nil {
-			if rerr = checkReferralOwner(&v); rerr == nil && !stored(home) {
+			if rerr = checkReferralOwner(&v); rerr == nil && !stored {
 				s.referralOwners.add(&v, r)
-				s.rows++
 			}
 		}
 	case kCommissions:
 		v, err := schemas.DecodeCommission(r.Value)
 		if rerr = asRow(err); rerr == nil {
-			if rerr = checkCommission(&v); rerr == nil && !stored(home) {
+			if rerr = checkCommission(&v); rerr == nil && !stored {
 				s.commissions.add(&v, r)
-				s.rows++
 			}
 		}
 	case kPayouts:
 		v, err := schemas.DecodePayout(r.Value)
 		if rerr = asRow(err); rerr == nil {
-			if rerr = checkPayout(&v); rerr == nil && !stored(home) {
+			if rerr = checkPayout(&v); rerr == nil && !stored {
 				s.payouts.add(&v, r)
-				s.rows++
 			}
 		}
 	case kDLQ:
 		v, err := schemas.DecodeDeadLetter(r.Value)
-		if rerr = asRow(err); rerr == nil && !stored(home) {
+		if rerr = asRow(err); rerr == nil && !stored {
 			s.dlq.addLetter(&v, r)
-			s.rows++
 		}
 	}
-	if rerr != nil && !stored(&s.dlq.table) {
+	switch {
+	case rerr == nil && stored:
+		s.met.skipped.Inc()
+	case rerr == nil:
+		s.rows++
+		ps.lastHome = r.Offset
+	case r.Offset <= ps.dlqMark:
+		s.met.skipped.Inc()
+	default:
 		s.dlq.addFailed(r, rerr, s.cfg.Consumer, now)
 		s.rows++
+		ps.lastDLQ = r.Offset
 		s.met.dead.WithLabelValues(r.Topic, rerr.label).Inc()
 	}
 }
@@ -467,11 +523,13 @@ func (s *Sink) ownedList() []tp {
 func (s *Sink) shutdownFlush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := s.flush(ctx); err != nil {
 		s.log.Warn("final flush failed; the records will be read again", "err", err)
+		return
 	}
+	s.log.Info("flushed before stopping")
 }
 
 // retry runs fn until it succeeds, ctx ends or the error is fatal, backing off between
@@ -501,10 +559,15 @@ func (s *Sink) retry(ctx context.Context, step string, fn func(context.Context) 
 			paused = true
 		}
 		s.log.Warn("clickhouse unavailable, retrying", "step", step, "in", wait, "err", err)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return fmt.Errorf("%s: %w", step, ctx.Err())
-		case <-time.After(wait):
+		case <-s.quit:
+			t.Stop()
+			return fmt.Errorf("%s: %w (last error: %w)", step, errStopping, err)
+		case <-t.C:
 		}
 		wait = min(wait*2, s.cfg.RetryMax)
 	}

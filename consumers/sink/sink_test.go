@@ -73,7 +73,7 @@ type testEnv struct {
 	conn    driver.Conn
 }
 
-func newEnv(t *testing.T) *testEnv {
+func newEnv(t testing.TB) *testEnv {
 	t.Helper()
 	e := &testEnv{brokers: itest.Kafka(t), chAddr: itest.ClickHouse(t), db: itest.Database(t), topics: itest.Topics(t)}
 	if _, err := migrate.Up(context.Background(), migrate.Config{Addr: e.chAddr, Database: e.db}, migrations.FS()); err != nil {

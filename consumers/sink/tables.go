@@ -42,11 +42,14 @@ func (t *table) init(db, name string, cols []namedCol) {
 	t.query = "INSERT INTO " + db + "." + name + " (" + strings.Join(names, ", ") + ")"
 }
 
-func (t *table) added(r *kgo.Record) {
-	t.rows++
-	k := tp{r.Topic, r.Partition}
-	if o, ok := t.last[k]; !ok || r.Offset > o {
-		t.last[k] = r.Offset
+// added counts one buffered row. The partition's last offset is noted once per fetched
+// partition (noteLast), not per row.
+func (t *table) added(*kgo.Record) { t.rows++ }
+
+// noteLast records that the buffer holds records of k up to offset off.
+func (t *table) noteLast(k tp, off int64) {
+	if o, ok := t.last[k]; !ok || off > o {
+		t.last[k] = off
 	}
 }
 
@@ -598,7 +601,7 @@ func (t *dlq) addLetter(v *schemas.DeadLetter, r *kgo.Record) {
 	t.key = append(t.key, string(v.Key))
 	t.value = append(t.value, string(v.Value))
 	t.errText = append(t.errText, v.Error)
-	t.label = append(t.label, "")
+	t.label = append(t.label, v.Reason) // the producer's poison label; "" from producers that set none
 	t.owner = append(t.owner, v.Consumer)
 	fa := v.FailedAt
 	if checkTime(fa) != "" {

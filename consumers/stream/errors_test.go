@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -76,6 +77,29 @@ func TestConfigDefaults(t *testing.T) {
 		f(&c)
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("case %d: invalid config accepted: %+v", i, c)
+		}
+	}
+}
+
+// TestDeadLetterReason pins the dead-letter record: the poison label travels as reason.
+func TestDeadLetterReason(t *testing.T) {
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	rec := &kgo.Record{Topic: "taskole.bookings.v1", Partition: 2, Offset: 41, Key: []byte("cli-1"), Value: []byte(`{"x":1}`)}
+	for _, tt := range []struct {
+		cause  error
+		reason string
+	}{
+		{fmt.Errorf("applying booking b1: %w", labelled{}), "refund_exceeds_remaining"},
+		{fmt.Errorf("decoding booking: %w", &schemas.FieldError{Field: "amount", Reason: "not a decimal string"}), "amount:invalid"},
+		{Poisoned("", errors.New("no label")), "unknown"},
+	} {
+		out := DeadLetter("taskole.dlq.v1", "ledger", rec, tt.cause, at)
+		d, err := schemas.DecodeDeadLetter(out.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Reason != tt.reason || d.Error != tt.cause.Error() || d.Topic != rec.Topic || d.Offset != 41 || string(out.Key) != "cli-1" {
+			t.Errorf("dead letter of %v = %+v (key %q), want reason %q", tt.cause, d, out.Key, tt.reason)
 		}
 	}
 }

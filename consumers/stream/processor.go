@@ -532,6 +532,7 @@ func DeadLetter(topic, consumer string, rec *kgo.Record, cause error, now time.T
 		Error:     cause.Error(),
 		Consumer:  consumer,
 		FailedAt:  now.UTC(),
+		Reason:    Label(cause), // the poison label, low cardinality ("amount:invalid")
 	})
 	return &kgo.Record{Topic: topic, Key: rec.Key, Value: v}
 }

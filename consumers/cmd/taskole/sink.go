@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"net"
-	"net/http"
+	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/taskole/revshare/consumers/ops"
 	"github.com/taskole/revshare/consumers/sink"
 	"github.com/taskole/revshare/schemas"
 )
@@ -23,10 +20,11 @@ func sinkCommand() command {
 		run: func(ctx context.Context, args []string) error {
 			fs := newFlags("sink", summary)
 			var c common
-			c.register(fs, "127.0.0.1:9103")
+			c.register(fs, ":9465") // ledger :9464, sink :9465, payouts :9466
 			group := fs.String("group", "taskole-sink", "Kafka consumer group")
 			rows := fs.Int("batch-rows", 50_000, "flush after this many rows (max 1,000,000: one INSERT must stay one part)")
 			interval := fs.Duration("batch-interval", time.Second, "flush at least this often")
+			shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM, how long the final flush and leaving the group may take")
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
@@ -34,59 +32,43 @@ func sinkCommand() command {
 			if err != nil {
 				return err
 			}
-			reg := prometheus.NewRegistry()
+			reg := ops.NewRegistry()
 			s, err := sink.New(sink.Config{
-				Brokers:        c.brokerList(),
-				Topics:         schemas.Topics{}.WithPrefix(c.topicPrefix),
-				Group:          *group,
-				ClickHouseAddr: c.chAddr,
-				Database:       c.chDatabase,
-				BatchRows:      *rows,
-				BatchInterval:  *interval,
-				Logger:         log,
-				Registerer:     reg,
+				Brokers:         c.brokerList(),
+				Topics:          schemas.Topics{}.WithPrefix(c.topicPrefix),
+				Group:           *group,
+				ClickHouseAddr:  c.chAddr,
+				Database:        c.chDatabase,
+				BatchRows:       *rows,
+				BatchInterval:   *interval,
+				ShutdownTimeout: *shutdown,
+				Logger:          log,
+				Registerer:      reg,
 			})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			g, ctx := errgroup.WithContext(ctx)
+			g, gctx := errgroup.WithContext(ctx)
 			if c.metricsAddr != "" {
-				mux := http.NewServeMux()
-				mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-				mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-				mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-					if err := s.Ready(); err != nil {
-						http.Error(w, err.Error(), http.StatusServiceUnavailable)
-						return
-					}
-					w.Write([]byte("ok\n"))
-				})
-				srv := &http.Server{Addr: c.metricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
-					BaseContext: func(net.Listener) context.Context { return ctx }}
-				g.Go(func() error {
-					if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-						return err
-					}
-					return nil
-				})
-				g.Go(func() error {
-					<-ctx.Done()
-					sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-					defer cancel()
-					return srv.Shutdown(sctx)
-				})
+				srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: s.Ready, Logger: log})
+				if err != nil {
+					return err
+				}
+				defer srv.Close()
+				g.Go(func() error { return srv.Run(gctx) })
 			}
 			g.Go(func() error {
-				err := s.Run(ctx)
-				if err == nil {
-					err = context.Canceled // stop the metrics server
+				err := s.Run(gctx)
+				if err == nil && ctx.Err() == nil {
+					err = fmt.Errorf("sink stopped") // Run returns nil only when its context ends
 				}
 				return err
 			})
-			if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+			if err := g.Wait(); err != nil {
 				return err
 			}
+			log.Info("sink stopped")
 			return nil
 		},
 	}
