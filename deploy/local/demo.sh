@@ -34,7 +34,7 @@ step "resetting the demo namespace (topics ${TASKOLE_TOPIC_PREFIX}*, database $T
 
 step "starting ledger, payouts and sink (logs in $out/)"
 port=9464
-for c in ledger payouts sink; do
+for c in ledger sink payouts; do
   TASKOLE_METRICS_ADDR=127.0.0.1:$port "$bin" "$c" >"$out/$c.log" 2>&1 &
   pids+=($!)
   echo "  $c: pid $! metrics http://127.0.0.1:$port/metrics" >&2

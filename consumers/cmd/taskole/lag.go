@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -94,7 +95,8 @@ one and no committed offset moved for --stable consecutive polls (one a second).
 // groupLag returns a signature of the committed offsets (empty while any partition is more
 // than one record behind) and a printable report.
 func groupLag(ctx context.Context, adm *kadm.Client, groups []string) (sig, report string, err error) {
-	lags, err := adm.Lag(ctx, groups...)
+	// kadm reorders the slice it is given; keep ours intact.
+	lags, err := adm.Lag(ctx, slices.Clone(groups)...)
 	if err != nil {
 		return "", "", fmt.Errorf("describing group lag: %w", err)
 	}

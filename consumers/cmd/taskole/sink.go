@@ -21,7 +21,7 @@ func sinkCommand() command {
 			fs := newFlags("sink", summary)
 			var c common
 			c.register(fs, ":9465") // ledger :9464, sink :9465, payouts :9466
-			group := fs.String("group", "taskole-sink", "Kafka consumer group")
+			group := fs.String("group", "taskole-sink", "Kafka consumer group (--topic-prefix is prepended)")
 			rows := fs.Int("batch-rows", 50_000, "flush after this many rows (max 1,000,000: one INSERT must stay one part)")
 			interval := fs.Duration("batch-interval", time.Second, "flush at least this often")
 			shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM, how long the final flush and leaving the group may take")
@@ -36,7 +36,7 @@ func sinkCommand() command {
 			s, err := sink.New(sink.Config{
 				Brokers:         c.brokerList(),
 				Topics:          schemas.Topics{}.WithPrefix(c.topicPrefix),
-				Group:           *group,
+				Group:           c.topicPrefix + *group,
 				ClickHouseAddr:  c.chAddr,
 				Database:        c.chDatabase,
 				BatchRows:       *rows,
