@@ -1,35 +1,42 @@
 package schemas
 
 // JSON approach, chosen by measurement (bench_test.go, a 353-byte booking with two extra
-// producer fields; go test -run='^$' -bench=. -benchmem -count=5 ./schemas/ on the shared
-// 2-core Xeon dev box under load average 5–8, so absolute figures are pessimistic and noisy):
+// producer fields; go test -run='^$' -bench='Decode' -benchmem -count=5 ./schemas/ on the
+// shared 2-core Xeon dev box under heavy load, so absolute figures are pessimistic and noisy;
+// cpu-ns/op is the process's CPU time per decode, from getrusage, steadier than ns/op):
 //
-//	DecodeBooking, fastjson validate+parse   3.2–5.1 µs/op   176 B/op    7 allocs/op
-//	encoding/json into an intermediate       11.9–17.1 µs/op 856 B/op   27 allocs/op
-//	  struct + the same checks
-//	(fastjson.ValidateBytes alone            0.7–1.7 µs/op     0 B/op    0 allocs/op)
+//	                                              ns/op        cpu-ns/op    B/op  allocs
+//	DecodeBooking, single-pass scanner (scan.go)  1240–1706    1165–1544    152    3
+//	  (the scan alone: ~740 cpu-ns, 0 allocs)
+//	former decoder, fastjson validate + parse     2488–3678    2365–2716    176    7
+//	  (decode_fastjson_test.go)
+//	encoding/json into an intermediate struct     7151–11128   6987–9799    856   27
 //
-// fastjson (github.com/valyala/fastjson) wins by ~3.5x in time and ~4x in allocations, so the
-// decoders use it: pooled parsers, one pass over the object's keys into a fixed field table,
-// no reflection. The 7 allocations are the four id strings, the category string and the
-// decimal's big.Int; the currency is interned from the ISO 4217 table and times are parsed
-// from the bytes without allocating. fastjson's parser alone is lenient (it accepts "nan",
-// leading zeros and unknown escapes), so each record first goes through fastjson's strict
-// validator: about a quarter of the decode time, paid so that malformed JSON is always a
-// "json:malformed" dead letter rather than silently accepted.
+// (load average 15–20 on 2 cores during that run: ~2x less CPU than the fastjson decoder
+// in the same run.)
+//
+// The decoders scan each record once (scan.go): the pass checks the JSON syntax as strictly
+// as fastjson's validator did and records where each contract field's value lies; the
+// readers below then check the fields in contract order, so the first failing field in that
+// order is the one reported. No reflection, no intermediate tree. A booking costs three
+// allocations: one buffer shared by its id and text strings (see reader.keep), and the
+// amount's big.Int (decimal.New from an int64 coefficient when the digits fit, otherwise
+// decimal.NewFromString); the currency is interned from the ISO 4217 table and times are
+// parsed from the bytes. fastjson is still used to word the error of a malformed record, so
+// that the "json:malformed" reasons read exactly as before; valid records never touch it.
+// The former decoder lives on in decode_fastjson_test.go, and diff_test.go fuzzes the two
+// against each other (same event, or same FieldError field, label and text).
 
 import (
 	"encoding/base64"
 	"math"
+	"math/bits"
 	"time"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
-	"github.com/valyala/fastjson"
+	"github.com/valyala/fastjson/fastfloat"
 )
-
-// parsers recycles fastjson parsers; a parser is not safe for concurrent use.
-var parsers fastjson.ParserPool
 
 // maxFields bounds the number of contract fields of one event type.
 const maxFields = 16
@@ -38,48 +45,16 @@ const maxFields = 16
 // the decoder build a huge big.Int. 40 characters hold any Decimal(38, s) value.
 const maxNumberText = 40
 
-// reader holds the contract fields of one JSON object, looked up once, and the first error.
-// Its methods read one field each and do nothing after the first error, so a decoder reads
-// straight down the field list and checks r.err once.
+// reader holds the contract fields of one JSON object, found by parse (scan.go), and the
+// first error. Its methods read one field each and do nothing after the first error, so a
+// decoder reads straight down the field list (the contract order, which is therefore the
+// order in which errors are reported) and checks r.err once.
 type reader struct {
 	names []string
-	vals  [maxFields]*fastjson.Value
+	fs    *fields
+	vals  [maxFields]value
 	err   *FieldError
-}
-
-// parse parses data as one JSON object and records the values of the named fields.
-// Unknown fields are ignored (producers evolve); a contract field that occurs twice is an
-// error, because JSON parsers disagree on which occurrence wins.
-func (r *reader) parse(p *fastjson.Parser, data []byte, names []string) bool {
-	// fastjson's parser is lenient (bad escapes, "nan", leading zeros); its validator is
-	// strict and cheap, so every record goes through both.
-	if err := fastjson.ValidateBytes(data); err != nil {
-		r.err = fieldErr("", codeMalformed, "malformed JSON: "+err.Error())
-		return false
-	}
-	v, err := p.ParseBytes(data)
-	if err != nil {
-		r.err = fieldErr("", codeMalformed, "malformed JSON: "+err.Error())
-		return false
-	}
-	o, err := v.Object()
-	if err != nil {
-		r.err = fieldErr("", codeNotObject, "not a JSON object")
-		return false
-	}
-	r.names = names
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		for i, n := range names {
-			if n == string(k) {
-				if r.vals[i] != nil && r.err == nil {
-					r.err = fieldErr(n, codeDuplicate, "occurs more than once")
-				}
-				r.vals[i] = v
-				return
-			}
-		}
-	})
-	return r.err == nil
+	buf   []byte // backs the text fields' strings; see keep
 }
 
 func (r *reader) fail(i int, code, reason string) {
@@ -93,18 +68,21 @@ func (r *reader) str(i int, required bool) (b []byte, ok bool) {
 	if r.err != nil {
 		return nil, false
 	}
-	v := r.vals[i]
-	if v == nil {
+	v := &r.vals[i]
+	if v.kind == kindAbsent {
 		if required {
 			r.fail(i, codeMissing, "required")
 		}
 		return nil, false
 	}
-	if v.Type() != fastjson.TypeString {
-		r.fail(i, codeType, "not a string (got "+v.Type().String()+")")
+	if v.kind != kindString {
+		r.fail(i, codeType, "not a string (got "+v.kind.String()+")")
 		return nil, false
 	}
-	b, _ = v.StringBytes()
+	b = v.raw
+	if v.esc {
+		b = unescape(nil, b)
+	}
 	if !utf8.Valid(b) {
 		r.fail(i, codeInvalid, "not valid UTF-8")
 		return nil, false
@@ -122,7 +100,7 @@ func (r *reader) id(i int) string {
 		r.fail(i, codeInvalid, "empty")
 		return ""
 	}
-	return string(b)
+	return r.keep(i, b)
 }
 
 // text reads an optional string; absent reads as "".
@@ -131,7 +109,33 @@ func (r *reader) text(i int) string {
 	if !ok {
 		return ""
 	}
-	return string(b)
+	return r.keep(i, b)
+}
+
+// keep returns b, the value of text field i, as a string. The text fields of one record
+// share one allocation, sized on first use to hold them all (fields.text), so a record
+// costs one string allocation however many ids it has; an escaped value was decoded into a
+// fresh buffer and is used as it is. The buffer is only appended to, so the strings handed
+// out are never written again.
+func (r *reader) keep(i int, b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if r.vals[i].esc {
+		return unsafeString(b)
+	}
+	if cap(r.buf)-len(r.buf) < len(b) {
+		n := 0
+		for m := r.fs.text; m != 0; m &= m - 1 {
+			if v := &r.vals[bits.TrailingZeros32(m)]; v.kind == kindString && !v.esc {
+				n += len(v.raw)
+			}
+		}
+		r.buf = make([]byte, 0, max(n, len(b)))
+	}
+	start := len(r.buf)
+	r.buf = append(r.buf, b...)
+	return unsafeString(r.buf[start:])
 }
 
 // enum reads a string that must be one of values; absent reads as "" (an error if required).
@@ -160,9 +164,9 @@ type money struct {
 // money reads a decimal string: digits, an optional fraction, a leading minus only when
 // signed; no exponent, no leading zeros, no JSON numbers.
 func (r *reader) money(i int, required, signed bool) money {
-	if r.err == nil && r.vals[i] != nil && r.vals[i].Type() != fastjson.TypeString {
+	if k := r.vals[i].kind; r.err == nil && k != kindAbsent && k != kindString {
 		// the commonest producer mistake: a JSON number for money
-		r.fail(i, codeType, "not a decimal string (got "+r.vals[i].Type().String()+")")
+		r.fail(i, codeType, "not a decimal string (got "+k.String()+")")
 	}
 	b, ok := r.str(i, required)
 	if !ok {
@@ -181,12 +185,45 @@ func (r *reader) money(i int, required, signed bool) money {
 		}
 		return money{}
 	}
-	d, err := decimal.NewFromString(unsafeString(b))
-	if err != nil { // unreachable after scanDecimal; kept as a guard
-		r.fail(i, codeInvalid, "not a decimal string")
-		return money{}
+	d, ok := smallDecimal(b)
+	if !ok {
+		var err error
+		if d, err = decimal.NewFromString(unsafeString(b)); err != nil { // unreachable after scanDecimal
+			r.fail(i, codeInvalid, "not a decimal string")
+			return money{}
+		}
 	}
 	return money{d: d, places: places, ok: true}
+}
+
+// smallDecimal builds the decimal of b, which scanDecimal accepted, when its digits fit in
+// an int64: the same value and exponent decimal.NewFromString gives, without its work.
+func smallDecimal(b []byte) (decimal.Decimal, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) > 19 { // at most 18 digits and a point
+		return decimal.Decimal{}, false
+	}
+	var n int64
+	var exp int32
+	digits := 0
+	for k, c := range b {
+		if c == '.' {
+			exp = -int32(len(b) - k - 1)
+			continue
+		}
+		n = n*10 + int64(c-'0')
+		digits++
+	}
+	if digits > 18 {
+		return decimal.Decimal{}, false
+	}
+	if neg {
+		n = -n
+	}
+	return decimal.New(n, exp), true
 }
 
 // scanDecimal checks b against ^-?(0|[1-9][0-9]*)(\.[0-9]+)?$ (the minus only when signed)
@@ -366,20 +403,20 @@ func (r *reader) integer(i int, required bool, lo, hi int64) (int64, bool) {
 	if r.err != nil {
 		return 0, false
 	}
-	v := r.vals[i]
-	if v == nil {
+	v := &r.vals[i]
+	if v.kind == kindAbsent {
 		if required {
 			r.fail(i, codeMissing, "required")
 		}
 		return 0, false
 	}
-	if v.Type() != fastjson.TypeNumber {
-		r.fail(i, codeType, "not an integer (got "+v.Type().String()+")")
+	if v.kind != kindNumber {
+		r.fail(i, codeType, "not an integer (got "+v.kind.String()+")")
 		return 0, false
 	}
-	n, err := v.Int64()
+	n, err := fastfloat.ParseInt64(unsafeString(v.raw))
 	if err != nil {
-		f, ferr := v.Float64()
+		f, ferr := fastfloat.Parse(unsafeString(v.raw))
 		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 			r.fail(i, codeInvalid, "not an integer")
 			return 0, false
@@ -398,12 +435,12 @@ func (r *reader) bytes(i int) []byte {
 	if r.err != nil {
 		return nil
 	}
-	v := r.vals[i]
-	if v == nil {
+	v := &r.vals[i]
+	if v.kind == kindAbsent {
 		r.fail(i, codeMissing, "required (null for none)")
 		return nil
 	}
-	if v.Type() == fastjson.TypeNull {
+	if v.kind == kindNull {
 		return nil
 	}
 	b, ok := r.str(i, true)
@@ -427,32 +464,42 @@ func (r *reader) bytes(i int) []byte {
 
 // stringArray reads an optional array of non-empty strings; absent or empty reads as nil.
 func (r *reader) stringArray(i int) []string {
-	if r.err != nil || r.vals[i] == nil {
+	if r.err != nil || r.vals[i].kind == kindAbsent {
 		return nil
 	}
-	v := r.vals[i]
-	if v.Type() != fastjson.TypeArray {
-		r.fail(i, codeType, "not an array (got "+v.Type().String()+")")
+	v := &r.vals[i]
+	if v.kind != kindArray {
+		r.fail(i, codeType, "not an array (got "+v.kind.String()+")")
 		return nil
 	}
-	a, _ := v.Array()
-	if len(a) == 0 {
+	// v.raw is a whole array that parse checked, so it is walked without checks.
+	b := v.raw
+	j := skipWS(b, 1)
+	if b[j] == ']' {
 		return nil
 	}
-	out := make([]string, len(a))
-	for k, e := range a {
-		b, err := e.StringBytes()
-		if err != nil {
+	var out []string
+	for k := 0; ; k++ {
+		j = skipWS(b, j)
+		if b[j] != '"' {
 			r.fail(i, codeType, "element "+itoa(k)+" is not a string")
 			return nil
 		}
-		if len(b) == 0 || !utf8.Valid(b) {
+		end, esc, _ := scanString(b, j+1)
+		s := b[j+1 : end]
+		if esc {
+			s = unescape(nil, s)
+		}
+		if len(s) == 0 || !utf8.Valid(s) {
 			r.fail(i, codeInvalid, "element "+itoa(k)+" is empty or not UTF-8")
 			return nil
 		}
-		out[k] = string(b)
+		out = append(out, string(s))
+		if j = skipWS(b, end+1); b[j] == ']' {
+			return out
+		}
+		j++ // ','
 	}
-	return out
 }
 
 func itoa(n int) string {
@@ -491,14 +538,12 @@ const (
 	enOccurredAt
 )
 
-var enrollmentFields = []string{"event_id", "client_id", "business_id", "source", "occurred_at"}
+var enrollmentFields = newFields("event_id", "client_id", "business_id", "source", "occurred_at").withText(enEventID, enClientID, enBusinessID)
 
 // DecodeEnrollment decodes and validates a taskole.enrollments.v1 value.
 func DecodeEnrollment(data []byte) (Enrollment, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, enrollmentFields) {
+	if !r.parse(data, enrollmentFields) {
 		return Enrollment{}, r.err
 	}
 	v := Enrollment{
@@ -527,8 +572,8 @@ const (
 	bkOccurredAt
 )
 
-var bookingFields = []string{"event_id", "booking_id", "client_id", "business_id", "status",
-	"amount", "currency", "refund_amount", "category", "occurred_at"}
+var bookingFields = newFields("event_id", "booking_id", "client_id", "business_id", "status",
+	"amount", "currency", "refund_amount", "category", "occurred_at").withText(bkEventID, bkBookingID, bkClientID, bkBusinessID, bkCategory)
 
 var statusNames = [...]string{
 	StatusCreated:   "created",
@@ -565,10 +610,8 @@ func (r *reader) status(i int) Status {
 // and positive when status is refunded; currency is required whenever an amount is present;
 // an amount may not need more decimal places than its currency's minor unit.
 func DecodeBooking(data []byte) (Booking, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, bookingFields) {
+	if !r.parse(data, bookingFields) {
 		return Booking{}, r.err
 	}
 	v := Booking{
@@ -620,14 +663,12 @@ const (
 	buOccurredAt
 )
 
-var businessFields = []string{"event_id", "business_id", "name", "sector", "referral_rate", "occurred_at"}
+var businessFields = newFields("event_id", "business_id", "name", "sector", "referral_rate", "occurred_at").withText(buEventID, buBusinessID, buName, buSector)
 
 // DecodeBusiness decodes and validates a taskole.businesses.v1 value.
 func DecodeBusiness(data []byte) (Business, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, businessFields) {
+	if !r.parse(data, businessFields) {
 		return Business{}, r.err
 	}
 	v := Business{
@@ -653,15 +694,13 @@ const (
 	fbOccurredAt
 )
 
-var feedbackFields = []string{"event_id", "client_id", "business_id", "kind", "score", "occurred_at"}
+var feedbackFields = newFields("event_id", "client_id", "business_id", "kind", "score", "occurred_at").withText(fbEventID, fbClientID, fbBusinessID)
 
 // DecodeFeedback decodes and validates a taskole.feedback.v1 value: score is an integer in
 // 0–10 for nps and 1–5 for csat.
 func DecodeFeedback(data []byte) (Feedback, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, feedbackFields) {
+	if !r.parse(data, feedbackFields) {
 		return Feedback{}, r.err
 	}
 	v := Feedback{
@@ -692,14 +731,12 @@ const (
 	acOccurredAt
 )
 
-var acquisitionCostFields = []string{"event_id", "business_id", "amount", "currency", "channel", "occurred_at"}
+var acquisitionCostFields = newFields("event_id", "business_id", "amount", "currency", "channel", "occurred_at").withText(acEventID, acBusinessID, acChannel)
 
 // DecodeAcquisitionCost decodes and validates a taskole.acquisition-costs.v1 value.
 func DecodeAcquisitionCost(data []byte) (AcquisitionCost, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, acquisitionCostFields) {
+	if !r.parse(data, acquisitionCostFields) {
 		return AcquisitionCost{}, r.err
 	}
 	v := AcquisitionCost{
@@ -728,14 +765,12 @@ const (
 	roEventID
 )
 
-var referralOwnerFields = []string{"client_id", "owner_business_id", "owned_since", "source", "event_id"}
+var referralOwnerFields = newFields("client_id", "owner_business_id", "owned_since", "source", "event_id").withText(roClientID, roOwnerBusinessID, roEventID)
 
 // DecodeReferralOwner decodes and validates a taskole.referral-owners.v1 value.
 func DecodeReferralOwner(data []byte) (ReferralOwner, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, referralOwnerFields) {
+	if !r.parse(data, referralOwnerFields) {
 		return ReferralOwner{}, r.err
 	}
 	v := ReferralOwner{
@@ -768,17 +803,15 @@ const (
 	cmSourceEventID
 )
 
-var commissionFields = []string{"commission_id", "kind", "reason", "owner_business_id",
+var commissionFields = newFields("commission_id", "kind", "reason", "owner_business_id",
 	"provider_business_id", "client_id", "booking_id", "booking_amount", "rate", "amount",
-	"currency", "occurred_at", "payable_at", "source_event_id"}
+	"currency", "occurred_at", "payable_at", "source_event_id").withText(cmCommissionID, cmOwnerBusinessID, cmProviderBusinessID, cmClientID, cmBookingID, cmSourceEventID)
 
 // DecodeCommission decodes and validates a taskole.commissions.v1 value: accrual amounts are
 // not negative, reversal amounts not positive, and amounts fit the currency's minor unit.
 func DecodeCommission(data []byte) (Commission, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, commissionFields) {
+	if !r.parse(data, commissionFields) {
 		return Commission{}, r.err
 	}
 	v := Commission{
@@ -830,17 +863,15 @@ const (
 	poCommissionIDs
 )
 
-var payoutFields = []string{"payout_id", "owner_business_id", "currency", "period_start",
+var payoutFields = newFields("payout_id", "owner_business_id", "currency", "period_start",
 	"period_end", "opening_balance", "accrued", "reversed", "net", "payable", "carried_forward",
-	"commission_count", "commission_ids"}
+	"commission_count", "commission_ids").withText(poPayoutID, poOwnerBusinessID)
 
 // DecodePayout decodes and validates a taskole.payouts.v1 value: accrued is not negative,
 // reversed not positive, every amount fits the currency's minor unit.
 func DecodePayout(data []byte) (Payout, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, payoutFields) {
+	if !r.parse(data, payoutFields) {
 		return Payout{}, r.err
 	}
 	v := Payout{
@@ -886,15 +917,13 @@ const (
 	dlReason
 )
 
-var deadLetterFields = []string{"topic", "partition", "offset", "key", "value", "error", "consumer", "failed_at", "reason"}
+var deadLetterFields = newFields("topic", "partition", "offset", "key", "value", "error", "consumer", "failed_at", "reason").withText(dlTopic, dlError, dlConsumer, dlReason)
 
 // DecodeDeadLetter decodes and validates a taskole.dlq.v1 value. key and value are base64
 // strings, or null for a null key or value.
 func DecodeDeadLetter(data []byte) (DeadLetter, error) {
-	p := parsers.Get()
-	defer parsers.Put(p)
 	var r reader
-	if !r.parse(p, data, deadLetterFields) {
+	if !r.parse(data, deadLetterFields) {
 		return DeadLetter{}, r.err
 	}
 	v := DeadLetter{Topic: r.id(dlTopic)}
