@@ -38,7 +38,7 @@ func taskoleBinary(t *testing.T) string {
 		binPath = filepath.Join(dir, "taskole")
 		out, err := exec.Command("go", "build", "-o", binPath, "github.com/taskole/revshare/consumers/cmd/taskole").CombinedOutput()
 		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+			binErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if binErr != nil {

@@ -51,7 +51,7 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 	offsets := map[string]uint64{}
 	emit := func(table string, vals ...any) {
 		offsets[table]++
-		row := append(vals, table, uint32(0), offsets[table])
+		row := append(append([]any{}, vals...), table, uint32(0), offsets[table])
 		w.raw[table] = append(w.raw[table], row)
 		if rng.IntN(40) == 0 && table != "referral_owners" { // re-delivered: a new offset, same event
 			offsets[table]++

@@ -47,7 +47,7 @@ func buildTaskole(t *testing.T) string {
 		taskoleBin.path = filepath.Join(taskoleBin.dir, "taskole")
 		out, err := exec.Command("go", "build", "-o", taskoleBin.path, "github.com/taskole/revshare/consumers/cmd/taskole").CombinedOutput()
 		if err != nil {
-			taskoleBin.err = fmt.Errorf("building taskole: %v\n%s", err, out)
+			taskoleBin.err = fmt.Errorf("building taskole: %w\n%s", err, out)
 		}
 	})
 	if taskoleBin.err != nil {

@@ -129,7 +129,8 @@ func Parse(text string) (Query, error) {
 }
 
 // Placeholders returns the {name:Type} placeholder pattern: submatch 1 is the name, 2 the type.
-func Placeholders() *regexp.Regexp { return placeholder.Copy() }
+// A Regexp is safe for concurrent use; callers must not call Longest on it.
+func Placeholders() *regexp.Regexp { return placeholder }
 
 // All parses every embedded query, sorted by name. A file whose header does not parse, or
 // whose name differs from its file name, is an error (the package tests guard this).
