@@ -47,12 +47,7 @@ one and no committed offset moved for --stable consecutive polls (one a second).
 			}
 			defer cl.Close()
 			adm := kadm.NewClient(cl)
-			var names []string
-			for _, g := range strings.Split(groups, ",") {
-				if g = strings.TrimSpace(g); g != "" {
-					names = append(names, c.topicPrefix+g)
-				}
-			}
+			names := prefixed(c.topicPrefix, groups)
 			if !wait {
 				_, report, err := groupLag(ctx, adm, names)
 				if err != nil {
@@ -165,12 +160,7 @@ deployment by accident.`)
 			}
 			defer cl.Close()
 			adm := kadm.NewClient(cl)
-			var names []string
-			for _, g := range strings.Split(groups, ",") {
-				if g = strings.TrimSpace(g); g != "" {
-					names = append(names, c.topicPrefix+g)
-				}
-			}
+			names := prefixed(c.topicPrefix, groups)
 			// A group that never existed (or a broker that never had a group) is fine; a
 			// group with live members is not, and Kafka refuses that deletion itself.
 			resp, err := adm.DeleteGroups(ctx, names...)
@@ -235,4 +225,15 @@ func waitTopicsGone(ctx context.Context, adm *kadm.Client, topics []string) erro
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// prefixed splits a comma-separated list and puts prefix before every non-empty item.
+func prefixed(prefix, list string) []string {
+	var out []string
+	for _, g := range strings.Split(list, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, prefix+g)
+		}
+	}
+	return out
 }

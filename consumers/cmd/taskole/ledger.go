@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/shopspring/decimal"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/taskole/revshare/consumers/ledger"
 	"github.com/taskole/revshare/consumers/ops"
@@ -65,27 +64,7 @@ func ledgerCommand() command {
 				return err
 			}
 			defer r.Close()
-			g, gctx := errgroup.WithContext(ctx)
-			if c.metricsAddr != "" {
-				srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: r.Ready, Logger: log})
-				if err != nil {
-					return err
-				}
-				defer srv.Close()
-				g.Go(func() error { return srv.Run(gctx) })
-			}
-			g.Go(func() error {
-				err := r.Run(gctx)
-				if err == nil && ctx.Err() == nil {
-					err = fmt.Errorf("ledger stopped")
-				}
-				return err
-			})
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			log.Info("ledger stopped")
-			return nil
+			return serve(ctx, &c, "ledger", log, reg, r.Ready, r.Run)
 		},
 	}
 }

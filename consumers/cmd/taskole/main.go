@@ -159,15 +159,7 @@ func (c *common) register(fs *flag.FlagSet, metricsAddr string) {
 	fs.StringVar(&c.instanceLabel, "instance", "", "instance name used in transactional ids and logs (default: hostname)")
 }
 
-func (c *common) brokerList() []string {
-	var out []string
-	for _, b := range strings.Split(c.brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			out = append(out, b)
-		}
-	}
-	return out
-}
+func (c *common) brokerList() []string { return prefixed("", c.brokers) }
 
 func (c *common) instance() string {
 	if c.instanceLabel != "" {

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/taskole/revshare/consumers/ops"
 	"github.com/taskole/revshare/consumers/payouts"
 	"github.com/taskole/revshare/pipelines/payout"
@@ -81,23 +79,7 @@ before the given date (finance, for quiet ledgers) and exits.`)
 		return err
 	}
 	defer r.Close()
-	g, gctx := errgroup.WithContext(ctx)
-	if c.metricsAddr != "" {
-		srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: r.Ready, Logger: log})
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		g.Go(func() error { return srv.Run(gctx) })
-	}
-	g.Go(func() error {
-		err := r.Run(gctx)
-		if err == nil && ctx.Err() == nil {
-			err = fmt.Errorf("payouts stopped unexpectedly")
-		}
-		return err
-	})
-	return g.Wait()
+	return serve(ctx, &c, "payouts", log, reg, r.Ready, r.Run)
 }
 
 // parseDate accepts a date (midnight UTC) or an RFC 3339 time.

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/taskole/revshare/consumers/ops"
 	"github.com/taskole/revshare/consumers/sink"
@@ -49,27 +46,7 @@ func sinkCommand() command {
 				return err
 			}
 			defer s.Close()
-			g, gctx := errgroup.WithContext(ctx)
-			if c.metricsAddr != "" {
-				srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: s.Ready, Logger: log})
-				if err != nil {
-					return err
-				}
-				defer srv.Close()
-				g.Go(func() error { return srv.Run(gctx) })
-			}
-			g.Go(func() error {
-				err := s.Run(gctx)
-				if err == nil && ctx.Err() == nil {
-					err = fmt.Errorf("sink stopped") // Run returns nil only when its context ends
-				}
-				return err
-			})
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			log.Info("sink stopped")
-			return nil
+			return serve(ctx, &c, "sink", log, reg, s.Ready, s.Run)
 		},
 	}
 }
