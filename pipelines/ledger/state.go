@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/taskole/revshare/pipelines/wire"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -281,13 +282,13 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 	dst = append(dst, flags)
 	if s.owner != "" {
 		dst = binary.AppendVarint(dst, s.since)
-		dst = appendString(dst, s.owner)
+		dst = wire.AppendString(dst, s.owner)
 		dst = append(dst, s.evKind)
 		switch s.evKind {
 		case evUUIDLower, evUUIDUpper:
 			dst = append(dst, s.ev[:]...)
 		case evLong:
-			dst = appendString(dst, s.x.ev)
+			dst = wire.AppendString(dst, s.x.ev)
 		default:
 			dst = append(dst, s.ev[:s.evKind]...)
 		}
@@ -300,25 +301,22 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binary.AppendUvarint(dst, uint64(len(books)))
 	for i := range books {
 		b := &books[i]
-		dst = appendString(dst, b.id)
-		dst = appendString(dst, b.provider)
-		done := byte(0)
-		if b.done {
-			done = 1
-		}
-		dst = append(dst, byte(b.status), done)
+		dst = wire.AppendString(dst, b.id)
+		dst = wire.AppendString(dst, b.provider)
+		dst = append(dst, byte(b.status))
+		dst = wire.AppendFlag(dst, b.done)
 		dst = binary.AppendVarint(dst, b.at)
 		if b.done {
-			dst = appendString(dst, b.cur)
+			dst = wire.AppendString(dst, b.cur)
 			dst = appendDecimal(dst, b.amount)
 			dst = appendDecimal(dst, b.refunded)
-			dst = appendString(dst, b.owner)
+			dst = wire.AppendString(dst, b.owner)
 			dst = appendDecimal(dst, b.rate)
 			dst = binary.AppendVarint(dst, b.payable)
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(b.seen)))
 		for _, h := range b.seen {
-			dst = binary.LittleEndian.AppendUint64(dst, h)
+			dst = wire.AppendUint64(dst, h)
 		}
 	}
 	return dst, nil
@@ -332,15 +330,10 @@ func appendDecimal(dst []byte, d decimal.Decimal) []byte {
 		return binary.AppendVarint(dst, d.CoefficientInt64())
 	}
 	dst = binary.AppendVarint(dst, bigDecimal)
-	return appendString(dst, d.String())
+	return wire.AppendString(dst, d.String())
 }
 
 const bigDecimal = 1 << 40 // exponent marker: the decimal follows as text
-
-func appendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
 
 var errCorrupt = errors.New("corrupt state")
 
@@ -351,101 +344,88 @@ func (s *State) UnmarshalBinary(data []byte) error {
 }
 
 func (s *State) unmarshal(data []byte, str func([]byte) string) error {
-	r := reader{b: data}
-	if v := r.byte(); v != stateVersion {
-		if r.err != nil {
-			return fmt.Errorf("decoding state: %w", r.err)
+	r := wire.NewReader(data)
+	if v := r.Byte(); v != stateVersion {
+		if r.Err() != nil {
+			return fmt.Errorf("decoding state: %w", errCorrupt)
 		}
 		return fmt.Errorf("decoding state: unknown version %d", v)
 	}
 	var n State
-	flags := r.byte()
+	flags := r.Byte()
 	if flags&^3 != 0 {
 		return fmt.Errorf("decoding state: %w: flags %#x", errCorrupt, flags)
 	}
 	if flags&1 != 0 {
-		since := r.varint()
-		owner := str(r.raw())
+		since := r.Varint()
+		owner := str(r.Raw())
 		src := uint8(srcEnrollment)
 		if flags&2 != 0 {
 			src = srcBooking
 		}
 		var id string
-		switch k := r.byte(); {
+		switch k := r.Byte(); {
 		case k == evUUIDLower || k == evUUIDUpper:
 			var ev [16]byte
-			copy(ev[:], r.bytes(16))
+			copy(ev[:], r.Bytes(16))
 			tmp := State{ev: ev, evKind: k}
 			id = tmp.eventID()
 		case k == evLong:
-			id = r.str()
+			id = r.Text()
 			if len(id) <= 16 {
-				r.fail()
+				r.Fail()
 			}
 		case k <= 16:
-			id = string(r.bytes(int(k)))
+			id = string(r.Bytes(int(k)))
 		default:
-			r.fail()
+			r.Fail()
 		}
 		if owner == "" {
-			r.fail()
+			r.Fail()
 		}
-		if r.err == nil {
+		if r.Err() == nil {
 			n.setOwner(owner, since, id, src)
 		}
 	}
-	n.pruned = r.varint()
-	nb := r.uvarint()
-	if nb > uint64(len(r.b))/7 { // every booking takes at least 7 bytes
-		r.fail()
-		nb = 0
-	}
+	n.pruned = r.Varint()
+	nb := r.Count(7) // every booking takes at least 7 bytes
 	books := make([]book, 0, nb)
-	for i := uint64(0); i < nb && r.err == nil; i++ {
+	for i := 0; i < nb && r.Err() == nil; i++ {
 		var b book
-		b.id = r.str()
-		b.provider = str(r.raw())
-		b.status = schemas.Status(r.byte())
-		done := r.byte()
-		b.at = r.varint()
-		if b.status < schemas.StatusCreated || b.status > schemas.StatusRefunded || done > 1 || b.id == "" {
-			r.fail()
+		b.id = r.Text()
+		b.provider = str(r.Raw())
+		b.status = schemas.Status(r.Byte())
+		b.done = r.Flag()
+		b.at = r.Varint()
+		if b.status < schemas.StatusCreated || b.status > schemas.StatusRefunded || b.id == "" {
+			r.Fail()
 		}
-		b.done = done == 1
 		if b.done {
-			b.cur = str(r.raw())
-			b.amount = r.dec()
-			b.refunded = r.dec()
-			b.owner = str(r.raw())
-			b.rate = r.dec()
-			b.payable = r.varint()
+			b.cur = str(r.Raw())
+			b.amount = readDecimal(&r)
+			b.refunded = readDecimal(&r)
+			b.owner = str(r.Raw())
+			b.rate = readDecimal(&r)
+			b.payable = r.Varint()
 			exp, ok := schemas.MinorUnit(b.cur)
 			if !ok {
-				r.fail()
+				r.Fail()
 			}
 			b.exp = exp
 			if b.amount.Sign() <= 0 || b.refunded.GreaterThan(b.amount) || b.rate.GreaterThan(decimal.NewFromInt(1)) {
-				r.fail()
+				r.Fail()
 			}
 		} else if b.status != schemas.StatusCreated && b.status != schemas.StatusConfirmed && b.status != schemas.StatusCancelled {
-			r.fail()
+			r.Fail()
 		}
-		ns := r.uvarint()
-		if ns > uint64(len(r.b))/8 {
-			r.fail()
-			break
-		}
-		b.seen = make([]uint64, ns)
+		b.seen = make([]uint64, r.Count(8))
 		for j := range b.seen {
-			b.seen[j] = binary.LittleEndian.Uint64(r.bytes(8))
+			b.seen[j] = r.Uint64()
 		}
 		books = append(books, b)
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.fail()
-	}
-	if r.err != nil {
-		return fmt.Errorf("decoding state: %w", r.err)
+	if r.Complete() != nil {
+		return fmt.Errorf("decoding state: %w", errCorrupt)
 	}
 	if len(books) > 0 {
 		if n.x == nil {
@@ -457,86 +437,24 @@ func (s *State) unmarshal(data []byte, str func([]byte) string) error {
 	return nil
 }
 
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail() {
-	if r.err == nil {
-		r.err = errCorrupt
-	}
-	r.b = nil
-}
-
-func (r *reader) byte() byte {
-	if len(r.b) < 1 {
-		r.fail()
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *reader) bytes(n int) []byte {
-	if n < 0 || len(r.b) < n {
-		r.fail()
-		return make([]byte, n&0xff)
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) raw() []byte {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return nil
-	}
-	return r.bytes(int(n))
-}
-
-func (r *reader) str() string { return string(r.raw()) }
-
-func (r *reader) dec() decimal.Decimal {
-	e := r.varint()
+// readDecimal reads a decimal written by appendDecimal: non-negative, exponent within ±32.
+func readDecimal(r *wire.Reader) decimal.Decimal {
+	e := r.Varint()
 	var d decimal.Decimal
 	if e == bigDecimal {
 		var err error
-		if d, err = decimal.NewFromString(string(r.raw())); err != nil {
-			r.fail()
+		if d, err = decimal.NewFromString(string(r.Raw())); err != nil {
+			r.Fail()
 		}
 	} else {
-		c := r.varint()
+		c := r.Varint()
 		if e < -32 || e > 32 {
-			r.fail()
+			r.Fail()
 		}
 		d = decimal.New(c, int32(e))
 	}
-	if r.err != nil || d.Sign() < 0 || d.Exponent() < -32 || d.Exponent() > 32 {
-		r.fail()
+	if r.Err() != nil || d.Sign() < 0 || d.Exponent() < -32 || d.Exponent() > 32 {
+		r.Fail()
 		return decimal.Decimal{}
 	}
 	return d

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/shopspring/decimal"
+	"github.com/taskole/revshare/pipelines/wire"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -151,28 +152,24 @@ func (s *State) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
 // AppendBinary appends the changelog encoding of the state to dst.
 func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 	dst = append(dst, stateVersion)
-	dst = appendString(dst, s.owner)
+	dst = wire.AppendString(dst, s.owner)
+	dst = wire.AppendFlag(dst, s.closedSet)
 	if s.closedSet {
-		dst = append(dst, 1)
 		dst = binary.AppendVarint(dst, s.closed)
-	} else {
-		dst = append(dst, 0)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(s.accts)))
 	for i := range s.accts {
 		a := &s.accts[i]
 		exp, _ := schemas.MinorUnit(a.cur)
-		dst = appendString(dst, a.cur)
+		dst = wire.AppendString(dst, a.cur)
 		dst = appendAmount(dst, a.balance, exp)
+		dst = wire.AppendFlag(dst, a.nextSet)
 		if a.nextSet {
-			dst = append(dst, 1)
 			dst = binary.AppendVarint(dst, a.next)
-		} else {
-			dst = append(dst, 0)
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(a.entries)))
 		for _, en := range a.entries {
-			dst = appendString(dst, en.id)
+			dst = wire.AppendString(dst, en.id)
 			dst = appendAmount(dst, en.amount, exp)
 			dst = binary.AppendVarint(dst, en.period)
 		}
@@ -181,7 +178,7 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 			dst = binary.AppendVarint(dst, g.period)
 			dst = binary.AppendUvarint(dst, uint64(len(g.hashes)))
 			for _, h := range g.hashes {
-				dst = binary.LittleEndian.AppendUint64(dst, h)
+				dst = wire.AppendUint64(dst, h)
 			}
 		}
 	}
@@ -195,16 +192,11 @@ func appendAmount(dst []byte, d decimal.Decimal, exp int32) []byte {
 		d = d.Round(exp) // exact: adds zeros (a zero balance, an amount written "20")
 	}
 	if d.Exponent() == -exp && d.NumDigits() <= 18 {
-		dst = append(dst, 0)
+		dst = wire.AppendFlag(dst, false)
 		return binary.AppendVarint(dst, d.CoefficientInt64())
 	}
-	dst = append(dst, 1)
-	return appendString(dst, d.String())
-}
-
-func appendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
+	dst = wire.AppendFlag(dst, true) // as text
+	return wire.AppendString(dst, d.String())
 }
 
 var errCorrupt = errors.New("corrupt payout state")
@@ -212,142 +204,65 @@ var errCorrupt = errors.New("corrupt payout state")
 // UnmarshalBinary decodes a changelog value into s, replacing its contents. On error s is
 // unchanged.
 func (s *State) UnmarshalBinary(data []byte) error {
-	r := reader{b: data}
-	if r.byte() != stateVersion {
+	r := wire.NewReader(data)
+	if r.Byte() != stateVersion {
 		return errCorrupt
 	}
 	var n State
-	n.owner = r.str()
-	if r.flag() {
-		n.closed, n.closedSet = r.varint(), true
+	n.owner = r.Text()
+	if r.Flag() {
+		n.closed, n.closedSet = r.Varint(), true
 	}
-	na := r.count(4)
-	for k := 0; k < na && r.err == nil; k++ {
-		a := account{cur: r.str()}
+	na := r.Count(4)
+	for k := 0; k < na && r.Err() == nil; k++ {
+		a := account{cur: r.Text()}
 		exp, ok := schemas.MinorUnit(a.cur)
 		if !ok || (len(n.accts) > 0 && n.accts[len(n.accts)-1].cur >= a.cur) {
-			r.fail()
+			r.Fail()
 		}
-		a.balance = r.dec(exp)
-		if r.flag() {
-			a.next, a.nextSet = r.varint(), true
+		a.balance = readAmount(&r, exp)
+		if r.Flag() {
+			a.next, a.nextSet = r.Varint(), true
 		}
-		ne := r.count(4)
-		for j := 0; j < ne && r.err == nil; j++ {
-			en := entry{id: r.str(), amount: r.dec(exp), period: r.varint()}
+		ne := r.Count(4)
+		for j := 0; j < ne && r.Err() == nil; j++ {
+			en := entry{id: r.Text(), amount: readAmount(&r, exp), period: r.Varint()}
 			if en.id == "" || (len(a.entries) > 0 && a.entries[len(a.entries)-1].id >= en.id) {
-				r.fail()
+				r.Fail()
 			}
 			a.entries = append(a.entries, en)
 		}
-		ng := r.count(2)
-		for j := 0; j < ng && r.err == nil; j++ {
-			g := seenGroup{period: r.varint()}
-			nh := r.count(8)
+		ng := r.Count(2)
+		for j := 0; j < ng && r.Err() == nil; j++ {
+			g := seenGroup{period: r.Varint()}
+			nh := r.Count(8)
 			g.hashes = make([]uint64, 0, nh)
-			for h := 0; h < nh && r.err == nil; h++ {
-				g.hashes = append(g.hashes, binary.LittleEndian.Uint64(r.bytes(8)))
+			for h := 0; h < nh && r.Err() == nil; h++ {
+				g.hashes = append(g.hashes, r.Uint64())
 			}
 			a.seen = append(a.seen, g)
 		}
 		n.accts = append(n.accts, a)
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.fail()
-	}
-	if r.err != nil {
-		return r.err
+	if r.Complete() != nil {
+		return errCorrupt
 	}
 	*s = n
 	return nil
 }
 
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail() {
-	if r.err == nil {
-		r.err = errCorrupt
+// readAmount reads an amount written by appendAmount in a currency of exponent exp.
+func readAmount(r *wire.Reader, exp int32) decimal.Decimal {
+	if !r.Flag() {
+		return decimal.New(r.Varint(), -exp)
 	}
-	r.b = nil
-}
-
-func (r *reader) byte() byte {
-	if len(r.b) < 1 {
-		r.fail()
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *reader) flag() bool {
-	switch r.byte() {
-	case 0:
-		return false
-	case 1:
-		return true
-	}
-	r.fail()
-	return false
-}
-
-func (r *reader) bytes(n int) []byte {
-	if n < 0 || len(r.b) < n {
-		r.fail()
-		return make([]byte, n&0xff)
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// count reads a length whose items take at least min bytes each, refusing lengths the rest
-// of the input cannot hold (no huge allocations from corrupt input).
-func (r *reader) count(min int) int {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 || v > uint64(len(r.b)-n)/uint64(min) {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return int(v)
-}
-
-func (r *reader) str() string {
-	n := r.count(1)
-	return string(r.bytes(n))
-}
-
-func (r *reader) dec(exp int32) decimal.Decimal {
-	switch r.byte() {
-	case 0:
-		return decimal.New(r.varint(), -exp)
-	case 1:
-	default:
-		r.fail()
-		return decimal.Decimal{}
-	}
-	s := r.str()
-	if r.err != nil {
+	s := r.Text()
+	if r.Err() != nil {
 		return decimal.Decimal{}
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil || !d.Equal(d.Round(exp)) {
-		r.fail()
+		r.Fail()
 		return decimal.Decimal{}
 	}
 	return d.Round(exp)
