@@ -42,6 +42,11 @@ type Processor[S any] struct {
 
 	running   atomic.Bool
 	restoring atomic.Int32
+	// joined is set once the group assigned this member anything (or nothing); awaiting is
+	// set between an assignment with partitions and the end of their restore, so /readyz
+	// never answers ready in the gap before the restore starts.
+	joined   atomic.Bool
+	awaiting atomic.Bool
 	closeMu   sync.Mutex
 	closed    bool
 }
@@ -100,6 +105,7 @@ func (p *Processor[S]) connect() error {
 		kgo.TransactionTimeout(p.cfg.TransactionTimeout),
 		kgo.RecordPartitioner(partitioner{manual: p.cfg.Changelog, def: kgo.StickyKeyPartitioner(nil)}),
 		kgo.AdjustFetchOffsetsFn(p.onFetched),
+		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
 		kgo.OnPartitionsLost(p.onRevoked),
 	}
@@ -117,8 +123,23 @@ func (p *Processor[S]) connect() error {
 	return nil
 }
 
-// Ready reports whether the processor is in its loop with every assigned partition restored.
-func (p *Processor[S]) Ready() bool { return p.running.Load() && p.restoring.Load() == 0 }
+// Ready reports whether the processor is in its loop, has joined its group and has every
+// assigned partition restored.
+func (p *Processor[S]) Ready() bool {
+	return p.running.Load() && p.joined.Load() && !p.awaiting.Load() && p.restoring.Load() == 0
+}
+
+// onAssigned runs on the group goroutine when the group assigned partitions to this member;
+// their restore follows in onFetched.
+func (p *Processor[S]) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	for _, ps := range assigned {
+		if len(ps) > 0 {
+			p.awaiting.Store(true)
+			break
+		}
+	}
+	p.joined.Store(true)
+}
 
 // Close leaves the group and closes the client. It is idempotent; call it after Run returns.
 func (p *Processor[S]) Close() {
@@ -134,6 +155,7 @@ func (p *Processor[S]) Close() {
 // partitions are known — with RequireStableFetchOffsets, after any transaction of a previous
 // owner on them has ended — and before they are consumed: it restores their state.
 func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	defer p.awaiting.Store(false)
 	p.mu.Lock()
 	var ids []int32
 	seen := map[int32]bool{}

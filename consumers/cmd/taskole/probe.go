@@ -89,7 +89,11 @@ func probe(ctx context.Context, brokers []string, topics schemas.Topics, rate fl
 	if err := cons.Ping(ctx); err != nil {
 		return probeResult{}, fmt.Errorf("pinging kafka: %w", err)
 	}
-	cons.PollRecords(ctx, 1) // triggers the list-offsets; returns on the first fetch or timeout
+	// One short poll makes the consumer resolve its end offsets before the first booking is
+	// produced (bounded: on an idle topic nothing comes back).
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	cons.PollRecords(pctx, 1)
+	cancel()
 	var (
 		mu      sync.Mutex
 		sentAt  = map[string]time.Time{}

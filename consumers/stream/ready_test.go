@@ -1,0 +1,43 @@
+package stream
+
+import (
+	"testing"
+	"time"
+)
+
+// TestReadyOnlyAfterRestore pins /readyz: a processor is not ready before it has joined its
+// group, and the first moment it is ready, its assigned partitions have been restored from
+// the changelog (the restore histogram has an observation). Before the fix, Ready answered
+// true between Run starting and the first assignment.
+func TestReadyOnlyAfterRestore(t *testing.T) {
+	f := newFixture(t)
+	f.produce(10)
+	a := f.start("a")
+	deadline := time.Now().Add(20 * time.Second)
+	for !a.p.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("processor not ready within 20s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := a.restores(t); n < 1 {
+		t.Fatalf("ready with %v partition restores observed; want at least one", n)
+	}
+}
+
+// restores returns how many restores the processor has observed.
+func (in *instance) restores(t *testing.T) uint64 {
+	t.Helper()
+	mfs, err := in.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "taskole_stream_restore_seconds" {
+			for _, m := range mf.GetMetric() {
+				return m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return 0
+}
