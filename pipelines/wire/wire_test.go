@@ -125,7 +125,7 @@ func TestReaderSticky(t *testing.T) {
 		t.Error("read after failure returned data")
 	}
 	r.Fail()
-	if r.Err() != first || r.Complete() != first || r.Len() != 0 {
+	if !errors.Is(r.Err(), first) || !errors.Is(r.Complete(), first) || r.Len() != 0 {
 		t.Errorf("error changed: %v, %v; Len %d", r.Err(), r.Complete(), r.Len())
 	}
 }
