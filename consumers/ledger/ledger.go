@@ -129,13 +129,16 @@ func New(cfg Config) (*Runner, error) {
 	t := cfg.Topics
 	h := &handler{eng: r.eng, topics: t, rejected: r.rejected}
 	r.proc, err = stream.New(stream.Config{
-		Brokers:          cfg.Brokers,
-		Name:             "ledger",
-		Group:            cfg.Group,
-		TransactionalID:  cfg.Group + "-" + cfg.Instance,
-		Inputs:           []string{string(t.Enrollments), string(t.Bookings)},
-		Changelog:        cfg.Changelog,
-		DLQ:              string(t.DLQ),
+		Brokers:         cfg.Brokers,
+		Name:            "ledger",
+		Group:           cfg.Group,
+		TransactionalID: cfg.Group + "-" + cfg.Instance,
+		Inputs:          []string{string(t.Enrollments), string(t.Bookings)},
+		Changelog:       cfg.Changelog,
+		DLQ:             string(t.DLQ),
+		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
+		// decoding a client on first touch instead of at restore changes nothing but speed.
+		LazyRestore:      true,
 		CommitInterval:   cfg.CommitInterval,
 		MaxBatchRecords:  cfg.MaxBatchRecords,
 		SessionTimeout:   cfg.SessionTimeout,

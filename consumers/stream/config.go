@@ -36,6 +36,13 @@ type Config struct {
 	// its state (when the Handler is a Sweeper); default 24h.
 	SweepEvery time.Duration
 
+	// LazyRestore keeps each restored key's latest changelog value as bytes and decodes it on
+	// first access (Tx.State, Tx.Peek, a sweep) instead of during the restore, which then
+	// mostly copies bytes. Only for a Handler whose UnmarshalState has no side effect beyond
+	// filling the state (one that, say, indexes the restored keys must restore eagerly).
+	// A value that fails to decode stops Run, as it does at an eager restore.
+	LazyRestore bool
+
 	Logger   *slog.Logger          // default slog.Default()
 	Registry prometheus.Registerer // metrics; nil: not registered
 	// ClientOpts are appended to the options of every client (tests: logging, kfake).

@@ -13,6 +13,9 @@
 //     from the start to the end, after any open transaction on it has ended) before any of
 //     their records is handled; this runs in kgo's AdjustFetchOffsetsFn, i.e. after the
 //     group's committed offsets are stable. Revoked or lost partitions are dropped.
+//     With Config.LazyRestore the restore keeps each key's last changelog value as bytes,
+//     decoded on the key's first access or at the next sweep; a value that does not decode
+//     stops Run either way.
 //   - Run initializes the producer ID before anything else: that fences a predecessor with
 //     the same transactional ID and aborts its open transaction at once, rather than after
 //     the transaction timeout the restore would otherwise wait for.

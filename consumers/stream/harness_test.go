@@ -83,6 +83,7 @@ type fixture struct {
 	seq   map[string]int // inputs produced per key
 	parts map[string]int32
 	hook  func(inst string, rec *kgo.Record)
+	eager bool // processors decode restored state during the restore (default: lazily)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -162,6 +163,7 @@ func (f *fixture) start(name string) *instance {
 		Group:              fxGroup,
 		Inputs:             []string{fxIn},
 		Changelog:          fxChangelog,
+		LazyRestore:        !f.eager,
 		CommitInterval:     100 * time.Millisecond,
 		MaxBatchRecords:    20,
 		TransactionTimeout: 6 * time.Second,

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/schemas"
@@ -47,8 +48,8 @@ type Processor[S any] struct {
 	// never answers ready in the gap before the restore starts.
 	joined   atomic.Bool
 	awaiting atomic.Bool
-	closeMu   sync.Mutex
-	closed    bool
+	closeMu  sync.Mutex
+	closed   bool
 }
 
 // event is a change of partition ownership, handed from the group callbacks to the loop.
@@ -173,7 +174,7 @@ func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int
 	}
 	p.restoring.Add(1)
 	defer p.restoring.Add(-1)
-	parts, err := p.restore(ctx, ids)
+	parts, err := p.restore(ctx, kadm.NewClient(p.sess.Client()), ids)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
@@ -228,7 +229,7 @@ func (p *Processor[S]) drain() error {
 		}
 		for id, pt := range ev.add {
 			p.parts[id] = pt
-			p.log.Info("partition restored", "partition", id, "keys", len(pt.m), "bytes", pt.bytes)
+			p.log.Info("partition restored", "partition", id, "keys", pt.len(), "bytes", pt.bytes)
 		}
 	}
 	if len(evs) > 0 {
@@ -240,7 +241,7 @@ func (p *Processor[S]) drain() error {
 func (p *Processor[S]) updateSizeMetrics() {
 	var keys, bytes int64
 	for _, pt := range p.parts {
-		keys += int64(len(pt.m))
+		keys += int64(pt.len())
 		bytes += pt.bytes
 	}
 	p.m.keys.Set(float64(keys))
@@ -363,7 +364,7 @@ func (p *Processor[S]) process(ctx context.Context, fetches kgo.Fetches) error {
 		last := fp.Records[len(fp.Records)-1]
 		p.m.lag.WithLabelValues(fp.Topic, itoa32(fp.Partition)).Set(float64(max(fp.HighWatermark-last.Offset-1, 0)))
 		if p.sw != nil && pt.wm-pt.lastSweep >= int64(p.cfg.sweepEvery()) {
-			p.sweep(pt)
+			err = p.sweep(pt)
 		}
 	})
 	return err
@@ -373,6 +374,11 @@ func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record)
 	tx := Tx[S]{p: pt}
 	p.touched[pt.id] = true
 	herr := p.h.Handle(ctx, rec, &tx)
+	if pt.err != nil {
+		// A lazily restored state failed to decode: as fatal as failing at restore.
+		p.mustAbort = true
+		return fmt.Errorf("processing %s/%d@%d: %w", rec.Topic, rec.Partition, rec.Offset, pt.err)
+	}
 	p.txnRecs++
 	p.counts.in[rec.Topic]++
 	switch Classify(herr) {
@@ -409,8 +415,13 @@ func (p *Processor[S]) produce(ctx context.Context, r *kgo.Record) {
 	})
 }
 
-// sweep lets the Sweeper prune every key of pt at its watermark.
-func (p *Processor[S]) sweep(pt *part[S]) {
+// sweep lets the Sweeper prune every key of pt at its watermark; keys still raw from a lazy
+// restore are decoded first, so the Sweeper sees every key.
+func (p *Processor[S]) sweep(pt *part[S]) error {
+	if err := pt.decodeAll(); err != nil {
+		p.mustAbort = true
+		return fmt.Errorf("sweeping partition %d: %w", pt.id, err)
+	}
 	wm := time.Unix(0, pt.wm).UTC()
 	for k, e := range pt.m {
 		if p.sw.Sweep(wm, &e.s) {
@@ -419,6 +430,7 @@ func (p *Processor[S]) sweep(pt *part[S]) {
 	}
 	pt.lastSweep = pt.wm
 	p.touched[pt.id] = true
+	return nil
 }
 
 // end writes the changelog of the open transaction and ends it, committing when commit is
@@ -530,7 +542,7 @@ func (p *Processor[S]) rollback(ctx context.Context) error {
 	}
 	p.restoring.Add(1)
 	defer p.restoring.Add(-1)
-	parts, err := p.restore(ctx, ids)
+	parts, err := p.restore(ctx, kadm.NewClient(p.sess.Client()), ids)
 	if err != nil {
 		return err
 	}

@@ -15,12 +15,11 @@ import (
 const restoreIdle = 3 * time.Second
 
 // restore reads the changelog partitions ids from the start to their end and returns their
-// state. It first waits until no transaction is open on them (last stable offset = high
+// state; adm lists the changelog's offsets. It first waits until no transaction is open on them (last stable offset = high
 // watermark): a previous owner's commit writes its markers to the changelog and to the group's
 // offsets independently, so the offsets being stable does not yet mean the changelog is.
-func (p *Processor[S]) restore(ctx context.Context, ids []int32) (map[int32]*part[S], error) {
+func (p *Processor[S]) restore(ctx context.Context, adm *kadm.Client, ids []int32) (map[int32]*part[S], error) {
 	start := time.Now()
-	adm := kadm.NewClient(p.sess.Client())
 	ends, err := p.stableEnds(ctx, adm, ids)
 	if err != nil {
 		return nil, err
@@ -28,7 +27,7 @@ func (p *Processor[S]) restore(ctx context.Context, ids []int32) (map[int32]*par
 	parts := make(map[int32]*part[S], len(ids))
 	consume := map[int32]kgo.Offset{}
 	for _, id := range ids {
-		parts[id] = newPart[S](id)
+		parts[id] = newPart(id, p.h, p.cfg.LazyRestore)
 		if ends[id] > 0 {
 			consume[id] = kgo.NewOffset().AtStart()
 		}
@@ -70,7 +69,7 @@ func (p *Processor[S]) restore(ctx context.Context, ids []int32) (map[int32]*par
 				}
 				n++
 				if !r.Attrs.IsControl() {
-					err = errors.Join(err, parts[r.Partition].apply(p.h, r))
+					err = errors.Join(err, parts[r.Partition].apply(r))
 				}
 				if r.Offset >= ends[r.Partition]-1 {
 					delete(consume, r.Partition)
@@ -133,8 +132,9 @@ func (p *Processor[S]) stableEnds(ctx context.Context, adm *kadm.Client, ids []i
 	}
 }
 
-// apply applies one changelog record to the partition's state.
-func (pt *part[S]) apply(h Handler[S], r *kgo.Record) error {
+// apply applies one changelog record to the partition's state: a lazy partition keeps a
+// copy of the value (decoded on first access), else it is decoded now.
+func (pt *part[S]) apply(r *kgo.Record) error {
 	if len(r.Key) == 0 {
 		return fmt.Errorf("changelog record at offset %d has no key", r.Offset)
 	}
@@ -148,21 +148,36 @@ func (pt *part[S]) apply(h Handler[S], r *kgo.Record) error {
 	default:
 		return fmt.Errorf("changelog record at offset %d has an unknown key prefix %q", r.Offset, r.Key[0])
 	}
-	k := string(r.Key[1:])
-	old := pt.m[k]
-	if old != nil {
+	kb := r.Key[1:]
+	if old := pt.m[string(kb)]; old != nil {
 		pt.bytes -= int64(old.size)
+		delete(pt.m, string(kb))
 	}
-	if r.Value == nil {
-		delete(pt.m, k)
+	if i, ok := pt.raw[string(kb)]; ok {
+		pt.bytes -= int64(len(pt.raws[i].b))
+		if r.Value == nil {
+			delete(pt.raw, string(kb))
+			pt.raws[i] = rawState{}
+			return nil
+		}
+		pt.raws[i] = rawState{b: pt.keep(r.Value), off: r.Offset}
+		pt.bytes += int64(len(r.Value))
 		return nil
 	}
-	e := new(entry[S])
-	if err := h.UnmarshalState(&e.s, r.Value); err != nil {
+	if r.Value == nil {
+		return nil
+	}
+	k := string(kb)
+	pt.bytes += int64(len(r.Value))
+	if pt.lazy {
+		pt.raw[k] = int32(len(pt.raws))
+		pt.raws = append(pt.raws, rawState{b: pt.keep(r.Value), off: r.Offset})
+		return nil
+	}
+	e := &entry[S]{size: int32(len(r.Value))}
+	if err := pt.h.UnmarshalState(&e.s, r.Value); err != nil {
 		return fmt.Errorf("decoding state of %q at offset %d: %w", k, r.Offset, err)
 	}
-	e.size = int32(len(r.Value))
-	pt.bytes += int64(e.size)
 	pt.m[k] = e
 	return nil
 }

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -44,19 +45,104 @@ type entry[S any] struct {
 	size int32
 }
 
-// part is the state of one input partition. It is owned by the processing goroutine.
+// rawState is the latest changelog value of a key that was restored but not yet decoded, and
+// its offset (for errors). The value lives in the partition's arena.
+type rawState struct {
+	b   []byte
+	off int64
+}
+
+// arenaChunk is the size of the blocks restored changelog values are copied into.
+const arenaChunk = 1 << 20
+
+// part is the state of one input partition. It is owned by the processing goroutine (and,
+// while it is being restored, by the restoring goroutine).
+//
+// A key's state is either decoded, in m, or, after a lazy restore (Config.LazyRestore), still
+// its raw changelog value, in raw/raws: it is decoded into m on first access (Tx.State,
+// Tx.Peek, a sweep). A key is in at most one of the two.
 type part[S any] struct {
 	id        int32
+	h         Handler[S]
+	lazy      bool
 	m         map[string]*entry[S]
-	bytes     int64 // sum of the changelog value sizes
+	raw       map[string]int32 // key → index in raws
+	raws      []rawState
+	arena     []byte
+	err       error // the first failed lazy decode; fatal to the processor
+	bytes     int64 // sum of the changelog value sizes (raw or decoded)
 	wm        int64 // event-time watermark, unix nanos
 	wmDirty   bool
 	lastSweep int64
 	dirty     map[string]struct{}
 }
 
-func newPart[S any](id int32) *part[S] {
-	return &part[S]{id: id, m: make(map[string]*entry[S]), dirty: make(map[string]struct{})}
+func newPart[S any](id int32, h Handler[S], lazy bool) *part[S] {
+	return &part[S]{id: id, h: h, lazy: lazy, m: make(map[string]*entry[S]), raw: make(map[string]int32),
+		dirty: make(map[string]struct{})}
+}
+
+// len returns the number of keys with state, decoded or not.
+func (pt *part[S]) len() int { return len(pt.m) + len(pt.raw) }
+
+// get returns the state of key, decoding it when it is still raw; nil when there is none.
+func (pt *part[S]) get(key string) (*entry[S], error) {
+	if e := pt.m[key]; e != nil {
+		return e, nil
+	}
+	i, ok := pt.raw[key]
+	if !ok {
+		return nil, nil
+	}
+	r := pt.raws[i]
+	e := &entry[S]{size: int32(len(r.b))}
+	if err := pt.h.UnmarshalState(&e.s, r.b); err != nil {
+		return nil, fmt.Errorf("decoding state of %q at changelog offset %d: %w", key, r.off, err)
+	}
+	delete(pt.raw, key)
+	pt.raws[i] = rawState{}
+	pt.m[key] = e
+	return e, nil
+}
+
+// access is get for a Tx: a decoding error is kept in pt.err (the processor stops with it).
+func (pt *part[S]) access(key string) (*entry[S], bool) {
+	e, err := pt.get(key)
+	if err != nil {
+		if pt.err == nil {
+			pt.err = err
+		}
+		return nil, false
+	}
+	return e, true
+}
+
+// decodeAll decodes every raw key (before a sweep, which must see every key).
+func (pt *part[S]) decodeAll() error {
+	if len(pt.raw) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(pt.raw))
+	for k := range pt.raw {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		if _, err := pt.get(k); err != nil {
+			return err
+		}
+	}
+	pt.raws, pt.arena = nil, nil
+	return nil
+}
+
+// keep copies a restored changelog value into the arena and returns the copy.
+func (pt *part[S]) keep(v []byte) []byte {
+	if len(v) > cap(pt.arena)-len(pt.arena) {
+		pt.arena = make([]byte, 0, max(arenaChunk, len(v)))
+	}
+	n := len(pt.arena)
+	pt.arena = append(pt.arena, v...)
+	return pt.arena[n:len(pt.arena):len(pt.arena)]
 }
 
 // Changelog keys: a state key is prefixed with 's', processor metadata with 'm'.
@@ -78,8 +164,14 @@ func (t *Tx[S]) Partition() int32 { return t.p.id }
 
 // State returns the state of key in this partition, a zero S when the key is new. The state
 // is marked changed: at commit it is written to the changelog (a tombstone when empty).
+//
+// A restored state that cannot be decoded reads as a zero S that is not kept; the processor
+// then stops with the decoding error once Handle returns (nothing of the record is committed).
 func (t *Tx[S]) State(key string) *S {
-	e := t.p.m[key]
+	e, ok := t.p.access(key)
+	if !ok {
+		return new(S)
+	}
 	if e == nil {
 		e = new(entry[S])
 		t.p.m[key] = e
@@ -90,7 +182,7 @@ func (t *Tx[S]) State(key string) *S {
 
 // Peek returns the state of key without marking it changed; the caller must not modify it.
 func (t *Tx[S]) Peek(key string) (*S, bool) {
-	e := t.p.m[key]
+	e, _ := t.p.access(key)
 	if e == nil {
 		return nil, false
 	}
@@ -98,7 +190,7 @@ func (t *Tx[S]) Peek(key string) (*S, bool) {
 }
 
 // Len returns the number of keys with state in this partition.
-func (t *Tx[S]) Len() int { return len(t.p.m) }
+func (t *Tx[S]) Len() int { return t.p.len() }
 
 // Produce adds an output record to the transaction. Records are sent when Handle returns nil
 // and dropped when it returns an error. Keyed records are partitioned with Kafka's murmur2.
