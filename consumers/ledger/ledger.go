@@ -112,7 +112,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger.With("component", "ledger"), rates: rules.NewRates()}
+	r := &Runner{cfg: cfg, log: cfg.Logger, rates: rules.NewRates()}
 	r.eng, err = rules.New(cfg.Rules, r.rates)
 	if err != nil {
 		return nil, err
