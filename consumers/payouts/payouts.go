@@ -11,7 +11,7 @@
 // occurred_at seen, kept in the changelog). When it moves a period boundary past CloseDelay,
 // every owner of the partition with open entries or a balance gets its statements — owners
 // without new traffic included. For periods that must close while the ledger is quiet,
-// finance writes a close command (Close, or `taskole payouts close --through 2025-02-01`):
+// finance writes a close command (Close, or `taskole payouts --close-through 2025-02-01`):
 // one record {"close_through": "<RFC 3339>"} per partition of the control topic, which is
 // co-partitioned with the commissions topic. It raises each partition's watermark to
 // close_through + CloseDelay: every period ending at or before close_through closes now, and
