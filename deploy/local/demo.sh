@@ -3,7 +3,9 @@
 # it earned. Steps: reset the demo namespace (topics under "demo.", database taskole_demo),
 # create topics, migrate, start ledger + payouts + sink as processes, simulate, wait until every
 # consumer has caught up, print the terminal report and write the HTML report, stop.
-# Running it twice works: each run starts from a clean namespace.
+# Running it twice works: each run starts from a clean namespace. Two demos side by side need
+# their own TASKOLE_TOPIC_PREFIX, TASKOLE_CLICKHOUSE_DATABASE, TASKOLE_DEMO_DIR and
+# TASKOLE_DEMO_METRICS_PORT (first of three metrics ports, default 9464).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -33,7 +35,7 @@ step "resetting the demo namespace (topics ${TASKOLE_TOPIC_PREFIX}*, database $T
 "$bin" migrate
 
 step "starting ledger, payouts and sink (logs in $out/)"
-port=9464
+port=${TASKOLE_DEMO_METRICS_PORT:-9464}
 for c in ledger sink payouts; do
   TASKOLE_METRICS_ADDR=127.0.0.1:$port "$bin" "$c" >"$out/$c.log" 2>&1 &
   pids+=($!)
