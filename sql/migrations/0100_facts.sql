@@ -47,13 +47,13 @@ FROM
         argMax(sector, (occurred_at, occurred_at_ns, event_id)) AS sector
     FROM businesses
     GROUP BY business_id
-)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT sector, argMax(activity_window_days, updated_at) AS window_days
     FROM sector_settings
     GROUP BY sector
-) USING (sector);
+) AS rhs USING (sector);
 
 -- client_owners: one row per client with a referral owner: the owner, when and how ownership
 -- was established, the cohort (calendar month of owned_since, UTC), the owner's sector and
@@ -78,12 +78,12 @@ FROM
         argMax(event_id, (_partition, _offset)) AS event_id
     FROM referral_owners
     GROUP BY client_id
-)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT business_id AS owner_business_id, sector, activity_window_days
     FROM business_profiles
-) USING (owner_business_id);
+) AS rhs USING (owner_business_id);
 
 -- purchases: one row per purchase (SPEC §3: a booking that reached completed and was not
 -- cancelled afterwards) of a client with a known owner. Its time is the completed event's
@@ -141,13 +141,13 @@ FROM
         )
         GROUP BY booking_id
         HAVING countIf(status = 'completed') > 0 AND countIf(status = 'cancelled') = 0
-    )
+    ) AS lhs
     ALL INNER JOIN
     (
         SELECT client_id, owner_business_id, owned_since, cohort, sector, activity_window_days
         FROM client_owners
-    ) USING (client_id)
-)
+    ) AS rhs USING (client_id)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT booking_id, owner_business_id, sum(amount) AS commission
@@ -162,4 +162,4 @@ ANY LEFT JOIN
         GROUP BY commission_id
     )
     GROUP BY booking_id, owner_business_id
-) USING (booking_id, owner_business_id);
+) AS rhs USING (booking_id, owner_business_id);

@@ -92,13 +92,13 @@ FROM
         )
         GROUP BY booking_id
         HAVING countIf(status = 'completed') > 0 AND countIf(status = 'cancelled') = 0
-    )
+    ) AS lhs
     ALL INNER JOIN
     (
         SELECT client_id, owner_business_id, owned_since, cohort, sector, activity_window_days
         FROM client_owners
-    ) USING (client_id)
-)
+    ) AS rhs USING (client_id)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT booking_id, owner_business_id, sum(amount) AS commission
@@ -113,4 +113,4 @@ ANY LEFT JOIN
         GROUP BY commission_id
     )
     GROUP BY booking_id, owner_business_id
-) USING (booking_id, owner_business_id);
+) AS rhs USING (booking_id, owner_business_id);

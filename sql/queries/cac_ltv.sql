@@ -42,12 +42,12 @@ FROM
                     toStartOfMonth(any(occurred_at)) AS month
                 FROM acquisition_costs
                 GROUP BY event_id
-            )
-            ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) USING (business_id)
+            ) AS lhs
+            ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
             WHERE ({business:String} = '' OR business_id = {business:String})
               AND ({sector:String} = '' OR sector = {sector:String})
             GROUP BY dim, month, currency
-        )
+        ) AS lhs
         ANY LEFT JOIN
         (
             SELECT
@@ -58,8 +58,8 @@ FROM
             WHERE ({business:String} = '' OR owner_business_id = {business:String})
               AND ({sector:String} = '' OR sector = {sector:String})
             GROUP BY dim, month
-        ) USING (dim, month)
-    )
+        ) AS rhs USING (dim, month)
+    ) AS lhs
     ANY LEFT JOIN
     (
         -- Clients active at the month's first instant and churn rate, as in churn_ltv.
@@ -106,8 +106,8 @@ FROM
         )
         WHERE starts_active
         GROUP BY dim, month
-    ) USING (dim, month)
-)
+    ) AS rhs USING (dim, month)
+) AS lhs
 ANY LEFT JOIN
 (
     -- The month's value per currency: net value for the platform, else direct + commissions.
@@ -131,5 +131,5 @@ ANY LEFT JOIN
           AND ({sector:String} = '' OR sector = {sector:String})
     )
     GROUP BY dim, month, currency
-) USING (dim, month, currency)
+) AS rhs USING (dim, month, currency)
 ORDER BY dim, month, currency

@@ -80,7 +80,7 @@ FROM
     )
     WHERE starts_active
     GROUP BY dim, month
-)
+) AS lhs
 ALL LEFT JOIN
 (
     SELECT
@@ -99,5 +99,5 @@ ALL LEFT JOIN
           AND month <= toStartOfMonth({until:Date})
     )
     GROUP BY dim, month, currency
-) USING (dim, month)
+) AS rhs USING (dim, month)
 ORDER BY dim, month, currency

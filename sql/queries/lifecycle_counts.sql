@@ -30,7 +30,7 @@ FROM
     WHERE owned_since <= {at:DateTime}
       AND ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
-)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT
@@ -45,6 +45,6 @@ ANY LEFT JOIN
         WHERE completed_at <= {at:DateTime}
         GROUP BY client_id
     )
-) USING (client_id)
+) AS rhs USING (client_id)
 GROUP BY dim, stage
 ORDER BY dim, stage

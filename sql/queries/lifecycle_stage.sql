@@ -6,6 +6,7 @@
 -- description: one purchase ever), returning (active, and the latest purchase came more than the
 -- description: window after the one before it), regular (any other active client). The window
 -- description: is the activity window of the sector of the client's owner (default 60 days).
+-- description: first_purchase_at and last_purchase_at are NULL for a client without a purchase.
 -- param: at DateTime; the instant, UTC ('2025-06-30 23:59:59')
 -- param: owner String = ; only clients of this owner business (empty: all)
 -- param: sector String = ; only clients whose owner is in this sector (empty: all)
@@ -16,13 +17,13 @@ SELECT
     sector,
     cohort,
     purchases,
-    first_purchase_at,
-    last_purchase_at,
+    if(purchases = 0, NULL, first_at) AS first_purchase_at,
+    if(purchases = 0, NULL, last_at) AS last_purchase_at,
     multiIf(
         purchases = 0, 'potential',
-        last_purchase_at < {at:DateTime} - window_seconds, 'former',
+        last_at < {at:DateTime} - window_seconds, 'former',
         purchases = 1, 'one_time',
-        last_purchase_at - previous_purchase_at > window_seconds, 'returning',
+        last_at - previous_at > window_seconds, 'returning',
         'regular') AS stage
 FROM
 (
@@ -36,15 +37,15 @@ FROM
     WHERE owned_since <= {at:DateTime}
       AND ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
-)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT
         client_id,
         length(times) AS purchases,
-        times[length(times)] AS first_purchase_at,
-        times[1] AS last_purchase_at,
-        if(length(times) >= 2, times[2], times[1]) AS previous_purchase_at
+        times[length(times)] AS first_at,
+        times[1] AS last_at,
+        if(length(times) >= 2, times[2], times[1]) AS previous_at
     FROM
     (
         SELECT client_id, arrayReverseSort(groupArray(completed_at)) AS times
@@ -52,5 +53,5 @@ ANY LEFT JOIN
         WHERE completed_at <= {at:DateTime}
         GROUP BY client_id
     )
-) USING (client_id)
+) AS rhs USING (client_id)
 ORDER BY client_id

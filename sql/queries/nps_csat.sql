@@ -42,8 +42,8 @@ FROM
             SELECT business_id, month, kind, bucket, uniqExactMerge(answers) AS answers
             FROM feedback_monthly
             GROUP BY business_id, month, kind, bucket
-        )
-        ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) USING (business_id)
+        ) AS lhs
+        ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
         WHERE ({business:String} = '' OR business_id = {business:String})
           AND ({sector:String} = '' OR sector = {sector:String})
     )

@@ -60,7 +60,7 @@ FROM
                       AND ({sector:String} = '' OR sector = {sector:String})
                       AND month <= toStartOfMonth({until:Date})
                     GROUP BY dim, month, currency
-                )
+                ) AS lhs
                 ANY LEFT JOIN
                 (
                     SELECT
@@ -75,12 +75,12 @@ FROM
                       AND ({sector:String} = '' OR sector = {sector:String})
                       AND month <= toStartOfMonth({until:Date})
                     GROUP BY dim, month
-                ) USING (dim, month)
-            )
+                ) AS rhs USING (dim, month)
+            ) AS lhs
             ANY LEFT JOIN
             (
                 -- Lifespan so far of every client who bought by the end of each month.
-                SELECT dim, as_of AS month, avg(dateDiff('month', first_month, last_month) + 1) AS lifespan_months
+                SELECT dim, as_of AS month, sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
                 FROM
                 (
                     SELECT dim, client_id, as_of, min(month) AS first_month, max(month) AS last_month
@@ -101,8 +101,8 @@ FROM
                     GROUP BY dim, client_id, as_of
                 )
                 GROUP BY dim, as_of
-            ) USING (dim, month)
-        )
+            ) AS rhs USING (dim, month)
+        ) AS lhs
         ANY LEFT JOIN
         (
             -- Acquisition spend to date (each spend counts in its month and every later one).
@@ -126,15 +126,15 @@ FROM
                         toStartOfMonth(any(occurred_at)) AS spend_month
                     FROM acquisition_costs
                     GROUP BY event_id
-                )
-                ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) USING (business_id)
+                ) AS lhs
+                ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
                 WHERE ({owner:String} = '' OR business_id = {owner:String})
                   AND ({sector:String} = '' OR sector = {sector:String})
                   AND spend_month <= toStartOfMonth({until:Date})
             )
             GROUP BY dim, month, currency
-        ) USING (dim, month, currency)
-    )
+        ) AS rhs USING (dim, month, currency)
+    ) AS lhs
     ANY LEFT JOIN
     (
         -- Clients acquired to date.
@@ -152,6 +152,6 @@ FROM
               AND cohort <= toStartOfMonth({until:Date})
         )
         GROUP BY dim, month
-    ) USING (dim, month)
+    ) AS rhs USING (dim, month)
 )
 ORDER BY dim, month, currency

@@ -45,7 +45,7 @@ FROM
               AND month <= toStartOfMonth({until:Date})
         )
         ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
-    )
+    ) AS lhs
     ANY LEFT JOIN
     (
         -- Every purchase counts in its own month offset and every later one: a running sum
@@ -77,8 +77,8 @@ FROM
               AND month <= toStartOfMonth({until:Date})
         )
         GROUP BY dim, cohort, currency, k
-    ) USING (dim, cohort, currency, k)
-)
+    ) AS rhs USING (dim, cohort, currency, k)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT
@@ -90,5 +90,5 @@ ANY LEFT JOIN
     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
     GROUP BY dim, cohort
-) USING (dim, cohort)
+) AS rhs USING (dim, cohort)
 ORDER BY dim, cohort, currency, k

@@ -27,11 +27,11 @@ FROM
             toStartOfMonth(any(occurred_at)) AS month
         FROM accepted_enrollments
         GROUP BY event_id
-    )
-    ALL INNER JOIN (SELECT client_id, owner_business_id FROM client_owners) USING (client_id)
+    ) AS lhs
+    ALL INNER JOIN (SELECT client_id, owner_business_id FROM client_owners) AS rhs USING (client_id)
     WHERE business_id != owner_business_id
-)
-ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) USING (business_id)
+) AS lhs
+ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
 WHERE ({business:String} = '' OR business_id = {business:String})
   AND ({sector:String} = '' OR sector = {sector:String})
 GROUP BY dim, month

@@ -33,7 +33,7 @@ FROM
         GROUP BY dim, cohort
     )
     ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
-)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT
@@ -48,5 +48,5 @@ ANY LEFT JOIN
       AND month >= cohort
       AND month <= toStartOfMonth({until:Date})
     GROUP BY dim, cohort, k
-) USING (dim, cohort, k)
+) AS rhs USING (dim, cohort, k)
 ORDER BY dim, cohort, k

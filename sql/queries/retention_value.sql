@@ -42,7 +42,7 @@ FROM
                   AND month <= toStartOfMonth({until:Date})
             )
             ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
-        )
+        ) AS lhs
         ANY LEFT JOIN
         (
             SELECT
@@ -58,8 +58,8 @@ FROM
               AND month >= cohort
               AND month <= toStartOfMonth({until:Date})
             GROUP BY dim, cohort, currency, k
-        ) USING (dim, cohort, currency, k)
-    )
+        ) AS rhs USING (dim, cohort, currency, k)
+    ) AS lhs
     ANY LEFT JOIN
     (
         SELECT
@@ -73,8 +73,8 @@ FROM
           AND ({sector:String} = '' OR sector = {sector:String})
           AND month = cohort
         GROUP BY dim, cohort, currency
-    ) USING (dim, cohort, currency)
-)
+    ) AS rhs USING (dim, cohort, currency)
+) AS lhs
 ANY LEFT JOIN
 (
     SELECT
@@ -86,5 +86,5 @@ ANY LEFT JOIN
     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
     GROUP BY dim, cohort
-) USING (dim, cohort)
+) AS rhs USING (dim, cohort)
 ORDER BY dim, cohort, currency, k

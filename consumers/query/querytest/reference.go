@@ -423,19 +423,20 @@ func (r *Ref) stage(c Client, at time.Time) (stage string, times []time.Time) {
 
 func (r *Ref) lifecycleStage(at time.Time) []Row {
 	var out []Row
-	epoch := time.Unix(0, 0).UTC()
 	for _, c := range r.w.Clients {
 		if c.OwnedSince.After(at) {
 			continue
 		}
 		st, times := r.stage(c, at)
-		first, last := epoch, epoch
+		// NULL (nil) for a client without a purchase: never a zero date, which 18.16 and
+		// current ClickHouse print differently.
+		var first, last any
 		if len(times) > 0 {
-			first, last = times[0], times[len(times)-1]
+			first, last = times[0].Format(time.DateTime), times[len(times)-1].Format(time.DateTime)
 		}
 		out = append(out, Row{"client_id": c.ID, "owner_business_id": c.Owner, "sector": r.sector(c.Owner),
-			"cohort": day(monthOf(c.OwnedSince)), "purchases": len(times), "first_purchase_at": first.Format(time.DateTime),
-			"last_purchase_at": last.Format(time.DateTime), "stage": st})
+			"cohort": day(monthOf(c.OwnedSince)), "purchases": len(times), "first_purchase_at": first,
+			"last_purchase_at": last, "stage": st})
 	}
 	return out
 }
