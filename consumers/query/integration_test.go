@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // it to the raw tables of a freshly migrated database as the sink would (re-deliveries,
 // superseded owner records, shuffled order), runs every query of the pack and compares each
 // result, row by row and cell by cell, with the reference computation of querytest: money to
-// the last decimal, counts to the client, ratios to 1e-9.
+// the last decimal, counts to the client, ratios to 1e-9. With TASKOLE_SQL_GATE_DIR set it
+// also writes the bundle of the current-ClickHouse gate there (gate_test.go).
 func TestQueryPackMatchesReference(t *testing.T) {
 	addr := itest.ClickHouse(t)
 	db := itest.Database(t)
@@ -36,6 +38,11 @@ func TestQueryPackMatchesReference(t *testing.T) {
 	w.load(ctx, t, conn)
 	t.Logf("generated %d clients, %d purchases, %d enrollments, %d feedback answers, %d spend events, %d dead letters",
 		len(w.Clients), len(w.Purchases), len(w.Enrollments), len(w.Feedback), len(w.Spend), len(w.DeadLetters))
+	if dir := os.Getenv("TASKOLE_SQL_GATE_DIR"); dir != "" {
+		gctx, gcancel := context.WithTimeout(ctx, gateTimeout)
+		writeGateBundle(gctx, t, addr, db, dir)
+		gcancel()
+	}
 	r := querytest.NewRef(&w.World)
 	querytest.Check(ctx, t, conn, r.Cases(querytest.Options{
 		Until: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC),

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The current-ClickHouse gate: the project's SQL on ClickHouse 26.9 (chdb, in process) must
+# give the same answers as on the ClickHouse 18.16 server.
+#
+#   deploy/chdb/gate.sh          write the bundle on 18.16 (consumers/query's reference test
+#                                with TASKOLE_SQL_GATE_DIR), then run the harness
+#   deploy/chdb/gate.sh --check  run the harness on the bundle `go test ./...` already wrote
+#
+# Needs the 18.16 server (TASKOLE_CLICKHOUSE_ADDR, HTTP on port 8123 of that host or
+# TASKOLE_CLICKHOUSE_HTTP_ADDR) and python3 with venv and pip; installs chdb-core from PyPI
+# into the git-ignored .run/chdb-venv (pinned in requirements.txt; reinstalled when the pin
+# changes).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=deploy/chdb
+venv=${TASKOLE_CHDB_VENV:-.run/chdb-venv}
+bundle=${TASKOLE_SQL_GATE_DIR:-$PWD/.run/chdb-gate}
+export TASKOLE_SQL_GATE_DIR=$bundle
+
+log() { printf 'chdb-gate: %s\n' "$*" >&2; }
+
+if [[ ! -x $venv/bin/python ]] || ! cmp -s "$here/requirements.txt" "$venv/.requirements.txt"; then
+  log "installing $(grep -v '^#' "$here/requirements.txt" | xargs) into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  cp "$here/requirements.txt" "$venv/.requirements.txt"
+fi
+
+if [[ ${1:-} != --check ]]; then
+  log "writing the bundle on ClickHouse ${TASKOLE_CLICKHOUSE_ADDR:-?} into $bundle"
+  TASKOLE_INTEGRATION=1 ${GO:-go} test -count=1 -run '^TestQueryPackMatchesReference$' ./consumers/query/
+fi
+if [[ ! -f $bundle/manifest.json ]]; then
+  log "no bundle in $bundle (run without --check)"
+  exit 1
+fi
+exec "$venv/bin/python" "$here/gate.py" "$bundle"
