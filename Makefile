@@ -10,12 +10,14 @@ BIN           := bin/taskole
 SERVERS       := deploy/local/servers.sh
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 TEST_TIMEOUT  ?= 20m
+# The bundle consumers/query's reference test writes for the current-ClickHouse gate.
+SQL_GATE_DIR  := $(CURDIR)/.run/chdb-gate
 
 # The local servers (override to use others).
 export TASKOLE_KAFKA_BROKERS   ?= 127.0.0.1:9092
 export TASKOLE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: help build up down status tools test test-unit demo bench lint fmt clean
+.PHONY: help build up down status tools test test-unit test-current demo bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,8 +37,13 @@ status: ## show whether the servers answer
 tools: ## install the test tools (chromium, kcat) when missing
 	$(SERVERS) tools
 
-test: up tools ## unit + integration tests against the real Kafka and ClickHouse
-	TASKOLE_INTEGRATION=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+test: up tools ## unit + integration tests against the real Kafka and ClickHouse, then the 26.x gate
+	rm -rf $(SQL_GATE_DIR)
+	TASKOLE_INTEGRATION=1 TASKOLE_SQL_GATE_DIR=$(SQL_GATE_DIR) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	TASKOLE_SQL_GATE_DIR=$(SQL_GATE_DIR) deploy/chdb/gate.sh --check
+
+test-current: up ## the SQL on current ClickHouse (26.9 via chdb) against 18.16's answers
+	TASKOLE_SQL_GATE_DIR=$(SQL_GATE_DIR) deploy/chdb/gate.sh
 
 test-unit: ## unit tests only (integration tests skip without servers)
 	TASKOLE_KAFKA_BROKERS= TASKOLE_CLICKHOUSE_ADDR= TASKOLE_INTEGRATION= $(GO) test -count=1 -short ./...

@@ -23,7 +23,9 @@ if [[ ! -x $venv/bin/python ]] || ! cmp -s "$here/requirements.txt" "$venv/.requ
   log "installing $(grep -v '^#' "$here/requirements.txt" | xargs) into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  # --no-deps: chdb-core's pandas and pyarrow are only for DataFrame results, which the
+  # harness does not use (saves about 300 MB).
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$here/requirements.txt"
   cp "$here/requirements.txt" "$venv/.requirements.txt"
 fi
 
