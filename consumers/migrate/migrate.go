@@ -8,6 +8,16 @@
 // both mean the binary and the database disagree about the schema. A failing statement
 // stops Up with the file, the statement's line and its first line named.
 //
+// Superseded versions: a file may list, in superseded.txt beside the migrations, checksums of
+// its earlier versions that differ only in the definitions of plain views (CREATE VIEW IF NOT
+// EXISTS ...), e.g. rewritten so current ClickHouse accepts them. A database that recorded
+// such a checksum is not an error: Up drops and re-creates the plain views of that file and of
+// every later applied file (later files win, as on a fresh install, since a later file may
+// re-create a view of an earlier one), then records the file's current checksum. Tables,
+// materialized views and inserts are never re-run, so a superseded entry is only for
+// view-only changes. Between a view's drop and its re-creation queries of it fail: run
+// migrate as a deploy step, as always.
+//
 // ClickHouse has no transactional DDL: a file that failed half-way is applied again from its
 // first statement next time, so statements must be idempotent (IF NOT EXISTS). Up does not
 // lock; run one migrate at a time (it is a deploy step).
@@ -18,6 +28,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -38,6 +49,9 @@ type Migration struct {
 	Name     string // the file name without .sql: "0001_raw"
 	SQL      string
 	Checksum string // hex SHA-256 of the file's bytes
+	// Superseded are checksums of earlier versions of the file that a database may have
+	// recorded and that Up upgrades by re-creating the file's views (see the package doc).
+	Superseded []string
 }
 
 // Statement is one statement of a migration with the line it starts on (1-based).
@@ -54,12 +68,50 @@ func (s Statement) FirstLine() string {
 
 var fileName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
 
+// SupersededFile is the table of superseded checksums in a migrations directory: one
+// `NNNN_name.sql <sha256 hex> [why]` per line; blank lines and `#` comments are skipped.
+const SupersededFile = "superseded.txt"
+
+var (
+	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// createView matches a plain view's statement (not a materialized one) and names it.
+	createView = regexp.MustCompile(`(?is)^CREATE\s+VIEW\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\b`)
+)
+
+// superseded reads SupersededFile of fsys (none: an empty table).
+func superseded(fsys fs.FS) (map[string][]string, error) {
+	b, err := fs.ReadFile(fsys, SupersededFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", SupersededFile, err)
+	}
+	out := map[string][]string{}
+	for n, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 || !fileName.MatchString(f[0]) || !sha256Hex.MatchString(f[1]) {
+			return nil, fmt.Errorf("parsing %s line %d: want `NNNN_name.sql <sha256 hex> [why]`", SupersededFile, n+1)
+		}
+		out[f[0]] = append(out[f[0]], f[1])
+	}
+	return out, nil
+}
+
 // Load reads every NNNN_name.sql file at the root of fsys, sorted by version. Other files
 // are ignored; two files with one version are an error.
 func Load(fsys fs.FS) ([]Migration, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("listing migrations: %w", err)
+	}
+	old, err := superseded(fsys)
+	if err != nil {
+		return nil, err
 	}
 	var out []Migration
 	seen := map[int]string{}
@@ -84,6 +136,21 @@ func Load(fsys fs.FS) ([]Migration, error) {
 			SQL:      string(b),
 			Checksum: hex.EncodeToString(sum[:]),
 		})
+		for _, c := range old[e.Name()] {
+			if c == out[len(out)-1].Checksum {
+				return nil, fmt.Errorf("loading migrations: %s lists the current checksum of %s as superseded", SupersededFile, e.Name())
+			}
+			out[len(out)-1].Superseded = append(out[len(out)-1].Superseded, c)
+		}
+		delete(old, e.Name())
+	}
+	if len(old) > 0 {
+		names := make([]string, 0, len(old))
+		for name := range old {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("loading migrations: %s lists %s, which is not a migration file", SupersededFile, strings.Join(names, ", "))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
@@ -165,7 +232,10 @@ func (c Config) withDefaults() (Config, error) {
 // Result tells what Up did.
 type Result struct {
 	Applied []Migration // applied now, in order
-	Current int         // number of files that were already applied
+	Current int         // number of files that were already applied (upgraded ones included)
+	// Upgraded are the applied files whose recorded checksum was a superseded one; their
+	// views, and those of every later applied file, were re-created.
+	Upgraded []Migration
 }
 
 // Up applies the pending migrations of fsys to cfg.Database; see the package comment.
@@ -205,15 +275,33 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 	}
 	for v, r := range applied {
 		if !known[v] {
-			return Result{}, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, r.name, v)
+			return Result{}, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, r[0].name, v)
 		}
 	}
 
-	var res Result
+	var (
+		res      Result
+		recreate bool // a superseded file was met: re-create the views from here on
+	)
 	for _, m := range ms {
-		if r, ok := applied[m.Version]; ok {
-			if r.checksum != m.Checksum {
-				return res, fmt.Errorf("checking migration %s.sql: changed after it was applied (checksum %s, recorded %s); add a new migration instead", m.Name, short(m.Checksum), short(r.checksum))
+		if rs, ok := applied[m.Version]; ok {
+			state := checkRecorded(m, rs)
+			if state == changed {
+				return res, fmt.Errorf("checking migration %s.sql: changed after it was applied (checksum %s, recorded %s); add a new migration instead", m.Name, short(m.Checksum), short(rs[0].checksum))
+			}
+			recreate = recreate || state == upgraded
+			if recreate {
+				n, err := recreateViews(ctx, cfg, conn, m)
+				if err != nil {
+					return res, err
+				}
+				cfg.Logger.Info("re-created views", "file", m.Name+".sql", "views", n)
+			}
+			if state == upgraded {
+				if err := record(ctx, conn, cfg.Table, m); err != nil {
+					return res, fmt.Errorf("recording migration %s.sql: %w", m.Name, err)
+				}
+				res.Upgraded = append(res.Upgraded, m)
 			}
 			res.Current++
 			continue
@@ -232,6 +320,49 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		res.Applied = append(res.Applied, m)
 	}
 	return res, nil
+}
+
+type recordedState int
+
+const (
+	current  recordedState = iota // a recorded checksum is the file's
+	upgraded                      // only superseded checksums of the file are recorded
+	changed                       // the file changed in a way the table does not accept
+)
+
+func checkRecorded(m Migration, rs []row) recordedState {
+	state := changed
+	for _, r := range rs {
+		if r.checksum == m.Checksum {
+			return current
+		}
+		for _, old := range m.Superseded {
+			if r.checksum == old {
+				state = upgraded
+			}
+		}
+	}
+	return state
+}
+
+// recreateViews drops and re-creates every plain view of m, in file order, and returns how
+// many it re-created.
+func recreateViews(ctx context.Context, cfg Config, conn driver.Conn, m Migration) (int, error) {
+	n := 0
+	for i, s := range Split(m.SQL) {
+		v := createView.FindStringSubmatch(s.SQL)
+		if v == nil {
+			continue
+		}
+		if err := exec(ctx, cfg, conn, "DROP TABLE IF EXISTS "+v[1]); err != nil {
+			return n, fmt.Errorf("upgrading migration %s.sql: dropping view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
+		}
+		if err := exec(ctx, cfg, conn, s.SQL); err != nil {
+			return n, fmt.Errorf("upgrading migration %s.sql: re-creating view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 func short(sum string) string {
@@ -278,13 +409,14 @@ type row struct {
 	checksum string
 }
 
-func recorded(ctx context.Context, conn driver.Conn, table string) (map[int]row, error) {
+// recorded returns every recorded row per version (an upgraded file has one per checksum).
+func recorded(ctx context.Context, conn driver.Conn, table string) (map[int][]row, error) {
 	rows, err := conn.Query(ctx, "SELECT version, name, checksum FROM "+table+" ORDER BY version")
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", table, err)
 	}
 	defer rows.Close()
-	out := map[int]row{}
+	out := map[int][]row{}
 	for rows.Next() {
 		var (
 			v uint32
@@ -293,9 +425,7 @@ func recorded(ctx context.Context, conn driver.Conn, table string) (map[int]row,
 		if err := rows.Scan(&v, &r.name, &r.checksum); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", table, err)
 		}
-		if _, dup := out[int(v)]; !dup {
-			out[int(v)] = r
-		}
+		out[int(v)] = append(out[int(v)], r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", table, err)
