@@ -32,7 +32,7 @@ import (
 // Pinned images for machines with Docker (kept equal to deploy/compose.yaml).
 const (
 	KafkaImage      = "apache/kafka:4.1.1"
-	ClickHouseImage = "clickhouse/clickhouse-server:25.8"
+	ClickHouseImage = "clickhouse/clickhouse-server:26.3"
 )
 
 // Required reports whether integration tests must run (TASKOLE_INTEGRATION=1).

@@ -13,20 +13,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=deploy/chdb
+# TASKOLE_CHDB_CORE=26.3.0 checks another chdb-core release (its own venv) by hand; CI uses
+# the pin of requirements.txt.
+reqs=$here/requirements.txt
+deps=--no-deps
 venv=${TASKOLE_CHDB_VENV:-.run/chdb-venv}
+if [[ -n ${TASKOLE_CHDB_CORE:-} ]]; then
+  venv=.run/chdb-venv-$TASKOLE_CHDB_CORE
+  mkdir -p "$venv.d"
+  echo "chdb-core==$TASKOLE_CHDB_CORE" >"$venv.d/requirements.txt"
+  reqs=$venv.d/requirements.txt
+  deps= # older releases import pyarrow at start
+fi
 bundle=${TASKOLE_SQL_GATE_DIR:-$PWD/.run/chdb-gate}
 export TASKOLE_SQL_GATE_DIR=$bundle
 
 log() { printf 'chdb-gate: %s\n' "$*" >&2; }
 
-if [[ ! -x $venv/bin/python ]] || ! cmp -s "$here/requirements.txt" "$venv/.requirements.txt"; then
-  log "installing $(grep -v '^#' "$here/requirements.txt" | xargs) into $venv"
+if [[ ! -x $venv/bin/python ]] || ! cmp -s "$reqs" "$venv/.requirements.txt"; then
+  log "installing $(grep -v '^#' "$reqs" | xargs) into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv"
-  # --no-deps: chdb-core's pandas and pyarrow are only for DataFrame results, which the
+  # --no-deps: chdb-core 26.9's pandas and pyarrow are only for DataFrame results, which the
   # harness does not use (saves about 300 MB).
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$here/requirements.txt"
-  cp "$here/requirements.txt" "$venv/.requirements.txt"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $deps -r "$reqs"
+  cp "$reqs" "$venv/.requirements.txt"
 fi
 
 if [[ ${1:-} != --check ]]; then
