@@ -162,7 +162,7 @@ func writeGateBundle(ctx context.Context, t *testing.T, addr, db, dir string) {
 	if err != nil {
 		t.Fatalf("gate: listing tables: %v", err)
 	}
-	type tableRow struct{ Name, Engine, Create string }
+	type tableRow struct{ Name, Engine string }
 	var tables []tableRow
 	mvTargets := map[string]bool{}
 	to := regexp.MustCompile(`\bTO\s+(?:[A-Za-z_][A-Za-z0-9_]*\.)?([A-Za-z_][A-Za-z0-9_]*)`)
@@ -183,7 +183,7 @@ func writeGateBundle(ctx context.Context, t *testing.T, addr, db, dir string) {
 				mvTargets[m[1]] = true
 			}
 		}
-		tables = append(tables, tableRow{r.Name, r.Engine, r.Create})
+		tables = append(tables, tableRow{r.Name, r.Engine})
 	}
 	for _, tb := range tables {
 		if tb.Engine == "View" || tb.Engine == "MaterializedView" || tb.Name == "schema_migrations" || mvTargets[tb.Name] {
