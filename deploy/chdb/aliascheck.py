@@ -48,6 +48,29 @@ def unaliased_joined_subqueries(sql, first_line=1):
         aliased = nxt == "AS" or (re.fullmatch(r"[A-Z_][A-Z0-9_]*", nxt or "-") and nxt not in _NOT_ALIAS)
         if aliased:
             continue
+        after = up[j + 1] if j + 1 < len(up) else ""
+        if nxt in ("LEFT", "INNER") and after == "ARRAY":  # ARRAY JOIN joins no table
+            continue
         if prev == "JOIN" or (prev == "FROM" and nxt in _JOIN_WORDS):
             found.append(toks[i][1] + first_line - 1)
     return found
+
+
+# (sql, lines the checker must report): run by gate.py before every gate, so a checker that
+# stopped finding anything fails the gate instead of passing it.
+SELFTEST = [
+    ("SELECT * FROM (SELECT 1 AS a) ANY LEFT JOIN (SELECT 1 AS a) USING a", [1, 1]),
+    ("SELECT * FROM (SELECT 1 AS a) AS l\nANY LEFT JOIN\n(SELECT 1 AS a) USING a", [3]),
+    ("SELECT * FROM (SELECT 1 AS a) l JOIN (SELECT 1 AS a) r USING a", []),
+    ("SELECT * FROM (SELECT [1] AS a) LEFT ARRAY JOIN a", []),
+    ("SELECT * FROM (SELECT [1] AS a) ARRAY JOIN a", []),
+    ("SELECT x IN (SELECT 1) FROM (SELECT 1 AS x)", []),
+    ("SELECT '(SELECT' FROM t -- JOIN (SELECT\n", []),
+]
+
+
+def selftest():
+    for sql, want in SELFTEST:
+        got = unaliased_joined_subqueries(sql)
+        if got != want:
+            raise AssertionError("aliascheck on %r found lines %s, want %s" % (sql, got, want))

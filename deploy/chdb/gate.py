@@ -34,7 +34,7 @@ import chdb  # noqa: E402
 from chdb import session as chs  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from aliascheck import unaliased_joined_subqueries  # noqa: E402
+from aliascheck import selftest, unaliased_joined_subqueries  # noqa: E402
 
 FMT = "TabSeparatedWithNamesAndTypes"
 DB = "gate"
@@ -113,6 +113,7 @@ def main(argv):
     if len(argv) != 2:
         print(__doc__)
         return 2
+    selftest()
     bundle = os.path.abspath(argv[1])
     with open(os.path.join(bundle, "manifest.json")) as f:
         m = json.load(f)
