@@ -16,6 +16,7 @@ import (
 // handler applies enrollments and bookings to the client's state (stream.Handler).
 type handler struct {
 	eng      *rules.Engine
+	bounds   schemas.Bounds
 	topics   schemas.Topics
 	rejected prometheus.Counter
 	buf      []schemas.Commission
@@ -30,7 +31,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 	)
 	switch rec.Topic {
 	case string(h.topics.Enrollments):
-		ev, derr := schemas.DecodeEnrollment(rec.Value)
+		ev, derr := h.bounds.DecodeEnrollment(rec.Value)
 		if derr != nil {
 			return fmt.Errorf("decoding enrollment: %w", derr)
 		}
@@ -48,7 +49,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 			h.rejected.Inc()
 		}
 	case string(h.topics.Bookings):
-		ev, derr := schemas.DecodeBooking(rec.Value)
+		ev, derr := h.bounds.DecodeBooking(rec.Value)
 		if derr != nil {
 			return fmt.Errorf("decoding booking: %w", derr)
 		}
@@ -84,7 +85,8 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 // partition, away from the client's state.
 func checkKey(rec *kgo.Record, client string) error {
 	if string(rec.Key) != client {
-		return stream.Poisoned("key:mismatch", fmt.Errorf("record key %q is not the client_id %q", rec.Key, client))
+		return stream.Poisoned("key:mismatch", fmt.Errorf("record key %s is not the client_id %s",
+			schemas.Quote(rec.Key), schemas.Quote([]byte(client))))
 	}
 	return nil
 }

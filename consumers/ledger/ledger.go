@@ -112,7 +112,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, rates: rules.NewRates()}
+	r := &Runner{cfg: cfg, log: cfg.Logger, rates: rules.NewRatesWithin(cfg.Rules.Bounds)}
 	r.eng, err = rules.New(cfg.Rules, r.rates)
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
 	}
 	t := cfg.Topics
-	h := &handler{eng: r.eng, topics: t, rejected: r.rejected}
+	h := &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected}
 	r.proc, err = stream.New(stream.Config{
 		Brokers:         cfg.Brokers,
 		Name:            "ledger",
@@ -282,12 +282,14 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 			if dlqErr != nil {
 				return
 			}
-			b, err := schemas.DecodeBusiness(rec.Value)
+			b, err := r.cfg.Rules.Bounds.DecodeBusiness(rec.Value)
+			if err == nil {
+				err = r.rates.Apply(b)
+			}
 			if err != nil {
 				dlqErr = r.deadLetterBusiness(ctx, cl, rec, err)
 				return
 			}
-			r.rates.Apply(b)
 			r.ratesApplied.Inc()
 		})
 		if dlqErr != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,10 @@ type Config struct {
 	DefaultRate decimal.Decimal // platform rate when the owner has none in force; zero → 0.05
 	Hold        time.Duration   // zero → 14 days; accrual payable_at = booking time + Hold (R7)
 	Horizon     time.Duration   // zero → 400 days; bookings kept in state for refunds/corrections
+	// Bounds are the limits of SPEC R8 (zero: the defaults). The engine checks every event it
+	// is handed against them, so no time in state can wrap and no hostile value reaches a
+	// commission, even when the caller decoded with other bounds.
+	Bounds schemas.Bounds
 }
 
 // Defaults of Config.
@@ -46,6 +51,7 @@ type Engine struct {
 	hold    int64
 	horizon time.Duration
 	rates   *Rates
+	bounds  schemas.Bounds
 
 	mu    sync.RWMutex
 	names map[string]string // interned business ids and currency codes
@@ -62,6 +68,11 @@ func New(cfg Config, rates *Rates) (*Engine, error) {
 		return nil, errors.New("ledger config: hold must not be negative")
 	case cfg.Horizon < 0:
 		return nil, errors.New("ledger config: horizon must not be negative")
+	case cfg.Hold > schemas.TimeSlack || cfg.Horizon > schemas.TimeSlack:
+		return nil, fmt.Errorf("ledger config: hold and horizon must not exceed %s (times in state would not fit)", schemas.TimeSlack)
+	}
+	if err := cfg.Bounds.Validate(); err != nil {
+		return nil, fmt.Errorf("ledger config: %w", err)
 	}
 	if rates == nil {
 		rates = NewRates()
@@ -71,6 +82,7 @@ func New(cfg Config, rates *Rates) (*Engine, error) {
 		hold:    int64(cfg.Hold),
 		horizon: cfg.Horizon,
 		rates:   rates,
+		bounds:  cfg.Bounds.WithDefaults(),
 		names:   make(map[string]string),
 	}, nil
 }
@@ -146,10 +158,11 @@ func (e *Engine) AppendEnrollment(dst []schemas.Commission, s *State, ev schemas
 		return Result{}, invalid(LabelMissingField, "enrollment: event_id is required")
 	case ev.BusinessID == "":
 		return Result{}, invalid(LabelMissingField, "enrollment %s: business_id is required", ev.EventID)
-	case ev.OccurredAt.IsZero():
-		return Result{}, invalid(LabelMissingField, "enrollment %s: occurred_at is required", ev.EventID)
 	}
-	t := ev.OccurredAt.UnixNano()
+	if err := e.bounds.CheckEnrollment(ev); err != nil {
+		return Result{}, bounded(err, "enrollment "+schemas.Quote([]byte(ev.EventID)))
+	}
+	t := ev.OccurredAt.UnixNano() // within the bounds: no wrap (Bounds.Validate)
 	if s.owner != "" {
 		switch c := s.cmpEst(t, ev.EventID); {
 		case c == 0:
@@ -216,12 +229,13 @@ func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 		return res, invalid(LabelMissingField, "booking event %s: booking_id is required", ev.EventID)
 	case ev.BusinessID == "":
 		return res, invalid(LabelMissingField, "booking %s event %s: business_id is required", ev.BookingID, ev.EventID)
-	case ev.OccurredAt.IsZero():
-		return res, invalid(LabelMissingField, "booking %s event %s: occurred_at is required", ev.BookingID, ev.EventID)
 	case ev.Status < schemas.StatusCreated || ev.Status > schemas.StatusRefunded:
 		return res, invalid(LabelUnknownStatus, "booking %s event %s: unknown status %d", ev.BookingID, ev.EventID, ev.Status)
 	}
-	t := ev.OccurredAt.UnixNano()
+	if err := e.bounds.CheckBooking(ev); err != nil {
+		return res, bounded(err, "booking "+schemas.Quote([]byte(ev.BookingID))+" event "+schemas.Quote([]byte(ev.EventID)))
+	}
+	t := ev.OccurredAt.UnixNano() // within the bounds: no wrap (Bounds.Validate)
 	h := hashID(ev.EventID)
 	i := s.find(ev.BookingID)
 	var b *book
