@@ -40,7 +40,6 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		s := tx.State(client)
-		h.prune(s, tx.Watermark())
 		res, err = h.eng.AppendEnrollment(h.buf[:0], s, ev)
 		if err != nil {
 			return fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
@@ -58,7 +57,6 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		s := tx.State(client)
-		h.prune(s, tx.Watermark())
 		res, err = h.eng.AppendBooking(h.buf[:0], s, ev)
 		if err != nil {
 			return fmt.Errorf("applying booking %s event %s: %w", ev.BookingID, ev.EventID, err)
@@ -97,16 +95,7 @@ func (h *handler) UnmarshalState(s *rules.State, data []byte) error {
 }
 func (h *handler) EmptyState(s *rules.State) bool { return s.Empty() }
 
-// Sweep prunes bookings past the horizon (stream.Sweeper).
-func (h *handler) Sweep(watermark time.Time, s *rules.State) bool {
-	n := s.Bookings()
-	h.prune(s, watermark)
-	return s.Bookings() != n
-}
-
-// prune drops the client's bookings past the horizon of the partition's watermark.
-func (h *handler) prune(s *rules.State, watermark time.Time) {
-	if !watermark.IsZero() {
-		h.eng.Prune(s, watermark)
-	}
-}
+// Sweep prunes the client's bookings past its own horizon (stream.Sweeper). The partition's
+// watermark is not used: one client's far-future event must not cut another client's
+// bookings (SPEC R8; rules.Engine.PruneOwn).
+func (h *handler) Sweep(_ time.Time, s *rules.State) bool { return h.eng.PruneOwn(s) }

@@ -104,3 +104,37 @@ func TestNoWrapAtTheBounds(t *testing.T) {
 		t.Error("a latest event time whose slack passes 2262 was accepted")
 	}
 }
+
+// TestHorizonPerClient: a client's bookings are pruned by its own clock only (finding 2 of
+// issue 11), so a booking far in another client's future never cuts them.
+func TestHorizonPerClient(t *testing.T) {
+	e, err := New(Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, far State
+	if _, err := e.Booking(&a, completed("k1", "b1", "P", "100.00", "EUR", 0)); err != nil {
+		t.Fatal(err)
+	}
+	f := bev("x1", "bx", "P", schemas.StatusCreated, 0)
+	f.OccurredAt = time.Date(2199, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := e.Booking(&far, f); err != nil {
+		t.Fatal(err)
+	}
+	if e.PruneOwn(&a) || a.Bookings() != 1 {
+		t.Fatal("own-clock prune dropped a client's only booking")
+	}
+	if _, err := e.Booking(&a, refunded("k2", "b1", "P", "10.00", "EUR", 1)); err != nil {
+		t.Fatalf("refund: %v", err)
+	}
+	// The client's own booking 401 days later moves its clock: b1 is pruned, its events refused.
+	if _, err := e.Booking(&a, completed("k3", "b2", "P", "100.00", "EUR", 24*401)); err != nil {
+		t.Fatal(err)
+	}
+	if a.Bookings() != 1 {
+		t.Fatalf("bookings kept = %d, want 1", a.Bookings())
+	}
+	if _, err := e.Booking(&a, refunded("k4", "b1", "P", "10.00", "EUR", 24*401)); err == nil {
+		t.Fatal("refund of a booking past the client's own horizon was accepted")
+	}
+}

@@ -219,8 +219,17 @@ func (e *Engine) Booking(s *State, ev schemas.Booking) (Result, error) {
 }
 
 // AppendBooking is Booking with the ledger entries appended to dst (Result.Commissions), so a
-// caller can reuse one slice across events.
+// caller can reuse one slice across events. After a booking event is applied, the client's
+// bookings past its own horizon are pruned (see PruneOwn).
 func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
+	res, err := e.appendBooking(dst, s, ev)
+	if err == nil && !res.Duplicate {
+		e.pruneOwn(s, ev.OccurredAt.UnixNano()) // within the bounds (checked in appendBooking)
+	}
+	return res, err
+}
+
+func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
 	res := Result{Commissions: dst}
 	switch {
 	case ev.EventID == "":
@@ -430,14 +439,53 @@ func commissionID(trigger, bookingID, owner string, kind schemas.CommissionKind,
 	return string(out[:])
 }
 
+// PruneOwn drops the client's bookings past its own horizon: those whose time (completion,
+// else latest event) is before the client's clock − Horizon, the clock being the latest time
+// of its kept bookings. It reports whether it dropped any.
+//
+// The horizon is per client on purpose (SPEC R8: a valid record is never refused because of
+// another client's record): only the client's own booking events move its clock, and they
+// arrive on one partition of one topic in offset order, so a replay prunes identically and
+// neither another client's far-future event nor the interleaving of the enrollments and
+// bookings topics can change what is kept.
+func (e *Engine) PruneOwn(s *State) bool {
+	if s.x == nil || len(s.x.books) == 0 {
+		return false
+	}
+	n := len(s.x.books)
+	e.pruneOwn(s, s.x.books[0].at)
+	return s.x == nil || len(s.x.books) != n
+}
+
+// pruneOwn is PruneOwn with the clock also at or after t, the time of the booking event just
+// applied.
+func (e *Engine) pruneOwn(s *State, t int64) {
+	if s.x == nil {
+		return
+	}
+	clock := t
+	for i := range s.x.books {
+		clock = max(clock, s.x.books[i].at)
+	}
+	e.prune(s, clock-int64(e.horizon))
+}
+
 // Prune drops the bookings whose time (completion, else latest event) is before
 // watermark − Horizon. Events of a dropped booking that arrive later are refused
 // (LabelBeyondHorizon, or LabelRefundNotCompleted for a refund) instead of counting twice.
+// The ledger consumer prunes with PruneOwn; Prune is for callers that hold a clock of their
+// own for this client.
 func (e *Engine) Prune(s *State, watermark time.Time) {
 	if s.x == nil {
 		return
 	}
-	cut := watermark.Add(-e.horizon).UnixNano()
+	e.prune(s, watermark.Add(-e.horizon).UnixNano())
+}
+
+func (e *Engine) prune(s *State, cut int64) {
+	if s.x == nil {
+		return
+	}
 	books := s.x.books[:0]
 	for _, b := range s.x.books {
 		if b.at >= cut {
