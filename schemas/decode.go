@@ -964,9 +964,13 @@ const (
 	dlConsumer
 	dlFailedAt
 	dlReason
+	dlID
+	dlOriginalBytes
+	dlOriginalSHA256
 )
 
-var deadLetterFields = newFields("topic", "partition", "offset", "key", "value", "error", "consumer", "failed_at", "reason").withText(dlTopic, dlError, dlConsumer, dlReason)
+var deadLetterFields = newFields("topic", "partition", "offset", "key", "value", "error", "consumer", "failed_at", "reason",
+	"dlq_id", "original_bytes", "original_sha256").withText(dlTopic, dlError, dlConsumer, dlReason, dlID, dlOriginalSHA256)
 
 // DecodeDeadLetter decodes and validates a taskole.dlq.v1 value. key and value are base64
 // strings, or null for a null key or value.
@@ -985,6 +989,9 @@ func DecodeDeadLetter(data []byte) (DeadLetter, error) {
 	v.Consumer = r.id(dlConsumer)
 	v.FailedAt = r.time(dlFailedAt, true)
 	v.Reason = r.text(dlReason)
+	v.ID = r.text(dlID)
+	v.OriginalBytes, _ = r.integer(dlOriginalBytes, false, 0, math.MaxInt64)
+	v.OriginalSHA256 = r.text(dlOriginalSHA256)
 	if r.err != nil {
 		return DeadLetter{}, r.err
 	}

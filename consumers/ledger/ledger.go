@@ -167,7 +167,7 @@ func Topics(t schemas.Topics, changelog string, partitions int32) []stream.Topic
 		{Name: string(t.Businesses), Partitions: partitions},
 		{Name: string(t.ReferralOwners), Partitions: partitions, Compact: true},
 		{Name: string(t.Commissions), Partitions: partitions},
-		{Name: string(t.DLQ), Partitions: partitions},
+		{Name: string(t.DLQ), Partitions: partitions, Configs: stream.DeadLetterTopicConfigs()},
 		{Name: changelog, Partitions: partitions, Compact: true},
 	}
 }
