@@ -24,8 +24,11 @@ func DeadLetterTopicConfigs() map[string]string {
 	return map[string]string{"max.message.bytes": "1048588"}
 }
 
-// DeadLetterIDHeader is the record header carrying the dead letter's id.
-const DeadLetterIDHeader = "dlq_id"
+// Record headers of a dead letter: its id and the component that wrote it.
+const (
+	DeadLetterIDHeader       = "dlq_id"
+	DeadLetterConsumerHeader = "dlq_consumer"
+)
 
 // maxKeptKey is the longest record key a dead letter repeats as its own key; a longer
 // (hostile) key is cut in the record key, the value's "key" field keeps it whole if it fits.
@@ -76,7 +79,7 @@ func DeadLetter(topic, consumer string, rec *kgo.Record, cause error, now time.T
 	}
 	const overhead = 512 // record framing, header, the numbers and names of the envelope
 	size := func(d schemas.DeadLetter) int {
-		return len(key) + len(DeadLetterIDHeader) + len(id) + overhead +
+		return len(key) + len(DeadLetterIDHeader) + len(id) + len(DeadLetterConsumerHeader) + 2*len(consumer) + overhead +
 			base64.StdEncoding.EncodedLen(len(d.Key)) + base64.StdEncoding.EncodedLen(len(d.Value)) +
 			len(d.Error)*6 + len(d.Topic) + len(d.Consumer) + len(d.Reason) + 200
 	}
@@ -90,5 +93,5 @@ func DeadLetter(topic, consumer string, rec *kgo.Record, cause error, now time.T
 		dl.Value = rec.Value[:max(min(room/4*3, len(rec.Value)), 0)]
 	}
 	return &kgo.Record{Topic: topic, Key: key, Value: schemas.AppendDeadLetter(nil, dl),
-		Headers: []kgo.RecordHeader{{Key: DeadLetterIDHeader, Value: []byte(id)}}}
+		Headers: []kgo.RecordHeader{{Key: DeadLetterIDHeader, Value: []byte(id)}, {Key: DeadLetterConsumerHeader, Value: []byte(consumer)}}}
 }

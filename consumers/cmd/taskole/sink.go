@@ -45,6 +45,7 @@ func sinkCommand() command {
 				BatchInterval:   *interval,
 				ShutdownTimeout: *shutdown,
 				Bounds:          bounds,
+				Instance:        c.instance(),
 				Logger:          log,
 				Registerer:      reg,
 			})
