@@ -43,7 +43,6 @@ func Judge(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) error) 
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RequireStableFetchOffsets(),
 		kgo.DisableAutoCommit(),
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.TransactionTimeout(DefaultTransactionTimeout),
