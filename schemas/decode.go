@@ -54,7 +54,8 @@ type reader struct {
 	fs    *fields
 	vals  [maxFields]value
 	err   *FieldError
-	buf   []byte // backs the text fields' strings; see keep
+	buf   []byte  // backs the text fields' strings; see keep
+	bd    *Bounds // the bounds of input events (with defaults); nil for the pipeline's own outputs
 }
 
 func (r *reader) fail(i int, code, reason string) {
@@ -100,6 +101,12 @@ func (r *reader) id(i int) string {
 		r.fail(i, codeInvalid, "empty")
 		return ""
 	}
+	if r.bd != nil {
+		if reason := idReason(r.bd, b, false); reason != "" {
+			r.fail(i, codeInvalid, reason)
+			return ""
+		}
+	}
 	return r.keep(i, b)
 }
 
@@ -108,6 +115,12 @@ func (r *reader) text(i int) string {
 	b, ok := r.str(i, false)
 	if !ok {
 		return ""
+	}
+	if r.bd != nil {
+		if reason := idReason(r.bd, b, true); reason != "" {
+			r.fail(i, codeInvalid, reason)
+			return ""
+		}
 	}
 	return r.keep(i, b)
 }
@@ -193,6 +206,12 @@ func (r *reader) money(i int, required, signed bool) money {
 			return money{}
 		}
 	}
+	if r.bd != nil {
+		if reason := r.bd.unitsReason(d); reason != "" {
+			r.fail(i, codeRange, reason)
+			return money{}
+		}
+	}
 	return money{d: d, places: places, ok: true}
 }
 
@@ -269,6 +288,8 @@ func (r *reader) rate(i int) decimal.Decimal {
 	}
 	if m.d.GreaterThan(decimal.NewFromInt(1)) {
 		r.fail(i, codeInvalid, "greater than 1 (a rate is a fraction in [0, 1])")
+	} else if r.bd != nil && m.places > r.bd.RatePlaces {
+		r.fail(i, codeRange, "more decimal places than a referral rate allows ("+itoa(int(r.bd.RatePlaces))+")")
 	}
 	return m.d
 }
@@ -314,6 +335,12 @@ func (r *reader) time(i int, required bool) time.Time {
 	if y := t.Year(); y < 1 || y > 9999 {
 		r.fail(i, codeInvalid, "outside years 0001-9999 in UTC")
 		return time.Time{}
+	}
+	if r.bd != nil {
+		if reason := r.bd.timeReason(t); reason != "" {
+			r.fail(i, codeRange, reason)
+			return time.Time{}
+		}
 	}
 	return t
 }
@@ -541,8 +568,12 @@ const (
 var enrollmentFields = newFields("event_id", "client_id", "business_id", "source", "occurred_at").withText(enEventID, enClientID, enBusinessID)
 
 // DecodeEnrollment decodes and validates a taskole.enrollments.v1 value.
-func DecodeEnrollment(data []byte) (Enrollment, error) {
-	var r reader
+func DecodeEnrollment(data []byte) (Enrollment, error) { return Bounds{}.DecodeEnrollment(data) }
+
+// DecodeEnrollment is the package-level DecodeEnrollment under bounds b.
+func (b Bounds) DecodeEnrollment(data []byte) (Enrollment, error) {
+	b = b.WithDefaults()
+	r := reader{bd: &b}
 	if !r.parse(data, enrollmentFields) {
 		return Enrollment{}, r.err
 	}
@@ -609,8 +640,12 @@ func (r *reader) status(i int) Status {
 // required, and amount must be positive, when status is completed; refund_amount is required
 // and positive when status is refunded; currency is required whenever an amount is present;
 // an amount may not need more decimal places than its currency's minor unit.
-func DecodeBooking(data []byte) (Booking, error) {
-	var r reader
+func DecodeBooking(data []byte) (Booking, error) { return Bounds{}.DecodeBooking(data) }
+
+// DecodeBooking is the package-level DecodeBooking under bounds b.
+func (b Bounds) DecodeBooking(data []byte) (Booking, error) {
+	b = b.WithDefaults()
+	r := reader{bd: &b}
 	if !r.parse(data, bookingFields) {
 		return Booking{}, r.err
 	}
@@ -666,8 +701,12 @@ const (
 var businessFields = newFields("event_id", "business_id", "name", "sector", "referral_rate", "occurred_at").withText(buEventID, buBusinessID, buName, buSector)
 
 // DecodeBusiness decodes and validates a taskole.businesses.v1 value.
-func DecodeBusiness(data []byte) (Business, error) {
-	var r reader
+func DecodeBusiness(data []byte) (Business, error) { return Bounds{}.DecodeBusiness(data) }
+
+// DecodeBusiness is the package-level DecodeBusiness under bounds b.
+func (b Bounds) DecodeBusiness(data []byte) (Business, error) {
+	b = b.WithDefaults()
+	r := reader{bd: &b}
 	if !r.parse(data, businessFields) {
 		return Business{}, r.err
 	}
@@ -698,8 +737,12 @@ var feedbackFields = newFields("event_id", "client_id", "business_id", "kind", "
 
 // DecodeFeedback decodes and validates a taskole.feedback.v1 value: score is an integer in
 // 0–10 for nps and 1–5 for csat.
-func DecodeFeedback(data []byte) (Feedback, error) {
-	var r reader
+func DecodeFeedback(data []byte) (Feedback, error) { return Bounds{}.DecodeFeedback(data) }
+
+// DecodeFeedback is the package-level DecodeFeedback under bounds b.
+func (b Bounds) DecodeFeedback(data []byte) (Feedback, error) {
+	b = b.WithDefaults()
+	r := reader{bd: &b}
 	if !r.parse(data, feedbackFields) {
 		return Feedback{}, r.err
 	}
@@ -735,7 +778,13 @@ var acquisitionCostFields = newFields("event_id", "business_id", "amount", "curr
 
 // DecodeAcquisitionCost decodes and validates a taskole.acquisition-costs.v1 value.
 func DecodeAcquisitionCost(data []byte) (AcquisitionCost, error) {
-	var r reader
+	return Bounds{}.DecodeAcquisitionCost(data)
+}
+
+// DecodeAcquisitionCost is the package-level DecodeAcquisitionCost under bounds b.
+func (b Bounds) DecodeAcquisitionCost(data []byte) (AcquisitionCost, error) {
+	b = b.WithDefaults()
+	r := reader{bd: &b}
 	if !r.parse(data, acquisitionCostFields) {
 		return AcquisitionCost{}, r.err
 	}
@@ -915,9 +964,13 @@ const (
 	dlConsumer
 	dlFailedAt
 	dlReason
+	dlID
+	dlOriginalBytes
+	dlOriginalSHA256
 )
 
-var deadLetterFields = newFields("topic", "partition", "offset", "key", "value", "error", "consumer", "failed_at", "reason").withText(dlTopic, dlError, dlConsumer, dlReason)
+var deadLetterFields = newFields("topic", "partition", "offset", "key", "value", "error", "consumer", "failed_at", "reason",
+	"dlq_id", "original_bytes", "original_sha256").withText(dlTopic, dlError, dlConsumer, dlReason, dlID, dlOriginalSHA256)
 
 // DecodeDeadLetter decodes and validates a taskole.dlq.v1 value. key and value are base64
 // strings, or null for a null key or value.
@@ -936,6 +989,9 @@ func DecodeDeadLetter(data []byte) (DeadLetter, error) {
 	v.Consumer = r.id(dlConsumer)
 	v.FailedAt = r.time(dlFailedAt, true)
 	v.Reason = r.text(dlReason)
+	v.ID = r.text(dlID)
+	v.OriginalBytes, _ = r.integer(dlOriginalBytes, false, 0, math.MaxInt64)
+	v.OriginalSHA256 = r.text(dlOriginalSHA256)
 	if r.err != nil {
 		return DeadLetter{}, r.err
 	}

@@ -354,5 +354,10 @@ func AppendDeadLetter(dst []byte, v DeadLetter) []byte {
 	e.str("consumer", v.Consumer)
 	e.time("failed_at", v.FailedAt)
 	e.optStr("reason", v.Reason)
+	e.optStr("dlq_id", v.ID)
+	if v.OriginalBytes > 0 {
+		e.int("original_bytes", v.OriginalBytes)
+	}
+	e.optStr("original_sha256", v.OriginalSHA256)
 	return e.close()
 }

@@ -25,6 +25,7 @@ const (
 	codeDuplicate = "duplicate" // the field occurs twice in the object
 	codeMalformed = "malformed" // the record is not JSON
 	codeNotObject = "not_object"
+	codeRange     = "range" // the value is outside the bounds of SPEC R8 (Bounds)
 )
 
 // Error returns `field "<field>": <reason>`, or just the reason when Field is empty.

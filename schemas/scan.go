@@ -203,10 +203,25 @@ func malformed(data []byte) *FieldError {
 	}
 	reason := "malformed JSON"
 	if err != nil {
-		reason += ": " + err.Error()
+		reason += ": " + capText(err.Error(), maxMalformedText) // 10k-deep nesting repeats its context per level
 	}
 	return fieldErr("", codeMalformed, reason)
 }
+
+// capText returns msg, cut to at most n bytes (on a rune start) plus "…(N bytes)" when longer.
+func capText(msg string, n int) string {
+	if len(msg) <= n {
+		return msg
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…(" + itoa(len(msg)) + " bytes)"
+}
+
+// maxMalformedText caps the parser's wording of a malformed record in the error.
+const maxMalformedText = 256
 
 // parsers recycles the fastjson parsers that word malformed-record errors.
 var parsers fastjson.ParserPool

@@ -176,4 +176,13 @@ type DeadLetter struct {
 	// "refund_exceeds_remaining"), for metrics and grouping; Error holds the details. It is
 	// omitted from the wire when empty.
 	Reason string
+	// ID is the dead letter's id, derived from (Consumer, Topic, Partition, Offset) by
+	// DeadLetterID, so a repeat is recognisable (also the record's "dlq_id" header). Omitted
+	// from the wire when empty.
+	ID string
+	// OriginalBytes and OriginalSHA256 are set when Value was cut to fit the dead-letter topic:
+	// the original value's size and hex SHA-256 (the original stays in its topic). Zero and
+	// empty otherwise, and then omitted from the wire.
+	OriginalBytes  int64
+	OriginalSHA256 string
 }

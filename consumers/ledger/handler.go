@@ -16,6 +16,7 @@ import (
 // handler applies enrollments and bookings to the client's state (stream.Handler).
 type handler struct {
 	eng      *rules.Engine
+	bounds   schemas.Bounds
 	topics   schemas.Topics
 	rejected prometheus.Counter
 	buf      []schemas.Commission
@@ -30,7 +31,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 	)
 	switch rec.Topic {
 	case string(h.topics.Enrollments):
-		ev, derr := schemas.DecodeEnrollment(rec.Value)
+		ev, derr := h.bounds.DecodeEnrollment(rec.Value)
 		if derr != nil {
 			return fmt.Errorf("decoding enrollment: %w", derr)
 		}
@@ -39,7 +40,6 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		s := tx.State(client)
-		h.prune(s, tx.Watermark())
 		res, err = h.eng.AppendEnrollment(h.buf[:0], s, ev)
 		if err != nil {
 			return fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
@@ -48,7 +48,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 			h.rejected.Inc()
 		}
 	case string(h.topics.Bookings):
-		ev, derr := schemas.DecodeBooking(rec.Value)
+		ev, derr := h.bounds.DecodeBooking(rec.Value)
 		if derr != nil {
 			return fmt.Errorf("decoding booking: %w", derr)
 		}
@@ -57,7 +57,6 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		s := tx.State(client)
-		h.prune(s, tx.Watermark())
 		res, err = h.eng.AppendBooking(h.buf[:0], s, ev)
 		if err != nil {
 			return fmt.Errorf("applying booking %s event %s: %w", ev.BookingID, ev.EventID, err)
@@ -84,7 +83,8 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 // partition, away from the client's state.
 func checkKey(rec *kgo.Record, client string) error {
 	if string(rec.Key) != client {
-		return stream.Poisoned("key:mismatch", fmt.Errorf("record key %q is not the client_id %q", rec.Key, client))
+		return stream.Poisoned("key:mismatch", fmt.Errorf("record key %s is not the client_id %s",
+			schemas.Quote(rec.Key), schemas.Quote([]byte(client))))
 	}
 	return nil
 }
@@ -95,16 +95,7 @@ func (h *handler) UnmarshalState(s *rules.State, data []byte) error {
 }
 func (h *handler) EmptyState(s *rules.State) bool { return s.Empty() }
 
-// Sweep prunes bookings past the horizon (stream.Sweeper).
-func (h *handler) Sweep(watermark time.Time, s *rules.State) bool {
-	n := s.Bookings()
-	h.prune(s, watermark)
-	return s.Bookings() != n
-}
-
-// prune drops the client's bookings past the horizon of the partition's watermark.
-func (h *handler) prune(s *rules.State, watermark time.Time) {
-	if !watermark.IsZero() {
-		h.eng.Prune(s, watermark)
-	}
-}
+// Sweep prunes the client's bookings past its own horizon (stream.Sweeper). The partition's
+// watermark is not used: one client's far-future event must not cut another client's
+// bookings (SPEC R8; rules.Engine.PruneOwn).
+func (h *handler) Sweep(_ time.Time, s *rules.State) bool { return h.eng.PruneOwn(s) }

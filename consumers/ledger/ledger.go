@@ -11,10 +11,11 @@
 // caught up to its end, and it keeps following afterwards.
 //
 // Dead letters. A bad enrollment or booking is dead-lettered inside the input transaction, so
-// it lands in the dead-letter topic exactly once. A bad businesses record is read outside the
-// group (every instance reads the whole topic on every start), so its dead letter is produced
-// by a plain idempotent producer: it is written once per instance and start, and consumers of
-// the dead-letter topic must dedupe by the original (topic, partition, offset).
+// it lands in the dead-letter topic exactly once. A bad businesses record is skipped by the
+// rates table (every instance reads the whole topic on every start) and dead-lettered by a
+// separate loop that consumes the businesses topic in a group of its own, transactionally
+// with its offsets (judgeBusinesses): exactly once per record across restarts and instances.
+// Every dead letter carries a dlq_id derived from (component, topic, partition, offset).
 package ledger
 
 import (
@@ -112,7 +113,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, rates: rules.NewRates()}
+	r := &Runner{cfg: cfg, log: cfg.Logger, rates: rules.NewRatesWithin(cfg.Rules.Bounds)}
 	r.eng, err = rules.New(cfg.Rules, r.rates)
 	if err != nil {
 		return nil, err
@@ -127,7 +128,7 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
 	}
 	t := cfg.Topics
-	h := &handler{eng: r.eng, topics: t, rejected: r.rejected}
+	h := &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected}
 	r.proc, err = stream.New(stream.Config{
 		Brokers:         cfg.Brokers,
 		Name:            "ledger",
@@ -167,7 +168,7 @@ func Topics(t schemas.Topics, changelog string, partitions int32) []stream.Topic
 		{Name: string(t.Businesses), Partitions: partitions},
 		{Name: string(t.ReferralOwners), Partitions: partitions, Compact: true},
 		{Name: string(t.Commissions), Partitions: partitions},
-		{Name: string(t.DLQ), Partitions: partitions},
+		{Name: string(t.DLQ), Partitions: partitions, Configs: stream.DeadLetterTopicConfigs()},
 		{Name: changelog, Partitions: partitions, Compact: true},
 	}
 }
@@ -186,6 +187,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	caughtUp := make(chan struct{})
 	g.Go(func() error { return r.followBusinesses(gctx, caughtUp) })
+	g.Go(func() error { return r.judgeBusinesses(gctx) })
 	g.Go(func() error {
 		select {
 		case <-caughtUp:
@@ -213,7 +215,7 @@ func (r *Runner) Close() {
 
 // followBusinesses reads the businesses topic from the start into the rates table, closes
 // caughtUp once it has read everything that was committed when it started, and keeps following.
-// An undecodable record is skipped and dead-lettered (see deadLetterBusiness).
+// A bad record is skipped (judgeBusinesses dead-letters it, once).
 func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{}) error {
 	topic := string(r.cfg.Topics.Businesses)
 	ends, err := kadm.NewClient(r.admin).ListCommittedOffsets(ctx, topic)
@@ -250,7 +252,6 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 	}
 	check()
 	idleSince := time.Now()
-	var dlqErr error
 	for {
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
 		if !done {
@@ -279,41 +280,17 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 			if rec.Attrs.IsControl() {
 				return
 			}
-			if dlqErr != nil {
-				return
+			b, err := r.decodeBusiness(rec)
+			if err == nil {
+				err = r.rates.Apply(b)
 			}
-			b, err := schemas.DecodeBusiness(rec.Value)
 			if err != nil {
-				dlqErr = r.deadLetterBusiness(ctx, cl, rec, err)
+				r.ratesBad.WithLabelValues(stream.Label(err)).Inc()
+				r.log.Debug("skipping bad businesses record", "partition", rec.Partition, "offset", rec.Offset, "error", err)
 				return
 			}
-			r.rates.Apply(b)
 			r.ratesApplied.Inc()
 		})
-		if dlqErr != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return dlqErr
-		}
 		check()
 	}
-}
-
-// deadLetterBusiness writes the dead letter of an undecodable businesses record and waits for
-// it to be acknowledged. It is produced outside any transaction (the businesses topic is not
-// consumed in the group) by the follower's idempotent client: a restart, which re-reads the
-// topic from the start, writes it again, so the dead-letter topic's readers dedupe by the
-// original (topic, partition, offset). A produce failure is returned: the follower stops and
-// the process restarts rather than drop the dead letter.
-func (r *Runner) deadLetterBusiness(ctx context.Context, cl *kgo.Client, rec *kgo.Record, cause error) error {
-	reason := stream.Label(cause)
-	r.ratesBad.WithLabelValues(reason).Inc()
-	r.log.Error("dead-lettering undecodable businesses event", "partition", rec.Partition,
-		"offset", rec.Offset, "reason", reason, "error", cause)
-	dl := stream.DeadLetter(string(r.cfg.Topics.DLQ), "ledger", rec, fmt.Errorf("decoding business: %w", cause), time.Now())
-	if err := cl.ProduceSync(ctx, dl).FirstErr(); err != nil {
-		return fmt.Errorf("dead-lettering businesses record %d@%d: %w", rec.Partition, rec.Offset, err)
-	}
-	return nil
 }

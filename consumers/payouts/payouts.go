@@ -160,7 +160,7 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	if err := stream.EnsureTopics(ctx, cl, []stream.TopicSpec{
 		{Name: commissions, Partitions: cfg.Partitions},
 		{Name: string(cfg.Topics.Payouts), Partitions: cfg.Partitions},
-		{Name: string(cfg.Topics.DLQ)},
+		{Name: string(cfg.Topics.DLQ), Configs: stream.DeadLetterTopicConfigs()},
 	}); err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,7 +50,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -75,7 +78,11 @@ type Config struct {
 	// in Close; default 10s.
 	ShutdownTimeout time.Duration
 
+	// Bounds are the limits of SPEC R8 input records are judged by (zero: the defaults); the
+	// ledger must run with the same, so that BI and finance agree on what is valid.
+	Bounds     schemas.Bounds
 	Consumer   string                // the consumer name in dlq rows written by the sink; default sink
+	Instance   string                // unique per running instance (the judge's transactional id); default sink
 	Logger     *slog.Logger          // default: discard
 	Registerer prometheus.Registerer // metrics; default: not registered
 }
@@ -88,12 +95,19 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Group == "" {
 		c.Group = "taskole-sink"
 	}
+	if c.Instance == "" {
+		c.Instance = "sink"
+	}
 	if c.ClickHouseAddr == "" {
 		c.ClickHouseAddr = "127.0.0.1:9000"
 	}
 	if c.Database == "" {
 		c.Database = "taskole"
 	}
+	if err := c.Bounds.Validate(); err != nil {
+		return c, fmt.Errorf("sink config: %w", err)
+	}
+	c.Bounds = c.Bounds.WithDefaults()
 	if c.BatchRows == 0 {
 		c.BatchRows = 50_000
 	}
@@ -301,7 +315,47 @@ var errStopping = errors.New("sink is stopping")
 
 // Run consumes and inserts until ctx is cancelled (then it flushes what it holds, within
 // ShutdownTimeout, and returns nil) or a fatal error occurs.
+//
+// Beside it runs the sink's dead-letter judge (stream.Judge): the records the sink refuses
+// go to its ClickHouse dlq table with the rows, and to the dead-letter topic exactly once per
+// record across restarts, judged by the same function (judge).
 func (s *Sink) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.judgeDeadLetters(gctx) })
+	g.Go(func() error { return s.run(gctx) })
+	return g.Wait()
+}
+
+func (s *Sink) judgeDeadLetters(ctx context.Context) error {
+	var topics []string
+	for t, k := range s.kinds {
+		if k != kDLQ {
+			topics = append(topics, t)
+		}
+	}
+	sort.Strings(topics)
+	group := s.cfg.Group + "-dlq"
+	err := stream.Judge(ctx, stream.JudgeConfig{
+		Brokers:         s.cfg.Brokers,
+		Topics:          topics,
+		Group:           group,
+		TransactionalID: group + "-" + s.cfg.Instance,
+		DLQ:             string(s.cfg.Topics.DLQ),
+		Consumer:        s.cfg.Consumer,
+		Logger:          s.log,
+	}, func(r *kgo.Record) error {
+		if rerr := s.judge(r, s.kinds[r.Topic], false); rerr != nil {
+			return rerr
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dead-lettering sink refusals: %w", err)
+	}
+	return nil
+}
+
+func (s *Sink) run(ctx context.Context) error {
 	defer context.AfterFunc(ctx, s.stop)()
 	for {
 		s.mu.Lock()
@@ -415,71 +469,13 @@ func (s *Sink) handle(r *kgo.Record, ps *partState, now time.Time) {
 		s.met.skipped.Inc()
 		return
 	}
-	var rerr *rowError
-	stored := r.Offset <= ps.homeMark
-	switch ps.kind {
-	case kBookings:
-		v, err := schemas.DecodeBooking(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkBooking(&v); rerr == nil && !stored {
-				s.bookings.add(&v, r)
-			}
-		}
-	case kEnrollments:
-		v, err := schemas.DecodeEnrollment(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkEnrollment(&v); rerr == nil && !stored {
-				s.enrollments.add(&v, r)
-			}
-		}
-	case kBusinesses:
-		v, err := schemas.DecodeBusiness(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkBusiness(&v); rerr == nil && !stored {
-				s.businesses.add(&v, r)
-			}
-		}
-	case kFeedback:
-		v, err := schemas.DecodeFeedback(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkFeedback(&v); rerr == nil && !stored {
-				s.feedback.add(&v, r)
-			}
-		}
-	case kAcquisitionCosts:
-		v, err := schemas.DecodeAcquisitionCost(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkAcquisitionCost(&v); rerr == nil && !stored {
-				s.acquisitionCosts.add(&v, r)
-			}
-		}
-	case kReferralOwners:
-		v, err := schemas.DecodeReferralOwner(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkReferralOwner(&v); rerr == nil && !stored {
-				s.referralOwners.add(&v, r)
-			}
-		}
-	case kCommissions:
-		v, err := schemas.DecodeCommission(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkCommission(&v); rerr == nil && !stored {
-				s.commissions.add(&v, r)
-			}
-		}
-	case kPayouts:
-		v, err := schemas.DecodePayout(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkPayout(&v); rerr == nil && !stored {
-				s.payouts.add(&v, r)
-			}
-		}
-	case kDLQ:
-		v, err := schemas.DecodeDeadLetter(r.Value)
-		if rerr = asRow(err); rerr == nil && !stored {
-			s.dlq.addLetter(&v, r)
-		}
+	if ps.kind == kDLQ && ownDeadLetter(r, s.cfg.Consumer) {
+		// The sink's own dead letter: its dlq row was stored with the refused record.
+		s.met.skipped.Inc()
+		return
 	}
+	stored := r.Offset <= ps.homeMark
+	rerr := s.judge(r, ps.kind, !stored)
 	switch {
 	case rerr == nil && stored:
 		s.met.skipped.Inc()
@@ -494,6 +490,86 @@ func (s *Sink) handle(r *kgo.Record, ps *partState, now time.Time) {
 		ps.lastDLQ = r.Offset
 		s.met.dead.WithLabelValues(r.Topic, rerr.label).Inc()
 	}
+}
+
+// ownDeadLetter reports whether r is a dead letter written by consumer (its header).
+func ownDeadLetter(r *kgo.Record, consumer string) bool {
+	for _, h := range r.Headers {
+		if h.Key == stream.DeadLetterConsumerHeader {
+			return string(h.Value) == consumer
+		}
+	}
+	return false
+}
+
+// judge decodes and checks one record of the given kind — the one validation of the sink,
+// shared with its dead-letter judge (JudgeConfig in Run) — and, when add is set, buffers the
+// valid row into its table. It returns the refusal, or nil.
+func (s *Sink) judge(r *kgo.Record, k kind, add bool) (rerr *rowError) {
+	switch k {
+	case kBookings:
+		v, err := s.cfg.Bounds.DecodeBooking(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkBooking(&v); rerr == nil && add {
+				s.bookings.add(&v, r)
+			}
+		}
+	case kEnrollments:
+		v, err := s.cfg.Bounds.DecodeEnrollment(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkEnrollment(&v); rerr == nil && add {
+				s.enrollments.add(&v, r)
+			}
+		}
+	case kBusinesses:
+		v, err := s.cfg.Bounds.DecodeBusiness(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkBusiness(&v); rerr == nil && add {
+				s.businesses.add(&v, r)
+			}
+		}
+	case kFeedback:
+		v, err := s.cfg.Bounds.DecodeFeedback(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkFeedback(&v); rerr == nil && add {
+				s.feedback.add(&v, r)
+			}
+		}
+	case kAcquisitionCosts:
+		v, err := s.cfg.Bounds.DecodeAcquisitionCost(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkAcquisitionCost(&v); rerr == nil && add {
+				s.acquisitionCosts.add(&v, r)
+			}
+		}
+	case kReferralOwners:
+		v, err := schemas.DecodeReferralOwner(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkReferralOwner(&v); rerr == nil && add {
+				s.referralOwners.add(&v, r)
+			}
+		}
+	case kCommissions:
+		v, err := schemas.DecodeCommission(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkCommission(&v); rerr == nil && add {
+				s.commissions.add(&v, r)
+			}
+		}
+	case kPayouts:
+		v, err := schemas.DecodePayout(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkPayout(&v); rerr == nil && add {
+				s.payouts.add(&v, r)
+			}
+		}
+	case kDLQ:
+		v, err := schemas.DecodeDeadLetter(r.Value)
+		if rerr = asRow(err); rerr == nil && add {
+			s.dlq.addLetter(&v, r)
+		}
+	}
+	return rerr
 }
 
 func asRow(err error) *rowError {

@@ -74,6 +74,9 @@ type rowError struct {
 
 func (e *rowError) Error() string { return e.err.Error() }
 
+// Label is the low-cardinality reason of the refusal ("<field>:<code>"), for the dead letter.
+func (e *rowError) Label() string { return e.label }
+
 func fieldErr(field, code, format string, args ...any) *rowError {
 	return &rowError{label: field + ":" + code, err: fmt.Errorf("field %q: "+format, append([]any{field}, args...)...)}
 }

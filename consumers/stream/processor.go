@@ -11,8 +11,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/taskole/revshare/schemas"
 )
 
 // Processor runs a Handler exactly once over its input topics. Create it with New, run it
@@ -553,22 +551,6 @@ func (p *Processor[S]) rollback(ctx context.Context) error {
 	}
 	p.updateSizeMetrics()
 	return nil
-}
-
-// DeadLetter builds the dead-letter record of rec (SPEC §4: keyed as received).
-func DeadLetter(topic, consumer string, rec *kgo.Record, cause error, now time.Time) *kgo.Record {
-	v := schemas.AppendDeadLetter(nil, schemas.DeadLetter{
-		Topic:     rec.Topic,
-		Partition: rec.Partition,
-		Offset:    rec.Offset,
-		Key:       rec.Key,
-		Value:     rec.Value,
-		Error:     cause.Error(),
-		Consumer:  consumer,
-		FailedAt:  now.UTC(),
-		Reason:    Label(cause), // the poison label, low cardinality ("amount:invalid")
-	})
-	return &kgo.Record{Topic: topic, Key: rec.Key, Value: v}
 }
 
 // partitioner sends changelog records to the partition set on the record (the input

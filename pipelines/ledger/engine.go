@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,10 @@ type Config struct {
 	DefaultRate decimal.Decimal // platform rate when the owner has none in force; zero → 0.05
 	Hold        time.Duration   // zero → 14 days; accrual payable_at = booking time + Hold (R7)
 	Horizon     time.Duration   // zero → 400 days; bookings kept in state for refunds/corrections
+	// Bounds are the limits of SPEC R8 (zero: the defaults). The engine checks every event it
+	// is handed against them, so no time in state can wrap and no hostile value reaches a
+	// commission, even when the caller decoded with other bounds.
+	Bounds schemas.Bounds
 }
 
 // Defaults of Config.
@@ -46,6 +51,7 @@ type Engine struct {
 	hold    int64
 	horizon time.Duration
 	rates   *Rates
+	bounds  schemas.Bounds
 
 	mu    sync.RWMutex
 	names map[string]string // interned business ids and currency codes
@@ -62,6 +68,11 @@ func New(cfg Config, rates *Rates) (*Engine, error) {
 		return nil, errors.New("ledger config: hold must not be negative")
 	case cfg.Horizon < 0:
 		return nil, errors.New("ledger config: horizon must not be negative")
+	case cfg.Hold > schemas.TimeSlack || cfg.Horizon > schemas.TimeSlack:
+		return nil, fmt.Errorf("ledger config: hold and horizon must not exceed %s (times in state would not fit)", schemas.TimeSlack)
+	}
+	if err := cfg.Bounds.Validate(); err != nil {
+		return nil, fmt.Errorf("ledger config: %w", err)
 	}
 	if rates == nil {
 		rates = NewRates()
@@ -71,6 +82,7 @@ func New(cfg Config, rates *Rates) (*Engine, error) {
 		hold:    int64(cfg.Hold),
 		horizon: cfg.Horizon,
 		rates:   rates,
+		bounds:  cfg.Bounds.WithDefaults(),
 		names:   make(map[string]string),
 	}, nil
 }
@@ -146,10 +158,11 @@ func (e *Engine) AppendEnrollment(dst []schemas.Commission, s *State, ev schemas
 		return Result{}, invalid(LabelMissingField, "enrollment: event_id is required")
 	case ev.BusinessID == "":
 		return Result{}, invalid(LabelMissingField, "enrollment %s: business_id is required", ev.EventID)
-	case ev.OccurredAt.IsZero():
-		return Result{}, invalid(LabelMissingField, "enrollment %s: occurred_at is required", ev.EventID)
 	}
-	t := ev.OccurredAt.UnixNano()
+	if err := e.bounds.CheckEnrollment(ev); err != nil {
+		return Result{}, bounded(err, "enrollment "+schemas.Quote([]byte(ev.EventID)))
+	}
+	t := ev.OccurredAt.UnixNano() // within the bounds: no wrap (Bounds.Validate)
 	if s.owner != "" {
 		switch c := s.cmpEst(t, ev.EventID); {
 		case c == 0:
@@ -206,8 +219,17 @@ func (e *Engine) Booking(s *State, ev schemas.Booking) (Result, error) {
 }
 
 // AppendBooking is Booking with the ledger entries appended to dst (Result.Commissions), so a
-// caller can reuse one slice across events.
+// caller can reuse one slice across events. After a booking event is applied, the client's
+// bookings past its own horizon are pruned (see PruneOwn).
 func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
+	res, err := e.appendBooking(dst, s, ev)
+	if err == nil && !res.Duplicate {
+		e.pruneOwn(s, ev.OccurredAt.UnixNano()) // within the bounds (checked in appendBooking)
+	}
+	return res, err
+}
+
+func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
 	res := Result{Commissions: dst}
 	switch {
 	case ev.EventID == "":
@@ -216,12 +238,13 @@ func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 		return res, invalid(LabelMissingField, "booking event %s: booking_id is required", ev.EventID)
 	case ev.BusinessID == "":
 		return res, invalid(LabelMissingField, "booking %s event %s: business_id is required", ev.BookingID, ev.EventID)
-	case ev.OccurredAt.IsZero():
-		return res, invalid(LabelMissingField, "booking %s event %s: occurred_at is required", ev.BookingID, ev.EventID)
 	case ev.Status < schemas.StatusCreated || ev.Status > schemas.StatusRefunded:
 		return res, invalid(LabelUnknownStatus, "booking %s event %s: unknown status %d", ev.BookingID, ev.EventID, ev.Status)
 	}
-	t := ev.OccurredAt.UnixNano()
+	if err := e.bounds.CheckBooking(ev); err != nil {
+		return res, bounded(err, "booking "+schemas.Quote([]byte(ev.BookingID))+" event "+schemas.Quote([]byte(ev.EventID)))
+	}
+	t := ev.OccurredAt.UnixNano() // within the bounds: no wrap (Bounds.Validate)
 	h := hashID(ev.EventID)
 	i := s.find(ev.BookingID)
 	var b *book
@@ -416,14 +439,53 @@ func commissionID(trigger, bookingID, owner string, kind schemas.CommissionKind,
 	return string(out[:])
 }
 
+// PruneOwn drops the client's bookings past its own horizon: those whose time (completion,
+// else latest event) is before the client's clock − Horizon, the clock being the latest time
+// of its kept bookings. It reports whether it dropped any.
+//
+// The horizon is per client on purpose (SPEC R8: a valid record is never refused because of
+// another client's record): only the client's own booking events move its clock, and they
+// arrive on one partition of one topic in offset order, so a replay prunes identically and
+// neither another client's far-future event nor the interleaving of the enrollments and
+// bookings topics can change what is kept.
+func (e *Engine) PruneOwn(s *State) bool {
+	if s.x == nil || len(s.x.books) == 0 {
+		return false
+	}
+	n := len(s.x.books)
+	e.pruneOwn(s, s.x.books[0].at)
+	return s.x == nil || len(s.x.books) != n
+}
+
+// pruneOwn is PruneOwn with the clock also at or after t, the time of the booking event just
+// applied.
+func (e *Engine) pruneOwn(s *State, t int64) {
+	if s.x == nil {
+		return
+	}
+	clock := t
+	for i := range s.x.books {
+		clock = max(clock, s.x.books[i].at)
+	}
+	e.prune(s, clock-int64(e.horizon))
+}
+
 // Prune drops the bookings whose time (completion, else latest event) is before
 // watermark − Horizon. Events of a dropped booking that arrive later are refused
 // (LabelBeyondHorizon, or LabelRefundNotCompleted for a refund) instead of counting twice.
+// The ledger consumer prunes with PruneOwn; Prune is for callers that hold a clock of their
+// own for this client.
 func (e *Engine) Prune(s *State, watermark time.Time) {
 	if s.x == nil {
 		return
 	}
-	cut := watermark.Add(-e.horizon).UnixNano()
+	e.prune(s, watermark.Add(-e.horizon).UnixNano())
+}
+
+func (e *Engine) prune(s *State, cut int64) {
+	if s.x == nil {
+		return
+	}
 	books := s.x.books[:0]
 	for _, b := range s.x.books {
 		if b.at >= cut {

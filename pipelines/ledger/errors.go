@@ -1,6 +1,11 @@
 package ledger
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/taskole/revshare/schemas"
+)
 
 // InvalidError is poison input: an event the rules reject (R3, R8). The state it was applied
 // to is unchanged; the runner dead-letters the record with Error() and counts it by Label().
@@ -32,4 +37,15 @@ const (
 
 func invalid(label, format string, args ...any) *InvalidError {
 	return &InvalidError{Reason: fmt.Sprintf(format, args...), label: label}
+}
+
+// bounded turns a refusal by the bounds (a *schemas.FieldError from schemas.Bounds) into an
+// InvalidError labelled like the decoder's ("occurred_at:range"), naming the event.
+func bounded(err error, event string) *InvalidError {
+	label := "bounds"
+	var fe *schemas.FieldError
+	if errors.As(err, &fe) {
+		label = fe.Label()
+	}
+	return &InvalidError{Reason: event + ": " + err.Error(), label: label}
 }

@@ -116,9 +116,9 @@ func TestWorkedExamples(t *testing.T) {
 			{ev: enroll("e1", "B", 0)},
 			{ev: completed("k1", "b1", "P", "2.70", "EUR", 5), want: []ent{acc(done, "B", "b1", "0.14")}},
 		}},
-		{"EUR 0.1251 rounds up", []step{
+		{"EUR 0.1255 rounds up", []step{
 			{ev: enroll("e1", "B", 0)},
-			{ev: completed("k1", "b1", "P", "2.502", "EUR", 5), want: []ent{acc(done, "B", "b1", "0.13")}},
+			{ev: completed("k1", "b1", "P", "2.51", "EUR", 5), want: []ent{acc(done, "B", "b1", "0.13")}},
 		}},
 		{"EUR below half a cent: nothing emitted", []step{
 			{ev: enroll("e1", "B", 0)},
@@ -202,7 +202,10 @@ func TestWorkedExamples(t *testing.T) {
 			{ev: completed("k3", "b1", "P", "5", "XXX", 1), err: LabelUnknownCurrency},
 			{ev: bev("k4", "b1", "P", schemas.StatusUnknown, 1), err: LabelUnknownStatus},
 			{ev: refunded("k5", "b9", "P", "0", "EUR", 1), err: LabelRefundNotCompleted},
-			{ev: schemas.Enrollment{EventID: "e2", BusinessID: "B"}, err: LabelMissingField},
+			{ev: schemas.Enrollment{EventID: "e2", BusinessID: "B"}, err: "client_id:invalid"},
+			// the zero time is out of range, not "required" (SPEC R8 bounds)
+			{ev: schemas.Enrollment{EventID: "e3", ClientID: "c1", BusinessID: "B"}, err: "occurred_at:range"},
+			{ev: completed("k6", "b1", "P", "2.502", "EUR", 1), err: "amount:range"},
 		}},
 		{"duplicates have no effect", []step{
 			{ev: enroll("e1", "B", 0), owner: "B"},

@@ -14,8 +14,9 @@ import (
 // history. Every ledger instance reads the topic in full and applies each event; Apply is
 // idempotent per event_id and order-independent. Rates is safe for concurrent use.
 type Rates struct {
-	mu sync.RWMutex
-	m  map[string][]rateAt // per business, sorted by (at, eventID)
+	bounds schemas.Bounds
+	mu     sync.RWMutex
+	m      map[string][]rateAt // per business, sorted by (at, eventID)
 }
 
 type rateAt struct {
@@ -34,12 +35,22 @@ func (a rateAt) cmp(b rateAt) int {
 	return strings.Compare(a.eventID, b.eventID)
 }
 
-// NewRates returns an empty table.
-func NewRates() *Rates { return &Rates{m: make(map[string][]rateAt)} }
+// NewRates returns an empty table under the default bounds.
+func NewRates() *Rates { return NewRatesWithin(schemas.Bounds{}) }
+
+// NewRatesWithin returns an empty table that refuses events outside bounds.
+func NewRatesWithin(bounds schemas.Bounds) *Rates {
+	return &Rates{bounds: bounds.WithDefaults(), m: make(map[string][]rateAt)}
+}
 
 // Apply records a business's referral rate from its occurred_at on. A repeated event_id
-// replaces the earlier one. Validation (a fraction in [0, 1]) is the decoder's job.
-func (r *Rates) Apply(b schemas.Business) {
+// replaces the earlier one. An event outside the bounds (SPEC R8: a rate in [0, 1] with at
+// most 6 decimals, a time in [1970, 2200)) is refused with a *schemas.FieldError and changes
+// nothing, so no rate in force can move beyond the range.
+func (r *Rates) Apply(b schemas.Business) error {
+	if err := r.bounds.CheckBusiness(b); err != nil {
+		return err
+	}
 	e := rateAt{at: b.OccurredAt.UnixNano(), eventID: strings.Clone(b.EventID), rate: b.ReferralRate}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -54,9 +65,10 @@ func (r *Rates) Apply(b schemas.Business) {
 	hist = slices.Insert(hist, i, e)
 	if len(hist) == 1 {
 		r.m[strings.Clone(b.BusinessID)] = hist
-		return
+		return nil
 	}
 	r.m[b.BusinessID] = hist
+	return nil
 }
 
 // At returns the rate of businessID in force at t: the latest event with occurred_at at or

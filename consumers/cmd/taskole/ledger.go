@@ -32,7 +32,12 @@ func ledgerCommand() command {
 			group := fs.String("group", "taskole-ledger", "consumer group (--topic-prefix is prepended)")
 			changelog := fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)")
 			partitions := fs.Int("partitions", 12, "partition count of topics created when missing")
+			bf := registerBounds(fs)
 			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			bounds, err := bf.bounds()
+			if err != nil {
 				return err
 			}
 			rate, err := decimal.NewFromString(*defaultRate)
@@ -52,7 +57,7 @@ func ledgerCommand() command {
 				Group:            c.topicPrefix + *group,
 				Instance:         c.instance(),
 				Partitions:       int32(*partitions),
-				Rules:            rules.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon},
+				Rules:            rules.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon, Bounds: bounds},
 				CommitInterval:   *commit,
 				MaxBatchRecords:  *maxBatch,
 				SessionTimeout:   *session,

@@ -11,12 +11,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/taskole/revshare/schemas"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // command is one subcommand of the binary.
@@ -189,4 +191,37 @@ func (c *common) logger(component string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("unknown --log-format %q (text or json)", c.logFormat)
 	}
 	return slog.New(h).With("component", component), nil
+}
+
+// boundsFlags are the bounds of SPEC R8 (schemas.Bounds), the same flags on every component
+// that judges input, so that a deployment sets them once (TASKOLE_MIN_EVENT_TIME, ...).
+type boundsFlags struct {
+	minTime, maxTime *string
+	maxUnits         *int64
+	ratePlaces       *int
+	maxIDBytes       *int
+}
+
+func registerBounds(fs *flag.FlagSet) *boundsFlags {
+	d := schemas.Bounds{}.WithDefaults()
+	return &boundsFlags{
+		minTime:    fs.String("min-event-time", d.MinTime.Format(time.RFC3339), "earliest valid event time (inclusive, RFC 3339)"),
+		maxTime:    fs.String("max-event-time", d.MaxTime.Format(time.RFC3339), "latest valid event time (exclusive, RFC 3339)"),
+		maxUnits:   fs.Int64("max-amount-units", d.MaxUnits, "largest valid amount, in currency units"),
+		ratePlaces: fs.Int("rate-decimals", int(d.RatePlaces), "decimals a referral_rate may have at most"),
+		maxIDBytes: fs.Int("max-id-bytes", d.MaxIDBytes, "longest valid id, key or text field, in bytes"),
+	}
+}
+
+func (f *boundsFlags) bounds() (schemas.Bounds, error) {
+	lo, err := schemas.ParseTime(*f.minTime)
+	if err != nil {
+		return schemas.Bounds{}, fmt.Errorf("parsing --min-event-time: %w", err)
+	}
+	hi, err := schemas.ParseTime(*f.maxTime)
+	if err != nil {
+		return schemas.Bounds{}, fmt.Errorf("parsing --max-event-time: %w", err)
+	}
+	b := schemas.Bounds{MinTime: lo, MaxTime: hi, MaxUnits: *f.maxUnits, RatePlaces: int32(*f.ratePlaces), MaxIDBytes: *f.maxIDBytes}
+	return b, b.Validate()
 }

@@ -22,7 +22,12 @@ func sinkCommand() command {
 			rows := fs.Int("batch-rows", 50_000, "flush after this many rows (max 1,000,000: one INSERT must stay one part)")
 			interval := fs.Duration("batch-interval", time.Second, "flush at least this often")
 			shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM, how long the final flush and leaving the group may take")
+			bf := registerBounds(fs)
 			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			bounds, err := bf.bounds()
+			if err != nil {
 				return err
 			}
 			log, err := c.logger("sink")
@@ -39,6 +44,8 @@ func sinkCommand() command {
 				BatchRows:       *rows,
 				BatchInterval:   *interval,
 				ShutdownTimeout: *shutdown,
+				Bounds:          bounds,
+				Instance:        c.instance(),
 				Logger:          log,
 				Registerer:      reg,
 			})
