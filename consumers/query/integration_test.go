@@ -34,8 +34,8 @@ func TestQueryPackMatchesReference(t *testing.T) {
 
 	w := generate(42, 48, 3000)
 	w.load(ctx, t, conn)
-	t.Logf("generated %d clients, %d purchases, %d enrollments, %d feedback answers, %d spend events, %d dead letters",
-		len(w.Clients), len(w.Purchases), len(w.Enrollments), len(w.Feedback), len(w.Spend), len(w.DeadLetters))
+	t.Logf("generated %d clients, %d purchases, %d enrollments, %d feedback answers, %d spend events, %d retention costs, %d dead letters",
+		len(w.Clients), len(w.Purchases), len(w.Enrollments), len(w.Feedback), len(w.Spend), len(w.Retention), len(w.DeadLetters))
 	r := querytest.NewRef(&w.World)
 	querytest.Check(ctx, t, conn, r.Cases(querytest.Options{
 		Until: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC),
