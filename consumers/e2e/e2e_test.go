@@ -85,12 +85,12 @@ func TestPipelineMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("simulated %d records (%d malformed, %d duplicates): %d clients with an owner, %d purchases, %d ledger entries",
-		stats.Records, stats.MalformedTotal(), stats.Duplicates, len(d.world.Clients), len(d.world.Purchases), len(d.commissions))
+	t.Logf("simulated %d records (%d malformed, %d duplicates): %d clients with an owner, %d purchases, %d ledger entries, %d retention costs",
+		stats.Records, stats.MalformedTotal(), stats.Duplicates, len(d.world.Clients), len(d.world.Purchases), len(d.commissions), len(d.world.Retention))
 	inputs := map[schemas.Topic]schemas.Topic{
 		schemas.TopicEnrollments: topics.Enrollments, schemas.TopicBookings: topics.Bookings,
 		schemas.TopicBusinesses: topics.Businesses, schemas.TopicFeedback: topics.Feedback,
-		schemas.TopicAcquisitionCosts: topics.AcquisitionCosts,
+		schemas.TopicAcquisitionCosts: topics.AcquisitionCosts, schemas.TopicRetentionCosts: topics.RetentionCosts,
 	}
 	// The simulator's own account of its malformed records agrees with the decoders and
 	// the Engine: one dead letter per refused record and consumer.
@@ -199,7 +199,8 @@ func TestPipelineMatchesReference(t *testing.T) {
 	// minus those it refused, and every committed output record.
 	want := map[string]int{"referral_owners": len(owners), "commissions": len(comms), "dlq": len(dlqs)}
 	tables := map[schemas.Topic]string{schemas.TopicEnrollments: "enrollments", schemas.TopicBookings: "bookings",
-		schemas.TopicBusinesses: "businesses", schemas.TopicFeedback: "feedback", schemas.TopicAcquisitionCosts: "acquisition_costs"}
+		schemas.TopicBusinesses: "businesses", schemas.TopicFeedback: "feedback", schemas.TopicAcquisitionCosts: "acquisition_costs",
+		schemas.TopicRetentionCosts: "retention_costs"}
 	for def, table := range tables {
 		want[table] = d.records[def] - d.sinkRefused[def]
 		want["dlq"] += d.sinkRefused[def]
