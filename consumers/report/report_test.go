@@ -153,7 +153,8 @@ func TestText(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{"Top owners by passive income (EUR)", "Jõusaal Tugev Tartu", "455.00",
-		"Retention", "2025-04", "Realized CLV", "150.00", "Churn", "515.43", "25.77", "Dead letters: 69"} {
+		"Retention", "2025-04", "Realized CLV", "150.00", "Churn", "515.43", "25.77", "Dead letters: 69",
+		"Gross and net CLV per client (platform, EUR", "-35.12", "Customer retention rate", "140.0%"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}
