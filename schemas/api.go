@@ -7,6 +7,7 @@ package schemas
 //	func DecodeBusiness(data []byte) (Business, error)
 //	func DecodeFeedback(data []byte) (Feedback, error)
 //	func DecodeAcquisitionCost(data []byte) (AcquisitionCost, error)
+//	func DecodeRetentionCost(data []byte) (RetentionCost, error)
 //	func DecodeReferralOwner(data []byte) (ReferralOwner, error)
 //	func DecodeCommission(data []byte) (Commission, error)
 //	func DecodePayout(data []byte) (Payout, error)

@@ -110,6 +110,14 @@ func (r *reader) id(i int) string {
 	return r.keep(i, b)
 }
 
+// optID reads an optional id: absent reads as "", present it is read as id (non-empty).
+func (r *reader) optID(i int) string {
+	if r.err != nil || r.vals[i].kind == kindAbsent {
+		return ""
+	}
+	return r.id(i)
+}
+
 // text reads an optional string; absent reads as "".
 func (r *reader) text(i int) string {
 	b, ok := r.str(i, false)
@@ -799,6 +807,49 @@ func (b Bounds) DecodeAcquisitionCost(data []byte) (AcquisitionCost, error) {
 	r.checkPlaces(acAmount, amount, cur)
 	if r.err != nil {
 		return AcquisitionCost{}, r.err
+	}
+	v.Amount, v.Currency = amount.d, cur.code
+	return v, nil
+}
+
+const (
+	rcEventID = iota
+	rcBusinessID
+	rcClientID
+	rcAmount
+	rcCurrency
+	rcKind
+	rcOccurredAt
+)
+
+var retentionCostFields = newFields("event_id", "business_id", "client_id", "amount", "currency", "kind", "occurred_at").withText(rcEventID, rcBusinessID, rcClientID)
+
+// DecodeRetentionCost decodes and validates a taskole.retention-costs.v1 value. Its money
+// follows the acquisition-costs rules; client_id is optional, but an id when present.
+func DecodeRetentionCost(data []byte) (RetentionCost, error) {
+	return Bounds{}.DecodeRetentionCost(data)
+}
+
+// DecodeRetentionCost is the package-level DecodeRetentionCost under bounds b.
+func (b Bounds) DecodeRetentionCost(data []byte) (RetentionCost, error) {
+	b = b.WithDefaults()
+	r := reader{bd: &b}
+	if !r.parse(data, retentionCostFields) {
+		return RetentionCost{}, r.err
+	}
+	v := RetentionCost{
+		EventID:    r.id(rcEventID),
+		BusinessID: r.id(rcBusinessID),
+		ClientID:   r.optID(rcClientID),
+	}
+	amount := r.money(rcAmount, true, false)
+	cur, _ := r.currency(rcCurrency, true)
+	v.Kind = RetentionKind(r.enum(rcKind, true, string(RetentionLoyaltyDiscount), string(RetentionFreeService),
+		string(RetentionGuarantee), string(RetentionOther)))
+	v.OccurredAt = r.time(rcOccurredAt, true)
+	r.checkPlaces(rcAmount, amount, cur)
+	if r.err != nil {
+		return RetentionCost{}, r.err
 	}
 	v.Amount, v.Currency = amount.d, cur.code
 	return v, nil

@@ -218,7 +218,7 @@ func BenchmarkDecodeBookingFastjson(b *testing.B) {
 // TestFieldTables checks that every event type's field table finds each name with one probe.
 func TestFieldTables(t *testing.T) {
 	for _, fs := range []*fields{enrollmentFields, bookingFields, businessFields, feedbackFields,
-		acquisitionCostFields, referralOwnerFields, commissionFields, payoutFields, deadLetterFields} {
+		acquisitionCostFields, retentionCostFields, referralOwnerFields, commissionFields, payoutFields, deadLetterFields} {
 		if fs.linear {
 			t.Errorf("%v: two names share a slot; change fieldSlot", fs.names)
 		}

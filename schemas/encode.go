@@ -276,6 +276,20 @@ func AppendAcquisitionCost(dst []byte, v AcquisitionCost) []byte {
 	return e.close()
 }
 
+// AppendRetentionCost appends v as a taskole.retention-costs.v1 value.
+func AppendRetentionCost(dst []byte, v RetentionCost) []byte {
+	e := encoder{dst}
+	e.open()
+	e.str("event_id", v.EventID)
+	e.str("business_id", v.BusinessID)
+	e.optStr("client_id", v.ClientID)
+	e.dec("amount", v.Amount)
+	e.str("currency", v.Currency)
+	e.str("kind", string(v.Kind))
+	e.time("occurred_at", v.OccurredAt)
+	return e.close()
+}
+
 // AppendReferralOwner appends v as a taskole.referral-owners.v1 value.
 func AppendReferralOwner(dst []byte, v ReferralOwner) []byte {
 	e := encoder{dst}

@@ -53,6 +53,7 @@ func FuzzDecodeBooking(f *testing.F)         { f.Add(benchBooking); fuzzCodec(f,
 func FuzzDecodeBusiness(f *testing.F)        { fuzzCodec(f, TopicBusinesses) }
 func FuzzDecodeFeedback(f *testing.F)        { fuzzCodec(f, TopicFeedback) }
 func FuzzDecodeAcquisitionCost(f *testing.F) { fuzzCodec(f, TopicAcquisitionCosts) }
+func FuzzDecodeRetentionCost(f *testing.F)   { fuzzCodec(f, TopicRetentionCosts) }
 func FuzzDecodeReferralOwner(f *testing.F)   { fuzzCodec(f, TopicReferralOwners) }
 func FuzzDecodeCommission(f *testing.F)      { fuzzCodec(f, TopicCommissions) }
 func FuzzDecodePayout(f *testing.F)          { fuzzCodec(f, TopicPayouts) }

@@ -33,6 +33,7 @@ var codecs = map[Topic]codec{
 	TopicBusinesses:       codecOf(DecodeBusiness, AppendBusiness),
 	TopicFeedback:         codecOf(DecodeFeedback, AppendFeedback),
 	TopicAcquisitionCosts: codecOf(DecodeAcquisitionCost, AppendAcquisitionCost),
+	TopicRetentionCosts:   codecOf(DecodeRetentionCost, AppendRetentionCost),
 	TopicReferralOwners:   codecOf(DecodeReferralOwner, AppendReferralOwner),
 	TopicCommissions:      codecOf(DecodeCommission, AppendCommission),
 	TopicPayouts:          codecOf(DecodePayout, AppendPayout),
@@ -51,6 +52,10 @@ var decoderOnly = map[string]string{
 	"taskole.acquisition-costs.v1/currency.invalid--no-currency-code":  "XXX matches ^[A-Z]{3}$ but has no minor unit (ISO 4217 'no currency')",
 	"taskole.acquisition-costs.v1/amount.invalid--too-many-places-kwd": "decimal places depend on the currency's ISO 4217 minor unit",
 	"taskole.commissions.v1/amount.invalid--too-many-places":           "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.retention-costs.v1/currency.invalid--unknown-code":        "ABC matches ^[A-Z]{3}$ but is not an ISO 4217 code",
+	"taskole.retention-costs.v1/amount.invalid--too-many-places-eur":   "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.retention-costs.v1/amount.invalid--fraction-jpy":          "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.retention-costs.v1/event_id.duplicate--twice":             "JSON Schema sees one value per key (the loader keeps the last); the decoder rejects ambiguous duplicates",
 }
 
 func compileSchema(t *testing.T, topic Topic) *jsonschema.Schema {
@@ -87,7 +92,7 @@ func schemaValidate(sch *jsonschema.Schema, data []byte) error {
 func allTopics() []Topic {
 	t := Topics{}.WithDefaults()
 	return []Topic{t.Enrollments, t.Bookings, t.Businesses, t.Feedback, t.AcquisitionCosts,
-		t.ReferralOwners, t.Commissions, t.Payouts, t.DLQ}
+		t.RetentionCosts, t.ReferralOwners, t.Commissions, t.Payouts, t.DLQ}
 }
 
 // TestSamples checks every sample under testdata/<topic>/{valid,invalid} against both the

@@ -10,6 +10,7 @@ const (
 	TopicBusinesses       Topic = "taskole.businesses.v1"
 	TopicFeedback         Topic = "taskole.feedback.v1"
 	TopicAcquisitionCosts Topic = "taskole.acquisition-costs.v1"
+	TopicRetentionCosts   Topic = "taskole.retention-costs.v1"
 	TopicReferralOwners   Topic = "taskole.referral-owners.v1"
 	TopicCommissions      Topic = "taskole.commissions.v1"
 	TopicPayouts          Topic = "taskole.payouts.v1"
@@ -23,6 +24,7 @@ type Topics struct {
 	Businesses       Topic
 	Feedback         Topic
 	AcquisitionCosts Topic
+	RetentionCosts   Topic
 	ReferralOwners   Topic
 	Commissions      Topic
 	Payouts          Topic
@@ -41,6 +43,7 @@ func (t Topics) WithDefaults() Topics {
 	def(&t.Businesses, TopicBusinesses)
 	def(&t.Feedback, TopicFeedback)
 	def(&t.AcquisitionCosts, TopicAcquisitionCosts)
+	def(&t.RetentionCosts, TopicRetentionCosts)
 	def(&t.ReferralOwners, TopicReferralOwners)
 	def(&t.Commissions, TopicCommissions)
 	def(&t.Payouts, TopicPayouts)
@@ -52,7 +55,7 @@ func (t Topics) WithDefaults() Topics {
 func (t Topics) WithPrefix(p string) Topics {
 	t = t.WithDefaults()
 	for _, v := range []*Topic{&t.Enrollments, &t.Bookings, &t.Businesses, &t.Feedback,
-		&t.AcquisitionCosts, &t.ReferralOwners, &t.Commissions, &t.Payouts, &t.DLQ} {
+		&t.AcquisitionCosts, &t.RetentionCosts, &t.ReferralOwners, &t.Commissions, &t.Payouts, &t.DLQ} {
 		*v = Topic(p) + *v
 	}
 	return t

@@ -89,6 +89,30 @@ type AcquisitionCost struct {
 	OccurredAt time.Time
 }
 
+// RetentionKind says what a business spent to keep its clients.
+type RetentionKind string
+
+// Retention cost kinds.
+const (
+	RetentionLoyaltyDiscount RetentionKind = "loyalty_discount"
+	RetentionFreeService     RetentionKind = "free_service"
+	RetentionGuarantee       RetentionKind = "guarantee"
+	RetentionOther           RetentionKind = "other"
+)
+
+// RetentionCost is what a business spent to keep clients (taskole.retention-costs.v1): a
+// loyalty discount, a free service, a guarantee. ClientID names the client it was spent on,
+// or is empty when the spend is not attributed to one client.
+type RetentionCost struct {
+	EventID    string
+	BusinessID string
+	ClientID   string // optional
+	Amount     decimal.Decimal
+	Currency   string
+	Kind       RetentionKind
+	OccurredAt time.Time
+}
+
 // OwnerSource tells which kind of establishing event made a business the referral owner.
 type OwnerSource string
 

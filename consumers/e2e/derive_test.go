@@ -145,6 +145,17 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 				w.Spend = append(w.Spend, querytest.Spend{EventID: a.EventID, Business: a.BusinessID,
 					Currency: a.Currency, Amount: a.Amount, At: sec(a.OccurredAt)})
 			}
+		case schemas.TopicRetentionCosts:
+			rc, err := schemas.DecodeRetentionCost(e.Value)
+			if err != nil {
+				d.sinkRefused[e.Topic]++
+				continue
+			}
+			if !seen[rc.EventID] {
+				seen[rc.EventID] = true
+				w.Retention = append(w.Retention, querytest.RetentionSpend{EventID: rc.EventID, Business: rc.BusinessID,
+					Client: rc.ClientID, Currency: rc.Currency, Amount: rc.Amount, At: sec(rc.OccurredAt)})
+			}
 		}
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -86,12 +87,12 @@ func TestPipelineMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("simulated %d records (%d malformed, %d duplicates): %d clients with an owner, %d purchases, %d ledger entries",
-		stats.Records, stats.MalformedTotal(), stats.Duplicates, len(d.world.Clients), len(d.world.Purchases), len(d.commissions))
+	t.Logf("simulated %d records (%d malformed, %d duplicates): %d clients with an owner, %d purchases, %d ledger entries, %d retention costs",
+		stats.Records, stats.MalformedTotal(), stats.Duplicates, len(d.world.Clients), len(d.world.Purchases), len(d.commissions), len(d.world.Retention))
 	inputs := map[schemas.Topic]schemas.Topic{
 		schemas.TopicEnrollments: topics.Enrollments, schemas.TopicBookings: topics.Bookings,
 		schemas.TopicBusinesses: topics.Businesses, schemas.TopicFeedback: topics.Feedback,
-		schemas.TopicAcquisitionCosts: topics.AcquisitionCosts,
+		schemas.TopicAcquisitionCosts: topics.AcquisitionCosts, schemas.TopicRetentionCosts: topics.RetentionCosts,
 	}
 	// The simulator's own account of its malformed records agrees with the decoders and
 	// the Engine: one dead letter per refused record and consumer.
@@ -206,7 +207,8 @@ func TestPipelineMatchesReference(t *testing.T) {
 	// minus those it refused, and every committed output record.
 	want := map[string]int{"referral_owners": len(owners), "commissions": len(comms), "dlq": len(dlqs)}
 	tables := map[schemas.Topic]string{schemas.TopicEnrollments: "enrollments", schemas.TopicBookings: "bookings",
-		schemas.TopicBusinesses: "businesses", schemas.TopicFeedback: "feedback", schemas.TopicAcquisitionCosts: "acquisition_costs"}
+		schemas.TopicBusinesses: "businesses", schemas.TopicFeedback: "feedback", schemas.TopicAcquisitionCosts: "acquisition_costs",
+		schemas.TopicRetentionCosts: "retention_costs"}
 	for def, table := range tables {
 		want[table] = d.records[def] - d.sinkRefused[def]
 		want["dlq"] += d.sinkRefused[def]
@@ -331,6 +333,44 @@ func checkReport(ctx context.Context, t *testing.T, conn driver.Conn, until time
 		if c.ActiveAtStart != churn.int(i, "active_start") || c.Churned != churn.int(i, "churned") || !c.AMPU.Equal(churn.dec(i, "ampu")) {
 			t.Errorf("churn %s: report %+v, pack active %d churned %d ampu %s", k, c,
 				churn.int(i, "active_start"), churn.int(i, "churned"), churn.dec(i, "ampu"))
+		}
+	}
+
+	// Gross vs net CLV and CRR: the report shows the pack's platform rows as they are.
+	net := run(ctx, t, conn, "net_clv", p)
+	if len(data.NetCLV) != len(net.Rows) || len(net.Rows) == 0 {
+		t.Errorf("report has %d net CLV rows, the pack %d", len(data.NetCLV), len(net.Rows))
+	}
+	netBy := map[string]report.CLVMonth{}
+	for _, m := range data.NetCLV {
+		netBy[m.Month.Format(time.DateOnly)+"/"+m.Currency] = m
+	}
+	for i := range net.Rows {
+		k := net.date(i, "month") + "/" + net.str(i, "currency")
+		m := netBy[k]
+		gross, _ := net.get(i, "gross_clv").(float64)
+		netCLV, _ := net.get(i, "net_clv").(float64)
+		if m.Gross.InexactFloat64() != gross || m.Net.InexactFloat64() != netCLV ||
+			!m.AcquisitionPerClient.Equal(net.dec(i, "acquisition_cost_per_client")) || !m.RetentionPerClient.Equal(net.dec(i, "retention_cost_per_client")) {
+			t.Errorf("net CLV %s: report %+v, pack gross %v net %v", k, m, gross, netCLV)
+		}
+	}
+	crr := run(ctx, t, conn, "retention_rate", p)
+	if len(data.CRR) != len(crr.Rows) || len(crr.Rows) == 0 {
+		t.Errorf("report has %d CRR rows, the pack %d", len(data.CRR), len(crr.Rows))
+	}
+	crrBy := map[string]report.RetentionRate{}
+	for _, r := range data.CRR {
+		crrBy[r.Month.Format(time.DateOnly)] = r
+	}
+	for i := range crr.Rows {
+		k := crr.date(i, "month")
+		r := crrBy[k]
+		rate, ok := r.Rate()
+		want, wantOK := crr.get(i, "retention_rate").(float64)
+		if r.Start != crr.int(i, "active_start") || r.End != crr.int(i, "active_end") || r.New != crr.int(i, "new_active_end") ||
+			ok != wantOK || math.Abs(rate-want) > 1e-12 {
+			t.Errorf("CRR %s: report %+v (%v), pack %v", k, r, rate, crr.get(i, "retention_rate"))
 		}
 	}
 

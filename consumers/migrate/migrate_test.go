@@ -126,7 +126,7 @@ func TestUpRealServer(t *testing.T) {
 	}
 	got := strings.Join(tables(t, addr, db), ",")
 	for _, want := range []string{"acquisition_costs", "bookings", "businesses", "commissions", "dlq", "enrollments",
-		"feedback", "payouts", "referral_owners", "schema_migrations", "sink_progress"} {
+		"feedback", "payouts", "referral_owners", "retention_costs", "schema_migrations", "sink_progress"} {
 		if !strings.Contains(","+got+",", ","+want+",") {
 			t.Errorf("table %s missing after Up; have %s", want, got)
 		}

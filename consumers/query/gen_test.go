@@ -34,6 +34,7 @@ var rawColumns = map[string][]string{
 	"commissions":       {"commission_id", "kind", "reason", "owner_business_id", "provider_business_id", "client_id", "booking_id", "booking_amount", "rate", "amount", "currency", "occurred_at", "occurred_at_ns", "payable_at", "payable_at_ns", "source_event_id", "_topic", "_partition", "_offset"},
 	"feedback":          {"event_id", "client_id", "business_id", "kind", "score", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
 	"acquisition_costs": {"event_id", "business_id", "amount", "currency", "channel", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
+	"retention_costs":   {"event_id", "business_id", "client_id", "amount", "currency", "kind", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
 	"dlq":               {"source_topic", "source_partition", "source_offset", "key", "value", "error", "error_label", "consumer", "failed_at", "_topic", "_partition", "_offset"},
 }
 
@@ -277,6 +278,45 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 				w.Feedback = append(w.Feedback, f)
 				emit("feedback", f.EventID, c.ID, f.Business, f.Kind, uint8(f.Score), f.At, uint32(0))
 			}
+		}
+	}
+
+	// Retention spend, after the clients so that the rest of the world stays as it was:
+	// costs naming a client (its owner's or, a third of the time, another business's; now and
+	// then a client nobody owns: allocated to no one) and costs naming none (spread over the
+	// business's clients active that month, if any). Zero amounts and sub-cent shares too.
+	kinds := []string{"loyalty_discount", "free_service", "guarantee", "other"}
+	for i, c := range w.Clients {
+		for j := range rng.IntN(4) {
+			spender := w.Businesses[c.Owner]
+			if rng.IntN(3) == 0 {
+				if p := pick(); p.Currency == spender.Currency {
+					spender = p
+				}
+			}
+			e := querytest.RetentionSpend{EventID: fmt.Sprintf("%s-rc%d", c.ID, j), Business: spender.ID, Client: c.ID,
+				Currency: spender.Currency, Amount: money(1, 30, spender.Currency), At: randTime(c.OwnedSince, genEnd)}
+			if i%97 == 5 {
+				e.Client = fmt.Sprintf("nobody-%d", i) // no referral owner: allocated to no one
+			}
+			w.Retention = append(w.Retention, e)
+			emit("retention_costs", e.EventID, e.Business, e.Client, e.Amount, e.Currency, kinds[rng.IntN(len(kinds))], e.At, uint32(0))
+		}
+	}
+	for _, id := range bizIDs {
+		b := w.Businesses[id]
+		for m := range 12 {
+			if rng.IntN(2) == 0 {
+				continue
+			}
+			amount := money(20, 400, b.Currency)
+			if m == 7 {
+				amount = decimal.Zero
+			}
+			e := querytest.RetentionSpend{EventID: fmt.Sprintf("%s-rc-%d", id, m), Business: id, Currency: b.Currency,
+				Amount: amount, At: randTime(genStart.AddDate(0, m, 0), genStart.AddDate(0, m+1, 0))}
+			w.Retention = append(w.Retention, e)
+			emit("retention_costs", e.EventID, e.Business, "", e.Amount, e.Currency, kinds[rng.IntN(len(kinds))], e.At, uint32(0))
 		}
 	}
 	return w

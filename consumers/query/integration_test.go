@@ -36,8 +36,8 @@ func TestQueryPackMatchesReference(t *testing.T) {
 
 	w := generate(42, 48, 3000)
 	w.load(ctx, t, conn)
-	t.Logf("generated %d clients, %d purchases, %d enrollments, %d feedback answers, %d spend events, %d dead letters",
-		len(w.Clients), len(w.Purchases), len(w.Enrollments), len(w.Feedback), len(w.Spend), len(w.DeadLetters))
+	t.Logf("generated %d clients, %d purchases, %d enrollments, %d feedback answers, %d spend events, %d retention costs, %d dead letters",
+		len(w.Clients), len(w.Purchases), len(w.Enrollments), len(w.Feedback), len(w.Spend), len(w.Retention), len(w.DeadLetters))
 	if dir := os.Getenv("TASKOLE_SQL_GATE_DIR"); dir != "" {
 		gctx, gcancel := context.WithTimeout(ctx, gateTimeout)
 		writeGateBundle(gctx, t, addr, db, dir)

@@ -35,6 +35,8 @@ type Data struct {
 	Churn     []ChurnMonth    // platform churn, RPR, AMPU, LTV per month
 	NPS       []Satisfaction  // NPS and CSAT per business
 	LTVCAC    []LTVCAC        // acquisition cost against lifetime value per business
+	NetCLV    []CLVMonth      // platform gross and net CLV per month (netclv.go)
+	CRR       []RetentionRate // platform customer retention rate per month (netclv.go)
 	DLQ       []DeadLetters   // dead-letter counts by consumer, topic and reason
 }
 

@@ -41,6 +41,9 @@ type pageView struct {
 	LTV                        []ltvRow
 	DLQ                        []DeadLetters
 	DLQTotal                   int64
+	NetCLVChart, CRRChart      template.HTML
+	NetCLV                     []netCLVRow
+	CRR                        []crrRow
 }
 
 func view(d Data) pageView {
@@ -65,6 +68,8 @@ func view(d Data) pageView {
 	for _, r := range sortedLTV(d.LTVCAC) {
 		v.LTV = append(v.LTV, ltvRowOf(r))
 	}
+	v.NetCLVChart, v.NetCLV = netCLVChart(d.NetCLV, cur), netCLVRows(d.NetCLV)
+	v.CRRChart, v.CRR = crrChart(d.CRR), crrRows(d.CRR)
 	v.DLQ = sortedDLQ(d.DLQ)
 	for _, x := range v.DLQ {
 		v.DLQTotal += x.Count
@@ -248,6 +253,26 @@ th{background:#f0f2f4;font-weight:600}
 <table>
 <thead><tr><th>Month</th><th>Active at start</th><th>Churned</th><th>Churn rate</th><th>Repeat purchase rate</th><th>AMPU</th><th>LTV</th><th>Currency</th></tr></thead>
 <tbody>{{range .Churn}}<tr><td>{{.Month}}</td><td>{{.Active}}</td><td>{{.Churned}}</td><td>{{.ChurnRate}}</td><td>{{.RPR}}</td><td>{{.AMPU}}</td><td>{{.LTV}}</td><td>{{.Currency}}</td></tr>{{else}}<tr><td colspan="8">No data.</td></tr>{{end}}</tbody>
+</table>
+</section>
+
+<section id="net-clv">
+<h2>Gross and net CLV</h2>
+<p class="note">Platform wide, per client ({{.Currency}} in the chart). Gross CLV = AOV × purchase frequency × lifespan; net CLV subtracts what a client cost to win (its cohort's CAC) and to keep (retention spend named to it, or spread over the spender's clients active that month), to date.</p>
+{{.NetCLVChart}}
+<table>
+<thead><tr><th>Month</th><th>Gross CLV</th><th>Acquisition / client</th><th>Retention / client</th><th>Net CLV</th><th>Currency</th></tr></thead>
+<tbody>{{range .NetCLV}}<tr><td>{{.Month}}</td><td>{{.Gross}}</td><td>{{.Acquisition}}</td><td>{{.Retention}}</td><td>{{.Net}}</td><td>{{.Currency}}</td></tr>{{else}}<tr><td colspan="6">No data.</td></tr>{{end}}</tbody>
+</table>
+</section>
+
+<section id="retention-rate">
+<h2>Customer retention rate</h2>
+<p class="note">Platform wide. CRR = (E − N) / S: S clients active at the month's first instant, E at its last, N those of E whose ownership was established in the month.</p>
+{{.CRRChart}}
+<table>
+<thead><tr><th>Month</th><th>Active at start (S)</th><th>Active at end (E)</th><th>New of E (N)</th><th>CRR</th></tr></thead>
+<tbody>{{range .CRR}}<tr><td>{{.Month}}</td><td>{{.Start}}</td><td>{{.End}}</td><td>{{.New}}</td><td>{{.Rate}}</td></tr>{{else}}<tr><td colspan="5">No data.</td></tr>{{end}}</tbody>
 </table>
 </section>
 

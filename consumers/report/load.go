@@ -92,6 +92,8 @@ func Load(ctx context.Context, conn driver.Conn, src Source) (Data, error) {
 		}},
 		{"owners", func() error { return loadOwners(run, params, names, &d) }},
 		{"churn", func() error { return loadChurn(run, params, &d) }},
+		{"net-clv", func() error { return loadNetCLV(run, params, &d) }},
+		{"retention-rate", func() error { return loadRetentionRate(run, params, &d) }},
 		{"satisfaction", func() error {
 			t, err := run("nps_csat", map[string]string{"by": "business"})
 			if err != nil {

@@ -73,6 +73,10 @@ func TestLoadFromQueryPack(t *testing.T) {
 		{"acquisition_costs", "event_id, business_id, amount, currency, channel, occurred_at, occurred_at_ns, _topic, _partition, _offset", [][]any{
 			{"a1", "b1", d("100.00"), "EUR", "flyers", ts("2025-01-05 00:00:00"), uint32(0), "costs", uint32(0), uint64(1)},
 		}},
+		{"retention_costs", "event_id, business_id, client_id, amount, currency, kind, occurred_at, occurred_at_ns, _topic, _partition, _offset", [][]any{
+			{"r1", "b1", "c1", d("4.00"), "EUR", "loyalty_discount", ts("2025-01-15 13:00:00"), uint32(0), "retention", uint32(0), uint64(1)},
+			{"r2", "b2", "", d("10.00"), "EUR", "other", ts("2025-02-10 00:00:00"), uint32(0), "retention", uint32(0), uint64(2)},
+		}},
 		{"dlq", "source_topic, source_partition, source_offset, key, value, error, error_label, consumer, failed_at, _topic, _partition, _offset", [][]any{
 			{"taskole.bookings.v1", int32(0), int64(7), "c9", "{", "decoding booking: unexpected end", "json:syntax", "ledger", ts("2025-02-01 00:00:00"), "dlq", uint32(0), uint64(1)},
 		}},
@@ -127,6 +131,32 @@ func TestLoadFromQueryPack(t *testing.T) {
 	}
 	if len(data.Churn) == 0 || len(data.CLV) == 0 {
 		t.Errorf("churn %d rows, clv %d rows", len(data.Churn), len(data.CLV))
+	}
+	// Net CLV and CRR, worked by hand. January: one purchase of 40.00, one client acquired
+	// (cohort CAC 100.00), 4.00 named to c1: gross 40, net 40 - 104 = -64. February: 60.00 and
+	// 50.00 by two buyers, lifespan (2 + 1) / 2, so gross 55 x 1 x 1.5 = 82.5; the 10.00 naming
+	// no client goes to b2's only client active in February (c2): costs 104 + 10 over 2
+	// clients, net 82.5 - 57 = 25.5. CRR: January S = 0 (none); February S = 1 (c1), E = 2,
+	// N = 1 (c2 joined): 100%; March S = 2, E = 2, N = 0: 100%.
+	wantCLV := map[string][4]string{"2025-01": {"40", "-64", "100", "4"}, "2025-02": {"82.5", "25.5", "50", "7"}}
+	if len(data.NetCLV) != len(wantCLV) {
+		t.Errorf("net clv = %+v, want %d months", data.NetCLV, len(wantCLV))
+	}
+	for _, m := range data.NetCLV {
+		w, ok := wantCLV[monthLabel(m.Month)]
+		if !ok || m.Currency != "EUR" || !m.Gross.Equal(d(w[0])) || !m.Net.Equal(d(w[1])) ||
+			!m.AcquisitionPerClient.Equal(d(w[2])) || !m.RetentionPerClient.Equal(d(w[3])) {
+			t.Errorf("net clv %s = %+v, want gross, net, acquisition, retention %v", monthLabel(m.Month), m, w)
+		}
+	}
+	wantCRR := map[string][3]int64{"2025-01": {0, 1, 1}, "2025-02": {1, 2, 1}, "2025-03": {2, 2, 0}}
+	if len(data.CRR) != len(wantCRR) {
+		t.Errorf("crr = %+v, want %d months", data.CRR, len(wantCRR))
+	}
+	for _, r := range data.CRR {
+		if w := wantCRR[monthLabel(r.Month)]; r.Start != w[0] || r.End != w[1] || r.New != w[2] {
+			t.Errorf("crr %s = %+v, want S, E, N %v", monthLabel(r.Month), r, w)
+		}
 	}
 	var html, text bytes.Buffer
 	if err := HTML(&html, data); err != nil {

@@ -53,6 +53,12 @@ func fixture() Data {
 			{Consumer: "sink", Topic: "taskole.bookings.v1", Reason: "malformed json", Count: 64},
 		},
 	}
+	for m := range 6 {
+		data.NetCLV = append(data.NetCLV, CLVMonth{Month: month(2025, time.Month(1+m)), Currency: "EUR",
+			Gross: d("40").Add(d("12.5").Mul(decimal.NewFromInt(int64(m)))), Net: d("-35.125").Add(d("15").Mul(decimal.NewFromInt(int64(m)))),
+			AcquisitionPerClient: d("60.0000"), RetentionPerClient: d("15.1250")})
+		data.CRR = append(data.CRR, RetentionRate{Month: month(2025, time.Month(1+m)), Start: int64(100 * m), End: int64(100*m + 90), New: 50})
+	}
 	for c := range 4 {
 		size := int64(100 + 10*c)
 		for k := 0; k < 4-c; k++ {
@@ -86,7 +92,10 @@ func TestHTMLCharts(t *testing.T) {
 		{"clv lines, one per cohort", `<polyline class="clv-line"`, 4},
 		{"direct bars, EUR owners only", `class="bar bar-direct"`, 3},
 		{"indirect bars", `class="bar bar-indirect"`, 3},
-		{"three charts", `<svg class="chart `, 3},
+		{"five charts", `<svg class="chart `, 5},
+		{"gross and net CLV lines", `<polyline class="clv-(gross|net)"`, 2},
+		{"CRR line", `<polyline class="crr-line"`, 1},
+		{"CRR points, none for the month without clients at its start", `<circle class="crr-line-point"`, 5},
 		{"no script", `<script`, 0},
 		{"no external resource", `(src|href)="http`, 0},
 		{"escaped title", `Taskole &lt;demo&gt; report`, 2},
@@ -107,6 +116,10 @@ func TestHTMLCharts(t *testing.T) {
 		"8.0%",      // churn 80/1000
 		"Dead letters: 69",
 		"2025-01 +0: 100 of 100 (100.0%)", // heatmap tooltip
+		"-35.12",                          // net CLV -35.125 rounded half-even
+		"15.12",                           // retention cost per client 15.1250
+		"<td>140.0%</td>",                 // CRR (190 - 50) / 100
+		"<td>2025-01</td><td>0</td><td>90</td><td>50</td><td>–</td>", // no CRR without S
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)
@@ -125,7 +138,8 @@ func TestHTMLCharts(t *testing.T) {
 
 func TestHTMLEmptyData(t *testing.T) {
 	out := render(t, Data{})
-	for _, want := range []string{"No retention data.", "No CLV data in EUR.", "No owner income in EUR.", "Dead letters: 0", "No dead letters."} {
+	for _, want := range []string{"No retention data.", "No CLV data in EUR.", "No owner income in EUR.", "Dead letters: 0", "No dead letters.",
+		"No retention-rate data."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("empty report lacks %q", want)
 		}
@@ -139,7 +153,8 @@ func TestText(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{"Top owners by passive income (EUR)", "Jõusaal Tugev Tartu", "455.00",
-		"Retention", "2025-04", "Realized CLV", "150.00", "Churn", "515.43", "25.77", "Dead letters: 69"} {
+		"Retention", "2025-04", "Realized CLV", "150.00", "Churn", "515.43", "25.77", "Dead letters: 69",
+		"Gross and net CLV per client (platform, EUR", "-35.12", "Customer retention rate", "140.0%"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}
@@ -236,7 +251,9 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	dom := string(chrome("--dump-dom"))
 	for _, want := range []string{`class="chart retention-heatmap"`, `class="chart clv-chart"`, `class="chart owners-chart"`,
-		`<rect class="cell"`, `<polyline class="clv-line"`, `class="bar bar-indirect"`} {
+		`<rect class="cell"`, `<polyline class="clv-line"`, `class="bar bar-indirect"`,
+		`class="chart net-clv-chart"`, `<polyline class="clv-gross"`, `<polyline class="clv-net"`,
+		`class="chart crr-chart"`, `<polyline class="crr-line"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("browser DOM lacks %s", want)
 		}

@@ -121,6 +121,24 @@ func Text(w io.Writer, d Data) error {
 	}
 	flush()
 
+	p("\nGross and net CLV per client (platform, %s; net = gross - acquisition - retention cost)\n", cur)
+	flush()
+	p("month\tgross CLV\tacquisition\tretention\tnet CLV\t\n")
+	for _, r := range netCLVRows(d.NetCLV) {
+		if r.Currency == cur {
+			p("%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Gross, r.Acquisition, r.Retention, r.Net)
+		}
+	}
+	flush()
+
+	p("\nCustomer retention rate (platform): CRR = (E - N) / S\n")
+	flush()
+	p("month\tS\tE\tN\tCRR\t\n")
+	for _, r := range crrRows(d.CRR) {
+		p("%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Start, r.End, r.New, r.Rate)
+	}
+	flush()
+
 	p("\nSatisfaction (businesses with the most answers)\n")
 	flush()
 	p("%-34s\tNPS\tanswers\tCSAT\tanswers\t\n", "business")

@@ -5,7 +5,7 @@
 // events, re-delivered duplicates and a small, counted share of malformed records.
 //
 // The output is the INPUT side of the event contract (SPEC §4): records for the enrollments,
-// bookings, businesses, feedback and acquisition-costs topics, keyed as the contract says.
+// bookings, businesses, feedback, acquisition-costs and retention-costs topics, keyed as the contract says.
 // A Generator yields them one at a time (Next) and never holds more than one client-month in
 // memory, so the "load" preset streams tens of millions of events in bounded memory. The same
 // Config (seed included) always yields the same byte stream.

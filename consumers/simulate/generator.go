@@ -79,6 +79,11 @@ type Generator struct {
 	stats    counters
 	seq      int // per-batch sequence for ids of extra records
 	curOwner int // owner of the client whose batch is being generated
+
+	// retention spend (retention.go): its own random stream, the batch's completed bookings
+	rpcg        rand.PCG
+	rr          *rand.Rand
+	completedBk []doneBooking
 }
 
 // New returns a Generator for cfg (zero fields take their defaults).
@@ -92,6 +97,7 @@ func New(cfg Config) (*Generator, error) {
 	g.end = cfg.Start.AddDate(0, cfg.Months, 0)
 	g.biz, g.owners, g.bySector = buildBusinesses(cfg, g.tag)
 	g.r = rand.New(&g.pcg)
+	g.rr = rand.New(&g.rpcg)
 	for s := range sectors {
 		for t, w := range sectors[s].affinity {
 			g.affinity[s].add(t, w)
@@ -241,6 +247,7 @@ func (g *Generator) header(m int) {
 		}
 	}
 	g.finishBatch()
+	g.retentionHeader(m)
 }
 
 func (g *Generator) emitBusiness(b *business, rate int64, at time.Time, n int) {
@@ -349,6 +356,7 @@ func (g *Generator) clientMonth(i, m int) {
 	}
 	g.seed(3, uint64(i), uint64(m))
 	r := g.r
+	g.completedBk = g.completedBk[:0]
 	id := g.clientID(i)
 	key := []byte(id)
 	ms, me := g.monthStart(m), g.monthStart(m+1)
@@ -439,6 +447,7 @@ func (g *Generator) clientMonth(i, m int) {
 		g.stats.lateBookings += int64(len(late) / 2)
 	}
 	g.finishBatch()
+	g.retentionClient(i, id, m)
 }
 
 // booking emits one booking's lifecycle (and maybe a feedback answer) for client c.
@@ -572,6 +581,7 @@ func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookin
 			}
 		}
 	}
+	g.completedBk = append(g.completedBk, doneBooking{prov: prov, amount: amount, at: completed, first: p.first, cancelled: cancelledAfter})
 	if !cancelledAfter && r.Float64() < c.feedback {
 		fb := schemas.Feedback{
 			EventID: bk.BookingID + "-fb", ClientID: id, BusinessID: b.id,
@@ -660,6 +670,8 @@ func (g *Generator) encode(v any) []byte {
 		g.bytes = schemas.AppendFeedback(g.bytes, v)
 	case schemas.AcquisitionCost:
 		g.bytes = schemas.AppendAcquisitionCost(g.bytes, v)
+	case schemas.RetentionCost:
+		g.bytes = schemas.AppendRetentionCost(g.bytes, v)
 	default:
 		panic("simulate: no encoder for " + strconv.Quote(typeName(v)))
 	}

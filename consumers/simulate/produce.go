@@ -47,6 +47,7 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 		schemas.TopicBusinesses:       string(topics.Businesses),
 		schemas.TopicFeedback:         string(topics.Feedback),
 		schemas.TopicAcquisitionCosts: string(topics.AcquisitionCosts),
+		schemas.TopicRetentionCosts:   string(topics.RetentionCosts),
 	}
 	var (
 		acked    atomic.Int64

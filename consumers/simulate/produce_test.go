@@ -26,6 +26,7 @@ func TestProduceSmallPreset(t *testing.T) {
 		schemas.TopicBusinesses:       string(topics.Businesses),
 		schemas.TopicFeedback:         string(topics.Feedback),
 		schemas.TopicAcquisitionCosts: string(topics.AcquisitionCosts),
+		schemas.TopicRetentionCosts:   string(topics.RetentionCosts),
 	}
 	var list []string
 	for _, n := range names {
@@ -101,7 +102,7 @@ func BenchmarkProduce(b *testing.B) {
 	brokers := itest.Kafka(b)
 	topics := itest.Topics(b)
 	itest.CreateTopics(b, brokers, 4, string(topics.Enrollments), string(topics.Bookings),
-		string(topics.Businesses), string(topics.Feedback), string(topics.AcquisitionCosts))
+		string(topics.Businesses), string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts))
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.MetadataMinAge(200*time.Millisecond),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
 	if err != nil {

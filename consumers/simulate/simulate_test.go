@@ -122,6 +122,8 @@ type check struct {
 	lateEnrollments, rejected int64
 	currencies, sectors       map[string]bool
 	rateChanges               int64
+	retention                 map[schemas.RetentionKind]int64 // valid retention costs per kind
+	retentionAttributed       int64
 }
 
 // verify reads a whole stream and fails t on any contract violation of a valid event.
@@ -132,7 +134,8 @@ func verify(t tb, cfg Config) check {
 		t.Fatal(err)
 	}
 	end := g.Config().Start.AddDate(0, g.Config().Months, 0)
-	c := check{malformed: map[MalformedKind]int64{}, currencies: map[string]bool{}, sectors: map[string]bool{}}
+	c := check{malformed: map[MalformedKind]int64{}, currencies: map[string]bool{}, sectors: map[string]bool{},
+		retention: map[schemas.RetentionKind]int64{}}
 	type bookingState struct {
 		last     schemas.Status
 		amount   decimal.Decimal
@@ -232,6 +235,15 @@ func verify(t tb, cfg Config) check {
 			if string(e.Key) != v.BusinessID || !v.Amount.IsPositive() {
 				t.Fatalf("acquisition cost key %q id %q amount %s", e.Key, v.BusinessID, v.Amount)
 			}
+		case schemas.RetentionCost:
+			exp, _ := schemas.MinorUnit(v.Currency)
+			if string(e.Key) != v.BusinessID || !v.Amount.IsPositive() || v.Amount.Exponent() != -exp || !v.OccurredAt.Before(end) {
+				t.Fatalf("retention cost key %q id %q amount %s %s at %s", e.Key, v.BusinessID, v.Amount, v.Currency, v.OccurredAt)
+			}
+			c.retention[v.Kind]++
+			if v.ClientID != "" {
+				c.retentionAttributed++
+			}
 		}
 	}
 	c.stats = g.Stats()
@@ -265,6 +277,8 @@ func decode(topic schemas.Topic, b []byte) (any, error) {
 		return schemas.DecodeFeedback(b)
 	case schemas.TopicAcquisitionCosts:
 		return schemas.DecodeAcquisitionCost(b)
+	case schemas.TopicRetentionCosts:
+		return schemas.DecodeRetentionCost(b)
 	}
 	panic("unknown topic " + topic)
 }
@@ -318,6 +332,29 @@ func TestSmallPresetIsRealistic(t *testing.T) {
 	}
 	if s.Clients != int64(cfg.Clients) {
 		t.Errorf("clients joined %d, want %d", s.Clients, cfg.Clients)
+	}
+	// Retention spend: every kind, some naming a client and some not, loyalty discounts the
+	// commonest; the stats agree with what was seen.
+	var retention int64
+	for _, n := range c.retention {
+		retention += n
+	}
+	if retention != s.RetentionCosts || c.retentionAttributed != s.RetentionAttributed {
+		t.Errorf("retention costs: stats %d (%d naming a client), observed %d (%d)", s.RetentionCosts, s.RetentionAttributed, retention, c.retentionAttributed)
+	}
+	for _, k := range []schemas.RetentionKind{schemas.RetentionLoyaltyDiscount, schemas.RetentionFreeService, schemas.RetentionGuarantee, schemas.RetentionOther} {
+		if c.retention[k] == 0 {
+			t.Errorf("no retention cost of kind %s (%v)", k, c.retention)
+		}
+	}
+	if c.retentionAttributed == 0 || c.retentionAttributed == retention {
+		t.Errorf("retention costs naming a client: %d of %d, want some but not all", c.retentionAttributed, retention)
+	}
+	if c.retention[schemas.RetentionLoyaltyDiscount] <= c.retention[schemas.RetentionFreeService] {
+		t.Errorf("loyalty discounts %d not commoner than free services %d", c.retention[schemas.RetentionLoyaltyDiscount], c.retention[schemas.RetentionFreeService])
+	}
+	if s.MalformedByTopic[schemas.TopicRetentionCosts][BadJSON]+s.MalformedByTopic[schemas.TopicRetentionCosts][MissingField] == 0 {
+		t.Errorf("no malformed retention-cost record")
 	}
 }
 

@@ -31,6 +31,9 @@ type Stats struct {
 	LateEnrollments int64 // enrollments delivered a batch after the client's bookings
 	LateBookings    int64 // bookings delivered after later bookings of the same client
 	RejectedClaims  int64 // enrollments by a second business (R1: must be rejected)
+	RetentionCosts  int64 // valid retention-cost events (loyalty discounts, free services, …)
+	// RetentionAttributed counts the retention-cost events that name a client.
+	RetentionAttributed int64
 }
 
 // DeadLetters is the number of dead-letter records a consumer reading the given topics must
@@ -78,14 +81,15 @@ func (s Stats) Write(w io.Writer) error {
 		line("completed", s.Completed) + line("cross-business", s.CrossBusiness) +
 		line("cancellations", s.Cancellations) + line("refunds", s.Refunds) +
 		line("rate changes", s.RateChanges) + line("late enrollments", s.LateEnrollments) +
-		line("late bookings", s.LateBookings) + line("rejected claims", s.RejectedClaims)
+		line("late bookings", s.LateBookings) + line("rejected claims", s.RejectedClaims) +
+		line("retention costs", s.RetentionCosts) + line("  naming a client", s.RetentionAttributed)
 	_, err := io.WriteString(w, out)
 	return err
 }
 
-// inputTopics are the five input topics, in the order of the counters arrays.
+// inputTopics are the six input topics, in the order of the counters arrays.
 var inputTopics = [...]schemas.Topic{schemas.TopicEnrollments, schemas.TopicBookings,
-	schemas.TopicBusinesses, schemas.TopicFeedback, schemas.TopicAcquisitionCosts}
+	schemas.TopicBusinesses, schemas.TopicFeedback, schemas.TopicAcquisitionCosts, schemas.TopicRetentionCosts}
 
 type counters struct {
 	records, bytes, duplicates                                          int64
@@ -93,6 +97,7 @@ type counters struct {
 	malformed                                                           [len(inputTopics)][7]int64
 	clients, bookings, completed, cross, cancellations                  int64
 	refunds, rateChanges, lateEnrollments, lateBookings, rejectedClaims int64
+	retentionCosts, retentionAttributed                                 int64
 }
 
 func (c *counters) count(e Event) {
@@ -129,6 +134,7 @@ func (c *counters) snapshot() Stats {
 		Clients:   c.clients, Bookings: c.bookings, Completed: c.completed, CrossBusiness: c.cross,
 		Cancellations: c.cancellations, Refunds: c.refunds, RateChanges: c.rateChanges,
 		LateEnrollments: c.lateEnrollments, LateBookings: c.lateBookings, RejectedClaims: c.rejectedClaims,
+		RetentionCosts: c.retentionCosts, RetentionAttributed: c.retentionAttributed,
 	}
 	s.MalformedByTopic = make(map[schemas.Topic]map[MalformedKind]int64, len(inputTopics))
 	for i, t := range inputTopics {

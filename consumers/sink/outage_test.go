@@ -131,7 +131,7 @@ func TestSinkClickHouseOutage(t *testing.T) {
 	tp := e.topics
 	itest.CreateTopics(t, e.brokers, 3, string(tp.Bookings), string(tp.Enrollments), string(tp.Businesses),
 		string(tp.Feedback), string(tp.AcquisitionCosts), string(tp.ReferralOwners), string(tp.Commissions),
-		string(tp.Payouts), string(tp.DLQ))
+		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts))
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{e.chAddr}, Auth: clickhouse.Auth{Database: e.db}})
 	if err != nil {
 		t.Fatal(err)

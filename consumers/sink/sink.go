@@ -156,6 +156,7 @@ const (
 	kCommissions
 	kPayouts
 	kDLQ
+	kRetentionCosts
 )
 
 // Sink copies the contract topics into ClickHouse. Create it with New, run it with Run,
@@ -183,6 +184,7 @@ type Sink struct {
 	businesses       *businesses
 	feedback         *feedback
 	acquisitionCosts *acquisitionCosts
+	retentionCosts   *retentionCosts
 	referralOwners   *referralOwners
 	commissions      *commissions
 	payouts          *payouts
@@ -225,26 +227,28 @@ func New(cfg Config) (*Sink, error) {
 		t.Bookings: kBookings, t.Enrollments: kEnrollments, t.Businesses: kBusinesses,
 		t.Feedback: kFeedback, t.AcquisitionCosts: kAcquisitionCosts,
 		t.ReferralOwners: kReferralOwners, t.Commissions: kCommissions, t.Payouts: kPayouts,
-		t.DLQ: kDLQ,
+		t.DLQ: kDLQ, t.RetentionCosts: kRetentionCosts,
 	} {
 		s.kinds[string(top)] = k
 		s.topics = append(s.topics, string(top))
 	}
-	if len(s.kinds) != 9 {
+	if len(s.kinds) != 10 {
 		return nil, errors.New("configuring sink: two contract topics share a name")
 	}
 	db := cfg.Database
 	s.bookings, s.enrollments, s.businesses = newBookings(db), newEnrollments(db), newBusinesses(db)
 	s.feedback, s.acquisitionCosts, s.referralOwners = newFeedback(db), newAcquisitionCosts(db), newReferralOwners(db)
 	s.commissions, s.payouts, s.dlq = newCommissions(db), newPayouts(db), newDLQ(db)
+	s.retentionCosts = newRetentionCosts(db)
 	s.tables = []*table{&s.bookings.table, &s.enrollments.table, &s.businesses.table,
 		&s.feedback.table, &s.acquisitionCosts.table, &s.referralOwners.table,
-		&s.commissions.table, &s.payouts.table, &s.dlq.table}
+		&s.commissions.table, &s.payouts.table, &s.dlq.table, &s.retentionCosts.table}
 	s.home = map[kind]*table{
 		kBookings: &s.bookings.table, kEnrollments: &s.enrollments.table,
 		kBusinesses: &s.businesses.table, kFeedback: &s.feedback.table,
 		kAcquisitionCosts: &s.acquisitionCosts.table, kReferralOwners: &s.referralOwners.table,
 		kCommissions: &s.commissions.table, kPayouts: &s.payouts.table, kDLQ: &s.dlq.table,
+		kRetentionCosts: &s.retentionCosts.table,
 	}
 	for _, tb := range s.tables {
 		s.hwm[tb] = map[tp]int64{}
@@ -540,6 +544,13 @@ func (s *Sink) judge(r *kgo.Record, k kind, add bool) (rerr *rowError) {
 		if rerr = asRow(err); rerr == nil {
 			if rerr = checkAcquisitionCost(&v); rerr == nil && add {
 				s.acquisitionCosts.add(&v, r)
+			}
+		}
+	case kRetentionCosts:
+		v, err := s.cfg.Bounds.DecodeRetentionCost(r.Value)
+		if rerr = asRow(err); rerr == nil {
+			if rerr = checkRetentionCost(&v); rerr == nil && add {
+				s.retentionCosts.add(&v, r)
 			}
 		}
 	case kReferralOwners:

@@ -82,7 +82,7 @@ func newEnv(t testing.TB) *testEnv {
 	tp := e.topics
 	itest.CreateTopics(t, e.brokers, 3, string(tp.Bookings), string(tp.Enrollments), string(tp.Businesses),
 		string(tp.Feedback), string(tp.AcquisitionCosts), string(tp.ReferralOwners), string(tp.Commissions),
-		string(tp.Payouts), string(tp.DLQ))
+		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts))
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{e.chAddr}, Auth: clickhouse.Auth{Database: e.db}})
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +169,9 @@ func generate(tp schemas.Topics, seed string, n int) dataset {
 				BusinessID: "biz1", Name: "Salon \"Üks\"", Sector: "beauty", ReferralRate: decimal.RequireFromString("0.07"), OccurredAt: t0}), "businesses")
 			add(tp.AcquisitionCosts, "biz1", schemas.AppendAcquisitionCost(nil, schemas.AcquisitionCost{EventID: fmt.Sprintf("%s-ac%d", seed, i),
 				BusinessID: "biz1", Amount: decimal.RequireFromString("120.50"), Currency: "EUR", Channel: "ads", OccurredAt: t0}), "acquisition_costs")
+			add(tp.RetentionCosts, "biz1", schemas.AppendRetentionCost(nil, schemas.RetentionCost{EventID: fmt.Sprintf("%s-rc%d", seed, i),
+				BusinessID: "biz1", ClientID: c, Amount: decimal.RequireFromString("4.99"), Currency: "EUR",
+				Kind: schemas.RetentionLoyaltyDiscount, OccurredAt: t0}), "retention_costs")
 			add(tp.Payouts, "biz1", schemas.AppendPayout(nil, schemas.Payout{PayoutID: fmt.Sprintf("%s-p%d", seed, i), OwnerBusinessID: "biz1",
 				Currency: "EUR", PeriodStart: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), PeriodEnd: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
 				OpeningBalance: decimal.Zero, Accrued: decimal.RequireFromString("30.10"), Reversed: decimal.RequireFromString("-1.05"),
@@ -180,7 +183,8 @@ func generate(tp schemas.Topics, seed string, n int) dataset {
 		if i%100 == 7 { // malformed records on several topics
 			add(tp.Bookings, c, []byte(`{"event_id": "x"`), "dlq")
 			add(tp.Feedback, c, []byte(`{"event_id":"f","client_id":"c","business_id":"b","kind":"nps","score":42,"occurred_at":"2026-01-01T00:00:00Z"}`), "dlq")
-			d.dead += 2
+			add(tp.RetentionCosts, "biz1", []byte(`{"event_id":"r","business_id":"biz1","amount":"1.00","currency":"EUR","kind":"warranty","occurred_at":"2026-01-01T00:00:00Z"}`), "dlq")
+			d.dead += 3
 		}
 	}
 	return d
@@ -196,7 +200,7 @@ func (d *dataset) merge(o dataset) {
 }
 
 var rawTables = []string{"bookings", "enrollments", "businesses", "feedback", "acquisition_costs",
-	"referral_owners", "commissions", "payouts", "dlq"}
+	"retention_costs", "referral_owners", "commissions", "payouts", "dlq"}
 
 // waitFor polls until every raw table holds the expected number of rows (or fails).
 func (e *testEnv) waitFor(t *testing.T, d dataset, timeout time.Duration) {
@@ -239,8 +243,18 @@ func (e *testEnv) verify(t *testing.T, d dataset) {
 	if got := e.count(t, "SELECT count() FROM dlq WHERE consumer = 'sink'"); got != d.dead {
 		t.Errorf("dlq rows from the sink = %d, want %d", got, d.dead)
 	}
-	if got := e.count(t, "SELECT count() FROM dlq WHERE consumer = 'sink' AND error_label = 'score:invalid' AND position(error, 'score') > 0"); got != d.dead/2 {
-		t.Errorf("dlq rows labelled score:invalid = %d, want %d", got, d.dead/2)
+	if got := e.count(t, "SELECT count() FROM dlq WHERE consumer = 'sink' AND error_label = 'score:invalid' AND position(error, 'score') > 0"); got != d.dead/3 {
+		t.Errorf("dlq rows labelled score:invalid = %d, want %d", got, d.dead/3)
+	}
+	if got := e.count(t, "SELECT count() FROM dlq WHERE consumer = 'sink' AND error_label = 'kind:invalid' AND source_topic = '"+string(e.topics.RetentionCosts)+"'"); got != d.dead/3 {
+		t.Errorf("retention-costs dlq rows labelled kind:invalid = %d, want %d", got, d.dead/3)
+	}
+	var rcSum string
+	if err := e.conn.QueryRow(context.Background(), "SELECT toString(sum(amount)) FROM retention_costs WHERE kind = 'loyalty_discount' AND client_id != ''").Scan(&rcSum); err != nil {
+		t.Fatal(err)
+	}
+	if want := decimal.RequireFromString("4.99").Mul(decimal.NewFromInt(int64(d.rows["retention_costs"]))); !decimal.RequireFromString(rcSum).Equal(want) {
+		t.Errorf("sum(retention_costs.amount) = %s, want %s", rcSum, want)
 	}
 	// One row read back field by field.
 	var (

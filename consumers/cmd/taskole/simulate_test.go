@@ -33,7 +33,7 @@ func TestSimulateCommand(t *testing.T) {
 	brokers := itest.Kafka(t)
 	topics := itest.Topics(t)
 	itest.CreateTopics(t, brokers, 4, string(topics.Enrollments), string(topics.Bookings),
-		string(topics.Businesses), string(topics.Feedback), string(topics.AcquisitionCosts))
+		string(topics.Businesses), string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts))
 	prefix := strings.TrimSuffix(string(topics.Enrollments), "taskole.enrollments.v1")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

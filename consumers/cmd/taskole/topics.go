@@ -63,7 +63,7 @@ func topicsCommand() command {
 func contractTopics(t schemas.Topics, partitions int32) []stream.TopicSpec {
 	t = t.WithDefaults()
 	specs := ledger.Topics(t, ledger.ChangelogFor(t), partitions)
-	for _, name := range []schemas.Topic{t.Feedback, t.AcquisitionCosts, t.Payouts} {
+	for _, name := range []schemas.Topic{t.Feedback, t.AcquisitionCosts, t.RetentionCosts, t.Payouts} {
 		specs = append(specs, stream.TopicSpec{Name: string(name), Partitions: partitions})
 	}
 	return specs

@@ -53,6 +53,8 @@ func (r *Ref) Cases(o Options) []Case {
 			Case{"order_metrics", p, []string{"dim", "month", "currency"}, r.orderMetrics(by, until)},
 			Case{"repeat_purchase_rate", p, []string{"dim", "month"}, r.repeatPurchaseRate(by, until)},
 			Case{"churn_ltv", p, []string{"dim", "month", "currency"}, r.churnLTV(by, until)},
+			Case{"net_clv", p, []string{"dim", "month", "currency"}, r.netCLV(by, until)},
+			Case{"retention_rate", p, []string{"dim", "month"}, r.retentionRate(by, until)},
 			Case{"lifecycle_counts", map[string]string{"by": by, "at": at.Format(time.DateTime)}, []string{"dim", "stage"}, r.lifecycleCounts(by, at)},
 		)
 	}
@@ -76,6 +78,10 @@ func (r *Ref) Cases(o Options) []Case {
 			filter(r.churnLTV("sector", until), "dim", o.Sector)},
 		Case{"cac_ltv", map[string]string{"by": "sector", "sector": o.Sector}, []string{"dim", "month", "currency"},
 			filter(r.cacLTV("sector"), "dim", o.Sector)},
+		Case{"net_clv", map[string]string{"by": "owner", "owner": o.Owner, "until": day(until)}, []string{"dim", "month", "currency"},
+			filter(r.netCLV("owner", until), "dim", o.Owner)},
+		Case{"retention_rate", map[string]string{"by": "sector", "sector": o.Sector, "until": day(until)}, []string{"dim", "month"},
+			filter(r.retentionRate("sector", until), "dim", o.Sector)},
 	)
 	return cases
 }

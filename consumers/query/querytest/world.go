@@ -29,6 +29,7 @@ type World struct {
 	Enrollments []Enrollment
 	Feedback    []Feedback
 	Spend       []Spend
+	Retention   []RetentionSpend
 	DeadLetters []DeadLetter
 }
 
@@ -70,6 +71,13 @@ type Spend struct {
 	EventID, Business, Currency string
 	Amount                      decimal.Decimal
 	At                          time.Time
+}
+
+// RetentionSpend is one retention-cost event; Client is empty when it names no client.
+type RetentionSpend struct {
+	EventID, Business, Client, Currency string
+	Amount                              decimal.Decimal
+	At                                  time.Time
 }
 
 // DeadLetter is one record a consumer refused, with the reason it counts under.

@@ -1,0 +1,279 @@
+-- name: net_clv
+-- title: Gross and net CLV per month: what a client is worth, less what it cost to win and keep
+-- description: For every calendar month up to the month of {until} in which the scope's
+-- description: clients bought, per currency: purchases, net value, AOV = net value / purchases,
+-- description: frequency = purchases / buying clients in the month, lifespan so far = average
+-- description: over the clients who bought by the month's end of the months between their first
+-- description: and last purchase, plus one (all as in order_metrics), and gross CLV = AOV x
+-- description: frequency x lifespan. acquired_clients = the scope's clients whose ownership was
+-- description: established by the month's end. Acquisition cost to date = the sum over those
+-- description: clients of their cohort's CAC (the owner's acquisition spend in the client's
+-- description: cohort month / the clients it established that month), i.e. the spend of every
+-- description: (business, month) up to this one in which the business established at least
+-- description: one client (spend in a month without a new client is no client's cost).
+-- description: Retention cost to date = every retention-costs event (once per event_id) up to
+-- description: the month's end, allocated to clients: an event naming a client with a referral
+-- description: owner is that client's cost, whichever business spent it; an event naming no
+-- description: client is spread evenly (amount / n, truncated to 4 decimals) over the n clients
+-- description: owned by the spending business who were active at some instant of the event's
+-- description: month (a purchase with month start - window <= purchase time <= month end);
+-- description: an event naming a client without an owner, or of a business without such
+-- description: clients, is allocated to no one. A client's costs count under its current owner,
+-- description: sector and cohort. Per client = cost / acquired_clients (truncated to 4
+-- description: decimals); net CLV = gross CLV - (acquisition cost + retention cost) /
+-- description: acquired_clients (Float64 estimates built from the exact Decimal totals).
+-- param: by String = platform; grouping of the dim column: platform, owner, sector or cohort
+-- param: owner String = ; only this owner business and its clients (empty: all)
+-- param: sector String = ; only businesses of this sector and their clients (empty: all)
+-- param: until Date; any day of the last calendar month
+-- columns: dim, month, currency, purchases, net_value, aov, buyers, all_purchases, frequency, lifespan_months, gross_clv, acquired_clients, acquisition_cost, acquisition_cost_per_client, retention_cost, retention_cost_per_client, net_clv
+SELECT
+    dim,
+    month,
+    currency,
+    purchases,
+    net_value,
+    aov,
+    buyers,
+    all_purchases,
+    frequency,
+    lifespan_months,
+    toFloat64(net_value) / purchases * frequency * lifespan_months AS gross_clv,
+    acquired_clients,
+    acquisition_cost,
+    acquisition_cost / greatest(acquired_clients, 1) AS acquisition_cost_per_client,
+    retention_cost,
+    retention_cost / greatest(acquired_clients, 1) AS retention_cost_per_client,
+    gross_clv - if(acquired_clients = 0, 0,
+        (toFloat64(acquisition_cost) + toFloat64(retention_cost)) / acquired_clients) AS net_clv
+FROM
+(
+    SELECT *
+    FROM
+    (
+        SELECT *
+        FROM
+        (
+            SELECT *
+            FROM
+            (
+                SELECT *
+                FROM
+                (
+                    SELECT
+                        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                        month,
+                        currency,
+                        count() AS purchases,
+                        sum(net_value) AS net_value,
+                        net_value / purchases AS aov
+                    FROM purchases
+                    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                      AND ({sector:String} = '' OR sector = {sector:String})
+                      AND month <= toStartOfMonth({until:Date})
+                    GROUP BY dim, month, currency
+                ) AS p
+                ANY LEFT JOIN
+                (
+                    SELECT
+                        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                        month,
+                        uniqExact(client_id) AS buyers,
+                        count() AS all_purchases,
+                        count() / uniqExact(client_id) AS frequency
+                    FROM purchases
+                    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                      AND ({sector:String} = '' OR sector = {sector:String})
+                      AND month <= toStartOfMonth({until:Date})
+                    GROUP BY dim, month
+                ) AS b USING (dim, month)
+            ) AS pb
+            ANY LEFT JOIN
+            (
+                -- Lifespan so far of every client who bought by the end of each month.
+                SELECT dim, as_of AS month, avg(dateDiff('month', first_month, last_month) + 1) AS lifespan_months
+                FROM
+                (
+                    SELECT dim, client_id, as_of, min(month) AS first_month, max(month) AS last_month
+                    FROM
+                    (
+                        SELECT
+                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                            client_id,
+                            month,
+                            arrayJoin(arrayMap(i -> addMonths(month, i),
+                                range(toUInt64(dateDiff('month', month, toStartOfMonth({until:Date})) + 1)))) AS as_of
+                        FROM purchases
+                        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                          AND ({sector:String} = '' OR sector = {sector:String})
+                          AND month <= toStartOfMonth({until:Date})
+                    )
+                    GROUP BY dim, client_id, as_of
+                )
+                GROUP BY dim, as_of
+            ) AS l USING (dim, month)
+        ) AS pbl
+        ANY LEFT JOIN
+        (
+            -- Clients acquired to date.
+            SELECT dim, month, count() AS acquired_clients
+            FROM
+            (
+                SELECT
+                    multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                            {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                    arrayJoin(arrayMap(i -> addMonths(cohort, i),
+                        range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)))) AS month
+                FROM client_owners
+                WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                  AND ({sector:String} = '' OR sector = {sector:String})
+                  AND cohort <= toStartOfMonth({until:Date})
+            )
+            GROUP BY dim, month
+        ) AS a USING (dim, month)
+    ) AS pbla
+    ANY LEFT JOIN
+    (
+        -- Acquisition cost to date: the cohort CAC of every client acquired so far, summed. All
+        -- clients a business established in a month share its CAC of that month, so the sum is
+        -- the spend of the (business, month) pairs with at least one such client.
+        SELECT dim, month, currency, sum(amount) AS acquisition_cost
+        FROM
+        (
+            SELECT
+                multiIf({by:String} = 'owner', business_id, {by:String} = 'sector', sector,
+                        {by:String} = 'cohort', toString(spend_month), 'platform') AS dim,
+                currency,
+                amount,
+                arrayJoin(arrayMap(i -> addMonths(spend_month, i),
+                    range(toUInt64(dateDiff('month', spend_month, toStartOfMonth({until:Date})) + 1)))) AS month
+            FROM
+            (
+                SELECT *
+                FROM
+                (
+                    SELECT
+                        event_id,
+                        any(business_id) AS business_id,
+                        any(currency) AS currency,
+                        any(amount) AS amount,
+                        toStartOfMonth(any(occurred_at)) AS spend_month
+                    FROM acquisition_costs
+                    GROUP BY event_id
+                ) AS s
+                ALL INNER JOIN
+                (
+                    -- (business, month) pairs in which the business established a client
+                    SELECT owner_business_id AS business_id, cohort AS spend_month, any(sector) AS sector
+                    FROM client_owners
+                    GROUP BY business_id, spend_month
+                ) AS c USING (business_id, spend_month)
+            ) AS sc
+            WHERE ({owner:String} = '' OR business_id = {owner:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+              AND spend_month <= toStartOfMonth({until:Date})
+        )
+        GROUP BY dim, month, currency
+    ) AS ac USING (dim, month, currency)
+) AS pblac
+ANY LEFT JOIN
+(
+    -- Retention cost to date, allocated to clients (see the description above).
+    SELECT dim, month, currency, sum(amount) AS retention_cost
+    FROM
+    (
+        SELECT
+            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+            currency,
+            amount,
+            arrayJoin(arrayMap(i -> addMonths(cost_month, i),
+                range(toUInt64(dateDiff('month', cost_month, toStartOfMonth({until:Date})) + 1)))) AS month
+        FROM
+        (
+            -- Events naming a client: the whole amount is that client's.
+            SELECT owner_business_id, sector, cohort, currency, total AS amount, cost_month
+            FROM
+            (
+                SELECT
+                    event_id,
+                    any(client_id) AS client_id,
+                    any(currency) AS currency,
+                    any(amount) AS total,
+                    toStartOfMonth(any(occurred_at)) AS cost_month
+                FROM retention_costs
+                GROUP BY event_id
+                HAVING client_id != ''
+            ) AS e
+            ALL INNER JOIN
+            (
+                SELECT client_id, owner_business_id, sector, cohort
+                FROM client_owners
+            ) AS o USING (client_id)
+            UNION ALL
+            -- Events naming no client: amount / n to each of the n clients of the business
+            -- active during the event's month.
+            SELECT
+                owner_business_id,
+                sector,
+                arrayJoin(cohorts) AS cohort,
+                currency,
+                total / length(cohorts) AS amount,
+                cost_month
+            FROM
+            (
+                SELECT
+                    event_id,
+                    any(owner_business_id) AS owner_business_id,
+                    any(sector) AS sector,
+                    any(currency) AS currency,
+                    any(total) AS total,
+                    any(cost_month) AS cost_month,
+                    groupArray(cohort) AS cohorts
+                FROM
+                (
+                    SELECT *
+                    FROM
+                    (
+                        SELECT
+                            event_id,
+                            any(business_id) AS owner_business_id,
+                            any(currency) AS currency,
+                            any(amount) AS total,
+                            toStartOfMonth(any(occurred_at)) AS cost_month
+                        FROM retention_costs
+                        GROUP BY event_id
+                        HAVING any(client_id) = ''
+                    ) AS u
+                    ALL INNER JOIN
+                    (
+                        -- (owner, month, client): the owner's clients active during the month
+                        SELECT owner_business_id, cost_month, client_id, any(sector) AS sector, any(cohort) AS cohort
+                        FROM
+                        (
+                            SELECT
+                                owner_business_id,
+                                client_id,
+                                sector,
+                                cohort,
+                                arrayJoin(arrayMap(i -> addMonths(month, i),
+                                    range(toUInt64(dateDiff('month', month,
+                                        toStartOfMonth(completed_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
+                            FROM purchases
+                        )
+                        GROUP BY owner_business_id, cost_month, client_id
+                    ) AS act USING (owner_business_id, cost_month)
+                ) AS ua
+                GROUP BY event_id
+            ) AS spread
+        ) AS allocated
+        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+          AND ({sector:String} = '' OR sector = {sector:String})
+          AND cost_month <= toStartOfMonth({until:Date})
+    )
+    GROUP BY dim, month, currency
+) AS rc USING (dim, month, currency)
+ORDER BY dim, month, currency
