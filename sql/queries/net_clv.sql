@@ -93,7 +93,7 @@ FROM
             ANY LEFT JOIN
             (
                 -- Lifespan so far of every client who bought by the end of each month.
-                SELECT dim, as_of AS month, avg(dateDiff('month', first_month, last_month) + 1) AS lifespan_months
+                SELECT dim, as_of AS month, sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
                 FROM
                 (
                     SELECT dim, client_id, as_of, min(month) AS first_month, max(month) AS last_month
