@@ -461,6 +461,10 @@ func (s *Sink) handle(r *kgo.Record, ps *partState, now time.Time) {
 			}
 		}
 	case kCommissions:
+		if isMarker(r) { // a ledger progress marker, not a ledger entry: no row
+			s.met.skipped.Inc()
+			return
+		}
 		v, err := schemas.DecodeCommission(r.Value)
 		if rerr = asRow(err); rerr == nil {
 			if rerr = checkCommission(&v); rerr == nil && !stored {
@@ -494,6 +498,17 @@ func (s *Sink) handle(r *kgo.Record, ps *partState, now time.Time) {
 		ps.lastDLQ = r.Offset
 		s.met.dead.WithLabelValues(r.Topic, rerr.label).Inc()
 	}
+}
+
+// isMarker reports whether r carries schemas.MarkerHeader (a ledger progress marker on the
+// commissions topic).
+func isMarker(r *kgo.Record) bool {
+	for _, h := range r.Headers {
+		if h.Key == schemas.MarkerHeader {
+			return true
+		}
+	}
+	return false
 }
 
 func asRow(err error) *rowError {
