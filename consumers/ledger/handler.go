@@ -130,7 +130,7 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules.
 		}
 		for _, c := range res.Commissions {
 			tx.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Key: []byte(c.OwnerBusinessID),
-				Value: schemas.AppendCommission(nil, c),
+				Value:   schemas.AppendCommission(nil, c),
 				Headers: []kgo.RecordHeader{{Key: schemas.SourceHeader, Value: src}, {Key: schemas.SourceWatermarkHeader, Value: wm}}})
 		}
 	}
