@@ -7,15 +7,23 @@
 //
 // # Closing periods
 //
-// The clock is the event-time watermark of each commissions partition (the largest
-// occurred_at seen, kept in the changelog). When it moves a period boundary past CloseDelay,
-// every owner of the partition with open entries or a balance gets its statements — owners
-// without new traffic included. For periods that must close while the ledger is quiet,
-// finance writes a close command (Close, or `taskole payouts --close-through 2025-02-01`):
-// one record {"close_through": "<RFC 3339>"} per partition of the control topic, which is
-// co-partitioned with the commissions topic. It raises each partition's watermark to
-// close_through + CloseDelay: every period ending at or before close_through closes now, and
-// later entries for it land in the next statement. See package payout for the rules.
+// The clock of a commissions partition is the ledger's low watermark: the ledger writes a
+// progress marker (record header schemas.MarkerHeader, value schemas.LedgerProgress) to every
+// commissions partition in each of its transactions, naming its full input set and, per input
+// partition it processed, the next offset and the largest occurred_at. The runner keeps the
+// latest progress of every input partition (stream metadata, in the changelog) and closes a
+// period once the minimum over all of them passes period_end + CloseDelay: every owner of the
+// partition with open entries or a balance gets its statements, owners without new traffic
+// included. Each commission is booked by payout.Engine.AddFrom with the source watermark the
+// ledger put in its header, so on-time entries land in their own period and late ones, named
+// late, in the next open one, at any processing speed.
+//
+// Finance's close (Close, `taskole payouts --close-through 2025-02-01`) is the idle-partition
+// rule: one record {"close_through": "<RFC 3339>", "ledger_ends": {"<topic>/<partition>":
+// offset}} per partition of the control topic (co-partitioned with commissions). An input
+// partition counts as having reached close_through + CloseDelay once the ledger's progress on
+// it reached the end offset pinned in the command, so nothing that was in the input when
+// finance closed is moved by the close. See docs/DESIGN.md ("Payouts").
 //
 // Bad input (a commission that does not decode, a key that is not its owner, an entry the
 // rules refuse, a malformed close command) is dead-lettered with its reason; the clocks and
