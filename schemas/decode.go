@@ -961,11 +961,13 @@ const (
 	poCarriedForward
 	poCommissionCount
 	poCommissionIDs
+	poLateCount
+	poLateCommissionIDs
 )
 
 var payoutFields = newFields("payout_id", "owner_business_id", "currency", "period_start",
 	"period_end", "opening_balance", "accrued", "reversed", "net", "payable", "carried_forward",
-	"commission_count", "commission_ids").withText(poPayoutID, poOwnerBusinessID)
+	"commission_count", "commission_ids", "late_count", "late_commission_ids").withText(poPayoutID, poOwnerBusinessID)
 
 // DecodePayout decodes and validates a taskole.payouts.v1 value: accrued is not negative,
 // reversed not positive, every amount fits the currency's minor unit.
@@ -996,6 +998,12 @@ func DecodePayout(data []byte) (Payout, error) {
 	n, _ := r.integer(poCommissionCount, true, 0, math.MaxInt32)
 	v.CommissionCount = int(n)
 	v.CommissionIDs = r.stringArray(poCommissionIDs)
+	late, _ := r.integer(poLateCount, false, 0, math.MaxInt32)
+	if r.err == nil && late > n {
+		r.fail(poLateCount, codeInvalid, "more late entries than commission_count")
+	}
+	v.LateCount = int(late)
+	v.LateCommissionIDs = r.stringArray(poLateCommissionIDs)
 	if r.err != nil {
 		return Payout{}, r.err
 	}

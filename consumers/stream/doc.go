@@ -51,5 +51,8 @@
 // then EnsureTopics, New(Config{...}, h), Run(ctx) and Close. Handle runs on one goroutine;
 // it must not keep tx or state pointers past the call, and must leave state unchanged when it
 // returns a poison error. A handler that also implements Sweeper gets called to prune state
-// whenever a partition's watermark moves Config.SweepEvery.
+// whenever a partition's watermark moves Config.SweepEvery. Tx.Meta and Tx.SetMeta keep small
+// per-partition metadata beside the keyed states (changelog, restore, rollback alike); a
+// handler that also implements Committer sees the metadata a transaction set just before it
+// commits and may add records to it on partitions it names (the ledger's progress markers).
 package stream

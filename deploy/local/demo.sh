@@ -44,7 +44,7 @@ for c in ledger sink payouts; do
 done
 
 step "simulating a marketplace year (preset $preset)"
-"$bin" simulate --preset "$preset"
+"$bin" simulate --preset "$preset" --event-order
 
 step "waiting until every consumer has caught up"
 "$bin" lag --wait --timeout 10m
@@ -55,6 +55,7 @@ stop_consumers
 
 step "report"
 "$bin" report --out "$out/report.html" --text
+"$bin" payouts --coverage --log-level warn
 echo >&2
 echo "HTML report: $out/report.html   ($(( $(date +%s) - began ))s in all)" >&2
 echo "Query it yourself: $bin query --list" >&2
