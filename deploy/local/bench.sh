@@ -172,7 +172,7 @@ measure() {
     ((now - t0 < catchup_timeout * 1000000000)) || die "$name did not catch up within ${catchup_timeout}s ($v of $want records; samples: $samples)"
     sleep 0.25
   done
-  "$bin" lag --wait --stable 2 --timeout 2m --groups "$group" >>"$out/$name.lag" 2>&1 ||
+  "$bin" lag --wait --timeout 2m --groups "$group" >>"$out/$name.lag" 2>&1 ||
     { cat "$out/$name.lag" >&2; die "$name counted $v records but its group $group did not catch up"; }
   if [ -n "$perfpid" ]; then
     kill -INT "$perfpid" 2>/dev/null || true
