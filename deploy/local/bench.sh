@@ -48,6 +48,7 @@ export TASKOLE_CLICKHOUSE_DATABASE=taskole_bench
 export TASKOLE_KAFKA_BROKERS=${TASKOLE_KAFKA_BROKERS:-127.0.0.1:9092}
 export TASKOLE_CLICKHOUSE_ADDR=${TASKOLE_CLICKHOUSE_ADDR:-127.0.0.1:9000}
 export TASKOLE_INSTANCE=bench # stable transactional ids: a restarted ledger fences its predecessor
+export TASKOLE_LEAVE_GROUP=true # a stopped consumer leaves its group at once (static members otherwise stay)
 ch_http=${TASKOLE_CLICKHOUSE_HTTP:-127.0.0.1:${TASKOLE_CLICKHOUSE_HTTP_PORT:-8123}}
 kafka_libs=${TASKOLE_RUN_DIR:-.run}/kafka/libs
 
