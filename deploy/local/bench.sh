@@ -363,6 +363,10 @@ ledger_pid=$pid
 probe probe_fast 8
 stop "$ledger_pid"
 
+step "2h. recovery: kill -9 restarts, scale-out and -in, broker restart (deploy/local/bench-recovery.sh)"
+BENCH_RECOVERY_OUT=$out/recovery TASKOLE_KAFKA_LIBS=$kafka_libs deploy/local/bench-recovery.sh ||
+  die "recovery benchmark failed (raw: $out/recovery/)"
+
 # ---------------------------------------------------------------------------------------------
 step "3. appending the results to $results"
 
@@ -517,6 +521,14 @@ done
     echo
     echo "</details>"
   fi
+} | tee -a "$results"
+{
+  echo
+  echo "Recovery (\`deploy/local/bench-recovery.sh\`, a section of \`make bench\`):"
+  echo
+  echo '```'
+  cat "$out/recovery/recovery.txt"
+  echo '```'
 } | tee -a "$results"
 
 mkdir -p .run/bench
