@@ -40,6 +40,7 @@ everything written in response, is consumed and committed.`)
 			fs.StringVar(&groups, "groups", "taskole-ledger,taskole-payouts,taskole-sink", "comma-separated consumer groups (--topic-prefix is prepended)")
 			fs.BoolVar(&wait, "wait", false, "poll until caught up")
 			fs.DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait: give up after this long")
+			fs.Int("stable", 0, "ignored: the barrier needs no quiet polls (kept for older scripts)")
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
