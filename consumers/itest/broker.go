@@ -17,7 +17,7 @@ import (
 // kill -9 and start again (the shared broker must never be stopped: other tests use it). It
 // is started by deploy/local/servers.sh, the one way the project starts a broker, with its
 // run directory under the test's temporary directory. The broker jars are those `make up`
-// fetched (<project>/.run/kafka/libs) or TASKOLE_KAFKA_LIBS.
+// fetched (${TASKOLE_RUN_DIR:-<project>/.run}/kafka/libs) or TASKOLE_KAFKA_LIBS.
 type Broker struct {
 	t       testing.TB
 	servers string
@@ -36,7 +36,11 @@ func PrivateKafka(t testing.TB) *Broker {
 	}
 	libs := os.Getenv("TASKOLE_KAFKA_LIBS")
 	if libs == "" {
-		libs = filepath.Join(project, ".run", "kafka", "libs")
+		run := os.Getenv("TASKOLE_RUN_DIR") // where servers.sh keeps the shared servers
+		if run == "" {
+			run = filepath.Join(project, ".run")
+		}
+		libs = filepath.Join(run, "kafka", "libs")
 	}
 	if _, err := os.Stat(filepath.Join(libs, ".pom.sha")); err != nil {
 		unavailable(t, "kafka broker jars", fmt.Errorf("%s: %w (run `make up` or set TASKOLE_KAFKA_LIBS)", libs, err))
