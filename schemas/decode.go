@@ -829,8 +829,7 @@ func DecodeRetentionCost(data []byte) (RetentionCost, error) {
 
 // DecodeRetentionCost is the package-level DecodeRetentionCost under bounds b.
 func (b Bounds) DecodeRetentionCost(data []byte) (RetentionCost, error) {
-	b = b.WithDefaults()
-	r := reader{bd: &b}
+	r := reader{bd: b.WithDefaults(), bounded: true}
 	if !r.parse(data, retentionCostFields) {
 		return RetentionCost{}, r.err
 	}

@@ -55,6 +55,11 @@ type Config struct {
 	MaxBatchRecords  int           // default stream.DefaultMaxBatchRecords
 	SessionTimeout   time.Duration // group session timeout; default stream.DefaultSessionTimeout
 	RebalanceTimeout time.Duration // default stream.DefaultRebalanceTimeout
+	// TransactionTimeout: default stream.DefaultTransactionTimeout.
+	TransactionTimeout time.Duration
+	// LeaveOnClose: leave the group on Close (scaling in) instead of holding the partitions
+	// for a restart under the same Instance (stream.Config.LeaveOnClose).
+	LeaveOnClose bool
 
 	Logger     *slog.Logger
 	Registry   prometheus.Registerer // nil: metrics are not registered
@@ -145,9 +150,12 @@ func New(cfg Config) (*Runner, error) {
 		MaxBatchRecords:  cfg.MaxBatchRecords,
 		SessionTimeout:   cfg.SessionTimeout,
 		RebalanceTimeout: cfg.RebalanceTimeout,
-		Logger:           r.log,
-		Registry:         cfg.Registry,
-		ClientOpts:       cfg.ClientOpts,
+		// Static membership under the transactional id: both stable per instance name.
+		TransactionTimeout: cfg.TransactionTimeout,
+		LeaveOnClose:       cfg.LeaveOnClose,
+		Logger:             r.log,
+		Registry:           cfg.Registry,
+		ClientOpts:         cfg.ClientOpts,
 	}, r.h)
 	if err != nil {
 		return nil, err

@@ -82,9 +82,14 @@ type Config struct {
 	LedgerInputs []string
 
 	CommitInterval time.Duration // default stream.DefaultCommitInterval
-	Logger         *slog.Logger
-	Registry       prometheus.Registerer
-	ClientOpts     []kgo.Opt // appended to every client's options (tests)
+	// SessionTimeout and TransactionTimeout: default stream's; LeaveOnClose: leave the group
+	// on Close (scaling in) instead of holding the partitions for a restart under Instance.
+	SessionTimeout     time.Duration
+	TransactionTimeout time.Duration
+	LeaveOnClose       bool
+	Logger             *slog.Logger
+	Registry           prometheus.Registerer
+	ClientOpts         []kgo.Opt // appended to every client's options (tests)
 }
 
 // Runner is the payouts consumer. Create it with New, run it with Run; Close releases it.
@@ -122,17 +127,20 @@ func New(cfg Config) (*Runner, error) {
 	}
 	h := newHandler(eng, cfg, cfg.Registry)
 	proc, err := stream.New(stream.Config{
-		Brokers:         cfg.Brokers,
-		Name:            "payouts",
-		Group:           cfg.Group,
-		TransactionalID: cfg.Group + "-" + cfg.Instance,
-		Inputs:          []string{string(cfg.Topics.Commissions), cfg.Control},
-		Changelog:       cfg.Changelog,
-		DLQ:             string(cfg.Topics.DLQ),
-		CommitInterval:  cfg.CommitInterval,
-		Logger:          cfg.Logger,
-		Registry:        cfg.Registry,
-		ClientOpts:      cfg.ClientOpts,
+		Brokers:            cfg.Brokers,
+		Name:               "payouts",
+		Group:              cfg.Group,
+		TransactionalID:    cfg.Group + "-" + cfg.Instance,
+		Inputs:             []string{string(cfg.Topics.Commissions), cfg.Control},
+		Changelog:          cfg.Changelog,
+		DLQ:                string(cfg.Topics.DLQ),
+		CommitInterval:     cfg.CommitInterval,
+		SessionTimeout:     cfg.SessionTimeout,
+		TransactionTimeout: cfg.TransactionTimeout,
+		LeaveOnClose:       cfg.LeaveOnClose,
+		Logger:             cfg.Logger,
+		Registry:           cfg.Registry,
+		ClientOpts:         cfg.ClientOpts,
 	}, h)
 	if err != nil {
 		return nil, fmt.Errorf("creating payouts processor: %w", err)

@@ -98,8 +98,8 @@ func (p *Processor[S]) connect() error {
 		kgo.ConsumeTopics(p.cfg.Inputs...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		// Range assigns partition i of every co-partitioned input to the same member.
-		kgo.Balancers(kgo.RangeBalancer()),
+		// Partition i of every co-partitioned input goes to the same member, cooperatively.
+		kgo.Balancers(copartitioned{}),
 		kgo.SessionTimeout(p.cfg.SessionTimeout),
 		kgo.RebalanceTimeout(p.cfg.RebalanceTimeout),
 		kgo.DisableAutoCommit(),
@@ -110,6 +110,9 @@ func (p *Processor[S]) connect() error {
 		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
 		kgo.OnPartitionsLost(p.onRevoked),
+	}
+	if p.cfg.InstanceID != "-" {
+		opts = append(opts, kgo.InstanceID(p.cfg.InstanceID))
 	}
 	sess, err := kgo.NewGroupTransactSession(append(opts, p.cfg.ClientOpts...)...)
 	if err != nil {
@@ -149,6 +152,9 @@ func (p *Processor[S]) Close() {
 	defer p.closeMu.Unlock()
 	if !p.closed && p.sess != nil {
 		p.sess.Close()
+		if p.cfg.LeaveOnClose && p.cfg.InstanceID != "-" {
+			p.leave()
+		}
 	}
 	p.closed = true
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/ops"
 	"github.com/taskole/revshare/consumers/payouts"
+	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/pipelines/payout"
 	"github.com/taskole/revshare/schemas"
 )
@@ -40,6 +41,9 @@ their period, and exits.`)
 	closeDelay := fs.Duration("close-delay", payout.DefaultCloseDelay, "event time after period_end before a period closes")
 	partitions := fs.Int("partitions", 0, "partitions of topics this command creates (0: broker default)")
 	commitInterval := fs.Duration("commit-interval", 0, "how long a transaction stays open (0: 500ms)")
+	session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a crashed instance's partitions move after it unless it restarts under the same --instance)")
+	txnTimeout := fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)")
+	leave := fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance")
 	closeThrough := fs.String("close-through", "", "write a close command for every period ending at or before this date (2025-02-01 or RFC 3339) and exit")
 	coverage := fs.Bool("coverage", false, "read commissions and statements back, print the coverage of the closed periods and exit")
 	if err := parseFlags(fs, args); err != nil {
@@ -59,15 +63,18 @@ their period, and exits.`)
 	}
 	reg := ops.NewRegistry()
 	cfg := payouts.Config{
-		Brokers:        c.brokerList(),
-		Topics:         schemas.Topics{}.WithPrefix(c.topicPrefix),
-		Prefix:         c.topicPrefix,
-		Instance:       c.instance(),
-		Partitions:     int32(*partitions),
-		Rules:          payout.Config{Period: p, MinPayout: mins, CloseDelay: *closeDelay},
-		CommitInterval: *commitInterval,
-		Logger:         log,
-		Registry:       reg,
+		Brokers:            c.brokerList(),
+		Topics:             schemas.Topics{}.WithPrefix(c.topicPrefix),
+		Prefix:             c.topicPrefix,
+		Instance:           c.instance(),
+		Partitions:         int32(*partitions),
+		Rules:              payout.Config{Period: p, MinPayout: mins, CloseDelay: *closeDelay},
+		CommitInterval:     *commitInterval,
+		SessionTimeout:     *session,
+		TransactionTimeout: *txnTimeout,
+		LeaveOnClose:       *leave,
+		Logger:             log,
+		Registry:           reg,
 	}
 	if *closeThrough != "" {
 		t, err := parseDate(*closeThrough)
