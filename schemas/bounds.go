@@ -109,15 +109,15 @@ func ParseTime(s string) (time.Time, error) {
 
 // idReason checks an id, key or text field: at most MaxIDBytes bytes of UTF-8 without
 // control characters (C0, DEL, C1); empty only when optional.
-func idReason[T ~string | ~[]byte](b *Bounds, s T, optional bool) string {
+func idReason[T ~string | ~[]byte](maxBytes int, s T, optional bool) string {
 	switch {
 	case len(s) == 0:
 		if optional {
 			return ""
 		}
 		return "empty"
-	case len(s) > b.MaxIDBytes:
-		return "longer than " + strconv.Itoa(b.MaxIDBytes) + " bytes (" + strconv.Itoa(len(s)) + " bytes)"
+	case len(s) > maxBytes:
+		return "longer than " + strconv.Itoa(maxBytes) + " bytes (" + strconv.Itoa(len(s)) + " bytes)"
 	}
 	for _, r := range string(s) {
 		if r == utf8.RuneError {
@@ -144,7 +144,10 @@ func (b *Bounds) timeReason(t time.Time) string {
 func (b *Bounds) unitsReason(d decimal.Decimal) string {
 	// integer digits of d, from its coefficient's digits and exponent (no allocation)
 	intDigits := d.NumDigits() + int(d.Exponent())
-	maxDigits := len(strconv.FormatInt(b.MaxUnits, 10))
+	maxDigits := 1
+	for n := b.MaxUnits; n >= 10; n /= 10 {
+		maxDigits++
+	}
 	if intDigits < maxDigits || d.IsZero() {
 		return ""
 	}
@@ -188,13 +191,13 @@ func (b *Bounds) amountReason(d decimal.Decimal, currency string) string {
 // ---- typed checks, for values that did not come through a decoder ----
 
 type check struct {
-	b   *Bounds
+	b   Bounds
 	err *FieldError
 }
 
 func (c *check) id(field, s string, optional bool) {
 	if c.err == nil {
-		if r := idReason(c.b, s, optional); r != "" {
+		if r := idReason(c.b.MaxIDBytes, s, optional); r != "" {
 			c.err = fieldErr(field, codeInvalid, r)
 		}
 	}
@@ -226,7 +229,7 @@ func (c *check) result() error {
 // CheckEnrollment checks an enrollment's ids and time against b (a *FieldError when out).
 func (b Bounds) CheckEnrollment(v Enrollment) error {
 	b = b.WithDefaults()
-	c := check{b: &b}
+	c := check{b: b}
 	c.id("event_id", v.EventID, false)
 	c.id("client_id", v.ClientID, false)
 	c.id("business_id", v.BusinessID, false)
@@ -238,7 +241,7 @@ func (b Bounds) CheckEnrollment(v Enrollment) error {
 // CheckBooking checks a booking's ids, time and amounts against b (a *FieldError when out).
 func (b Bounds) CheckBooking(v Booking) error {
 	b = b.WithDefaults()
-	c := check{b: &b}
+	c := check{b: b}
 	c.id("event_id", v.EventID, false)
 	c.id("booking_id", v.BookingID, false)
 	c.id("client_id", v.ClientID, false)
@@ -253,7 +256,7 @@ func (b Bounds) CheckBooking(v Booking) error {
 // CheckBusiness checks a businesses event's ids, rate and time against b (a *FieldError when out).
 func (b Bounds) CheckBusiness(v Business) error {
 	b = b.WithDefaults()
-	c := check{b: &b}
+	c := check{b: b}
 	c.id("event_id", v.EventID, false)
 	c.id("business_id", v.BusinessID, false)
 	c.id("name", v.Name, true) // required by the contract (the decoder); the rates do not need it
@@ -271,7 +274,7 @@ func (b Bounds) CheckBusiness(v Business) error {
 // characters. The reason quotes at most a bounded prefix of the key.
 func (b Bounds) CheckKey(key []byte) error {
 	b = b.WithDefaults()
-	if r := idReason(&b, key, false); r != "" {
+	if r := idReason(b.MaxIDBytes, key, false); r != "" {
 		return fieldErr("key", codeInvalid, "record key "+Quote(key)+": "+r)
 	}
 	return nil

@@ -54,8 +54,10 @@ type reader struct {
 	fs    *fields
 	vals  [maxFields]value
 	err   *FieldError
-	buf   []byte  // backs the text fields' strings; see keep
-	bd    *Bounds // the bounds of input events (with defaults); nil for the pipeline's own outputs
+	buf   []byte // backs the text fields' strings; see keep
+	bd    Bounds // the bounds of input events (with defaults), when bounded
+	// bounded is set for input events; the pipeline's own outputs are not judged by bounds
+	bounded bool
 }
 
 func (r *reader) fail(i int, code, reason string) {
@@ -101,8 +103,8 @@ func (r *reader) id(i int) string {
 		r.fail(i, codeInvalid, "empty")
 		return ""
 	}
-	if r.bd != nil {
-		if reason := idReason(r.bd, b, false); reason != "" {
+	if r.bounded {
+		if reason := idReason(r.bd.MaxIDBytes, b, false); reason != "" {
 			r.fail(i, codeInvalid, reason)
 			return ""
 		}
@@ -124,8 +126,8 @@ func (r *reader) text(i int) string {
 	if !ok {
 		return ""
 	}
-	if r.bd != nil {
-		if reason := idReason(r.bd, b, true); reason != "" {
+	if r.bounded {
+		if reason := idReason(r.bd.MaxIDBytes, b, true); reason != "" {
 			r.fail(i, codeInvalid, reason)
 			return ""
 		}
@@ -214,7 +216,7 @@ func (r *reader) money(i int, required, signed bool) money {
 			return money{}
 		}
 	}
-	if r.bd != nil {
+	if r.bounded {
 		if reason := r.bd.unitsReason(d); reason != "" {
 			r.fail(i, codeRange, reason)
 			return money{}
@@ -296,7 +298,7 @@ func (r *reader) rate(i int) decimal.Decimal {
 	}
 	if m.d.GreaterThan(decimal.NewFromInt(1)) {
 		r.fail(i, codeInvalid, "greater than 1 (a rate is a fraction in [0, 1])")
-	} else if r.bd != nil && m.places > r.bd.RatePlaces {
+	} else if r.bounded && m.places > r.bd.RatePlaces {
 		r.fail(i, codeRange, "more decimal places than a referral rate allows ("+itoa(int(r.bd.RatePlaces))+")")
 	}
 	return m.d
@@ -344,7 +346,7 @@ func (r *reader) time(i int, required bool) time.Time {
 		r.fail(i, codeInvalid, "outside years 0001-9999 in UTC")
 		return time.Time{}
 	}
-	if r.bd != nil {
+	if r.bounded {
 		if reason := r.bd.timeReason(t); reason != "" {
 			r.fail(i, codeRange, reason)
 			return time.Time{}
@@ -580,8 +582,7 @@ func DecodeEnrollment(data []byte) (Enrollment, error) { return Bounds{}.DecodeE
 
 // DecodeEnrollment is the package-level DecodeEnrollment under bounds b.
 func (b Bounds) DecodeEnrollment(data []byte) (Enrollment, error) {
-	b = b.WithDefaults()
-	r := reader{bd: &b}
+	r := reader{bd: b.WithDefaults(), bounded: true}
 	if !r.parse(data, enrollmentFields) {
 		return Enrollment{}, r.err
 	}
@@ -652,8 +653,7 @@ func DecodeBooking(data []byte) (Booking, error) { return Bounds{}.DecodeBooking
 
 // DecodeBooking is the package-level DecodeBooking under bounds b.
 func (b Bounds) DecodeBooking(data []byte) (Booking, error) {
-	b = b.WithDefaults()
-	r := reader{bd: &b}
+	r := reader{bd: b.WithDefaults(), bounded: true}
 	if !r.parse(data, bookingFields) {
 		return Booking{}, r.err
 	}
@@ -713,8 +713,7 @@ func DecodeBusiness(data []byte) (Business, error) { return Bounds{}.DecodeBusin
 
 // DecodeBusiness is the package-level DecodeBusiness under bounds b.
 func (b Bounds) DecodeBusiness(data []byte) (Business, error) {
-	b = b.WithDefaults()
-	r := reader{bd: &b}
+	r := reader{bd: b.WithDefaults(), bounded: true}
 	if !r.parse(data, businessFields) {
 		return Business{}, r.err
 	}
@@ -749,8 +748,7 @@ func DecodeFeedback(data []byte) (Feedback, error) { return Bounds{}.DecodeFeedb
 
 // DecodeFeedback is the package-level DecodeFeedback under bounds b.
 func (b Bounds) DecodeFeedback(data []byte) (Feedback, error) {
-	b = b.WithDefaults()
-	r := reader{bd: &b}
+	r := reader{bd: b.WithDefaults(), bounded: true}
 	if !r.parse(data, feedbackFields) {
 		return Feedback{}, r.err
 	}
@@ -791,8 +789,7 @@ func DecodeAcquisitionCost(data []byte) (AcquisitionCost, error) {
 
 // DecodeAcquisitionCost is the package-level DecodeAcquisitionCost under bounds b.
 func (b Bounds) DecodeAcquisitionCost(data []byte) (AcquisitionCost, error) {
-	b = b.WithDefaults()
-	r := reader{bd: &b}
+	r := reader{bd: b.WithDefaults(), bounded: true}
 	if !r.parse(data, acquisitionCostFields) {
 		return AcquisitionCost{}, r.err
 	}
@@ -832,8 +829,7 @@ func DecodeRetentionCost(data []byte) (RetentionCost, error) {
 
 // DecodeRetentionCost is the package-level DecodeRetentionCost under bounds b.
 func (b Bounds) DecodeRetentionCost(data []byte) (RetentionCost, error) {
-	b = b.WithDefaults()
-	r := reader{bd: &b}
+	r := reader{bd: b.WithDefaults(), bounded: true}
 	if !r.parse(data, retentionCostFields) {
 		return RetentionCost{}, r.err
 	}
@@ -961,11 +957,13 @@ const (
 	poCarriedForward
 	poCommissionCount
 	poCommissionIDs
+	poLateCount
+	poLateCommissionIDs
 )
 
 var payoutFields = newFields("payout_id", "owner_business_id", "currency", "period_start",
 	"period_end", "opening_balance", "accrued", "reversed", "net", "payable", "carried_forward",
-	"commission_count", "commission_ids").withText(poPayoutID, poOwnerBusinessID)
+	"commission_count", "commission_ids", "late_count", "late_commission_ids").withText(poPayoutID, poOwnerBusinessID)
 
 // DecodePayout decodes and validates a taskole.payouts.v1 value: accrued is not negative,
 // reversed not positive, every amount fits the currency's minor unit.
@@ -996,6 +994,12 @@ func DecodePayout(data []byte) (Payout, error) {
 	n, _ := r.integer(poCommissionCount, true, 0, math.MaxInt32)
 	v.CommissionCount = int(n)
 	v.CommissionIDs = r.stringArray(poCommissionIDs)
+	late, _ := r.integer(poLateCount, false, 0, math.MaxInt32)
+	if r.err == nil && late > n {
+		r.fail(poLateCount, codeInvalid, "more late entries than commission_count")
+	}
+	v.LateCount = int(late)
+	v.LateCommissionIDs = r.stringArray(poLateCommissionIDs)
 	if r.err != nil {
 		return Payout{}, r.err
 	}

@@ -575,6 +575,12 @@ func fjDecodePayout(data []byte) (Payout, error) {
 	n, _ := r.integer(poCommissionCount, true, 0, math.MaxInt32)
 	v.CommissionCount = int(n)
 	v.CommissionIDs = r.stringArray(poCommissionIDs)
+	late, _ := r.integer(poLateCount, false, 0, math.MaxInt32)
+	if r.err == nil && late > n {
+		r.fail(poLateCount, codeInvalid, "more late entries than commission_count")
+	}
+	v.LateCount = int(late)
+	v.LateCommissionIDs = r.stringArray(poLateCommissionIDs)
 	if r.err != nil {
 		return Payout{}, r.err
 	}

@@ -323,8 +323,8 @@ func AppendCommission(dst []byte, v Commission) []byte {
 	return e.close()
 }
 
-// AppendPayout appends v as a taskole.payouts.v1 value; commission_ids (an extension field)
-// is written when non-empty.
+// AppendPayout appends v as a taskole.payouts.v1 value; the extension fields commission_ids
+// and late_commission_ids are written when non-empty, late_count always.
 func AppendPayout(dst []byte, v Payout) []byte {
 	e := encoder{dst}
 	e.open()
@@ -344,6 +344,18 @@ func AppendPayout(dst []byte, v Payout) []byte {
 		e.key("commission_ids")
 		e.b = append(e.b, '[')
 		for k, id := range v.CommissionIDs {
+			if k > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.b = appendString(e.b, id)
+		}
+		e.b = append(e.b, ']')
+	}
+	e.int("late_count", int64(v.LateCount))
+	if len(v.LateCommissionIDs) > 0 {
+		e.key("late_commission_ids")
+		e.b = append(e.b, '[')
+		for k, id := range v.LateCommissionIDs {
 			if k > 0 {
 				e.b = append(e.b, ',')
 			}

@@ -184,6 +184,12 @@ type Payout struct {
 	CarriedForward  decimal.Decimal
 	CommissionCount int
 	CommissionIDs   []string // the ledger entries the statement covers (extension field)
+	// LateCount is how many of those entries are late in event time: payable in an earlier
+	// period that had already closed on their ledger input partition when they were
+	// written (an ownership correction, a refund after the close); LateCommissionIDs names
+	// them, sorted (extension fields).
+	LateCount         int
+	LateCommissionIDs []string
 }
 
 // DeadLetter is a record that could not be processed (taskole.dlq.v1, keyed as received).

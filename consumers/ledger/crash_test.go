@@ -53,9 +53,9 @@ type instance struct {
 	out *bytes.Buffer
 }
 
-func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name string) *instance {
+func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name string, extra ...string) *instance {
 	t.Helper()
-	cmd := exec.Command(bin, "ledger",
+	cmd := exec.Command(bin, append([]string{"ledger",
 		"--kafka-brokers", strings.Join(brokers, ","),
 		"--topic-prefix", prefix,
 		"--group", group,
@@ -67,7 +67,7 @@ func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name
 		"--rebalance-timeout", "10s",
 		"--metrics-addr", "",
 		"--log-level", "warn",
-	)
+	}, extra...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -2,7 +2,11 @@ package ledger
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,9 +24,54 @@ type handler struct {
 	topics   schemas.Topics
 	rejected prometheus.Counter
 	buf      []schemas.Commission
+
+	// Set by Runner.Run before processing starts: the ledger's input set with partition
+	// counts (written into every progress marker) and the commissions partition count.
+	inputs      []schemas.InputTopic
+	commissions int32
 }
 
-func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules.State]) error {
+// progressMeta is the stream metadata name of the progress of one input topic's partition.
+func progressMeta(topic string) string { return "progress/" + topic }
+
+// progress is how far the ledger got in one input partition (one topic's partition): the
+// offset after the last record handled and the largest occurred_at of the accepted records.
+type progress struct {
+	next      int64
+	watermark int64 // unix nanos; 0: none
+}
+
+func (p progress) append(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(p.watermark))
+	return binary.BigEndian.AppendUint64(dst, uint64(p.next))
+}
+
+func decodeProgress(b []byte) progress {
+	if len(b) != 16 {
+		return progress{}
+	}
+	return progress{watermark: int64(binary.BigEndian.Uint64(b)), next: int64(binary.BigEndian.Uint64(b[8:]))}
+}
+
+// Handle applies the record and keeps its input partition's progress: the offset always (a
+// dead-lettered record is handled too), the watermark when the record was accepted. The
+// commissions carry the partition's watermark from before the record (see schemas.SourceHeader).
+func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[rules.State]) error {
+	name := progressMeta(rec.Topic)
+	pr := decodeProgress(tx.Meta(name))
+	before := pr.watermark
+	at, err := h.apply(ctx, rec, tx, before)
+	pr.next = rec.Offset + 1
+	if err == nil && at.UnixNano() > pr.watermark {
+		pr.watermark = at.UnixNano()
+	}
+	var buf [16]byte
+	tx.SetMeta(name, pr.append(buf[:0]))
+	return err
+}
+
+// apply handles one input record; source is its partition's watermark before it.
+func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules.State], source int64) (time.Time, error) {
 	var (
 		res    rules.Result
 		client string
@@ -33,16 +82,16 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 	case string(h.topics.Enrollments):
 		ev, derr := h.bounds.DecodeEnrollment(rec.Value)
 		if derr != nil {
-			return fmt.Errorf("decoding enrollment: %w", derr)
+			return at, fmt.Errorf("decoding enrollment: %w", derr)
 		}
 		if err := checkKey(rec, ev.ClientID); err != nil {
-			return err
+			return at, err
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		s := tx.State(client)
 		res, err = h.eng.AppendEnrollment(h.buf[:0], s, ev)
 		if err != nil {
-			return fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
+			return at, fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
 		}
 		if res.Rejected {
 			h.rejected.Inc()
@@ -50,19 +99,19 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 	case string(h.topics.Bookings):
 		ev, derr := h.bounds.DecodeBooking(rec.Value)
 		if derr != nil {
-			return fmt.Errorf("decoding booking: %w", derr)
+			return at, fmt.Errorf("decoding booking: %w", derr)
 		}
 		if err := checkKey(rec, ev.ClientID); err != nil {
-			return err
+			return at, err
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		s := tx.State(client)
 		res, err = h.eng.AppendBooking(h.buf[:0], s, ev)
 		if err != nil {
-			return fmt.Errorf("applying booking %s event %s: %w", ev.BookingID, ev.EventID, err)
+			return at, fmt.Errorf("applying booking %s event %s: %w", ev.BookingID, ev.EventID, err)
 		}
 	default:
-		return fmt.Errorf("record from unexpected topic %q", rec.Topic)
+		return at, fmt.Errorf("record from unexpected topic %q", rec.Topic)
 	}
 	h.buf = res.Commissions[:0]
 	tx.Advance(at)
@@ -72,9 +121,48 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 		tx.Produce(&kgo.Record{Topic: string(h.topics.ReferralOwners), Key: []byte(client),
 			Value: schemas.AppendReferralOwner(nil, o)})
 	}
-	for _, c := range res.Commissions {
-		tx.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Key: []byte(c.OwnerBusinessID),
-			Value: schemas.AppendCommission(nil, c)})
+	if len(res.Commissions) > 0 {
+		src := []byte(rec.Topic + "/" + strconv.FormatInt(int64(rec.Partition), 10))
+		var wm []byte
+		if source != 0 {
+			wm = time.Unix(0, source).UTC().AppendFormat(nil, time.RFC3339Nano)
+		}
+		for _, c := range res.Commissions {
+			tx.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Key: []byte(c.OwnerBusinessID),
+				Value:   schemas.AppendCommission(nil, c),
+				Headers: []kgo.RecordHeader{{Key: schemas.SourceHeader, Value: src}, {Key: schemas.SourceWatermarkHeader, Value: wm}}})
+		}
+	}
+	return at, nil
+}
+
+// BeforeCommit writes one progress marker to every partition of the commissions topic, after
+// the transaction's commissions: the progress of every input partition the transaction
+// handled, with the ledger's complete input set (stream.Committer).
+func (h *handler) BeforeCommit(c *stream.Commit) error {
+	v := schemas.LedgerProgress{Inputs: h.inputs}
+	for _, m := range c.Changed() {
+		topic, ok := strings.CutPrefix(m.Name, "progress/")
+		if !ok {
+			continue
+		}
+		pr := decodeProgress(m.Value)
+		pp := schemas.PartitionProgress{Topic: topic, Partition: m.Partition, NextOffset: pr.next}
+		if pr.watermark != 0 {
+			pp.Watermark = time.Unix(0, pr.watermark).UTC()
+		}
+		v.Progress = append(v.Progress, pp)
+	}
+	if len(v.Progress) == 0 {
+		return nil
+	}
+	if len(h.inputs) == 0 || h.commissions <= 0 {
+		return errors.New("writing progress markers: input set or commissions partition count unknown")
+	}
+	val := schemas.AppendLedgerProgress(nil, v)
+	hdr := []kgo.RecordHeader{{Key: schemas.MarkerHeader, Value: []byte(schemas.MarkerProgress)}}
+	for q := range h.commissions {
+		c.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Partition: q, Value: val, Headers: hdr})
 	}
 	return nil
 }

@@ -55,6 +55,11 @@ type Config struct {
 	MaxBatchRecords  int           // default stream.DefaultMaxBatchRecords
 	SessionTimeout   time.Duration // group session timeout; default stream.DefaultSessionTimeout
 	RebalanceTimeout time.Duration // default stream.DefaultRebalanceTimeout
+	// TransactionTimeout: default stream.DefaultTransactionTimeout.
+	TransactionTimeout time.Duration
+	// LeaveOnClose: leave the group on Close (scaling in) instead of holding the partitions
+	// for a restart under the same Instance (stream.Config.LeaveOnClose).
+	LeaveOnClose bool
 
 	Logger     *slog.Logger
 	Registry   prometheus.Registerer // nil: metrics are not registered
@@ -99,6 +104,7 @@ type Runner struct {
 	rates  *rules.Rates
 	eng    *rules.Engine
 	proc   *stream.Processor[rules.State]
+	h      *handler
 	admin  *kgo.Client
 	caught atomic.Bool // businesses caught up
 
@@ -128,13 +134,13 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
 	}
 	t := cfg.Topics
-	h := &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected}
+	r.h = &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected}
 	r.proc, err = stream.New(stream.Config{
 		Brokers:         cfg.Brokers,
 		Name:            "ledger",
 		Group:           cfg.Group,
 		TransactionalID: cfg.Group + "-" + cfg.Instance,
-		Inputs:          []string{string(t.Enrollments), string(t.Bookings)},
+		Inputs:          InputTopics(t),
 		Changelog:       cfg.Changelog,
 		DLQ:             string(t.DLQ),
 		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
@@ -144,10 +150,13 @@ func New(cfg Config) (*Runner, error) {
 		MaxBatchRecords:  cfg.MaxBatchRecords,
 		SessionTimeout:   cfg.SessionTimeout,
 		RebalanceTimeout: cfg.RebalanceTimeout,
-		Logger:           r.log,
-		Registry:         cfg.Registry,
-		ClientOpts:       cfg.ClientOpts,
-	}, h)
+		// Static membership under the transactional id: both stable per instance name.
+		TransactionTimeout: cfg.TransactionTimeout,
+		LeaveOnClose:       cfg.LeaveOnClose,
+		Logger:             r.log,
+		Registry:           cfg.Registry,
+		ClientOpts:         cfg.ClientOpts,
+	}, r.h)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +166,15 @@ func New(cfg Config) (*Runner, error) {
 		return nil, fmt.Errorf("creating admin client: %w", err)
 	}
 	return r, nil
+}
+
+// InputTopics returns the ledger's input topics, consumed in its group and co-partitioned by
+// client_id. It is the one list of them: the stream processor consumes these, and every
+// progress marker names these (with their partition counts) as the set of input partitions
+// whose low watermark closes payout periods (schemas.LedgerProgress).
+func InputTopics(t schemas.Topics) []string {
+	t = t.WithDefaults()
+	return []string{string(t.Enrollments), string(t.Bookings)}
 }
 
 // Topics returns the topics the ledger needs, as it creates them when missing.
@@ -184,6 +202,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		[]string{string(t.Enrollments), string(t.Bookings), string(t.ReferralOwners), r.cfg.Changelog}); err != nil {
 		return fmt.Errorf("preparing topics: %w", err)
 	}
+	if err := r.describeInputs(ctx); err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	caughtUp := make(chan struct{})
 	g.Go(func() error { return r.followBusinesses(gctx, caughtUp) })
@@ -205,6 +226,30 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// describeInputs gives the handler the partition counts of the input topics and of the
+// commissions topic, which its progress markers need.
+func (r *Runner) describeInputs(ctx context.Context) error {
+	names := append(InputTopics(r.cfg.Topics), string(r.cfg.Topics.Commissions))
+	td, err := kadm.NewClient(r.admin).ListTopics(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("describing input topics: %w", err)
+	}
+	counts := map[string]int32{}
+	for _, n := range names {
+		d, ok := td[n]
+		if !ok || d.Err != nil || len(d.Partitions) == 0 {
+			return fmt.Errorf("describing topic %s: not found (%v)", n, d.Err)
+		}
+		counts[n] = int32(len(d.Partitions))
+	}
+	r.h.inputs = r.h.inputs[:0]
+	for _, n := range InputTopics(r.cfg.Topics) {
+		r.h.inputs = append(r.h.inputs, schemas.InputTopic{Topic: n, Partitions: counts[n]})
+	}
+	r.h.commissions = counts[string(r.cfg.Topics.Commissions)]
+	return nil
 }
 
 // Close releases the clients (leaving the group). It is idempotent.

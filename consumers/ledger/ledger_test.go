@@ -109,6 +109,8 @@ func TestLedgerScenario(t *testing.T) {
 	if last["c2-1"] != "B2" {
 		t.Errorf("owner of c2-1 = %q, want B2", last["c2-1"])
 	}
+	waitConsumed(t, r, brokers, string(topics.Enrollments), string(topics.Bookings))
+	checkMarkers(t, brokers, topics, 4, produced, phases)
 	if got := metricValue(t, reg, "taskole_stream_dead_letters_total", "reason", "refund_exceeds_remaining"); got != 3 {
 		t.Errorf("dead letter metric refund_exceeds_remaining = %v, want 3", got)
 	}

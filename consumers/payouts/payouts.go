@@ -7,15 +7,23 @@
 //
 // # Closing periods
 //
-// The clock is the event-time watermark of each commissions partition (the largest
-// occurred_at seen, kept in the changelog). When it moves a period boundary past CloseDelay,
-// every owner of the partition with open entries or a balance gets its statements — owners
-// without new traffic included. For periods that must close while the ledger is quiet,
-// finance writes a close command (Close, or `taskole payouts --close-through 2025-02-01`):
-// one record {"close_through": "<RFC 3339>"} per partition of the control topic, which is
-// co-partitioned with the commissions topic. It raises each partition's watermark to
-// close_through + CloseDelay: every period ending at or before close_through closes now, and
-// later entries for it land in the next statement. See package payout for the rules.
+// The clock of a commissions partition is the ledger's low watermark: the ledger writes a
+// progress marker (record header schemas.MarkerHeader, value schemas.LedgerProgress) to every
+// commissions partition in each of its transactions, naming its full input set and, per input
+// partition it processed, the next offset and the largest occurred_at. The runner keeps the
+// latest progress of every input partition (stream metadata, in the changelog) and closes a
+// period once the minimum over all of them passes period_end + CloseDelay: every owner of the
+// partition with open entries or a balance gets its statements, owners without new traffic
+// included. Each commission is booked by payout.Engine.AddFrom with the source watermark the
+// ledger put in its header, so on-time entries land in their own period and late ones, named
+// late, in the next open one, at any processing speed.
+//
+// Finance's close (Close, `taskole payouts --close-through 2025-02-01`) is the idle-partition
+// rule: one record {"close_through": "<RFC 3339>", "ledger_ends": {"<topic>/<partition>":
+// offset}} per partition of the control topic (co-partitioned with commissions). An input
+// partition counts as having reached close_through + CloseDelay once the ledger's progress on
+// it reached the end offset pinned in the command, so nothing that was in the input when
+// finance closed is moved by the close. See docs/DESIGN.md ("Payouts").
 //
 // Bad input (a commission that does not decode, a key that is not its owner, an entry the
 // rules refuse, a malformed close command) is dead-lettered with its reason; the clocks and
@@ -28,7 +36,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -36,6 +46,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/taskole/revshare/consumers/ledger"
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/pipelines/payout"
 	"github.com/taskole/revshare/schemas"
@@ -65,11 +76,20 @@ type Config struct {
 	Partitions int32
 
 	Rules payout.Config // payout period, minimum payouts, close delay
+	// LedgerInputs are the ledger's input topics, whose end offsets a close command pins
+	// (Close); default ledger.InputTopics(Topics). The runner itself learns the input set
+	// from the ledger's progress markers.
+	LedgerInputs []string
 
 	CommitInterval time.Duration // default stream.DefaultCommitInterval
-	Logger         *slog.Logger
-	Registry       prometheus.Registerer
-	ClientOpts     []kgo.Opt // appended to every client's options (tests)
+	// SessionTimeout and TransactionTimeout: default stream's; LeaveOnClose: leave the group
+	// on Close (scaling in) instead of holding the partitions for a restart under Instance.
+	SessionTimeout     time.Duration
+	TransactionTimeout time.Duration
+	LeaveOnClose       bool
+	Logger             *slog.Logger
+	Registry           prometheus.Registerer
+	ClientOpts         []kgo.Opt // appended to every client's options (tests)
 }
 
 // Runner is the payouts consumer. Create it with New, run it with Run; Close releases it.
@@ -107,17 +127,20 @@ func New(cfg Config) (*Runner, error) {
 	}
 	h := newHandler(eng, cfg, cfg.Registry)
 	proc, err := stream.New(stream.Config{
-		Brokers:         cfg.Brokers,
-		Name:            "payouts",
-		Group:           cfg.Group,
-		TransactionalID: cfg.Group + "-" + cfg.Instance,
-		Inputs:          []string{string(cfg.Topics.Commissions), cfg.Control},
-		Changelog:       cfg.Changelog,
-		DLQ:             string(cfg.Topics.DLQ),
-		CommitInterval:  cfg.CommitInterval,
-		Logger:          cfg.Logger,
-		Registry:        cfg.Registry,
-		ClientOpts:      cfg.ClientOpts,
+		Brokers:            cfg.Brokers,
+		Name:               "payouts",
+		Group:              cfg.Group,
+		TransactionalID:    cfg.Group + "-" + cfg.Instance,
+		Inputs:             []string{string(cfg.Topics.Commissions), cfg.Control},
+		Changelog:          cfg.Changelog,
+		DLQ:                string(cfg.Topics.DLQ),
+		CommitInterval:     cfg.CommitInterval,
+		SessionTimeout:     cfg.SessionTimeout,
+		TransactionTimeout: cfg.TransactionTimeout,
+		LeaveOnClose:       cfg.LeaveOnClose,
+		Logger:             cfg.Logger,
+		Registry:           cfg.Registry,
+		ClientOpts:         cfg.ClientOpts,
 	}, h)
 	if err != nil {
 		return nil, fmt.Errorf("creating payouts processor: %w", err)
@@ -187,17 +210,28 @@ func partitions(ctx context.Context, cl *kgo.Client, topic string) (int32, error
 }
 
 // CloseCommand is the value of a control record: close every payout period that ends at or
-// before CloseThrough.
+// before CloseThrough, once the ledger has processed every record its input partitions held
+// when the command was issued (LedgerEnds, "<topic>/<partition>" → end offset). It is the
+// idle-partition rule: a ledger input partition that has no record past its pinned end offset
+// counts as having reached CloseThrough + CloseDelay once the ledger's progress on it reached
+// that offset. A record that was in the input when finance closed is therefore never moved by
+// the close; one appended later with an earlier time is late. A command without LedgerEnds
+// closes only what the low watermark closes anyway.
 type CloseCommand struct {
-	CloseThrough time.Time `json:"close_through"`
+	CloseThrough time.Time        `json:"close_through"`
+	LedgerEnds   map[string]int64 `json:"ledger_ends,omitempty"`
 }
 
 // Close writes a close command for every period ending at or before through to every
-// partition of the control topic, in one transaction-free batch; the runner applies it to
-// each commissions partition (idempotent: a repeated command changes nothing).
+// partition of the control topic, in one transaction-free batch, with the end offsets the
+// ledger's input partitions have now; the runner applies it to each commissions partition
+// (idempotent: a repeated command changes nothing).
 func Close(ctx context.Context, cfg Config, through time.Time) error {
 	if cfg.Control == "" {
 		cfg.Control = cfg.Prefix + DefaultControl
+	}
+	if len(cfg.LedgerInputs) == 0 {
+		cfg.LedgerInputs = ledger.InputTopics(cfg.Topics)
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...),
 		kgo.RecordPartitioner(kgo.ManualPartitioner())}, cfg.ClientOpts...)...)
@@ -209,7 +243,21 @@ func Close(ctx context.Context, cfg Config, through time.Time) error {
 	if err != nil {
 		return err
 	}
-	v, _ := json.Marshal(CloseCommand{CloseThrough: through.UTC()})
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, cfg.LedgerInputs...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("listing the ledger inputs' end offsets: %w", err)
+	}
+	cmd := CloseCommand{CloseThrough: through.UTC(), LedgerEnds: map[string]int64{}}
+	ends.Each(func(o kadm.ListedOffset) { cmd.LedgerEnds[partKey(o.Topic, o.Partition)] = o.Offset })
+	for _, t := range cfg.LedgerInputs {
+		if _, ok := ends[t]; !ok {
+			return fmt.Errorf("listing the ledger inputs' end offsets: no topic %s", t)
+		}
+	}
+	v, _ := json.Marshal(cmd)
 	recs := make([]*kgo.Record, n)
 	for p := range recs {
 		recs[p] = &kgo.Record{Topic: cfg.Control, Partition: int32(p), Value: v}
@@ -261,19 +309,33 @@ func (h *handler) remember(owner string) {
 	h.mu.Unlock()
 }
 
-// Handle books one commission or applies one close command.
+// Handle books one commission, or applies a ledger progress marker or a close command to
+// the partition's clock.
 func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[payout.State]) error {
 	switch rec.Topic {
 	case h.control:
 		var cmd CloseCommand
 		if err := json.Unmarshal(rec.Value, &cmd); err != nil || cmd.CloseThrough.IsZero() {
-			return stream.Poisoned("close_command:invalid", fmt.Errorf("decoding close command %q: want {\"close_through\": RFC 3339}: %w", rec.Value, err))
+			return stream.Poisoned("close_command:invalid", fmt.Errorf("decoding close command %q: want {\"close_through\": RFC 3339, \"ledger_ends\": {…}}: %w", prefix(rec.Value), err))
 		}
-		h.advance(tx, h.e.CloseThrough(cmd.CloseThrough))
+		ck, err := h.clock(tx)
+		if err != nil {
+			return err
+		}
+		if len(cmd.LedgerEnds) > 0 {
+			ck.Closes = append(ck.Closes, closeCmd{Through: h.e.CloseThrough(cmd.CloseThrough).UnixNano(), Ends: cmd.LedgerEnds})
+		}
+		h.setClock(tx, ck)
+		if low := ck.low(); low != 0 {
+			h.advance(tx, time.Unix(0, low).UTC())
+		}
 		return nil
 	case h.commissions:
 	default:
 		return fmt.Errorf("handling record of unexpected topic %s", rec.Topic)
+	}
+	if marker(rec) {
+		return h.progress(tx, rec)
 	}
 	c, err := schemas.DecodeCommission(rec.Value)
 	if err != nil {
@@ -283,6 +345,13 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[payou
 		return stream.Poisoned("key_mismatch", fmt.Errorf("checking commission %s: record key %q is not its owner_business_id %q",
 			c.CommissionID, rec.Key, c.OwnerBusinessID))
 	}
+	var source time.Time
+	if v, ok := header(rec, schemas.SourceWatermarkHeader); ok && len(v) > 0 {
+		if source, err = time.Parse(time.RFC3339Nano, string(v)); err != nil {
+			return stream.Poisoned("source_watermark:invalid", fmt.Errorf("checking commission %s: header %s %q: %w",
+				c.CommissionID, schemas.SourceWatermarkHeader, prefix(v), err))
+		}
+	}
 	if s, ok := tx.Peek(c.OwnerBusinessID); ok {
 		if _, err := h.e.Check(s, c); err != nil {
 			return err
@@ -290,16 +359,49 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[payou
 	} else if _, err := h.e.Check(&payout.State{}, c); err != nil {
 		return err
 	}
-	// Valid: now move the clock (closing periods of every owner of the partition), then book.
-	h.advance(tx, c.OccurredAt)
+	// Valid: close what the partition's clock closes for the owner, then book.
 	h.remember(c.OwnerBusinessID)
 	s := tx.State(c.OwnerBusinessID)
 	h.emit(tx, h.e.Advance(h.out[:0], s, tx.Watermark()))
-	out, err := h.e.Add(s, c)
+	out, err := h.e.AddFrom(s, c, source)
 	if err != nil { // unreachable after Check; never half-apply
 		return fmt.Errorf("booking commission %s: %w", c.CommissionID, err)
 	}
 	h.entries.WithLabelValues(out.String()).Inc()
+	return nil
+}
+
+// progress applies a ledger progress marker: the partition's clock becomes the low watermark
+// of every ledger input partition.
+func (h *handler) progress(tx *stream.Tx[payout.State], rec *kgo.Record) error {
+	v, err := schemas.DecodeLedgerProgress(rec.Value)
+	if err != nil {
+		return fmt.Errorf("decoding ledger progress marker: %w", err)
+	}
+	ck, err := h.clock(tx)
+	if err != nil {
+		return err
+	}
+	ck.Inputs = map[string]int32{}
+	for _, in := range v.Inputs {
+		ck.Inputs[in.Topic] = in.Partitions
+	}
+	if ck.Parts == nil {
+		ck.Parts = map[string]partClock{}
+	}
+	for _, p := range v.Progress {
+		k := partKey(p.Topic, p.Partition)
+		pc := ck.Parts[k]
+		pc.Next = max(pc.Next, p.NextOffset)
+		if !p.Watermark.IsZero() {
+			pc.Watermark = max(pc.Watermark, p.Watermark.UnixNano())
+		}
+		ck.Parts[k] = pc
+	}
+	h.setClock(tx, ck)
+	if low := ck.low(); low != 0 {
+		h.advance(tx, time.Unix(0, low).UTC())
+	}
 	return nil
 }
 
@@ -325,6 +427,90 @@ func (h *handler) advance(tx *stream.Tx[payout.State], at time.Time) {
 		}
 		h.emit(tx, h.e.Advance(h.out[:0], tx.State(o), wm))
 	}
+}
+
+// clockMeta is the stream metadata name of a partition's clock.
+const clockMeta = "clock"
+
+// clock is what a commissions partition knows of the ledger's progress: the ledger's input
+// set, the progress per input partition from the markers, and finance's close commands. It is
+// stream metadata of the partition (changelog, rollback with an aborted transaction).
+type clock struct {
+	Inputs map[string]int32     `json:"inputs,omitempty"` // topic → partition count
+	Parts  map[string]partClock `json:"parts,omitempty"`  // "<topic>/<partition>"
+	Closes []closeCmd           `json:"closes,omitempty"`
+}
+
+type partClock struct {
+	Next      int64 `json:"next"`      // the ledger processed every record below
+	Watermark int64 `json:"watermark"` // unix nanos of the largest accepted occurred_at; 0: none
+}
+
+type closeCmd struct {
+	Through int64            `json:"through"` // close_through + CloseDelay, unix nanos
+	Ends    map[string]int64 `json:"ends"`
+}
+
+// low returns the low watermark (unix nanos; 0: none yet): the minimum over every input
+// partition of its watermark, raised to a close command's close_through + CloseDelay once the
+// ledger processed the partition up to the end offset the command pinned.
+func (c *clock) low() int64 {
+	if len(c.Inputs) == 0 {
+		return 0
+	}
+	low := int64(math.MaxInt64)
+	for t, n := range c.Inputs {
+		for p := range n {
+			k := partKey(t, p)
+			pc := c.Parts[k]
+			w := pc.Watermark
+			for _, cmd := range c.Closes {
+				if end, ok := cmd.Ends[k]; ok && pc.Next >= end {
+					w = max(w, cmd.Through)
+				}
+			}
+			low = min(low, w)
+		}
+	}
+	return low
+}
+
+func partKey(topic string, partition int32) string {
+	return topic + "/" + strconv.FormatInt(int64(partition), 10)
+}
+
+func (h *handler) clock(tx *stream.Tx[payout.State]) (clock, error) {
+	var c clock
+	if b := tx.Meta(clockMeta); b != nil {
+		if err := json.Unmarshal(b, &c); err != nil {
+			return c, fmt.Errorf("decoding the partition's clock: %w", err) // not poison: our own state
+		}
+	}
+	return c, nil
+}
+
+func (h *handler) setClock(tx *stream.Tx[payout.State], c clock) {
+	b, _ := json.Marshal(c) // maps marshal with sorted keys: same clock, same bytes
+	tx.SetMeta(clockMeta, b)
+}
+
+func marker(rec *kgo.Record) bool { _, ok := header(rec, schemas.MarkerHeader); return ok }
+
+func header(rec *kgo.Record, key string) ([]byte, bool) {
+	for _, hd := range rec.Headers {
+		if hd.Key == key {
+			return hd.Value, true
+		}
+	}
+	return nil, false
+}
+
+// prefix bounds what a log or error quotes of a record.
+func prefix(b []byte) []byte {
+	if len(b) > 64 {
+		return b[:64]
+	}
+	return b
 }
 
 func (h *handler) emit(tx *stream.Tx[payout.State], sts []schemas.Payout) {

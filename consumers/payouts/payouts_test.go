@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -25,12 +24,12 @@ import (
 
 const parts = 3
 
-// ledger is a generated commissions topic: entries in occurred_at order (as the ledger
-// writes them), then one "tick" entry per partition at end, which moves every partition's
-// watermark to end.
+// ledger is a generated commissions topic as a ledger with one input partition writes it:
+// entries in occurred_at order, each with its source watermark header, a progress marker on
+// every partition after each chunk, and a last marker at end, which moves the low watermark
+// to end.
 type ledger struct {
 	entries []schemas.Commission
-	ticks   []schemas.Commission // ticks[p] goes to partition p
 	end     time.Time
 }
 
@@ -68,12 +67,6 @@ func genLedger(seed uint64) ledger {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].OccurredAt.Before(out[j].OccurredAt) })
 	end := time.Date(2025, 7, 10, 0, 0, 0, 0, time.UTC)
 	l := ledger{entries: out, end: end}
-	for p := 0; p < parts; p++ {
-		l.ticks = append(l.ticks, schemas.Commission{CommissionID: fmt.Sprintf("tick-%d", p), Kind: schemas.Accrual,
-			Reason: schemas.ReasonCompleted, OwnerBusinessID: fmt.Sprintf("tick-%d", p), ProviderBusinessID: "p",
-			ClientID: "c", BookingID: "b", BookingAmount: decimal.NewFromInt(10), Rate: decimal.RequireFromString("0.1"),
-			Amount: decimal.RequireFromString("1.00"), Currency: "EUR", OccurredAt: end, PayableAt: end.Add(hold), SourceEventID: "e"})
-	}
 	return l
 }
 
@@ -87,7 +80,7 @@ func expected(t *testing.T, l ledger, closeThrough time.Time) map[string]string 
 	states := map[string]*payout.State{}
 	var out []schemas.Payout
 	var w time.Time
-	for _, c := range append(slices.Clone(l.entries), l.ticks...) {
+	for _, c := range l.entries {
 		w = later(w, c.OccurredAt)
 		s := states[c.OwnerBusinessID]
 		if s == nil {
@@ -99,6 +92,7 @@ func expected(t *testing.T, l ledger, closeThrough time.Time) map[string]string 
 			t.Fatal(err)
 		}
 	}
+	w = later(w, l.end)
 	if !closeThrough.IsZero() {
 		w = later(w, e.CloseThrough(closeThrough))
 	}
@@ -123,15 +117,17 @@ func newEnv(t *testing.T) env {
 	brokers := itest.Kafka(t)
 	prefix := "t_" + itest.Unique(t) + "."
 	topics := schemas.Topics{}.WithPrefix(prefix)
-	cfg := payouts.Config{Brokers: brokers, Topics: topics, Prefix: prefix, CommitInterval: 100 * time.Millisecond}
+	cfg := payouts.Config{Brokers: brokers, Topics: topics, Prefix: prefix, CommitInterval: 100 * time.Millisecond,
+		LedgerInputs: []string{prefix + "ledger-in"}}
 	itest.CreateTopics(t, brokers, parts, string(topics.Commissions), string(topics.Payouts),
 		prefix+payouts.DefaultChangelog, prefix+payouts.DefaultControl)
-	itest.CreateTopics(t, brokers, 1, string(topics.DLQ))
+	itest.CreateTopics(t, brokers, 1, string(topics.DLQ), prefix+"ledger-in")
 	return env{brokers: brokers, prefix: prefix, topics: topics, cfg: cfg}
 }
 
 // produce writes the ledger (keyed by owner, murmur2) with two bad records in the middle,
-// then the ticks to their partitions. pause is called between chunks.
+// a progress marker on every partition after each chunk and a last one at the end; pause is
+// called between chunks.
 func (v env) produce(t *testing.T, l ledger, pause func(i int)) {
 	ctx := context.Background()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(v.brokers...), kgo.DefaultProduceTopic(string(v.topics.Commissions)))
@@ -139,13 +135,41 @@ func (v env) produce(t *testing.T, l ledger, pause func(i int)) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	man, err := kgo.NewClient(kgo.SeedBrokers(v.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer man.Close()
+	in := v.prefix + "ledger-in"
 	var recs []*kgo.Record
+	var wms []time.Time // the input's watermark after each record
+	var w time.Time
 	for i, c := range l.entries {
-		recs = append(recs, &kgo.Record{Key: []byte(c.OwnerBusinessID), Value: schemas.AppendCommission(nil, c)})
+		var src []byte
+		if !w.IsZero() {
+			src = []byte(w.Format(time.RFC3339Nano))
+		}
+		recs = append(recs, &kgo.Record{Key: []byte(c.OwnerBusinessID), Value: schemas.AppendCommission(nil, c),
+			Headers: []kgo.RecordHeader{{Key: schemas.SourceWatermarkHeader, Value: src}}})
+		w = later(w, c.OccurredAt)
+		wms = append(wms, w)
 		if i == len(l.entries)/3 {
 			recs = append(recs, &kgo.Record{Key: []byte("owner-01"), Value: []byte(`{"commission_id": 7`)})
 			bad := l.entries[0]
 			recs = append(recs, &kgo.Record{Key: []byte("not-the-owner"), Value: schemas.AppendCommission(nil, bad)})
+			wms = append(wms, w, w)
+		}
+	}
+	mark := func(next int, at time.Time) {
+		val := schemas.AppendLedgerProgress(nil, schemas.LedgerProgress{
+			Inputs:   []schemas.InputTopic{{Topic: in, Partitions: 1}},
+			Progress: []schemas.PartitionProgress{{Topic: in, Partition: 0, NextOffset: int64(next), Watermark: at}}})
+		for p := 0; p < parts; p++ {
+			r := &kgo.Record{Topic: string(v.topics.Commissions), Partition: int32(p), Value: val,
+				Headers: []kgo.RecordHeader{{Key: schemas.MarkerHeader, Value: []byte(schemas.MarkerProgress)}}}
+			if err := man.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatalf("producing marker: %v", err)
+			}
 		}
 	}
 	const chunks = 8
@@ -154,22 +178,12 @@ func (v env) produce(t *testing.T, l ledger, pause func(i int)) {
 		if err := cl.ProduceSync(ctx, recs[lo:hi]...).FirstErr(); err != nil {
 			t.Fatalf("producing ledger: %v", err)
 		}
+		mark(hi, wms[hi-1])
 		if pause != nil {
 			pause(k)
 		}
 	}
-	man, err := kgo.NewClient(kgo.SeedBrokers(v.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer man.Close()
-	for p, c := range l.ticks {
-		r := &kgo.Record{Topic: string(v.topics.Commissions), Partition: int32(p), Key: []byte(c.OwnerBusinessID),
-			Value: schemas.AppendCommission(nil, c)}
-		if err := man.ProduceSync(ctx, r).FirstErr(); err != nil {
-			t.Fatalf("producing tick: %v", err)
-		}
-	}
+	mark(len(recs), l.end)
 }
 
 // statements reads the committed statements until want of them arrived and nothing more

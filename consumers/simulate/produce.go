@@ -1,11 +1,14 @@
 package simulate
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +31,37 @@ type ProduceOptions struct {
 	Progress io.Writer
 	// Interval between plain progress lines (default 5s).
 	Interval time.Duration
+	// EventOrder produces the year sorted by event time (see SortByEventTime) instead of the
+	// generator's order, which emits a booking's future refunds with it and late enrollments a
+	// month late. It holds the whole year in memory: for the demo and small presets.
+	EventOrder bool
+}
+
+// SortByEventTime sorts events by occurred_at, stably: duplicates stay behind their original,
+// and a record without a readable occurred_at (a malformed one) keeps its place behind the
+// event before it.
+func SortByEventTime(events []Event) {
+	keys := make([]int64, len(events))
+	var last int64
+	for i, e := range events {
+		var v struct {
+			OccurredAt time.Time `json:"occurred_at"`
+		}
+		if json.Unmarshal(e.Value, &v) == nil && !v.OccurredAt.IsZero() {
+			last = v.OccurredAt.UnixNano()
+		}
+		keys[i] = last
+	}
+	idx := make([]int, len(events))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+	sorted := make([]Event, len(events))
+	for i, j := range idx {
+		sorted[i] = events[j]
+	}
+	copy(events, sorted)
 }
 
 // Produce sends every event of g to Kafka through cl (asynchronous, batched by franz-go),
@@ -68,6 +102,23 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 	prog := newProgress(opts.Progress, opts.Interval, start)
 	var sent int64
 	var err error
+	next := g.Next
+	if opts.EventOrder {
+		var all []Event
+		for e, ok := g.Next(); ok; e, ok = g.Next() {
+			e.Key, e.Value = bytes.Clone(e.Key), bytes.Clone(e.Value)
+			all = append(all, e)
+		}
+		SortByEventTime(all)
+		next = func() (Event, bool) {
+			if len(all) == 0 {
+				return Event{}, false
+			}
+			e := all[0]
+			all = all[1:]
+			return e, true
+		}
+	}
 	for {
 		if p := firstErr.Load(); p != nil {
 			break
@@ -75,7 +126,7 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		e, ok := g.Next()
+		e, ok := next()
 		if !ok {
 			break
 		}

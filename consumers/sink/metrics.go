@@ -24,7 +24,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "taskole_sink_clickhouse_errors_total", Help: "ClickHouse errors, per class (retryable, fatal).",
 		}, []string{"class"}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "taskole_sink_records_skipped_total", Help: "Records skipped on resume because ClickHouse already holds them.",
+			Name: "taskole_sink_records_skipped_total", Help: "Records skipped: already in ClickHouse on resume, or ledger progress markers (not ledger entries).",
 		}),
 		buffered: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "taskole_sink_buffered_rows", Help: "Rows waiting for the next insert.",

@@ -478,6 +478,11 @@ func (s *Sink) handle(r *kgo.Record, ps *partState, now time.Time) {
 		s.met.skipped.Inc()
 		return
 	}
+	if ps.kind == kCommissions && isMarker(r) {
+		// A ledger progress marker, not a ledger entry: no row.
+		s.met.skipped.Inc()
+		return
+	}
 	stored := r.Offset <= ps.homeMark
 	rerr := s.judge(r, ps.kind, !stored)
 	switch {
@@ -501,6 +506,17 @@ func ownDeadLetter(r *kgo.Record, consumer string) bool {
 	for _, h := range r.Headers {
 		if h.Key == stream.DeadLetterConsumerHeader {
 			return string(h.Value) == consumer
+		}
+	}
+	return false
+}
+
+// isMarker reports whether r carries schemas.MarkerHeader (a ledger progress marker on the
+// commissions topic).
+func isMarker(r *kgo.Record) bool {
+	for _, h := range r.Headers {
+		if h.Key == schemas.MarkerHeader {
+			return true
 		}
 	}
 	return false
@@ -561,6 +577,9 @@ func (s *Sink) judge(r *kgo.Record, k kind, add bool) (rerr *rowError) {
 			}
 		}
 	case kCommissions:
+		if isMarker(r) {
+			return nil // a ledger progress marker: no entry, nothing to refuse
+		}
 		v, err := schemas.DecodeCommission(r.Value)
 		if rerr = asRow(err); rerr == nil {
 			if rerr = checkCommission(&v); rerr == nil && add {

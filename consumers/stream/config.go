@@ -19,6 +19,14 @@ type Config struct {
 	// TransactionalID must be unique per running instance and stable across its restarts
 	// (a restarted instance fences its predecessor). Default: Group + "-" + Name.
 	TransactionalID string
+	// InstanceID is the static group membership id (Kafka's group.instance.id), unique per
+	// running instance and stable across its restarts: a restart within SessionTimeout gets
+	// its partitions back without the group waiting for the dead member to expire.
+	// Default: TransactionalID. "-" turns static membership off (dynamic member ids).
+	InstanceID string
+	// LeaveOnClose makes Close leave the group although the member is static, so that its
+	// partitions move at once (scaling in) instead of waiting SessionTimeout for a restart.
+	LeaveOnClose bool
 
 	Inputs    []string // co-partitioned input topics consumed in Group (required)
 	Changelog string   // compacted changelog topic, partitioned like the inputs (required)
@@ -27,10 +35,11 @@ type Config struct {
 	CommitInterval  time.Duration // how long a transaction stays open; default 500ms
 	MaxBatchRecords int           // input records per transaction at most; default 10000
 	// RestoreTimeout bounds waiting for other transactions on a changelog partition to end
-	// before restoring it; default 2 × TransactionTimeout.
+	// before restoring it; default 2 × TransactionTimeout + 10s (a timed-out transaction is
+	// aborted by the broker's periodic check, every 10s by default).
 	RestoreTimeout     time.Duration
-	TransactionTimeout time.Duration // default 60s (kgo's default is 40s)
-	SessionTimeout     time.Duration // group session timeout; default 45s
+	TransactionTimeout time.Duration // default 10s (kgo's default is 40s)
+	SessionTimeout     time.Duration // group session timeout; default 15s
 	RebalanceTimeout   time.Duration // default 60s; restore runs within it
 	// SweepEvery is how far a partition's event-time watermark moves between two sweeps of
 	// its state (when the Handler is a Sweeper); default 24h.
@@ -51,13 +60,24 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultCommitInterval     = 500 * time.Millisecond
-	DefaultMaxBatchRecords    = 10000
-	DefaultTransactionTimeout = 60 * time.Second
-	DefaultSessionTimeout     = 45 * time.Second
-	DefaultRebalanceTimeout   = 60 * time.Second
-	DefaultSweepEvery         = 24 * time.Hour
+	DefaultCommitInterval  = 500 * time.Millisecond
+	DefaultMaxBatchRecords = 10000
+	// DefaultTransactionTimeout bounds how long the open transaction of a crashed instance
+	// that never comes back under its name blocks read_committed consumers (the last stable
+	// offset) and the restore of its partitions elsewhere; it must only exceed the longest
+	// transaction (CommitInterval plus the commit itself). README "Operations" has the why.
+	DefaultTransactionTimeout = 10 * time.Second
+	// DefaultSessionTimeout is how long a crashed member's partitions wait for it (static
+	// membership: for its restart) before the group moves them.
+	DefaultSessionTimeout   = 15 * time.Second
+	DefaultRebalanceTimeout = 60 * time.Second
+	DefaultSweepEvery       = 24 * time.Hour
 )
+
+// abortCheckInterval is the default of the broker's
+// transaction.abort.timed.out.transaction.cleanup.interval.ms: a transaction is aborted up to
+// this long after its timeout.
+const abortCheckInterval = 10 * time.Second
 
 func (c Config) sweepEvery() time.Duration { return c.SweepEvery }
 
@@ -86,6 +106,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TransactionalID == "" {
 		c.TransactionalID = c.Group + "-" + c.Name
 	}
+	if c.InstanceID == "" {
+		c.InstanceID = c.TransactionalID
+	}
 	if c.CommitInterval == 0 {
 		c.CommitInterval = DefaultCommitInterval
 	}
@@ -105,7 +128,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.SweepEvery = DefaultSweepEvery
 	}
 	if c.RestoreTimeout == 0 {
-		c.RestoreTimeout = 2 * c.TransactionTimeout
+		c.RestoreTimeout = 2*c.TransactionTimeout + abortCheckInterval
 	}
 	if c.CommitInterval < 0 || c.MaxBatchRecords < 0 || c.TransactionTimeout < 0 ||
 		c.SessionTimeout < 0 || c.RebalanceTimeout < 0 || c.RestoreTimeout < 0 {

@@ -26,8 +26,13 @@
 //   - Poison records (Classify → Poison) become a schemas.DeadLetter on Config.DLQ in the same
 //     transaction, keyed as received; processing goes on; a metric counts them by reason.
 //   - Errors are classified once by Classify: Retryable, Poison, Fatal.
-//   - Partition assignment uses the range balancer, which gives partition i of every input to
-//     the same member; EnsureTopics refuses co-partitioned topics whose counts differ.
+//   - Partition assignment is cooperative (KIP-429) and sticky, and gives partition i of every
+//     input to the same member (balancer.go); EnsureTopics refuses co-partitioned topics whose
+//     counts differ. A rebalance revokes only the partitions that move: the other partitions
+//     keep their state and keep committing, and only the moved ones are restored.
+//   - Membership is static (Config.InstanceID, default the transactional id): an instance
+//     restarted under the same name rejoins with its partitions at once, and fences its
+//     predecessor's transaction; LeaveOnClose makes a shutdown hand its partitions over now.
 //
 // # Binding a consumer
 //
@@ -51,5 +56,8 @@
 // then EnsureTopics, New(Config{...}, h), Run(ctx) and Close. Handle runs on one goroutine;
 // it must not keep tx or state pointers past the call, and must leave state unchanged when it
 // returns a poison error. A handler that also implements Sweeper gets called to prune state
-// whenever a partition's watermark moves Config.SweepEvery.
+// whenever a partition's watermark moves Config.SweepEvery. Tx.Meta and Tx.SetMeta keep small
+// per-partition metadata beside the keyed states (changelog, restore, rollback alike); a
+// handler that also implements Committer sees the metadata a transaction set just before it
+// commits and may add records to it on partitions it names (the ledger's progress markers).
 package stream

@@ -60,7 +60,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.CommitInterval != DefaultCommitInterval || c.MaxBatchRecords != DefaultMaxBatchRecords ||
-		c.TransactionalID != "g-n" || c.RestoreTimeout != 2*DefaultTransactionTimeout || c.SweepEvery != DefaultSweepEvery {
+		c.TransactionalID != "g-n" || c.InstanceID != "g-n" || c.RestoreTimeout != 2*DefaultTransactionTimeout+abortCheckInterval || c.SweepEvery != DefaultSweepEvery {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 	bad := []func(*Config){

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ type Processor[S any] struct {
 	cfg  Config
 	h    Handler[S]
 	sw   Sweeper[S] // h, when it implements Sweeper
+	cm   Committer  // h, when it implements Committer
 	log  *slog.Logger
 	m    *metrics
 	sess *kgo.GroupTransactSession
@@ -82,6 +84,7 @@ func New[S any](cfg Config, h Handler[S]) (*Processor[S], error) {
 		touched:  map[int32]bool{},
 	}
 	p.sw, _ = h.(Sweeper[S])
+	p.cm, _ = h.(Committer)
 	p.counts.reset()
 	return p, nil
 }
@@ -95,8 +98,8 @@ func (p *Processor[S]) connect() error {
 		kgo.ConsumeTopics(p.cfg.Inputs...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		// Range assigns partition i of every co-partitioned input to the same member.
-		kgo.Balancers(kgo.RangeBalancer()),
+		// Partition i of every co-partitioned input goes to the same member, cooperatively.
+		kgo.Balancers(copartitioned{}),
 		kgo.SessionTimeout(p.cfg.SessionTimeout),
 		kgo.RebalanceTimeout(p.cfg.RebalanceTimeout),
 		kgo.DisableAutoCommit(),
@@ -107,6 +110,9 @@ func (p *Processor[S]) connect() error {
 		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
 		kgo.OnPartitionsLost(p.onRevoked),
+	}
+	if p.cfg.InstanceID != "-" {
+		opts = append(opts, kgo.InstanceID(p.cfg.InstanceID))
 	}
 	sess, err := kgo.NewGroupTransactSession(append(opts, p.cfg.ClientOpts...)...)
 	if err != nil {
@@ -146,6 +152,9 @@ func (p *Processor[S]) Close() {
 	defer p.closeMu.Unlock()
 	if !p.closed && p.sess != nil {
 		p.sess.Close()
+		if p.cfg.LeaveOnClose && p.cfg.InstanceID != "-" {
+			p.leave()
+		}
 	}
 	p.closed = true
 }
@@ -436,7 +445,10 @@ func (p *Processor[S]) sweep(pt *part[S]) error {
 // from the changelog, and the session rewinds to the committed offsets.
 func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	var werr error
-	if commit {
+	if commit && p.cm != nil {
+		werr = p.beforeCommit(ctx)
+	}
+	if commit && werr == nil {
 		werr = p.writeChangelog(ctx)
 	}
 	if perr := p.prodErr.Load(); perr != nil && werr == nil {
@@ -452,6 +464,7 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 		p.commitCounts()
 		for _, pt := range p.parts {
 			pt.wmDirty = false
+			clear(pt.metaDirty)
 		}
 		clear(p.touched)
 		p.updateSizeMetrics()
@@ -505,12 +518,48 @@ func (p *Processor[S]) writeChangelog(ctx context.Context) error {
 			p.produce(ctx, rec)
 			delete(pt.dirty, k)
 		}
+		for name := range pt.metaDirty {
+			p.produce(ctx, &kgo.Record{Topic: p.cfg.Changelog, Partition: pt.id, Key: []byte(metaUserPrefix + name), Value: pt.meta[name]})
+		}
 		if pt.wmDirty {
 			p.touched[pt.id] = true
 			p.produce(ctx, &kgo.Record{Topic: p.cfg.Changelog, Partition: pt.id, Key: []byte(metaWatermark), Value: encodeWatermark(pt.wm)})
 		}
 	}
 	return nil
+}
+
+// beforeCommit shows the Committer the metadata the open transaction changed and produces
+// the records it adds, each to the partition it names.
+func (p *Processor[S]) beforeCommit(ctx context.Context) error {
+	c := &Commit{}
+	for _, pt := range p.parts {
+		for name := range pt.metaDirty {
+			c.changed = append(c.changed, MetaChange{Partition: pt.id, Name: name, Value: pt.meta[name]})
+		}
+	}
+	if len(c.changed) == 0 {
+		return nil
+	}
+	sort.Slice(c.changed, func(i, j int) bool {
+		a, b := c.changed[i], c.changed[j]
+		return a.Partition < b.Partition || (a.Partition == b.Partition && a.Name < b.Name)
+	})
+	if err := p.cm.BeforeCommit(c); err != nil {
+		return fmt.Errorf("before commit: %w", err)
+	}
+	for _, r := range c.out {
+		r.Context = context.WithValue(ctxOrBackground(r.Context), manualPartition{}, true)
+		p.produce(ctx, r)
+	}
+	return nil
+}
+
+func ctxOrBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 func (p *Processor[S]) commitCounts() {
@@ -564,7 +613,36 @@ func (p partitioner) ForTopic(t string) kgo.TopicPartitioner {
 	if t == p.manual {
 		return kgo.ManualPartitioner().ForTopic(t)
 	}
-	return p.def.ForTopic(t)
+	return commitPartitioner{p.def.ForTopic(t)}
+}
+
+// manualPartition marks (in Record.Context) a record a Committer produced: it goes to the
+// partition set on it.
+type manualPartition struct{}
+
+// commitPartitioner sends the records of a Committer to their own partition and the others
+// by the wrapped partitioner.
+type commitPartitioner struct{ def kgo.TopicPartitioner }
+
+func isManual(r *kgo.Record) bool {
+	return r.Context != nil && r.Context.Value(manualPartition{}) != nil
+}
+
+func (c commitPartitioner) RequiresConsistency(r *kgo.Record) bool {
+	return isManual(r) || c.def.RequiresConsistency(r)
+}
+
+func (c commitPartitioner) Partition(r *kgo.Record, n int) int {
+	if isManual(r) {
+		return int(r.Partition)
+	}
+	return c.def.Partition(r, n)
+}
+
+func (c commitPartitioner) OnNewBatch() {
+	if nb, ok := c.def.(kgo.TopicPartitionerOnNewBatch); ok {
+		nb.OnNewBatch()
+	}
 }
 
 // kgoLogger adapts slog to kgo's logger; kgo's info is our debug.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -142,6 +143,8 @@ func (pt *part[S]) apply(r *kgo.Record) error {
 	case metaKeyPrefix:
 		if string(r.Key) == metaWatermark {
 			pt.wm = decodeWatermark(r.Value)
+		} else if name, ok := strings.CutPrefix(string(r.Key), metaUserPrefix); ok {
+			pt.meta[name] = append([]byte(nil), r.Value...)
 		}
 		return nil
 	case stateKeyPrefix:

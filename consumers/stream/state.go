@@ -39,6 +39,35 @@ type Sweeper[S any] interface {
 	Sweep(watermark time.Time, s *S) (changed bool)
 }
 
+// Committer is optionally implemented by a Handler to add records to every transaction that
+// changed metadata (Tx.SetMeta), just before it commits: progress markers, say, which then
+// commit atomically with the outputs, state and offsets they describe and follow, on each
+// output partition, every output of the transaction. An error aborts the transaction.
+type Committer interface {
+	BeforeCommit(c *Commit) error
+}
+
+// Commit is what a Committer sees of a transaction about to commit.
+type Commit struct {
+	changed []MetaChange
+	out     []*kgo.Record
+}
+
+// MetaChange is the value a metadata name of an input partition has at the end of the
+// transaction that set it.
+type MetaChange struct {
+	Partition int32 // input partition
+	Name      string
+	Value     []byte // must not be modified
+}
+
+// Changed returns the metadata the transaction set, by partition, then name.
+func (c *Commit) Changed() []MetaChange { return c.changed }
+
+// Produce adds r to the transaction, after every record handled in it, on the partition
+// r.Partition names (not by key).
+func (c *Commit) Produce(r *kgo.Record) { c.out = append(c.out, r) }
+
 // entry is one key's state and the size of its last changelog value.
 type entry[S any] struct {
 	s    S
@@ -75,11 +104,13 @@ type part[S any] struct {
 	wmDirty   bool
 	lastSweep int64
 	dirty     map[string]struct{}
+	meta      map[string][]byte   // handler metadata (Tx.Meta), kept in the changelog
+	metaDirty map[string]struct{} // meta names set in the open transaction
 }
 
 func newPart[S any](id int32, h Handler[S], lazy bool) *part[S] {
 	return &part[S]{id: id, h: h, lazy: lazy, m: make(map[string]*entry[S]), raw: make(map[string]int32),
-		dirty: make(map[string]struct{})}
+		dirty: make(map[string]struct{}), meta: map[string][]byte{}, metaDirty: map[string]struct{}{}}
 }
 
 // len returns the number of keys with state, decoded or not.
@@ -150,6 +181,7 @@ const (
 	stateKeyPrefix = 's'
 	metaKeyPrefix  = 'm'
 	metaWatermark  = "mwatermark"
+	metaUserPrefix = "m." // + the name given to Tx.SetMeta
 )
 
 // Tx is the handle a Handler gets for one input record: the record's partition state and the
@@ -211,6 +243,19 @@ func (t *Tx[S]) Advance(at time.Time) {
 		t.p.wm = n
 		t.p.wmDirty = true
 	}
+}
+
+// Meta returns the value of the handler's metadata name in this partition (nil when unset).
+// Metadata is a small per-partition value beside the keyed states (a handler's progress, say):
+// it is kept in the changelog, restored with the partition and rolled back with an aborted
+// transaction. The caller must not modify the returned bytes.
+func (t *Tx[S]) Meta(name string) []byte { return t.p.meta[name] }
+
+// SetMeta sets the handler's metadata name in this partition to v (copied). It is written to
+// the changelog when the transaction commits and, before that, shown to a Committer.
+func (t *Tx[S]) SetMeta(name string, v []byte) {
+	t.p.meta[name] = append([]byte(nil), v...)
+	t.p.metaDirty[name] = struct{}{}
 }
 
 func encodeWatermark(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }

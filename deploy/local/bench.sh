@@ -48,6 +48,7 @@ export TASKOLE_CLICKHOUSE_DATABASE=taskole_bench
 export TASKOLE_KAFKA_BROKERS=${TASKOLE_KAFKA_BROKERS:-127.0.0.1:9092}
 export TASKOLE_CLICKHOUSE_ADDR=${TASKOLE_CLICKHOUSE_ADDR:-127.0.0.1:9000}
 export TASKOLE_INSTANCE=bench # stable transactional ids: a restarted ledger fences its predecessor
+export TASKOLE_LEAVE_GROUP=true # a stopped consumer leaves its group at once (static members otherwise stay)
 ch_http=${TASKOLE_CLICKHOUSE_HTTP:-127.0.0.1:${TASKOLE_CLICKHOUSE_HTTP_PORT:-8123}}
 kafka_libs=${TASKOLE_RUN_DIR:-.run}/kafka/libs
 
@@ -172,7 +173,7 @@ measure() {
     ((now - t0 < catchup_timeout * 1000000000)) || die "$name did not catch up within ${catchup_timeout}s ($v of $want records; samples: $samples)"
     sleep 0.25
   done
-  "$bin" lag --wait --stable 2 --timeout 2m --groups "$group" >>"$out/$name.lag" 2>&1 ||
+  "$bin" lag --wait --timeout 2m --groups "$group" >>"$out/$name.lag" 2>&1 ||
     { cat "$out/$name.lag" >&2; die "$name counted $v records but its group $group did not catch up"; }
   if [ -n "$perfpid" ]; then
     kill -INT "$perfpid" 2>/dev/null || true
@@ -362,6 +363,10 @@ ledger_pid=$pid
 probe probe_fast 8
 stop "$ledger_pid"
 
+step "2h. recovery: kill -9 restarts, scale-out and -in, broker restart (deploy/local/bench-recovery.sh)"
+BENCH_RECOVERY_OUT=$out/recovery TASKOLE_KAFKA_LIBS=$kafka_libs deploy/local/bench-recovery.sh ||
+  die "recovery benchmark failed (raw: $out/recovery/)"
+
 # ---------------------------------------------------------------------------------------------
 step "3. appending the results to $results"
 
@@ -516,6 +521,14 @@ done
     echo
     echo "</details>"
   fi
+} | tee -a "$results"
+{
+  echo
+  echo "Recovery (\`deploy/local/bench-recovery.sh\`, a section of \`make bench\`):"
+  echo
+  echo '```'
+  cat "$out/recovery/recovery.txt"
+  echo '```'
 } | tee -a "$results"
 
 mkdir -p .run/bench

@@ -43,31 +43,27 @@
 //
 // # Closing a period
 //
-// A period closes on an event-time watermark, never on the wall clock, so replays and restarts
-// close the same periods at the same point of the input:
+// A period closes on an event-time watermark, never on the wall clock. The runner passes the
+// ledger's low watermark: the minimum, over every input partition of the ledger, of the largest
+// occurred_at it processed there (see consumers/payouts). A period closes when that watermark
+// ≥ period_end + Config.CloseDelay (default 72h). payable_at is not the clock: it runs up to
+// the hold period ahead of event time.
 //
-//   - the watermark of a partition of the commissions topic is the largest occurred_at seen
-//     on it (the owners sharing a partition share the clock);
-//   - a period closes when watermark ≥ period_end + Config.CloseDelay (default 72h);
-//   - an explicit close from finance ("close every period ending at or before T", for owners
-//     or partitions without new traffic) raises the watermark to T + CloseDelay — the same rule.
-//
-// Why occurred_at and not payable_at: payable_at ≥ occurred_at for every entry, so once the
-// partition's event time has passed period_end, every entry payable in the period has occurred;
-// CloseDelay absorbs the ledger's lateness (cross-partition skew, ownership corrections).
-// payable_at runs up to the hold period (14 days) ahead of event time, so a payable_at
-// watermark would close periods before their entries exist.
-//
-// An entry whose period is already closed for its owner — a refund after the statement, an
-// ownership correction, an entry later than CloseDelay — lands in the first open period: "a
-// reversal after a statement was issued lands in the next statement". Statements are therefore
-// deterministic for a given input order of the partition (Kafka keeps it across restarts and
-// replays), and independent of the arrival order of entries within a period as long as they
-// arrive before the period closes (property-tested).
+// Where an entry is booked depends on the entry alone (AddFrom): the period of its payable_at,
+// unless the watermark of its own ledger input partition before it (its source watermark)
+// had already closed that period; then the entry is late and is booked in the first period the
+// source watermark leaves open, and the statement counts it in late_count and names it in
+// late_commission_ids. An owner's clock never passes an input partition's watermark, so that
+// period is still open; should the owner's first open period be later anyway (an explicit
+// close, an entry without a source watermark), the entry lands there, late. Statements are
+// therefore the same for every processing order and speed that yields the same entries with the
+// same source watermarks (property-tested within a period; see docs/DESIGN.md for the
+// argument across partitions).
 //
 // The runner must call Engine.Advance(state, watermark) for an owner before Engine.Add, and for
 // every owner of the partition whenever Engine.OpenFrom(watermark) moves, so that owners
-// without new traffic get their statements too.
+// without new traffic get their statements too. CheckCoverage says how statements cover a
+// ledger read back from Kafka (the demo prints it).
 //
 // # Exactly once
 //

@@ -253,6 +253,19 @@ func (o Outcome) String() string {
 // Add books one ledger entry into s, the state of the entry's owner. Call Advance with the
 // current watermark first: an entry whose period is closed lands in the first open period.
 func (e *Engine) Add(s *State, c schemas.Commission) (Outcome, error) {
+	return e.AddFrom(s, c, time.Time{})
+}
+
+// AddFrom is Add for an entry whose ledger input partition had reached the event-time
+// watermark source before the record that caused it: the entry is booked in the period of its
+// payable_at unless source already closed that period (source ≥ period_end + CloseDelay), in
+// which case it is late and booked in the first period source leaves open. Both are a
+// function of the entry and of its input partition alone, so every processing order books it
+// alike; an owner whose clock (the low watermark over all input partitions) never exceeds any
+// input partition's watermark has that period open. Should the owner's first open period be
+// later still (an explicit close, an entry without a source watermark), the entry lands there,
+// late. The zero source is Add.
+func (e *Engine) AddFrom(s *State, c schemas.Commission, source time.Time) (Outcome, error) {
 	exp, err := e.Check(s, c)
 	if err != nil {
 		return 0, err
@@ -263,14 +276,21 @@ func (e *Engine) Add(s *State, c schemas.Commission) (Outcome, error) {
 	if found || a.closedSeen(hashID(c.CommissionID)) {
 		return Duplicate, nil
 	}
-	p := e.start(c.PayableAt.Unix())
-	out := Booked
+	due := e.start(c.PayableAt.Unix())
+	p := due
+	if !source.IsZero() {
+		p = max(p, e.start(source.Add(-e.delay).Unix()))
+	}
 	if s.closedSet && p < s.closed {
-		p, out = s.closed, Late
+		p = s.closed
+	}
+	out := Booked
+	if p != due {
+		out = Late
 	}
 	a.entries = append(a.entries, entry{})
 	copy(a.entries[i+1:], a.entries[i:])
-	a.entries[i] = entry{id: c.CommissionID, amount: c.Amount.Round(exp), period: p}
+	a.entries[i] = entry{id: c.CommissionID, amount: c.Amount.Round(exp), period: p, late: out == Late}
 	return out, nil
 }
 
@@ -362,7 +382,7 @@ func (e *Engine) closeAccount(dst []schemas.Payout, owner string, a *account, ta
 			OpeningBalance:  a.balance.RoundBank(exp),
 		}
 		var accrued, reversed decimal.Decimal
-		var ids []string
+		var ids, late []string
 		kept := a.entries[:0]
 		var hashes []uint64
 		for _, en := range a.entries {
@@ -376,6 +396,9 @@ func (e *Engine) closeAccount(dst []schemas.Payout, owner string, a *account, ta
 				reversed = reversed.Add(en.amount)
 			}
 			ids = append(ids, en.id) // entries are sorted by id
+			if en.late {
+				late = append(late, en.id)
+			}
 			hashes = append(hashes, hashID(en.id))
 		}
 		clear(a.entries[len(kept):])
@@ -393,6 +416,8 @@ func (e *Engine) closeAccount(dst []schemas.Payout, owner string, a *account, ta
 		}
 		st.CommissionCount = len(ids)
 		st.CommissionIDs = ids
+		st.LateCount = len(late)
+		st.LateCommissionIDs = late
 		dst = append(dst, st)
 		a.balance = st.CarriedForward
 		a.next, a.nextSet = e.next(p), true

@@ -447,7 +447,7 @@ func TestPayoutJSON(t *testing.T) {
 	got := string(schemas.AppendPayout(nil, out[0]))
 	want := `{"payout_id":"` + ID("o1", "EUR", ts("2025-01-01T00:00:00Z")) + `","owner_business_id":"o1","currency":"EUR",` +
 		`"period_start":"2025-01-01T00:00:00Z","period_end":"2025-02-01T00:00:00Z","opening_balance":"0.00","accrued":"20.00",` +
-		`"reversed":"0.00","net":"20.00","payable":"20.00","carried_forward":"0.00","commission_count":1,"commission_ids":["a"]}`
+		`"reversed":"0.00","net":"20.00","payable":"20.00","carried_forward":"0.00","commission_count":1,"commission_ids":["a"],"late_count":0}`
 	if got != want {
 		t.Errorf("JSON\n got %s\nwant %s", got, want)
 	}
@@ -505,4 +505,90 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 		e.Advance(nil, &s, ts("2030-01-01T00:00:00Z"))
 	})
+}
+
+// TestAddFromSourceWatermark pins where AddFrom books an entry: in the period of its
+// payable_at unless its own input partition had closed that period before it, then (late) in
+// the first period that partition leaves open; never before the owner's first open period.
+func TestAddFromSourceWatermark(t *testing.T) {
+	e, _ := New(Config{})
+	tests := []struct {
+		name, payable, source, ownerClock string // "" : zero
+		want                              Outcome
+		period                            string
+	}{
+		{"no source watermark", "2025-05-20T00:00:00Z", "", "", Booked, "2025-05-01"},
+		{"source just before the close", "2025-05-20T00:00:00Z", "2025-06-03T23:59:59Z", "", Booked, "2025-05-01"},
+		{"source at the close", "2025-05-20T00:00:00Z", "2025-06-04T00:00:00Z", "", Late, "2025-06-01"},
+		{"source months later", "2025-05-20T00:00:00Z", "2025-08-10T00:00:00Z", "", Late, "2025-08-01"},
+		{"source inside the close delay of the next month", "2025-05-20T00:00:00Z", "2025-07-02T00:00:00Z", "", Late, "2025-06-01"},
+		{"payable after the source", "2025-09-20T00:00:00Z", "2025-08-10T00:00:00Z", "", Booked, "2025-09-01"},
+		{"owner closed later than the source", "2025-05-20T00:00:00Z", "2025-06-01T00:00:00Z", "2025-08-05T00:00:00Z", Late, "2025-08-01"},
+		{"owner clock behind the source", "2025-05-20T00:00:00Z", "2025-06-01T00:00:00Z", "2025-05-02T00:00:00Z", Booked, "2025-05-01"},
+	}
+	for _, tt := range tests {
+		var s State
+		if tt.ownerClock != "" {
+			e.Advance(nil, &s, ts(tt.ownerClock))
+		}
+		var src time.Time
+		if tt.source != "" {
+			src = ts(tt.source)
+		}
+		c := cm("a", "EUR", "25.00", tt.payable)
+		got, err := e.AddFrom(&s, c, src)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: outcome %v, %v; want %v", tt.name, got, err, tt.want)
+			continue
+		}
+		sts := e.Advance(nil, &s, ts("2026-06-01T00:00:00Z"))
+		if len(sts) != 1 || sts[0].PeriodStart.Format("2006-01-02") != tt.period || sts[0].CommissionCount != 1 {
+			t.Errorf("%s: statements %v, want one for %s", tt.name, sts, tt.period)
+			continue
+		}
+		wantLate := 0
+		if tt.want == Late {
+			wantLate = 1
+		}
+		if sts[0].LateCount != wantLate || len(sts[0].LateCommissionIDs) != wantLate {
+			t.Errorf("%s: late_count %d ids %v, want %d", tt.name, sts[0].LateCount, sts[0].LateCommissionIDs, wantLate)
+		}
+	}
+}
+
+// TestLateFlagSurvivesRestart: the late flag of an open entry is part of the changelog value,
+// and version 1 values (before the flag) still decode.
+func TestLateFlagSurvivesRestart(t *testing.T) {
+	e, _ := New(Config{})
+	var s State
+	if out, _ := e.AddFrom(&s, cm("a", "EUR", "25.00", "2025-05-20T00:00:00Z"), ts("2025-07-01T00:00:00Z")); out != Late {
+		t.Fatalf("outcome %v", out)
+	}
+	if out, _ := e.AddFrom(&s, cm("b", "EUR", "5.00", "2025-06-20T00:00:00Z"), time.Time{}); out != Booked {
+		t.Fatalf("outcome %v", out)
+	}
+	b, _ := s.MarshalBinary()
+	var r State
+	if err := r.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	sts := e.Advance(nil, &r, ts("2025-08-01T00:00:00Z"))
+	if len(sts) != 1 || sts[0].LateCount != 1 || !slices.Equal(sts[0].LateCommissionIDs, []string{"a"}) || sts[0].CommissionCount != 2 {
+		t.Fatalf("statements after restore: %+v", sts)
+	}
+	// A version 1 value: same layout without the flag.
+	var v1 State
+	if out, _ := e.AddFrom(&v1, cm("c", "EUR", "25.00", "2025-05-20T00:00:00Z"), time.Time{}); out != Booked {
+		t.Fatal(out)
+	}
+	b, _ = v1.MarshalBinary()
+	old := append([]byte{1}, b[1:len(b)-2]...) // drop the entry's flag (before the empty seen list)
+	old = append(old, b[len(b)-1])
+	var r1 State
+	if err := r1.UnmarshalBinary(old); err != nil {
+		t.Fatalf("decoding a version 1 value: %v", err)
+	}
+	if r1.Open() != 1 {
+		t.Fatalf("version 1 value: %d open entries", r1.Open())
+	}
 }

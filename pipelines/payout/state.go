@@ -34,6 +34,7 @@ type entry struct {
 	id     string
 	amount decimal.Decimal
 	period int64 // start (unix seconds) of the period it is booked in
+	late   bool  // booked after its payable_at's period (see Engine.AddFrom)
 }
 
 type seenGroup struct {
@@ -144,7 +145,8 @@ func hashID(s string) uint64 {
 	return h
 }
 
-const stateVersion = 1
+// stateVersion 2 added the late flag of open entries; version 1 values (no flag) still decode.
+const stateVersion = 2
 
 // MarshalBinary encodes the state as the changelog value.
 func (s *State) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
@@ -172,6 +174,7 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 			dst = wire.AppendString(dst, en.id)
 			dst = appendAmount(dst, en.amount, exp)
 			dst = binary.AppendVarint(dst, en.period)
+			dst = wire.AppendFlag(dst, en.late)
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(a.seen)))
 		for _, g := range a.seen {
@@ -205,7 +208,8 @@ var errCorrupt = errors.New("corrupt payout state")
 // unchanged.
 func (s *State) UnmarshalBinary(data []byte) error {
 	r := wire.NewReader(data)
-	if r.Byte() != stateVersion {
+	version := r.Byte()
+	if version != 1 && version != stateVersion {
 		return errCorrupt
 	}
 	var n State
@@ -227,6 +231,9 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		ne := r.Count(4)
 		for j := 0; j < ne && r.Err() == nil; j++ {
 			en := entry{id: r.Text(), amount: readAmount(&r, exp), period: r.Varint()}
+			if version >= 2 {
+				en.late = r.Flag()
+			}
 			if en.id == "" || (len(a.entries) > 0 && a.entries[len(a.entries)-1].id >= en.id) {
 				r.Fail()
 			}

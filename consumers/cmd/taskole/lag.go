@@ -26,18 +26,21 @@ func lagCommand() command {
 				groups  string
 				wait    bool
 				timeout time.Duration
-				stable  int
 			)
 			fs := newFlags("lag", summary+`.
 
-A transactional producer leaves a commit marker after its last record, which a consumer
-never commits past; so a group counts as caught up when every partition's lag is at most
-one and no committed offset moved for --stable consecutive polls (one a second).`)
+--wait is a completeness barrier, in rounds: it snapshots the end offsets of every topic
+the groups consume (once no transaction is open on them), waits until every group's
+committed offsets pass them, then snapshots again — what the groups wrote meanwhile, e.g.
+the ledger's commissions for payouts and the sink — until a round finds nothing new. A
+committed offset passes an end offset when it reaches it, or stops just below it at a
+transaction marker. So it returns only once everything written before it started, and
+everything written in response, is consumed and committed.`)
 			c.register(fs, "")
 			fs.StringVar(&groups, "groups", "taskole-ledger,taskole-payouts,taskole-sink", "comma-separated consumer groups (--topic-prefix is prepended)")
 			fs.BoolVar(&wait, "wait", false, "poll until caught up")
 			fs.DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait: give up after this long")
-			fs.IntVar(&stable, "stable", 3, "with --wait: polls without movement needed")
+			fs.Int("stable", 0, "ignored: the barrier needs no quiet polls (kept for older scripts)")
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
@@ -58,31 +61,19 @@ one and no committed offset moved for --stable consecutive polls (one a second).
 			}
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			var last string
-			quiet := 0
-			for {
-				sig, report, err := groupLag(ctx, adm, names)
-				switch {
-				case err != nil && ctx.Err() != nil:
-					return fmt.Errorf("waiting for groups to catch up: %w (last:\n%s)", ctx.Err(), report)
-				case err == nil && sig != "" && sig == last:
-					quiet++
-				default:
-					quiet = 0
-				}
-				if err == nil {
-					last = sig
-				}
-				if quiet >= stable {
-					fmt.Print(report)
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("waiting for groups to catch up: %w (last:\n%s)", ctx.Err(), report)
-				case <-time.After(time.Second):
-				}
+			logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+			if err := newBarrier(cl, c.brokerList(), names).wait(ctx, logf); err != nil {
+				rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				_, report, _ := groupLag(rctx, adm, names)
+				rcancel()
+				return fmt.Errorf("waiting for groups to catch up: %w (last:\n%s)", err, report)
 			}
+			_, report, err := groupLag(ctx, adm, names)
+			if err != nil {
+				return err
+			}
+			fmt.Print(report)
+			return nil
 		},
 	}
 }

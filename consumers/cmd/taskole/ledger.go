@@ -29,6 +29,8 @@ func ledgerCommand() command {
 			maxBatch := fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most")
 			session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)")
 			rebalance := fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)")
+			txnTimeout := fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)")
+			leave := fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance")
 			group := fs.String("group", "taskole-ledger", "consumer group (--topic-prefix is prepended)")
 			changelog := fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)")
 			partitions := fs.Int("partitions", 12, "partition count of topics created when missing")
@@ -51,19 +53,21 @@ func ledgerCommand() command {
 			reg := ops.NewRegistry()
 			topics := schemas.Topics{}.WithPrefix(c.topicPrefix)
 			r, err := ledger.New(ledger.Config{
-				Brokers:          c.brokerList(),
-				Topics:           topics,
-				Changelog:        *changelog,
-				Group:            c.topicPrefix + *group,
-				Instance:         c.instance(),
-				Partitions:       int32(*partitions),
-				Rules:            rules.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon, Bounds: bounds},
-				CommitInterval:   *commit,
-				MaxBatchRecords:  *maxBatch,
-				SessionTimeout:   *session,
-				RebalanceTimeout: *rebalance,
-				Logger:           log,
-				Registry:         reg,
+				Brokers:            c.brokerList(),
+				Topics:             topics,
+				Changelog:          *changelog,
+				Group:              c.topicPrefix + *group,
+				Instance:           c.instance(),
+				Partitions:         int32(*partitions),
+				Rules:              rules.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon, Bounds: bounds},
+				CommitInterval:     *commit,
+				MaxBatchRecords:    *maxBatch,
+				SessionTimeout:     *session,
+				RebalanceTimeout:   *rebalance,
+				TransactionTimeout: *txnTimeout,
+				LeaveOnClose:       *leave,
+				Logger:             log,
+				Registry:           reg,
 			})
 			if err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/ops"
 	"github.com/taskole/revshare/consumers/payouts"
+	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/pipelines/payout"
 	"github.com/taskole/revshare/schemas"
 )
@@ -25,9 +26,14 @@ func payoutsCommand() command {
 func runPayouts(ctx context.Context, args []string) error {
 	fs := newFlags("payouts", payoutsSummary+`.
 
-Statements close on the event-time watermark of each commissions partition (period_end +
---close-delay). --close-through writes an explicit close command for every period ending at or
-before the given date (finance, for quiet ledgers) and exits.`)
+Statements close on the ledger's low watermark: once every input partition of the ledger has
+passed period_end + --close-delay in event time (the ledger's progress markers in the
+commissions topic). --close-through writes an explicit close command for every period ending at
+or before the given date and exits: it takes effect once the ledger has processed every record
+its input partitions held when the command was written (idle partitions included), so it never
+moves an entry that was in the input by then. --coverage reads the commissions and statements
+back from Kafka, prints how many commissions of the closed periods are in the statement of
+their period, and exits.`)
 	var c common
 	c.register(fs, ":9466")
 	period := fs.String("period", "month", "payout period: month (calendar month, UTC) or week (Monday 00:00 UTC)")
@@ -35,7 +41,11 @@ before the given date (finance, for quiet ledgers) and exits.`)
 	closeDelay := fs.Duration("close-delay", payout.DefaultCloseDelay, "event time after period_end before a period closes")
 	partitions := fs.Int("partitions", 0, "partitions of topics this command creates (0: broker default)")
 	commitInterval := fs.Duration("commit-interval", 0, "how long a transaction stays open (0: 500ms)")
+	session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a crashed instance's partitions move after it unless it restarts under the same --instance)")
+	txnTimeout := fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)")
+	leave := fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance")
 	closeThrough := fs.String("close-through", "", "write a close command for every period ending at or before this date (2025-02-01 or RFC 3339) and exit")
+	coverage := fs.Bool("coverage", false, "read commissions and statements back, print the coverage of the closed periods and exit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,15 +63,18 @@ before the given date (finance, for quiet ledgers) and exits.`)
 	}
 	reg := ops.NewRegistry()
 	cfg := payouts.Config{
-		Brokers:        c.brokerList(),
-		Topics:         schemas.Topics{}.WithPrefix(c.topicPrefix),
-		Prefix:         c.topicPrefix,
-		Instance:       c.instance(),
-		Partitions:     int32(*partitions),
-		Rules:          payout.Config{Period: p, MinPayout: mins, CloseDelay: *closeDelay},
-		CommitInterval: *commitInterval,
-		Logger:         log,
-		Registry:       reg,
+		Brokers:            c.brokerList(),
+		Topics:             schemas.Topics{}.WithPrefix(c.topicPrefix),
+		Prefix:             c.topicPrefix,
+		Instance:           c.instance(),
+		Partitions:         int32(*partitions),
+		Rules:              payout.Config{Period: p, MinPayout: mins, CloseDelay: *closeDelay},
+		CommitInterval:     *commitInterval,
+		SessionTimeout:     *session,
+		TransactionTimeout: *txnTimeout,
+		LeaveOnClose:       *leave,
+		Logger:             log,
+		Registry:           reg,
 	}
 	if *closeThrough != "" {
 		t, err := parseDate(*closeThrough)
@@ -72,6 +85,14 @@ before the given date (finance, for quiet ledgers) and exits.`)
 			return err
 		}
 		log.Info("close command written", "close_through", t)
+		return nil
+	}
+	if *coverage {
+		cov, err := payouts.ReadCoverage(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("checking statement coverage: %w", err)
+		}
+		fmt.Printf("Statement coverage: %s\n", cov)
 		return nil
 	}
 	r, err := payouts.New(cfg)

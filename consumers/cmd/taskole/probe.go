@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -29,6 +30,7 @@ func probeCommand() command {
 				duration time.Duration
 				drain    time.Duration
 				runID    string
+				perPart  bool
 			)
 			fs := newFlags("probe", summary+`.
 
@@ -40,6 +42,7 @@ moment its accrual is readable. Prints count, p50, p90, p99 and max.`)
 			fs.Float64Var(&rate, "rate", 1000, "bookings per second")
 			fs.DurationVar(&duration, "duration", 20*time.Second, "how long to produce")
 			fs.DurationVar(&drain, "drain", 30*time.Second, "how long to wait for the last commissions")
+			fs.BoolVar(&perPart, "per-partition", false, "also print the max latency per bookings partition (which partitions stalled)")
 			fs.StringVar(&runID, "run-id", strconv.FormatInt(time.Now().UnixNano(), 36), "prefix of the probe's ids")
 			if err := parseFlags(fs, args); err != nil {
 				return err
@@ -53,6 +56,11 @@ moment its accrual is readable. Prints count, p50, p90, p99 and max.`)
 				return err
 			}
 			fmt.Println(res)
+			if perPart {
+				for _, p := range slices.Sorted(maps.Keys(res.maxBy)) {
+					fmt.Printf("probe: partition=%d max=%s\n", p, res.maxBy[p].Round(time.Millisecond))
+				}
+			}
 			return nil
 		},
 	}
@@ -62,6 +70,7 @@ type probeResult struct {
 	sent, seen         int
 	p50, p90, p99, max time.Duration
 	achieved           float64
+	maxBy              map[int32]time.Duration // max latency by bookings partition
 }
 
 func (r probeResult) String() string {
@@ -97,6 +106,8 @@ func probe(ctx context.Context, brokers []string, topics schemas.Topics, rate fl
 	var (
 		mu      sync.Mutex
 		sentAt  = map[string]time.Time{}
+		partOf  = map[string]int32{}
+		maxBy   = map[int32]time.Duration{}
 		lat     []time.Duration
 		sent    int
 		started = time.Now()
@@ -126,12 +137,13 @@ func probe(ctx context.Context, brokers []string, topics schemas.Topics, rate fl
 				Currency: "EUR", OccurredAt: at.Add(time.Hour)})
 			key := []byte(client)
 			prod.Produce(gctx, &kgo.Record{Topic: string(topics.Enrollments), Key: key, Value: enr}, nil)
-			prod.Produce(gctx, &kgo.Record{Topic: string(topics.Bookings), Key: key, Value: bk}, func(_ *kgo.Record, err error) {
+			prod.Produce(gctx, &kgo.Record{Topic: string(topics.Bookings), Key: key, Value: bk}, func(r *kgo.Record, err error) {
 				if err != nil {
 					return
 				}
 				mu.Lock()
 				sentAt[client] = time.Now()
+				partOf[client] = r.Partition
 				sent++
 				mu.Unlock()
 			})
@@ -169,7 +181,10 @@ func probe(ctx context.Context, brokers []string, topics schemas.Topics, rate fl
 				// Matched by booking: if the ledger saw the booking before the enrollment
 				// (two topics), the accrual comes as an ownership correction instead.
 				if t, ok := sentAt[cm.BookingID]; ok {
-					lat = append(lat, now.Sub(t))
+					d := now.Sub(t)
+					lat = append(lat, d)
+					p := partOf[cm.BookingID]
+					maxBy[p] = max(maxBy[p], d)
 					delete(sentAt, cm.BookingID)
 				}
 				mu.Unlock()
@@ -193,5 +208,5 @@ func probe(ctx context.Context, brokers []string, topics schemas.Topics, rate fl
 	slices.Sort(lat)
 	q := func(p float64) time.Duration { return lat[int(math.Ceil(p*float64(len(lat))))-1] }
 	return probeResult{sent: sent, seen: len(lat), p50: q(0.50), p90: q(0.90), p99: q(0.99), max: lat[len(lat)-1],
-		achieved: float64(sent) / duration.Seconds()}, nil
+		achieved: float64(sent) / duration.Seconds(), maxBy: maxBy}, nil
 }

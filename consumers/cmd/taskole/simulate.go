@@ -28,6 +28,7 @@ func runSimulate(ctx context.Context, args []string) error {
 	preset := fs.String("preset", "demo", "scale preset: "+strings.Join(simulate.Presets(), ", "))
 	seed := fs.Uint64("seed", simulate.DefaultSeed, "random seed; the same seed yields the same events and ids")
 	rate := fs.Float64("rate", 0, "events per second (0: as fast as possible)")
+	eventOrder := fs.Bool("event-order", false, "produce the year sorted by event time (held in memory: demo and small presets)")
 	clients := fs.Int("clients", 0, "number of clients (0: the preset's)")
 	businesses := fs.Int("businesses", 0, "number of businesses (0: the preset's)")
 	months := fs.Int("months", 0, "simulated months (0: the preset's)")
@@ -79,9 +80,10 @@ func runSimulate(ctx context.Context, args []string) error {
 		"businesses", eff.Businesses, "months", eff.Months, "start", eff.Start.Format("2006-01"), "rate", *rate)
 	began := time.Now()
 	stats, err := simulate.Produce(ctx, cl, g, simulate.ProduceOptions{
-		Topics:   schemas.Topics{}.WithPrefix(c.topicPrefix),
-		Rate:     *rate,
-		Progress: os.Stdout,
+		Topics:     schemas.Topics{}.WithPrefix(c.topicPrefix),
+		Rate:       *rate,
+		Progress:   os.Stdout,
+		EventOrder: *eventOrder,
 	})
 	if err != nil {
 		return fmt.Errorf("producing simulated events: %w", err)

@@ -1,0 +1,89 @@
+package stream
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// metaHandler counts its records per partition in metadata, and its Committer writes the count
+// to the output partition of the same number at every commit.
+type metaHandler struct{ countHandler }
+
+func (h *metaHandler) Handle(ctx context.Context, rec *kgo.Record, tx *Tx[counter]) error {
+	n, _ := binary.Varint(tx.Meta("seen"))
+	tx.SetMeta("seen", binary.AppendVarint(nil, n+1))
+	return h.countHandler.Handle(ctx, rec, tx)
+}
+
+func (h *metaHandler) BeforeCommit(c *Commit) error {
+	for _, m := range c.Changed() {
+		c.Produce(&kgo.Record{Topic: h.out, Partition: m.Partition, Value: fmt.Appendf(nil, "%s=%x", m.Name, m.Value)})
+	}
+	return nil
+}
+
+// TestMetaAndCommitter: metadata survives a restart (restored from the changelog) and the
+// Committer's records commit on the partition they name, after the transaction's outputs.
+func TestMetaAndCommitter(t *testing.T) {
+	f := newFixture(t)
+	run := func(name string) *instance {
+		p, err := New(Config{Brokers: f.c.ListenAddrs(), Name: name, Group: fxGroup, Inputs: []string{fxIn},
+			Changelog: fxChangelog, CommitInterval: 100 * time.Millisecond, MaxBatchRecords: 7,
+			TransactionTimeout: 6 * time.Second, SessionTimeout: 1500 * time.Millisecond, RebalanceTimeout: 3 * time.Second,
+			Logger: testLog(), Registry: prometheus.NewRegistry(),
+			ClientOpts: []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond), kgo.HeartbeatInterval(200 * time.Millisecond)}},
+			&metaHandler{countHandler{inst: name, out: fxOut}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		in := &instance{name: name, p: p, cancel: cancel, exited: make(chan struct{})}
+		go func() { in.err = p.Run(ctx); close(in.exited) }()
+		t.Cleanup(func() { in.stop() })
+		return in
+	}
+	a := run("a")
+	f.produce(30)
+	f.waitCommitted(20 * time.Second)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	b := run("b")
+	f.produce(30)
+	f.waitCommitted(20 * time.Second)
+	if err := b.stop(); err != nil {
+		t.Fatal(err)
+	}
+	perPart := map[int32]int64{}
+	for k := range fxKeys {
+		perPart[f.partitionOf(fmt.Sprintf("k%d", k))] += 10
+	}
+	last := map[int32]string{}
+	// Outputs are keyed like the inputs on a topic of the same partition count, so the outputs of
+	// input partition p land on output partition p, before the marker of their transaction.
+	outputs := map[int32]int{} // data outputs on each partition since its last marker
+	for _, r := range f.readCommitted(fxOut) {
+		if r.Key == nil {
+			last[r.Partition] = string(r.Value)
+			outputs[r.Partition] = 0
+			continue
+		}
+		outputs[r.Partition]++
+	}
+	for p, n := range perPart {
+		if want := fmt.Sprintf("seen=%x", binary.AppendVarint(nil, n)); last[p] != want {
+			t.Errorf("partition %d: last marker %q, want %q (metadata lost across the restart?)", p, last[p], want)
+		}
+	}
+	for p, n := range outputs {
+		if n != 0 {
+			t.Errorf("partition %d: %d outputs after the last marker of the last transaction", p, n)
+		}
+	}
+}
