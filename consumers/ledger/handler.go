@@ -45,7 +45,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules
 			return fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
 		}
 		if res.Rejected {
-			h.rejected.Inc()
+			tx.Count(h.rejected)
 		}
 	case string(h.topics.Bookings):
 		ev, derr := schemas.DecodeBooking(rec.Value)

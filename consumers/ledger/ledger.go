@@ -39,13 +39,21 @@ import (
 // DefaultChangelog is the changelog topic under the default names.
 const DefaultChangelog = "taskole.ledger-state.v1"
 
+// DefaultRepartition is the repartition topic under the default names: enrollments and
+// bookings that were not written to the murmur2 partition of their client_id are forwarded
+// there and handled from there (stream.Config.Repartition).
+const DefaultRepartition = "taskole.ledger-repartition.v1"
+
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
 	Brokers   []string
 	Topics    schemas.Topics // zero names: defaults
 	Changelog string         // default: Topics' prefix + DefaultChangelog
-	Group     string         // default "taskole-ledger"
-	Instance  string         // unique per running instance; transactional id suffix; default "ledger"
+	// Repartition is the internal co-partitioning topic; default: Topics' prefix +
+	// DefaultRepartition.
+	Repartition string
+	Group       string // default "taskole-ledger"
+	Instance    string // unique per running instance; transactional id suffix; default "ledger"
 	// Partitions is the partition count of the topics created when missing (0: broker default).
 	Partitions int32
 	Rules      rules.Config // rates, hold, horizon
@@ -68,6 +76,22 @@ func ChangelogFor(topics schemas.Topics) string {
 	return prefix + DefaultChangelog
 }
 
+// RepartitionFor returns the repartition topic that belongs with topics: DefaultRepartition
+// under the prefix topics' enrollments name carries.
+func RepartitionFor(topics schemas.Topics) string {
+	t := topics.WithDefaults()
+	prefix, _ := strings.CutSuffix(string(t.Enrollments), string(schemas.TopicEnrollments))
+	return prefix + DefaultRepartition
+}
+
+// InputTopics returns every topic the ledger consumes in its group, partition i of each
+// feeding the state of input partition i: enrollments, bookings and the repartition topic.
+// (The businesses topic is read outside the group, in full.)
+func InputTopics(t schemas.Topics, repartition string) []string {
+	t = t.WithDefaults()
+	return []string{string(t.Enrollments), string(t.Bookings), repartition}
+}
+
 func (c Config) withDefaults() (Config, error) {
 	if len(c.Brokers) == 0 {
 		return c, errors.New("ledger config: no brokers")
@@ -78,6 +102,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.Topics = c.Topics.WithDefaults()
 	if c.Changelog == "" {
 		c.Changelog = ChangelogFor(c.Topics)
+	}
+	if c.Repartition == "" {
+		c.Repartition = RepartitionFor(c.Topics)
 	}
 	if c.Group == "" {
 		c.Group = "taskole-ledger"
@@ -122,18 +149,20 @@ func New(cfg Config) (*Runner, error) {
 	r.ratesBad = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_ledger_business_errors_total",
 		Help: "Businesses events that could not be decoded, by reason (they are dead-lettered and skipped)."}, []string{"reason"})
 	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
-		Help: "Enrollments by a business that did not win ownership (R1)."})
+		Help: "Enrollments by a business other than the client's owner when judged (SPEC §3 rejected claims; an owner re-enrolling its own client is not one), counted in committed transactions. The rejected_claims query is the authority: it also reflects later ownership corrections, which this counter cannot undo."})
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
 	}
 	t := cfg.Topics
 	h := &handler{eng: r.eng, topics: t, rejected: r.rejected}
+	inputs := InputTopics(t, cfg.Repartition)
 	r.proc, err = stream.New(stream.Config{
 		Brokers:         cfg.Brokers,
 		Name:            "ledger",
 		Group:           cfg.Group,
 		TransactionalID: cfg.Group + "-" + cfg.Instance,
-		Inputs:          []string{string(t.Enrollments), string(t.Bookings)},
+		Inputs:          inputs[:2],
+		Repartition:     inputs[2],
 		Changelog:       cfg.Changelog,
 		DLQ:             string(t.DLQ),
 		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
@@ -158,10 +187,14 @@ func New(cfg Config) (*Runner, error) {
 	return r, nil
 }
 
-// Topics returns the topics the ledger needs, as it creates them when missing.
+// Topics returns the topics the ledger needs, as it creates them when missing; the
+// repartition topic is RepartitionFor(t). It keeps records forever (retention.ms=-1) because
+// the ledger itself deletes what it has committed (stream: purgeRepartition), so a ledger
+// that is down for long loses nothing.
 func Topics(t schemas.Topics, changelog string, partitions int32) []stream.TopicSpec {
 	t = t.WithDefaults()
 	return []stream.TopicSpec{
+		{Name: RepartitionFor(t), Partitions: partitions, Configs: map[string]string{"retention.ms": "-1"}},
 		{Name: string(t.Enrollments), Partitions: partitions},
 		{Name: string(t.Bookings), Partitions: partitions},
 		{Name: string(t.Businesses), Partitions: partitions},
@@ -179,8 +212,10 @@ func (r *Runner) Ready() bool { return r.caught.Load() && r.proc.Ready() }
 // processes until ctx is cancelled (nil) or a fatal error.
 func (r *Runner) Run(ctx context.Context) error {
 	t := r.cfg.Topics
-	if err := stream.EnsureTopics(ctx, r.admin, Topics(t, r.cfg.Changelog, r.cfg.Partitions),
-		[]string{string(t.Enrollments), string(t.Bookings), string(t.ReferralOwners), r.cfg.Changelog}); err != nil {
+	specs := Topics(t, r.cfg.Changelog, r.cfg.Partitions)
+	specs[0].Name = r.cfg.Repartition
+	if err := stream.EnsureTopics(ctx, r.admin, specs,
+		append(InputTopics(t, r.cfg.Repartition), string(t.ReferralOwners), r.cfg.Changelog)); err != nil {
 		return fmt.Errorf("preparing topics: %w", err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
