@@ -1,7 +1,10 @@
 // Package ledger runs the commission ledger (SPEC R1–R6, R8) on Kafka: it binds the pure
 // rules of pipelines/ledger to the exactly-once stream processor.
 //
-// Topology. Enrollments and bookings (co-partitioned by client_id) are consumed in one group;
+// Topology. Enrollments and bookings (co-partitioned by client_id) are consumed in one group,
+// with the repartition topic (taskole.ledger-repartition.v1) through which the stream
+// processor routes records a producer did not write to the murmur2 partition of their
+// client_id (InputTopics lists the three);
 // each client's rules.State lives in memory per input partition and in the compacted changelog
 // (taskole.ledger-state.v1 by default, under the same topic prefix). Owner changes go to the
 // compacted referral-owners topic (keyed client_id), ledger entries to the commissions topic

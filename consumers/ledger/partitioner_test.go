@@ -178,6 +178,13 @@ func readOutcome(t *testing.T, brokers []string, topics schemas.Topics, want out
 			got.owners[v.ClientID] = v.OwnerBusinessID // one client, one partition: the last record wins
 		}
 		recs := readAll(t, brokers, string(topics.Commissions), 2*time.Second, func([]*kgo.Record) bool { return false })
+		for _, r := range recs {
+			// Payouts keys its state by owner on the commissions partition: the ledger must
+			// write each entry to the murmur2 partition of its owner key.
+			if p := stream.KeyPartition(r.Key, coParts); r.Partition != p {
+				t.Fatalf("commission keyed %q on partition %d, murmur2 says %d", r.Key, r.Partition, p)
+			}
+		}
 		net, _, dup := ledgerOf(t, recs)
 		if len(dup) > 0 {
 			t.Errorf("duplicate commission ids: %d (e.g. %v)", len(dup), dup[:min(3, len(dup))])

@@ -433,6 +433,10 @@ func TestEnrollmentRejected(t *testing.T) {
 	if r, _ := e.Enrollment(&s, enroll("e3", "A", 0)); r.Owner == nil || !r.Owner.OwnedSince.Equal(at(0)) || len(r.Commissions) != 0 {
 		t.Fatalf("earlier enrollment by the same owner: %+v", r)
 	}
+	// SPEC §3: an owner enrolling its own client again is not a rejected claim.
+	if r, _ := e.Enrollment(&s, enroll("e4", "A", 5)); r.Owner != nil || r.Rejected {
+		t.Fatalf("later enrollment by the owner itself: %+v", r)
+	}
 }
 
 func TestPrune(t *testing.T) {
