@@ -424,6 +424,16 @@ func TestAnyPartitioner(t *testing.T) {
 		if _, ok := lags[group].Lag[RepartitionFor(topics)]; !ok {
 			t.Errorf("group lag of %s does not list the repartition topic %s", group, RepartitionFor(topics))
 		}
+		// The first commit that handled forwarded records purged them (DeleteRecords).
+		starts, err := kadm.NewClient(cl).ListStartOffsets(context.Background(), RepartitionFor(topics))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var purged int64
+		starts.Each(func(o kadm.ListedOffset) { purged += o.Offset })
+		if purged == 0 {
+			t.Errorf("no record of the repartition topic was purged after being committed")
+		}
 	})
 
 	t.Run("mixed with SIGKILL", func(t *testing.T) {
