@@ -449,9 +449,14 @@ func TestAnyPartitioner(t *testing.T) {
 				t.Logf("ledger output:\n%s", a.out)
 			}
 		}()
-		recs := produceWith(t, brokers, topics, murmur, crc32Partitioner(), all)
+		// Half of the clients first, processed and committed; then the rest, and a SIGKILL
+		// right after the first commit of it: state to restore, forwards in flight.
+		first, second := flatten(perClient[:len(perClient)/2]), flatten(perClient[len(perClient)/2:])
+		recs := produceWith(t, brokers, topics, murmur, crc32Partitioner(), first)
+		waitSettled(t, brokers, prefix+group, topics, 60*time.Second)
+		recs = append(recs, produceWith(t, brokers, topics, murmur, crc32Partitioner(), second)...)
 		lag := killPoint(t, brokers, prefix+group, string(topics.Enrollments), string(topics.Bookings))
-		t.Logf("SIGKILL with %d of %d input records left", lag, len(all))
+		t.Logf("SIGKILL with %d of %d input records left", lag, len(second))
 		a.kill()
 		a = startLedger(t, bin, brokers, prefix, group, "a")
 		waitSettled(t, brokers, prefix+group, topics, 90*time.Second)
