@@ -61,7 +61,12 @@ func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[rul
 	pr := decodeProgress(tx.Meta(name))
 	before := pr.watermark
 	at, err := h.apply(ctx, rec, tx, before)
-	pr.next = rec.Offset + 1
+	if rec.Partition == tx.Partition() {
+		// A record forwarded through the repartition topic (stream.Config.Repartition) comes
+		// with its original coordinates, another partition's offset: it moves this state
+		// partition's watermark (its commissions are judged against it), not its offset.
+		pr.next = rec.Offset + 1
+	}
 	if err == nil && at.UnixNano() > pr.watermark {
 		pr.watermark = at.UnixNano()
 	}
@@ -94,7 +99,7 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules.
 			return at, fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
 		}
 		if res.Rejected {
-			h.rejected.Inc()
+			tx.Count(h.rejected)
 		}
 	case string(h.topics.Bookings):
 		ev, derr := h.bounds.DecodeBooking(rec.Value)
@@ -122,7 +127,7 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules.
 			Value: schemas.AppendReferralOwner(nil, o)})
 	}
 	if len(res.Commissions) > 0 {
-		src := []byte(rec.Topic + "/" + strconv.FormatInt(int64(rec.Partition), 10))
+		src := []byte(rec.Topic + "/" + strconv.FormatInt(int64(tx.Partition()), 10))
 		var wm []byte
 		if source != 0 {
 			wm = time.Unix(0, source).UTC().AppendFormat(nil, time.RFC3339Nano)

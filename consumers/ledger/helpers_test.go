@@ -43,6 +43,40 @@ func lagOf(t testing.TB, brokers []string, group string, topics ...string) int64
 	return lag
 }
 
+// repartitionLag returns the records of the repartition topic not yet committed by group,
+// not counting the one transaction marker that may follow each partition's last record (the
+// ledger writes that topic transactionally, and a consumer never commits past a marker).
+func repartitionLag(t testing.TB, brokers []string, group, topic string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return -1
+	}
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return -1
+	}
+	var lag int64
+	ends.Each(func(o kadm.ListedOffset) {
+		at := int64(0)
+		if c, ok := committed.Lookup(o.Topic, o.Partition); ok {
+			at = c.At
+		}
+		if d := o.Offset - at; d > 1 {
+			lag += d
+		}
+	})
+	return lag
+}
+
 func topicNames(t schemas.Topics) []string {
 	t = t.WithDefaults()
 	return []string{string(t.Enrollments), string(t.Bookings), string(t.Businesses), string(t.Feedback),

@@ -1,7 +1,10 @@
 // Package ledger runs the commission ledger (SPEC R1–R6, R8) on Kafka: it binds the pure
 // rules of pipelines/ledger to the exactly-once stream processor.
 //
-// Topology. Enrollments and bookings (co-partitioned by client_id) are consumed in one group;
+// Topology. Enrollments and bookings (co-partitioned by client_id) are consumed in one group,
+// with the repartition topic (taskole.ledger-repartition.v1) through which the stream
+// processor routes records a producer did not write to the murmur2 partition of their
+// client_id (InputTopics lists the three);
 // each client's rules.State lives in memory per input partition and in the compacted changelog
 // (taskole.ledger-state.v1 by default, under the same topic prefix). Owner changes go to the
 // compacted referral-owners topic (keyed client_id), ledger entries to the commissions topic
@@ -40,13 +43,21 @@ import (
 // DefaultChangelog is the changelog topic under the default names.
 const DefaultChangelog = "taskole.ledger-state.v1"
 
+// DefaultRepartition is the repartition topic under the default names: enrollments and
+// bookings that were not written to the murmur2 partition of their client_id are forwarded
+// there and handled from there (stream.Config.Repartition).
+const DefaultRepartition = "taskole.ledger-repartition.v1"
+
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
 	Brokers   []string
 	Topics    schemas.Topics // zero names: defaults
 	Changelog string         // default: Topics' prefix + DefaultChangelog
-	Group     string         // default "taskole-ledger"
-	Instance  string         // unique per running instance; transactional id suffix; default "ledger"
+	// Repartition is the internal co-partitioning topic; default: Topics' prefix +
+	// DefaultRepartition.
+	Repartition string
+	Group       string // default "taskole-ledger"
+	Instance    string // unique per running instance; transactional id suffix; default "ledger"
 	// Partitions is the partition count of the topics created when missing (0: broker default).
 	Partitions int32
 	Rules      rules.Config // rates, hold, horizon
@@ -74,6 +85,14 @@ func ChangelogFor(topics schemas.Topics) string {
 	return prefix + DefaultChangelog
 }
 
+// RepartitionFor returns the repartition topic that belongs with topics: DefaultRepartition
+// under the prefix topics' enrollments name carries.
+func RepartitionFor(topics schemas.Topics) string {
+	t := topics.WithDefaults()
+	prefix, _ := strings.CutSuffix(string(t.Enrollments), string(schemas.TopicEnrollments))
+	return prefix + DefaultRepartition
+}
+
 func (c Config) withDefaults() (Config, error) {
 	if len(c.Brokers) == 0 {
 		return c, errors.New("ledger config: no brokers")
@@ -84,6 +103,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.Topics = c.Topics.WithDefaults()
 	if c.Changelog == "" {
 		c.Changelog = ChangelogFor(c.Topics)
+	}
+	if c.Repartition == "" {
+		c.Repartition = RepartitionFor(c.Topics)
 	}
 	if c.Group == "" {
 		c.Group = "taskole-ledger"
@@ -129,7 +151,7 @@ func New(cfg Config) (*Runner, error) {
 	r.ratesBad = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_ledger_business_errors_total",
 		Help: "Businesses events that could not be decoded, by reason (they are dead-lettered and skipped)."}, []string{"reason"})
 	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
-		Help: "Enrollments by a business that did not win ownership (R1)."})
+		Help: "Enrollments by a business other than the client's owner when judged (SPEC §3 rejected claims; an owner re-enrolling its own client is not one), counted in committed transactions. The rejected_claims query is the authority: it also reflects later ownership corrections, which this counter cannot undo."})
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
 	}
@@ -141,6 +163,7 @@ func New(cfg Config) (*Runner, error) {
 		Group:           cfg.Group,
 		TransactionalID: cfg.Group + "-" + cfg.Instance,
 		Inputs:          InputTopics(t),
+		Repartition:     cfg.Repartition,
 		Changelog:       cfg.Changelog,
 		DLQ:             string(t.DLQ),
 		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
@@ -169,7 +192,8 @@ func New(cfg Config) (*Runner, error) {
 }
 
 // InputTopics returns the ledger's input topics, consumed in its group and co-partitioned by
-// client_id. It is the one list of them: the stream processor consumes these, and every
+// client_id, whatever partitioner their producers used (see ConsumedTopics). It is the one
+// list of them: the stream processor consumes these, and every
 // progress marker names these (with their partition counts) as the set of input partitions
 // whose low watermark closes payout periods (schemas.LedgerProgress).
 func InputTopics(t schemas.Topics) []string {
@@ -177,10 +201,21 @@ func InputTopics(t schemas.Topics) []string {
 	return []string{string(t.Enrollments), string(t.Bookings)}
 }
 
-// Topics returns the topics the ledger needs, as it creates them when missing.
+// ConsumedTopics returns every topic the ledger consumes in its group, partition i of each
+// feeding the state of input partition i: its InputTopics and the repartition topic. (The
+// businesses topic is read outside the group, in full.)
+func ConsumedTopics(t schemas.Topics, repartition string) []string {
+	return append(InputTopics(t), repartition)
+}
+
+// Topics returns the topics the ledger needs, as it creates them when missing; the
+// repartition topic is RepartitionFor(t). It keeps records forever (retention.ms=-1) because
+// the ledger itself deletes what it has committed (stream: purgeRepartition), so a ledger
+// that is down for long loses nothing.
 func Topics(t schemas.Topics, changelog string, partitions int32) []stream.TopicSpec {
 	t = t.WithDefaults()
 	return []stream.TopicSpec{
+		{Name: RepartitionFor(t), Partitions: partitions, Configs: map[string]string{"retention.ms": "-1"}},
 		{Name: string(t.Enrollments), Partitions: partitions},
 		{Name: string(t.Bookings), Partitions: partitions},
 		{Name: string(t.Businesses), Partitions: partitions},
@@ -198,8 +233,10 @@ func (r *Runner) Ready() bool { return r.caught.Load() && r.proc.Ready() }
 // processes until ctx is cancelled (nil) or a fatal error.
 func (r *Runner) Run(ctx context.Context) error {
 	t := r.cfg.Topics
-	if err := stream.EnsureTopics(ctx, r.admin, Topics(t, r.cfg.Changelog, r.cfg.Partitions),
-		[]string{string(t.Enrollments), string(t.Bookings), string(t.ReferralOwners), r.cfg.Changelog}); err != nil {
+	specs := Topics(t, r.cfg.Changelog, r.cfg.Partitions)
+	specs[0].Name = r.cfg.Repartition
+	if err := stream.EnsureTopics(ctx, r.admin, specs,
+		append(ConsumedTopics(t, r.cfg.Repartition), string(t.ReferralOwners), r.cfg.Changelog)); err != nil {
 		return fmt.Errorf("preparing topics: %w", err)
 	}
 	if err := r.describeInputs(ctx); err != nil {

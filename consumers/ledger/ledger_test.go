@@ -191,5 +191,5 @@ func deleteTopics(brokers []string, topics schemas.Topics, changelog string) {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = deleteAll(ctx, cl, append(topicNames(topics), changelog)...)
+	_ = deleteAll(ctx, cl, append(topicNames(topics), changelog, RepartitionFor(topics))...)
 }

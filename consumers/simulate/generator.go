@@ -540,11 +540,17 @@ func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookin
 	if entry == schemas.StatusCreated {
 		ev(schemas.StatusCreated, created)
 	}
-	if entry != schemas.StatusCompleted {
+	// Instant bookings skip confirmed (SPEC: any step may be skipped): about half of all
+	// bookings go created → completed.
+	instant := entry == schemas.StatusCreated && r.Float64() < instantShare
+	if entry != schemas.StatusCompleted && !instant {
 		ev(schemas.StatusConfirmed, confirmed)
 	}
 	ev(schemas.StatusCompleted, completed)
 	g.stats.completed++
+	if instant {
+		g.stats.instant++
+	}
 	if prov != c.owner {
 		g.stats.cross++
 	}
@@ -595,6 +601,11 @@ func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookin
 		g.emitClient(schemas.TopicFeedback, key, fb)
 	}
 }
+
+// instantShare is the share of completed bookings entered as created that skip confirmed;
+// with the entry points and outcomes above it makes about half of all bookings created →
+// completed.
+const instantShare = 0.64
 
 var statusWord = [...]string{
 	schemas.StatusCreated: "created", schemas.StatusConfirmed: "confirmed",

@@ -118,7 +118,7 @@ type check struct {
 	malformed                 map[MalformedKind]int64
 	dups                      int64
 	records                   int64
-	completed                 int64
+	completed, instant        int64
 	lateEnrollments, rejected int64
 	currencies, sectors       map[string]bool
 	rateChanges               int64
@@ -193,6 +193,7 @@ func verify(t tb, cfg Config) check {
 			if !allowed(st.last, v.Status) {
 				t.Fatalf("booking %s: %v after %v", v.BookingID, v.Status, st.last)
 			}
+			prev := st.last
 			st.last = v.Status
 			switch v.Status {
 			case schemas.StatusCompleted:
@@ -202,6 +203,9 @@ func verify(t tb, cfg Config) check {
 				exp, ok := schemas.MinorUnit(v.Currency)
 				if !ok || v.Amount.Exponent() != -exp || !v.Amount.IsPositive() {
 					t.Fatalf("completed booking %s: amount %s %s", v.BookingID, v.Amount, v.Currency)
+				}
+				if prev == schemas.StatusCreated {
+					c.instant++
 				}
 				st.amount, st.currency = v.Amount, v.Currency
 				c.completed++
@@ -259,8 +263,10 @@ func allowed(prev, next schemas.Status) bool {
 		return next == schemas.StatusConfirmed || next == schemas.StatusCompleted || next == schemas.StatusCancelled
 	case schemas.StatusConfirmed:
 		return next == schemas.StatusCompleted || next == schemas.StatusCancelled
-	case schemas.StatusCompleted, schemas.StatusRefunded:
+	case schemas.StatusCompleted:
 		return next == schemas.StatusRefunded || next == schemas.StatusCancelled
+	case schemas.StatusRefunded:
+		return next == schemas.StatusRefunded
 	}
 	return false
 }
@@ -310,6 +316,12 @@ func TestSmallPresetIsRealistic(t *testing.T) {
 	}
 	if c.completed != s.Completed {
 		t.Errorf("completed: stats %d, observed %d", s.Completed, c.completed)
+	}
+	if c.instant != s.Instant {
+		t.Errorf("created → completed: stats %d, observed %d", s.Instant, c.instant)
+	}
+	if share := float64(c.instant) / float64(s.Bookings); share < 0.4 || share > 0.6 {
+		t.Errorf("created → completed share of bookings %.2f (%d of %d), want about half", share, c.instant, s.Bookings)
 	}
 	share := float64(s.CrossBusiness) / float64(s.Completed)
 	if share < 0.1 || share > 0.5 {

@@ -24,6 +24,7 @@ type Stats struct {
 	Clients         int64 // clients that joined
 	Bookings        int64 // distinct bookings (valid lifecycles)
 	Completed       int64 // bookings that reached completed
+	Instant         int64 // bookings that went created → completed (confirmed skipped)
 	CrossBusiness   int64 // completed bookings at a business that is not the client's owner
 	Cancellations   int64 // bookings cancelled (before or after completion)
 	Refunds         int64 // refunded events
@@ -78,7 +79,7 @@ func (s Stats) Write(w io.Writer) error {
 		out += line(string(k), s.Malformed[k])
 	}
 	out += "marketplace\n" + line("clients joined", s.Clients) + line("bookings", s.Bookings) +
-		line("completed", s.Completed) + line("cross-business", s.CrossBusiness) +
+		line("completed", s.Completed) + line("created → completed", s.Instant) + line("cross-business", s.CrossBusiness) +
 		line("cancellations", s.Cancellations) + line("refunds", s.Refunds) +
 		line("rate changes", s.RateChanges) + line("late enrollments", s.LateEnrollments) +
 		line("late bookings", s.LateBookings) + line("rejected claims", s.RejectedClaims) +
@@ -95,7 +96,7 @@ type counters struct {
 	records, bytes, duplicates                                          int64
 	byTopic                                                             [len(inputTopics)]int64
 	malformed                                                           [len(inputTopics)][7]int64
-	clients, bookings, completed, cross, cancellations                  int64
+	clients, bookings, completed, cross, cancellations, instant         int64
 	refunds, rateChanges, lateEnrollments, lateBookings, rejectedClaims int64
 	retentionCosts, retentionAttributed                                 int64
 }
@@ -131,7 +132,7 @@ func (c *counters) snapshot() Stats {
 		Records: c.records, Bytes: c.bytes, Duplicates: c.duplicates,
 		ByTopic:   make(map[schemas.Topic]int64, len(inputTopics)),
 		Malformed: make(map[MalformedKind]int64, len(MalformedKinds)),
-		Clients:   c.clients, Bookings: c.bookings, Completed: c.completed, CrossBusiness: c.cross,
+		Clients:   c.clients, Bookings: c.bookings, Completed: c.completed, Instant: c.instant, CrossBusiness: c.cross,
 		Cancellations: c.cancellations, Refunds: c.refunds, RateChanges: c.rateChanges,
 		LateEnrollments: c.lateEnrollments, LateBookings: c.lateBookings, RejectedClaims: c.rejectedClaims,
 		RetentionCosts: c.retentionCosts, RetentionAttributed: c.retentionAttributed,

@@ -31,6 +31,12 @@ type Config struct {
 	Inputs    []string // co-partitioned input topics consumed in Group (required)
 	Changelog string   // compacted changelog topic, partitioned like the inputs (required)
 	DLQ       string   // dead-letter topic; empty: poison records make Run fail
+	// Repartition is the internal topic that co-partitions the inputs by key (Kafka Streams'
+	// repartition topic): a record not on partition KeyPartition(key) of its input is forwarded
+	// there in the open transaction and handled when read back (see repartition.go). It must
+	// be partitioned like the inputs. Empty: records are handled where they were read, so
+	// producers must partition with murmur2.
+	Repartition string
 
 	CommitInterval  time.Duration // how long a transaction stays open; default 500ms
 	MaxBatchRecords int           // input records per transaction at most; default 10000
@@ -99,9 +105,12 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, errors.New("no changelog topic"))
 	}
 	for _, in := range c.Inputs {
-		if in == c.Changelog || in == c.DLQ {
+		if in == c.Changelog || in == c.DLQ || in == c.Repartition {
 			errs = append(errs, fmt.Errorf("input topic %q is also an output", in))
 		}
+	}
+	if c.Repartition != "" && (c.Repartition == c.Changelog || c.Repartition == c.DLQ) {
+		errs = append(errs, fmt.Errorf("repartition topic %q is also the changelog or dead-letter topic", c.Repartition))
 	}
 	if c.TransactionalID == "" {
 		c.TransactionalID = c.Group + "-" + c.Name

@@ -26,6 +26,10 @@
 //   - Poison records (Classify → Poison) become a schemas.DeadLetter on Config.DLQ in the same
 //     transaction, keyed as received; processing goes on; a metric counts them by reason.
 //   - Errors are classified once by Classify: Retryable, Poison, Fatal.
+//   - With Config.Repartition, the inputs are co-partitioned by key whatever partitioner
+//     their producers used: a record not on KeyPartition(key) (Kafka's murmur2) is forwarded
+//     to that partition of the repartition topic in the open transaction and handled when
+//     read back, as the record it came from (repartition.go); the rest is handled directly.
 //   - Partition assignment is cooperative (KIP-429) and sticky, and gives partition i of every
 //     input to the same member (balancer.go); EnsureTopics refuses co-partitioned topics whose
 //     counts differ. A rebalance revokes only the partitions that move: the other partitions

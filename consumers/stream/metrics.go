@@ -9,6 +9,7 @@ import (
 // metrics are the Processor's Prometheus metrics, labelled with the consumer name.
 type metrics struct {
 	in, out     *prometheus.CounterVec // committed records per topic
+	repart      *prometheus.CounterVec // committed forwards to the repartition topic per input topic
 	dead        *prometheus.CounterVec // dead letters per input topic and reason
 	lag         *prometheus.GaugeVec   // per input topic and partition
 	commit      prometheus.Histogram   // seconds to end a committing transaction
@@ -26,6 +27,8 @@ func newMetrics(name string, reg prometheus.Registerer) *metrics {
 			Help: "Input records processed in committed transactions.", ConstLabels: cl}, []string{"topic"}),
 		out: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_stream_records_out_total",
 			Help: "Records written in committed transactions (outputs, changelog, dead letters).", ConstLabels: cl}, []string{"topic"}),
+		repart: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_stream_repartitioned_total",
+			Help: "Input records forwarded to the repartition topic in committed transactions (their key is not on the murmur2 partition they were read from), by input topic.", ConstLabels: cl}, []string{"topic"}),
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_stream_dead_letters_total",
 			Help: "Input records dead-lettered in committed transactions, by reason.", ConstLabels: cl}, []string{"topic", "reason"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "taskole_stream_consumer_lag",
@@ -48,7 +51,7 @@ func newMetrics(name string, reg prometheus.Registerer) *metrics {
 			Help: "Input partitions owned (state restored).", ConstLabels: cl}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.in, m.out, m.dead, m.lag, m.commit, m.txns, m.keys, m.bytes, m.restore, m.restored, m.partitions)
+		reg.MustRegister(m.in, m.out, m.repart, m.dead, m.lag, m.commit, m.txns, m.keys, m.bytes, m.restore, m.restored, m.partitions)
 	}
 	return m
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -40,6 +42,13 @@ type Processor[S any] struct {
 	mustAbort bool
 	prodErr   atomic.Pointer[error]
 	counts    txnCounts
+	// With Config.Repartition: the partition count of the inputs, and the next offset of
+	// each repartition partition handled in the open transaction (txnRepart) and in
+	// committed ones, not yet purged (purge).
+	nparts    int32
+	txnRepart map[int32]int64
+	purge     map[int32]int64
+	lastPurge time.Time
 
 	running   atomic.Bool
 	restoring atomic.Int32
@@ -60,12 +69,14 @@ type event[S any] struct {
 
 // txnCounts are the metric increments of the open transaction, applied when it commits.
 type txnCounts struct {
-	in, out map[string]float64
-	dead    map[[2]string]float64
+	in, out, repart map[string]float64
+	dead            map[[2]string]float64
+	handler         map[prometheus.Counter]float64 // Tx.Count
 }
 
 func (c *txnCounts) reset() {
-	c.in, c.out, c.dead = map[string]float64{}, map[string]float64{}, map[[2]string]float64{}
+	c.in, c.out, c.repart, c.dead = map[string]float64{}, map[string]float64{}, map[string]float64{}, map[[2]string]float64{}
+	c.handler = map[prometheus.Counter]float64{}
 }
 
 // New validates cfg and creates a Processor for h. Run connects and joins the group.
@@ -75,13 +86,15 @@ func New[S any](cfg Config, h Handler[S]) (*Processor[S], error) {
 		return nil, err
 	}
 	p := &Processor[S]{
-		cfg:      cfg,
-		h:        h,
-		log:      cfg.Logger.With("consumer", cfg.Name),
-		m:        newMetrics(cfg.Name, cfg.Registry),
-		assigned: map[int32]bool{},
-		parts:    map[int32]*part[S]{},
-		touched:  map[int32]bool{},
+		cfg:       cfg,
+		h:         h,
+		log:       cfg.Logger.With("consumer", cfg.Name),
+		m:         newMetrics(cfg.Name, cfg.Registry),
+		assigned:  map[int32]bool{},
+		parts:     map[int32]*part[S]{},
+		touched:   map[int32]bool{},
+		txnRepart: map[int32]int64{},
+		purge:     map[int32]int64{},
 	}
 	p.sw, _ = h.(Sweeper[S])
 	p.cm, _ = h.(Committer)
@@ -95,7 +108,7 @@ func (p *Processor[S]) connect() error {
 		kgo.SeedBrokers(p.cfg.Brokers...),
 		kgo.WithLogger(kgoLogger{p.log}),
 		kgo.ConsumerGroup(p.cfg.Group),
-		kgo.ConsumeTopics(p.cfg.Inputs...),
+		kgo.ConsumeTopics(p.consumed()...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// Partition i of every co-partitioned input goes to the same member, cooperatively.
@@ -105,7 +118,7 @@ func (p *Processor[S]) connect() error {
 		kgo.DisableAutoCommit(),
 		kgo.TransactionalID(p.cfg.TransactionalID),
 		kgo.TransactionTimeout(p.cfg.TransactionTimeout),
-		kgo.RecordPartitioner(partitioner{manual: p.cfg.Changelog, def: kgo.StickyKeyPartitioner(nil)}),
+		kgo.RecordPartitioner(partitioner{manual: []string{p.cfg.Changelog, p.cfg.Repartition}, def: kgo.StickyKeyPartitioner(nil)}),
 		kgo.AdjustFetchOffsetsFn(p.onFetched),
 		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
@@ -125,6 +138,35 @@ func (p *Processor[S]) connect() error {
 		return errors.New("processor closed")
 	}
 	p.sess = sess
+	return nil
+}
+
+// consumed returns the topics consumed in the group: the inputs and the repartition topic.
+func (p *Processor[S]) consumed() []string {
+	if p.cfg.Repartition == "" {
+		return p.cfg.Inputs
+	}
+	return append(slices.Clone(p.cfg.Inputs), p.cfg.Repartition)
+}
+
+// countPartitions sets nparts: the one partition count of the inputs and the repartition
+// topic, which routing by key depends on.
+func (p *Processor[S]) countPartitions(ctx context.Context) error {
+	topics := p.consumed()
+	details, err := kadm.NewClient(p.sess.Client()).ListTopics(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("describing topics: %w", err)
+	}
+	for _, t := range topics {
+		d, ok := details[t]
+		if !ok || d.Err != nil || len(d.Partitions) == 0 {
+			return fmt.Errorf("topic %s does not exist: %w", t, d.Err)
+		}
+		if p.nparts != 0 && int32(len(d.Partitions)) != p.nparts {
+			return fmt.Errorf("co-partitioned topics %v have different partition counts", topics)
+		}
+		p.nparts = int32(len(d.Partitions))
+	}
 	return nil
 }
 
@@ -274,10 +316,18 @@ func (p *Processor[S]) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("initializing producer id: %w", err)
 	}
+	if p.cfg.Repartition != "" {
+		if err := p.countPartitions(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("counting input partitions: %w", err)
+		}
+	}
 	p.running.Store(true)
 	defer p.running.Store(false)
 	p.log.Info("processor starting", "group", p.cfg.Group, "inputs", p.cfg.Inputs,
-		"changelog", p.cfg.Changelog, "transactional_id", p.cfg.TransactionalID)
+		"changelog", p.cfg.Changelog, "repartition", p.cfg.Repartition, "transactional_id", p.cfg.TransactionalID)
 	err := p.loop(ctx)
 	if p.inTxn {
 		// Finish the open transaction: commit it when all went well (less to redo), else abort.
@@ -363,18 +413,65 @@ func (p *Processor[S]) process(ctx context.Context, fetches kgo.Fetches) error {
 			p.mustAbort = true
 			return
 		}
+		fromRepart := p.nparts > 0 && fp.Topic == p.cfg.Repartition
 		for _, rec := range fp.Records {
-			if err = p.handle(ctx, pt, rec); err != nil || p.mustAbort {
+			switch {
+			case fromRepart:
+				err = p.handleForwarded(ctx, pt, rec)
+			case p.nparts > 0 && route(rec, p.nparts) != fp.Partition:
+				p.forward(ctx, rec)
+			default:
+				err = p.handle(ctx, pt, rec)
+			}
+			if err != nil || p.mustAbort {
 				return
 			}
 		}
 		last := fp.Records[len(fp.Records)-1]
+		if fromRepart {
+			p.txnRepart[fp.Partition] = last.Offset + 1
+		}
 		p.m.lag.WithLabelValues(fp.Topic, itoa32(fp.Partition)).Set(float64(max(fp.HighWatermark-last.Offset-1, 0)))
 		if p.sw != nil && pt.wm-pt.lastSweep >= int64(p.cfg.sweepEvery()) {
 			err = p.sweep(pt)
 		}
 	})
 	return err
+}
+
+// forward sends rec, which is not on the partition of its key, to that partition of the
+// repartition topic in the open transaction (the direct path's order per source partition is
+// kept: kgo produces in order per partition).
+func (p *Processor[S]) forward(ctx context.Context, rec *kgo.Record) {
+	p.txnRecs++
+	p.counts.repart[rec.Topic]++
+	p.produce(ctx, forwarded(p.cfg.Repartition, rec, route(rec, p.nparts)))
+}
+
+// handleForwarded handles a record read back from the repartition topic as the record it was
+// forwarded from; one without a valid origin (not written by a processor) is dead-lettered
+// with its repartition coordinates.
+func (p *Processor[S]) handleForwarded(ctx context.Context, pt *part[S], rec *kgo.Record) error {
+	orig, err := unwrap(rec, p.cfg.Inputs)
+	if err != nil {
+		return p.refuse(ctx, rec, Poisoned("repartition:origin", fmt.Errorf("reading forwarded record: %w", err)))
+	}
+	return p.handle(ctx, pt, orig)
+}
+
+// refuse dead-letters rec for herr (poison) outside any Handle call.
+func (p *Processor[S]) refuse(ctx context.Context, rec *kgo.Record, herr error) error {
+	p.txnRecs++
+	p.counts.in[rec.Topic]++
+	if p.cfg.DLQ == "" {
+		return fmt.Errorf("processing %s/%d@%d (no dead-letter topic): %w", rec.Topic, rec.Partition, rec.Offset, herr)
+	}
+	reason := Label(herr)
+	p.produce(ctx, DeadLetter(p.cfg.DLQ, p.cfg.Name, rec, herr, time.Now()))
+	p.counts.dead[[2]string{rec.Topic, reason}]++
+	p.log.Warn("dead-lettered record", "topic", rec.Topic, "partition", rec.Partition,
+		"offset", rec.Offset, "reason", reason, "error", herr)
+	return nil
 }
 
 func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record) error {
@@ -392,6 +489,9 @@ func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record)
 	case 0:
 		for _, r := range tx.out {
 			p.produce(ctx, r)
+		}
+		for _, c := range tx.count {
+			p.counts.handler[c]++
 		}
 	case Poison:
 		if p.cfg.DLQ == "" {
@@ -468,8 +568,10 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 		}
 		clear(p.touched)
 		p.updateSizeMetrics()
+		p.purgeRepartition(ctx)
 		return nil
 	}
+	clear(p.txnRepart)
 	p.m.txns.WithLabelValues("aborted").Inc()
 	p.counts.reset()
 	if err == nil {
@@ -569,8 +671,14 @@ func (p *Processor[S]) commitCounts() {
 	for t, n := range p.counts.out {
 		p.m.out.WithLabelValues(t).Add(n)
 	}
+	for t, n := range p.counts.repart {
+		p.m.repart.WithLabelValues(t).Add(n)
+	}
 	for k, n := range p.counts.dead {
 		p.m.dead.WithLabelValues(k[0], k[1]).Add(n)
+	}
+	for c, n := range p.counts.handler {
+		c.Add(n)
 	}
 	p.counts.reset()
 }
@@ -602,15 +710,46 @@ func (p *Processor[S]) rollback(ctx context.Context) error {
 	return nil
 }
 
-// partitioner sends changelog records to the partition set on the record (the input
-// partition) and everything else by murmur2 of the key, like Kafka's default partitioner.
+// purgeInterval is how often committed records of the repartition topic are deleted.
+const purgeInterval = 30 * time.Second
+
+// purgeRepartition runs after a commit: it deletes the repartition records below the
+// committed offsets (as Kafka Streams purges its repartition topics), at most every
+// purgeInterval. Those records are handled and their offsets committed in the group, so
+// nothing reads them again; a failure only leaves them for the next purge.
+func (p *Processor[S]) purgeRepartition(ctx context.Context) {
+	for id, off := range p.txnRepart {
+		p.purge[id] = off
+	}
+	clear(p.txnRepart)
+	if len(p.purge) == 0 || time.Since(p.lastPurge) < purgeInterval {
+		return
+	}
+	p.lastPurge = time.Now()
+	var os kadm.Offsets
+	for id, off := range p.purge {
+		os.Add(kadm.Offset{Topic: p.cfg.Repartition, Partition: id, At: off})
+	}
+	clear(p.purge)
+	resp, err := kadm.NewClient(p.sess.Client()).DeleteRecords(ctx, os)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		p.log.Warn("purging repartition topic", "topic", p.cfg.Repartition, "error", err)
+	}
+}
+
+// partitioner sends changelog and repartition records to the partition set on the record
+// (the input partition, the key's partition) and everything else by murmur2 of the key,
+// like Kafka's default partitioner.
 type partitioner struct {
-	manual string
+	manual []string
 	def    kgo.Partitioner
 }
 
 func (p partitioner) ForTopic(t string) kgo.TopicPartitioner {
-	if t == p.manual {
+	if t != "" && slices.Contains(p.manual, t) {
 		return kgo.ManualPartitioner().ForTopic(t)
 	}
 	return commitPartitioner{p.def.ForTopic(t)}

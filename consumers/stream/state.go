@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -187,8 +188,9 @@ const (
 // Tx is the handle a Handler gets for one input record: the record's partition state and the
 // open transaction's outputs. It is valid only during the Handle call.
 type Tx[S any] struct {
-	p   *part[S]
-	out []*kgo.Record
+	p     *part[S]
+	out   []*kgo.Record
+	count []prometheus.Counter
 }
 
 // Partition returns the input partition of the record being handled; state is per partition.
@@ -227,6 +229,10 @@ func (t *Tx[S]) Len() int { return t.p.len() }
 // Produce adds an output record to the transaction. Records are sent when Handle returns nil
 // and dropped when it returns an error. Keyed records are partitioned with Kafka's murmur2.
 func (t *Tx[S]) Produce(r *kgo.Record) { t.out = append(t.out, r) }
+
+// Count adds one to c when the transaction commits, and only if Handle returns nil: a
+// counter of what the committed outputs say, not of how often a record was handled.
+func (t *Tx[S]) Count(c prometheus.Counter) { t.count = append(t.count, c) }
 
 // Watermark returns the partition's event-time watermark: the largest time passed to Advance.
 // It is kept in the changelog, so it survives restarts and rebalances.

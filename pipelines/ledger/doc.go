@@ -31,11 +31,13 @@
 // are split. A refund beyond what is left, in another currency, or of a booking not completed
 // is an *InvalidError.
 //
-// Lifecycle. created → confirmed → completed → refunded…; created|confirmed → cancelled;
-// completed → cancelled; a booking may start at any status but refunded. Everything else is
-// an *InvalidError, in particular any event after cancelled, a repeated status under a new
-// event_id, skipping a step of a known booking (created → completed), and refunded →
-// cancelled (not in the spec's list; the producer refunds the rest instead).
+// Lifecycle. created < confirmed < completed < refunded, forward only: any step may be
+// skipped (created → completed is an ordinary instant booking), a booking may start at any
+// status but refunded, refunded may repeat; cancelled may follow created, confirmed or
+// completed (or start a booking). Everything else is an *InvalidError: a move backwards, a
+// repeated status other than refunded under a new event_id, a refund before completed, any
+// event after cancelled, and refunded → cancelled (not in the spec's list; the producer
+// refunds the rest instead).
 //
 // R4 exactly once. Booking events are deduplicated per booking by a 64-bit hash of event_id
 // (all events of a booking share the client's partition, so the booking's record is the

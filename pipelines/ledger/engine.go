@@ -344,36 +344,52 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 	}
 }
 
-// transition checks the booking lifecycle: created → confirmed → completed → refunded…;
-// created or confirmed → cancelled; completed → cancelled; a booking may start at any status
-// but refunded. Everything else is invalid, including refunded → cancelled (not in the
-// spec's list: a partly refunded booking is closed by refunding the rest) and skipping a
-// step once the booking is known (created → completed).
+// transition checks the booking lifecycle (SPEC "Booking lifecycle"): the statuses are
+// ordered created < confirmed < completed < refunded and a booking only moves forward, so any
+// step may be skipped (created → completed) and a booking may start at any status but
+// refunded; refunded may repeat (each refund is its own event); cancelled may follow created,
+// confirmed or completed, or start a booking. A move backwards or a repeat of another status,
+// a refund before completed (refund_not_completed), refunded → cancelled and anything after
+// cancelled (after_cancelled) are invalid. TestTransitionTable pins every pair.
 func transition(prev schemas.Status, ev schemas.Booking) error {
 	next := ev.Status
-	ok := false
-	switch prev {
-	case schemas.StatusUnknown:
-		if next == schemas.StatusRefunded {
-			return invalid(LabelRefundNotCompleted, "booking %s event %s: refund of a booking not completed (or beyond the kept horizon)", ev.BookingID, ev.EventID)
-		}
-		ok = true
-	case schemas.StatusCreated:
-		ok = next == schemas.StatusConfirmed || next == schemas.StatusCancelled
-	case schemas.StatusConfirmed:
-		ok = next == schemas.StatusCompleted || next == schemas.StatusCancelled
-	case schemas.StatusCompleted, schemas.StatusRefunded:
-		ok = next == schemas.StatusRefunded || (prev == schemas.StatusCompleted && next == schemas.StatusCancelled)
-	case schemas.StatusCancelled:
+	if prev == schemas.StatusCancelled {
 		return invalid(LabelAfterCancelled, "booking %s event %s: %s after cancelled", ev.BookingID, ev.EventID, statusName(next))
 	}
-	if ok {
-		return nil
-	}
-	if next == schemas.StatusRefunded {
+	switch next {
+	case schemas.StatusRefunded:
+		if prev == schemas.StatusCompleted || prev == schemas.StatusRefunded {
+			return nil
+		}
+		if prev == schemas.StatusUnknown {
+			return invalid(LabelRefundNotCompleted, "booking %s event %s: refund of a booking not completed (or beyond the kept horizon)", ev.BookingID, ev.EventID)
+		}
 		return invalid(LabelRefundNotCompleted, "booking %s event %s: refund of a booking that is %s, not completed", ev.BookingID, ev.EventID, statusName(prev))
+	case schemas.StatusCancelled:
+		if prev != schemas.StatusRefunded {
+			return nil
+		}
+	default:
+		if lifecycleRank(next) > lifecycleRank(prev) {
+			return nil
+		}
 	}
 	return invalid(LabelInvalidTransition, "booking %s event %s: transition %s → %s not allowed", ev.BookingID, ev.EventID, statusName(prev), statusName(next))
+}
+
+// lifecycleRank orders the forward statuses; unknown (no event yet) is below them all.
+func lifecycleRank(s schemas.Status) int {
+	switch s {
+	case schemas.StatusCreated:
+		return 1
+	case schemas.StatusConfirmed:
+		return 2
+	case schemas.StatusCompleted:
+		return 3
+	case schemas.StatusRefunded:
+		return 4
+	}
+	return 0
 }
 
 func statusName(s schemas.Status) string {

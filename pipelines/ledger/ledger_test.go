@@ -176,6 +176,12 @@ func TestWorkedExamples(t *testing.T) {
 			{ev: completed("k1", "b1", "P", "100.00", "EUR", 5), want: []ent{acc(done, "B", "b1", "5.00")}},
 			{ev: refunded("k2", "b1", "P", "10.00", "USD", 6), err: LabelCurrencyMismatch},
 		}},
+		{"created then completed (confirmed skipped) accrues and refunds", []step{
+			{ev: enroll("e1", "B", 0)},
+			{ev: bev("k1", "b1", "P", schemas.StatusCreated, 1)},
+			{ev: completed("k2", "b1", "P", "10.00", "EUR", 2), want: []ent{acc(done, "B", "b1", "0.50")}},
+			{ev: refunded("k3", "b1", "P", "4.00", "EUR", 3), want: []ent{rev(refund, "B", "b1", "-0.20")}},
+		}},
 		{"refund before completed", []step{
 			{ev: enroll("e1", "B", 0)},
 			{ev: refunded("k1", "b1", "P", "10.00", "EUR", 1), err: LabelRefundNotCompleted},
@@ -186,8 +192,8 @@ func TestWorkedExamples(t *testing.T) {
 			{ev: enroll("e1", "B", 0)},
 			{ev: bev("k1", "b1", "P", schemas.StatusCreated, 1)},
 			{ev: bev("k2", "b1", "P", schemas.StatusCreated, 2), err: LabelInvalidTransition},
-			{ev: completed("k3", "b1", "P", "10.00", "EUR", 3), err: LabelInvalidTransition}, // skips confirmed
 			{ev: bev("k4", "b1", "P", schemas.StatusConfirmed, 4)},
+			{ev: bev("k3", "b1", "P", schemas.StatusCreated, 3), err: LabelInvalidTransition}, // backwards
 			{ev: completed("k5", "b1", "P", "10.00", "EUR", 5), want: []ent{acc(done, "B", "b1", "0.50")}},
 			{ev: bev("k6", "b1", "P", schemas.StatusConfirmed, 6), err: LabelInvalidTransition},
 			{ev: completed("k7", "b1", "P", "10.00", "EUR", 7), err: LabelInvalidTransition},
@@ -429,6 +435,10 @@ func TestEnrollmentRejected(t *testing.T) {
 	}
 	if r, _ := e.Enrollment(&s, enroll("e3", "A", 0)); r.Owner == nil || !r.Owner.OwnedSince.Equal(at(0)) || len(r.Commissions) != 0 {
 		t.Fatalf("earlier enrollment by the same owner: %+v", r)
+	}
+	// SPEC §3: an owner enrolling its own client again is not a rejected claim.
+	if r, _ := e.Enrollment(&s, enroll("e4", "A", 5)); r.Owner != nil || r.Rejected {
+		t.Fatalf("later enrollment by the owner itself: %+v", r)
 	}
 }
 

@@ -5,7 +5,11 @@
 -- description: business and calendar month of the enrollment's occurred_at. Each enrollment
 -- description: counts once per event_id; a business re-enrolling its own client is not a
 -- description: rejection; enrollments of clients without an owner record yet, and
--- description: enrollments the ledger refused (dead-lettered), are left out.
+-- description: enrollments the ledger refused (dead-lettered), are left out. The owner is
+-- description: the current one, so a later ownership correction is reflected: the displaced
+-- description: owner's enrollment becomes a rejected claim and the new owner's stop being one
+-- description: (the counter taskole_ledger_rejected_enrollments_total counts at judgement time
+-- description: and cannot; this query is the authority).
 -- param: by String = business; grouping of the dim column: business, sector or platform
 -- param: business String = ; only claims by this business (empty: all)
 -- param: sector String = ; only claims by businesses of this sector (empty: all)

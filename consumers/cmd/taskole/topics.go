@@ -47,7 +47,7 @@ func topicsCommand() command {
 			t := schemas.Topics{}.WithPrefix(c.topicPrefix)
 			changelog := ledger.ChangelogFor(t)
 			if err := stream.EnsureTopics(ctx, cl, specs,
-				[]string{string(t.Enrollments), string(t.Bookings), string(t.Feedback), string(t.ReferralOwners), changelog}); err != nil {
+				append(ledger.ConsumedTopics(t, ledger.RepartitionFor(t)), string(t.Feedback), string(t.ReferralOwners), changelog)); err != nil {
 				return err
 			}
 			for _, s := range specs {
