@@ -251,3 +251,17 @@ func TestSummarize(t *testing.T) {
 		}
 	}
 }
+
+func TestFitRefusesBoundary(t *testing.T) {
+	// Clients who never stop buying at a common rate: no dropout in the data, a and b run off
+	// to infinity; the fit must say so instead of returning a boundary estimate.
+	var cs []Customer
+	for i := range 200 {
+		T := 30 + float64(i%10)
+		cs = append(cs, Customer{X: 10 + i%3, Tx: T - 0.5, T: T})
+	}
+	var ie *InvalidError
+	if f, err := FitBGNBD(cs); !errors.As(err, &ie) {
+		t.Errorf("FitBGNBD on dropout-free data: %+v, %v; want an InvalidError", f.Params, err)
+	}
+}

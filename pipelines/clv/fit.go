@@ -71,6 +71,13 @@ func FitBGNBD(cs []Customer) (BGNBDFit, error) {
 	if err := m.Validate(); err != nil {
 		return BGNBDFit{}, fmt.Errorf("fitting BG/NBD to %d clients: %w", len(cs), err)
 	}
+	if m.A+m.B > maxDropoutShape {
+		// The likelihood is still rising towards a, b → ∞ with a/(a+b) fixed: the data show
+		// no dropout heterogeneity, and the 2F1 series of the expectation does not converge
+		// in reasonable time there. Refuse rather than score with a boundary estimate.
+		return BGNBDFit{}, fmt.Errorf("fitting BG/NBD to %d clients: %w", len(cs),
+			invalid("dropout parameters at the boundary (a = %.4g, b = %.4g)", m.A, m.B))
+	}
 	return BGNBDFit{Params: m, LogLikelihood: m.LogLikelihood(cs), Clients: len(cs), Repeaters: repeaters, Iterations: iters}, nil
 }
 
@@ -147,6 +154,9 @@ func bgnbdObjective(cs []Customer) func(u, grad []float64) float64 {
 		return -ll * scale
 	}
 }
+
+// maxDropoutShape bounds a + b of an accepted BG/NBD fit.
+const maxDropoutShape = 1e4
 
 // minimize runs gonum's BFGS on f (value, and gradient into grad when non-nil) from u0.
 func minimize(f func(u, grad []float64) float64, u0 []float64) ([]float64, int, error) {

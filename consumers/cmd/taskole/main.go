@@ -38,6 +38,7 @@ func commands() []command {
 		simulateCommand(),
 		queryCommand(),
 		reportCommand(),
+		predictCommand(),
 		lagCommand(),
 		resetCommand(),
 		probeCommand(),
