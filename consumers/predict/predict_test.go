@@ -1,9 +1,13 @@
 package predict
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +23,7 @@ import (
 	"github.com/taskole/revshare/consumers/ledger"
 	"github.com/taskole/revshare/consumers/migrate"
 	"github.com/taskole/revshare/consumers/query"
+	"github.com/taskole/revshare/consumers/report"
 	"github.com/taskole/revshare/consumers/simulate"
 	"github.com/taskole/revshare/consumers/sink"
 	"github.com/taskole/revshare/pipelines/clv"
@@ -176,6 +181,8 @@ func TestPredictOnThePipeline(t *testing.T) {
 			t.Errorf("%s %v: no rows", c.name, c.params)
 		}
 	}
+	checkReportPanel(ctx, t, conn, res.AsOf)
+
 	// Platform totals of the query equal the table's.
 	q, _ := queries.Lookup("predicted_clv")
 	tb, err := query.Run(ctx, conn, q, map[string]string{"as_of": res.AsOf.Format(time.DateOnly)})
@@ -192,6 +199,74 @@ func TestPredictOnThePipeline(t *testing.T) {
 			t.Errorf("%s: predicted_clv %s, table sum %s", cur, got, want.StringFixed(4))
 		}
 	}
+}
+
+// checkReportPanel loads the report from the database, renders it, opens it in headless
+// Chromium and checks the predicted-CLV panel is in the browser's DOM and the screenshot is an
+// image.
+func checkReportPanel(ctx context.Context, t *testing.T, conn driver.Conn, asOf time.Time) {
+	t.Helper()
+	data, err := report.Load(ctx, conn, report.Source{})
+	if err != nil {
+		t.Fatalf("loading the report: %v", err)
+	}
+	if data.Predicted == nil || !data.Predicted.AsOf.Equal(asOf) || len(data.Predicted.Cohorts) == 0 {
+		t.Fatalf("report has no predictions as of %s: %+v", asOf, data.Predicted)
+	}
+	var accounts int64
+	for _, n := range data.Predicted.PAlive {
+		accounts += n
+	}
+	var want uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM client_predictions WHERE as_of = toDate(?)", asOf.Format(time.DateOnly)).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if uint64(accounts) != want {
+		t.Errorf("P(alive) histogram holds %d accounts, the table %d", accounts, want)
+	}
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Fatal("chromium not installed (apt-get install -y chromium)")
+	}
+	var buf bytes.Buffer
+	if err := report.HTML(&buf, data); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	chrome := func(extra ...string) []byte {
+		args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--disable-dev-shm-usage", "--user-data-dir=" + filepath.Join(dir, "profile")}, extra...)
+		out, err := exec.CommandContext(ctx, bin, append(args, "file://"+file)...).Output()
+		if err != nil {
+			t.Fatalf("%s %v: %v", bin, extra, err)
+		}
+		return out
+	}
+	shot := filepath.Join(dir, "report.png")
+	chrome("--screenshot="+shot, "--window-size=1280,4000")
+	png, err := os.ReadFile(shot)
+	if err != nil || len(png) < 20_000 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("screenshot: %d bytes, %v", len(png), err)
+	}
+	dom := string(chrome("--dump-dom"))
+	for _, w := range []string{`id="predicted-clv"`, `class="chart predicted-chart"`, `class="chart palive-chart"`,
+		`<rect class="bar bar-predicted"`, `<rect class="bar bar-palive"`} {
+		if !strings.Contains(dom, w) {
+			t.Errorf("browser DOM lacks %s", w)
+		}
+	}
+	t.Logf("report screenshot %d bytes", len(png))
 }
 
 // checkSummaries recomputes every account's summary with clv.Summarize from the purchases view

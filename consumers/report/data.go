@@ -36,6 +36,7 @@ type Data struct {
 	NPS       []Satisfaction  // NPS and CSAT per business
 	LTVCAC    []LTVCAC        // acquisition cost against lifetime value per business
 	DLQ       []DeadLetters   // dead-letter counts by consumer, topic and reason
+	Predicted *Predicted      // predicted CLV (nil: `taskole predict` has not run)
 }
 
 // Figure is one headline number, already formatted.
