@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +185,7 @@ func TestPredictOnThePipeline(t *testing.T) {
 		}
 	}
 	checkReportPanel(ctx, t, conn, res.AsOf)
+	checkQueriesAgainstTable(ctx, t, conn, res.AsOf)
 
 	// Platform totals of the query equal the table's.
 	q, _ := queries.Lookup("predicted_clv")
@@ -199,6 +203,124 @@ func TestPredictOnThePipeline(t *testing.T) {
 			t.Errorf("%s: predicted_clv %s, table sum %s", cur, got, want.StringFixed(4))
 		}
 	}
+}
+
+// checkQueriesAgainstTable recomputes predicted_clv (by cohort), p_alive_distribution and
+// at_risk_clients in Go from the client_predictions rows and compares them with the queries.
+func checkQueriesAgainstTable(ctx context.Context, t *testing.T, conn driver.Conn, asOf time.Time) {
+	t.Helper()
+	type pred struct {
+		client, currency, cohort string
+		pAlive                   float64
+		realized, clv            decimal.Decimal
+	}
+	rows, err := conn.Query(ctx, "SELECT client_id, currency, toString(cohort), p_alive, realized_value, predicted_clv FROM client_predictions WHERE as_of = toDate(?)", asOf.Format(time.DateOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []pred
+	for rows.Next() {
+		var p pred
+		if err := rows.Scan(&p.client, &p.currency, &p.cohort, &p.pAlive, &p.realized, &p.clv); err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	run := func(name string, params map[string]string) *query.Table {
+		q, err := queries.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		params["as_of"] = asOf.Format(time.DateOnly)
+		tb, err := query.Run(ctx, conn, q, params)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return tb
+	}
+	col := func(tb *query.Table, name string) int {
+		for i, c := range tb.Columns {
+			if c == name {
+				return i
+			}
+		}
+		t.Fatalf("no column %s in %v", name, tb.Columns)
+		return -1
+	}
+
+	// predicted_clv by cohort.
+	type agg struct {
+		n              int
+		realized, pred decimal.Decimal
+	}
+	want := map[string]*agg{}
+	for _, p := range ps {
+		k := p.cohort + "/" + p.currency
+		if want[k] == nil {
+			want[k] = &agg{}
+		}
+		a := want[k]
+		a.n++
+		a.realized, a.pred = a.realized.Add(p.realized), a.pred.Add(p.clv)
+	}
+	tb := run("predicted_clv", map[string]string{"by": "cohort"})
+	if len(tb.Rows) != len(want) {
+		t.Errorf("predicted_clv by cohort: %d rows, want %d", len(tb.Rows), len(want))
+	}
+	for i := range tb.Rows {
+		k := tb.Format(i, col(tb, "dim")) + "/" + tb.Format(i, col(tb, "currency"))
+		a := want[k]
+		if a == nil || tb.Format(i, col(tb, "clients")) != fmt.Sprint(a.n) ||
+			tb.Format(i, col(tb, "realized_value")) != a.realized.StringFixed(4) || tb.Format(i, col(tb, "predicted_clv")) != a.pred.StringFixed(4) {
+			t.Errorf("predicted_clv %s: clients %s realized %s predicted %s, want %+v", k, tb.Format(i, col(tb, "clients")),
+				tb.Format(i, col(tb, "realized_value")), tb.Format(i, col(tb, "predicted_clv")), a)
+		}
+	}
+
+	// p_alive_distribution.
+	var bins [10]int
+	for _, p := range ps {
+		bins[min(9, int(p.pAlive*10))]++
+	}
+	tb = run("p_alive_distribution", map[string]string{})
+	got := [10]int{}
+	for i := range tb.Rows {
+		var b, n int
+		fmt.Sscan(tb.Format(i, col(tb, "bin")), &b)
+		fmt.Sscan(tb.Format(i, col(tb, "clients")), &n)
+		got[b] = n
+	}
+	if got != bins {
+		t.Errorf("p_alive_distribution %v, want %v", got, bins)
+	}
+
+	// at_risk_clients: realized value ≥ the nearest-rank 0.75 quantile of the currency and
+	// P(alive) < 0.5.
+	byCur := map[string][]float64{}
+	for _, p := range ps {
+		byCur[p.currency] = append(byCur[p.currency], p.realized.InexactFloat64())
+	}
+	thr := map[string]float64{}
+	for cur, vs := range byCur {
+		slices.Sort(vs)
+		thr[cur] = vs[max(1, int(math.Ceil(float64(len(vs))*0.75)))-1]
+	}
+	wantRisk := map[string]bool{}
+	for _, p := range ps {
+		if p.realized.InexactFloat64() >= thr[p.currency] && p.pAlive < 0.5 {
+			wantRisk[p.client+"/"+p.currency] = true
+		}
+	}
+	tb = run("at_risk_clients", map[string]string{})
+	gotRisk := map[string]bool{}
+	for i := range tb.Rows {
+		gotRisk[tb.Format(i, col(tb, "client_id"))+"/"+tb.Format(i, col(tb, "currency"))] = true
+	}
+	if len(wantRisk) == 0 || !maps.Equal(gotRisk, wantRisk) {
+		t.Errorf("at_risk_clients: %d accounts, want %d", len(gotRisk), len(wantRisk))
+	}
+	t.Logf("at risk: %d of %d accounts", len(wantRisk), len(ps))
 }
 
 // checkReportPanel loads the report from the database, renders it, opens it in headless
