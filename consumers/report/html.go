@@ -246,7 +246,7 @@ th{background:#f0f2f4;font-weight:600}
 
 {{with .Predicted}}<section id="predicted-clv">
 <h2>Predicted CLV per cohort</h2>
-<p class="note">As of {{.AsOf}} (<code>taskole predict</code>): realized net value per cohort client so far against the predicted CLV of the next 365 days (BG/NBD purchases × Gamma-Gamma value, discounted), and how many clients are probably still alive.</p>
+<p class="note">As of {{.AsOf}} (<code>taskole predict</code>): realized net value per cohort client so far against the predicted CLV of the next 365 days (BG/NBD purchases × Gamma-Gamma value, discounted), and how many clients are probably still alive (BG/NBD counts a client without a repeat purchase as alive: P(alive) = 1).</p>
 {{.Chart}}
 {{.PAlive}}
 <table>

@@ -131,7 +131,7 @@ func predictedChart(cs []PredictedCohort, cur string) template.HTML {
 		return emptyChart("predicted-chart", "No predictions in "+cur+".")
 	}
 	slices.SortFunc(rows, func(a, b PredictedCohort) int { return a.Cohort.Compare(b.Cohort) })
-	const w, h, left, right, top, bottom = 760, 320, 70, 150, 20, 40
+	const w, h, left, right, top, bottom = 760, 340, 70, 150, 20, 60
 	pw, ph := float64(w-left-right), float64(h-top-bottom)
 	step := niceStep(maxV, 5)
 	yMax := math.Max(step, math.Ceil(maxV/step)*step)
@@ -152,11 +152,16 @@ func predictedChart(cs []PredictedCohort, cur string) template.HTML {
 			x0, y(rv), bw, y(0)-y(rv), esc(monthLabel(c.Cohort)), esc(money(c.RealizedPerCl, cur)), esc(cur))
 		b.f(`<rect class="bar bar-predicted" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#e08a1e"><title>%s predicted %s %s per client</title></rect>`,
 			x0+bw, y(pv), bw, y(0)-y(pv), esc(monthLabel(c.Cohort)), esc(money(c.PredictedPerCl, cur)), esc(cur))
-		b.f(`<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, x0+bw, h-bottom+16, esc(monthLabel(c.Cohort)))
+		if slot < 64 { // many cohorts: slanted labels do not overlap
+			b.f(`<text class="tick" x="%.1f" y="%d" text-anchor="end" transform="rotate(-35 %.1f %d)">%s</text>`,
+				x0+bw, h-bottom+14, x0+bw, h-bottom+14, esc(monthLabel(c.Cohort)))
+		} else {
+			b.f(`<text class="tick" x="%.1f" y="%d" text-anchor="middle">%s</text>`, x0+bw, h-bottom+16, esc(monthLabel(c.Cohort)))
+		}
 	}
 	b.f(`<text class="axis-title" x="12" y="%d" transform="rotate(-90 12 %d)">%s per client</text>`, top+int(ph/2)+40, top+int(ph/2)+40, esc(cur))
 	b.f(`<rect x="%d" y="%d" width="12" height="10" fill="#0b3d35"/><text class="legend" x="%d" y="%d">realized so far</text>`, w-right+14, top, w-right+30, top+9)
-	b.f(`<rect x="%d" y="%d" width="12" height="10" fill="#e08a1e"/><text class="legend" x="%d" y="%d">predicted, next 365 days</text>`, w-right+14, top+16, w-right+30, top+25)
+	b.f(`<rect x="%d" y="%d" width="12" height="10" fill="#e08a1e"/><text class="legend" x="%d" y="%d">predicted, 365 days</text>`, w-right+14, top+16, w-right+30, top+25)
 	b.f(`</svg>`)
 	return template.HTML(b.String())
 }
