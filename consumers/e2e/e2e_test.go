@@ -275,7 +275,9 @@ func TestPipelineMatchesReference(t *testing.T) {
 			cases = append(cases, c)
 		}
 	}
-	querytest.Check(ctx, t, conn, cases, "dlq_counts")
+	// The prediction queries read client_predictions (`taskole predict`); consumers/predict's
+	// integration test checks them.
+	querytest.Check(ctx, t, conn, cases, "dlq_counts", "predicted_clv", "at_risk_clients", "p_alive_distribution")
 
 	// Dead letters: per consumer and source topic, one per refused record.
 	dl := run(ctx, t, conn, "dlq_counts", nil)

@@ -47,5 +47,9 @@ func TestQueryPackMatchesReference(t *testing.T) {
 	querytest.Check(ctx, t, conn, r.Cases(querytest.Options{
 		Until: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC),
 		At:    time.Date(2025, 9, 15, 12, 0, 0, 0, time.UTC),
-	}))
+	}), predictionQueries...)
 }
+
+// predictionQueries read client_predictions, which `taskole predict` fills from fitted models,
+// not from the world: consumers/predict's integration test checks them against the table.
+var predictionQueries = []string{"predicted_clv", "at_risk_clients", "p_alive_distribution"}

@@ -38,6 +38,7 @@ type Data struct {
 	NetCLV    []CLVMonth      // platform gross and net CLV per month (netclv.go)
 	CRR       []RetentionRate // platform customer retention rate per month (netclv.go)
 	DLQ       []DeadLetters   // dead-letter counts by consumer, topic and reason
+	Predicted *Predicted      // predicted CLV (nil: `taskole predict` has not run)
 }
 
 // Figure is one headline number, already formatted.

@@ -44,6 +44,7 @@ type pageView struct {
 	NetCLVChart, CRRChart      template.HTML
 	NetCLV                     []netCLVRow
 	CRR                        []crrRow
+	Predicted                  *predictedView
 }
 
 func view(d Data) pageView {
@@ -70,6 +71,7 @@ func view(d Data) pageView {
 	}
 	v.NetCLVChart, v.NetCLV = netCLVChart(d.NetCLV, cur), netCLVRows(d.NetCLV)
 	v.CRRChart, v.CRR = crrChart(d.CRR), crrRows(d.CRR)
+	v.Predicted = predictedViewOf(d.Predicted, cur)
 	v.DLQ = sortedDLQ(d.DLQ)
 	for _, x := range v.DLQ {
 		v.DLQTotal += x.Count
@@ -247,6 +249,17 @@ th{background:#f0f2f4;font-weight:600}
 {{.CLV}}
 </section>
 
+{{with .Predicted}}<section id="predicted-clv">
+<h2>Predicted CLV per cohort</h2>
+<p class="note">As of {{.AsOf}} (<code>taskole predict</code>): realized net value per cohort client so far against the predicted CLV of the next 365 days (BG/NBD purchases × Gamma-Gamma value, discounted), and how many clients are probably still alive (BG/NBD counts a client without a repeat purchase as alive: P(alive) = 1).</p>
+{{.Chart}}
+{{.PAlive}}
+<table>
+<thead><tr><th>Cohort</th><th class="t">Currency</th><th>Clients</th><th>Mean P(alive)</th><th>Realized per client</th><th>Predicted per client</th><th>Expected commissions</th></tr></thead>
+<tbody>{{range .Rows}}<tr><td>{{.Cohort}}</td><td class="t">{{.Currency}}</td><td>{{.Clients}}</td><td>{{.PAlive}}</td><td>{{.Realized}}</td><td>{{.Predicted}}</td><td>{{.Commissions}}</td></tr>{{end}}</tbody>
+</table>
+</section>
+{{end}}
 <section id="churn">
 <h2>Churn, repeat purchases and LTV</h2>
 <p class="note">Platform wide. Churn: clients active at the month's first instant and not at its last / active at its first instant. LTV = AMPU / churn rate.</p>

@@ -143,6 +143,7 @@ func Load(ctx context.Context, conn driver.Conn, src Source) (Data, error) {
 			}
 			return err
 		}},
+		{"predicted clv", func() error { return loadPredicted(ctx, conn, run, &d) }},
 		{"dead letters", func() error {
 			t, err := run("dlq_counts", nil)
 			if err != nil {

@@ -96,23 +96,31 @@ func TestDeployEnvMatchesFlags(t *testing.T) {
 			} `yaml:"httpGet"`
 		} `yaml:"readinessProbe"`
 	}
+	type template struct {
+		Spec struct {
+			InitContainers []container `yaml:"initContainers"`
+			Containers     []container `yaml:"containers"`
+		} `yaml:"spec"`
+	}
 	var podSpec struct {
 		Spec struct {
-			Template struct {
+			Template    template `yaml:"template"`
+			JobTemplate struct { // CronJob
 				Spec struct {
-					InitContainers []container `yaml:"initContainers"`
-					Containers     []container `yaml:"containers"`
+					Template template `yaml:"template"`
 				} `yaml:"spec"`
-			} `yaml:"template"`
+			} `yaml:"jobTemplate"`
 		} `yaml:"spec"`
 	}
 	files, _ := filepath.Glob("../../../deploy/k8s/*.yaml")
 	var deployments int
 	for _, file := range files {
-		podSpec.Spec.Template.Spec.Containers = nil
-		podSpec.Spec.Template.Spec.InitContainers = nil
+		podSpec.Spec.Template = template{}
+		podSpec.Spec.JobTemplate.Spec.Template = template{}
 		readYAML(t, file, &podSpec)
-		for _, c := range append(podSpec.Spec.Template.Spec.InitContainers, podSpec.Spec.Template.Spec.Containers...) {
+		cs := append(podSpec.Spec.Template.Spec.InitContainers, podSpec.Spec.Template.Spec.Containers...)
+		cs = append(cs, podSpec.Spec.JobTemplate.Spec.Template.Spec.Containers...)
+		for _, c := range cs {
 			env := keys(cm.Data)
 			for _, e := range c.Env {
 				env = append(env, e.Name)

@@ -40,6 +40,7 @@ func commands() []command {
 		simulateCommand(),
 		queryCommand(),
 		reportCommand(),
+		predictCommand(),
 		lagCommand(),
 		resetCommand(),
 		probeCommand(),
