@@ -153,7 +153,7 @@ func runPayouts(t *testing.T, brokers []string, events []simulate.Event, f feed)
 	for _, s := range ledger.Topics(topics, changelog, partitions) {
 		names = append(names, s.Name)
 	}
-	names = append(names, string(topics.Payouts), string(topics.Feedback), string(topics.AcquisitionCosts),
+	names = append(names, string(topics.Payouts), string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts),
 		prefix+payouts.DefaultChangelog, prefix+payouts.DefaultControl)
 	itest.CreateTopics(t, brokers, partitions, names...)
 

@@ -169,6 +169,9 @@ func CreateTopics(t testing.TB, brokers []string, partitions int32, topics ...st
 	if err == nil {
 		err = resp.Error()
 	}
+	if err == nil {
+		err = awaitLeaders(ctx, adm, partitions, topics)
+	}
 	if err != nil {
 		cl.Close()
 		t.Fatalf("creating topics %v: %v", topics, err)
@@ -179,6 +182,38 @@ func CreateTopics(t testing.TB, brokers []string, partitions int32, topics ...st
 		defer cancel()
 		_, _ = adm.DeleteTopics(ctx, topics...)
 	})
+}
+
+// awaitLeaders waits until the broker's metadata lists every topic with its partitions, each
+// with a leader: CreateTopics answers before the partitions are served, and a produce in that
+// window fails with UNKNOWN_TOPIC_OR_PARTITION.
+func awaitLeaders(ctx context.Context, adm *kadm.Client, partitions int32, topics []string) error {
+	for {
+		md, err := adm.Metadata(ctx, topics...)
+		if err == nil {
+			ready := true
+			for _, name := range topics {
+				td, ok := md.Topics[name]
+				if !ok || td.Err != nil || int32(len(td.Partitions)) < partitions {
+					ready = false
+					break
+				}
+				for _, pd := range td.Partitions {
+					if pd.Err != nil || pd.Leader < 0 {
+						ready = false
+					}
+				}
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the partitions' leaders: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Database creates a database unique to this test on the test server and drops it when the

@@ -59,7 +59,7 @@ func TestPredictOnThePipeline(t *testing.T) {
 	}
 	cfg.Seed = 17
 	itest.CreateTopics(t, brokers, 3, string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses),
-		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.Payouts))
+		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts), string(topics.Payouts))
 	pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
