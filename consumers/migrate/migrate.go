@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -131,6 +132,7 @@ type Config struct {
 	Database string // default taskole
 	Username string // default: the server's default user
 	Password string
+	TLS      *tls.Config   // nil: plaintext
 	Table    string        // the record of applied files; default schema_migrations
 	Timeout  time.Duration // per statement; default 5 minutes
 	Logger   *slog.Logger  // default: discard
@@ -248,6 +250,7 @@ func open(cfg Config, database string) (driver.Conn, error) {
 		DialTimeout: 10 * time.Second,
 		ReadTimeout: cfg.Timeout,
 		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		TLS:         cfg.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening clickhouse %s: %w", cfg.Addr, err)

@@ -23,8 +23,15 @@ func migrateCommand() command {
 			if err != nil {
 				return err
 			}
+			chc, err := c.clickhouse()
+			if err != nil {
+				return err
+			}
 			res, err := migrate.Up(ctx, migrate.Config{
 				Addr:     c.chAddr,
+				Username: chc.User,
+				Password: chc.Password,
+				TLS:      chc.TLS,
 				Database: c.chDatabase,
 				Logger:   log,
 			}, migrations.FS())

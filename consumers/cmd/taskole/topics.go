@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/taskole/revshare/consumers/ledger"
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/schemas"
@@ -36,9 +34,9 @@ func topicsCommand() command {
 			if err != nil {
 				return err
 			}
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerList()...))
+			cl, err := c.newKafkaClient()
 			if err != nil {
-				return fmt.Errorf("creating kafka client: %w", err)
+				return err
 			}
 			defer cl.Close()
 			ctx, cancel := context.WithTimeout(ctx, time.Minute)
