@@ -359,3 +359,33 @@ func repoRoot(t testing.TB) string {
 		dir = parent
 	}
 }
+
+// Cluster is the local clusters of deploy/local/cluster.sh, for `make test-cluster`.
+type Cluster struct {
+	Brokers    []string // three KRaft brokers
+	ClickHouse []string // two replicas of one shard
+	Name       string   // the remote_servers cluster
+}
+
+// LocalCluster returns the clusters from TASKOLE_CLUSTER_* (cluster.sh env). Cluster tests
+// skip unless TASKOLE_CLUSTER=1, and then fail when the clusters are missing.
+func LocalCluster(t testing.TB) Cluster {
+	t.Helper()
+	if os.Getenv("TASKOLE_CLUSTER") != "1" {
+		t.Skip("cluster test: run `make test-cluster` (TASKOLE_CLUSTER=1)")
+	}
+	c := Cluster{
+		Brokers:    strings.Split(os.Getenv("TASKOLE_CLUSTER_KAFKA_BROKERS"), ","),
+		ClickHouse: strings.Split(os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_ADDRS"), ","),
+		Name:       os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_NAME"),
+	}
+	if len(c.Brokers) < 3 || len(c.ClickHouse) < 2 || c.Name == "" {
+		t.Fatalf("TASKOLE_CLUSTER=1 but the clusters are not described: eval \"$(deploy/local/cluster.sh env)\"")
+	}
+	for _, a := range c.ClickHouse {
+		if err := pingClickHouse(a); err != nil {
+			t.Fatalf("clickhouse replica %s: %v (make up-cluster)", a, err)
+		}
+	}
+	return c
+}

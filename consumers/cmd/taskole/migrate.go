@@ -16,6 +16,7 @@ func migrateCommand() command {
 			fs := newFlags("migrate", summary)
 			var c common
 			c.register(fs, "")
+			cluster := fs.String("cluster", "", "remote_servers cluster: run every DDL ON CLUSTER with Replicated* engines (empty: one server)")
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
@@ -33,6 +34,7 @@ func migrateCommand() command {
 				Password: chc.Password,
 				TLS:      chc.TLS,
 				Database: c.chDatabase,
+				Cluster:  *cluster,
 				Logger:   log,
 			}, migrations.FS())
 			if err != nil {
