@@ -49,7 +49,7 @@ down-cluster: ## stop the local clusters (the single node keeps running)
 
 test-cluster: ## migrations and fault tests on the local clusters (not part of make test)
 	deploy/local/cluster.sh up
-	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/migrate/ ./consumers/sink/
+	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/migrate/ ./consumers/ledger/ ./consumers/sink/
 
 demo: up build ## simulate a marketplace end to end and print what it earned
 	deploy/local/demo.sh

@@ -365,6 +365,28 @@ type Cluster struct {
 	Brokers    []string // three KRaft brokers
 	ClickHouse []string // two replicas of one shard
 	Name       string   // the remote_servers cluster
+	Dir        string   // cluster.sh's state: kafka<i>/pid, ch<i>/pid, zk/pid
+	Script     string   // deploy/local/cluster.sh
+}
+
+// Kill SIGKILLs the process whose pid file is Dir/<part>/pid (kafka0…2, ch0…1, zk).
+func (c Cluster) Kill(t testing.TB, part string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(c.Dir, part, "pid"))
+	if err != nil {
+		t.Fatalf("reading pid of %s: %v", part, err)
+	}
+	if out, err := exec.Command("kill", "-9", strings.TrimSpace(string(b))).CombinedOutput(); err != nil {
+		t.Fatalf("kill -9 %s: %v %s", part, err, out)
+	}
+}
+
+// Up restarts whatever of the clusters is down (cluster.sh up kafka|clickhouse).
+func (c Cluster) Up(t testing.TB, what string) {
+	t.Helper()
+	if out, err := exec.Command(c.Script, "up", what).CombinedOutput(); err != nil {
+		t.Fatalf("cluster.sh up %s: %v\n%s", what, err, out)
+	}
 }
 
 // LocalCluster returns the clusters from TASKOLE_CLUSTER_* (cluster.sh env). Cluster tests
@@ -378,8 +400,10 @@ func LocalCluster(t testing.TB) Cluster {
 		Brokers:    strings.Split(os.Getenv("TASKOLE_CLUSTER_KAFKA_BROKERS"), ","),
 		ClickHouse: strings.Split(os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_ADDRS"), ","),
 		Name:       os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_NAME"),
+		Dir:        os.Getenv("TASKOLE_CLUSTER_DIR"),
+		Script:     os.Getenv("TASKOLE_CLUSTER_SCRIPT"),
 	}
-	if len(c.Brokers) < 3 || len(c.ClickHouse) < 2 || c.Name == "" {
+	if len(c.Brokers) < 3 || len(c.ClickHouse) < 2 || c.Name == "" || c.Dir == "" || c.Script == "" {
 		t.Fatalf("TASKOLE_CLUSTER=1 but the clusters are not described: eval \"$(deploy/local/cluster.sh env)\"")
 	}
 	for _, a := range c.ClickHouse {

@@ -174,6 +174,7 @@ case ${1:-} in
   env)
     echo "export TASKOLE_CLUSTER_KAFKA_BROKERS=$(kafka_seeds)"
     echo "export TASKOLE_CLUSTER_CLICKHOUSE_ADDRS=127.0.0.1:${ch_native[0]},127.0.0.1:${ch_native[1]}"
-    echo "export TASKOLE_CLUSTER_CLICKHOUSE_NAME=taskole_replicated" ;;
+    echo "export TASKOLE_CLUSTER_CLICKHOUSE_NAME=taskole_replicated"
+    echo "export TASKOLE_CLUSTER_DIR=$dir TASKOLE_CLUSTER_SCRIPT=$here/cluster.sh TASKOLE_KAFKA_LIBS=$kafka_libs" ;;
   *) die "usage: $0 up|down|status|env [kafka|clickhouse]" ;;
 esac
