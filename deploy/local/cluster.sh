@@ -100,7 +100,12 @@ kafka_up() {
   done
   log "kafka cluster up: $(kafka_seeds)"
 }
-kafka_down() { for i in 0 1 2; do stop_pid "$dir/kafka$i/pid" "broker $i"; done; }
+kafka_down() {
+  # SIGTERM all three first: a broker stopping after the others lost the quorum cannot finish
+  # its controlled shutdown and would sit out the whole timeout.
+  for i in 0 1 2; do pid_alive "$dir/kafka$i/pid" && kill "$(cat "$dir/kafka$i/pid")" 2>/dev/null || true; done
+  for i in 0 1 2; do stop_pid "$dir/kafka$i/pid" "broker $i"; done
+}
 kafka_seeds() { local s=""; for p in "${brokers[@]}"; do s+="127.0.0.1:$p,"; done; echo "${s%,}"; }
 
 # --- ZooKeeper + ClickHouse -------------------------------------------------------------
