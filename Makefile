@@ -17,7 +17,7 @@ SQL_GATE_DIR  := $(CURDIR)/.run/chdb-gate
 export TASKOLE_KAFKA_BROKERS   ?= 127.0.0.1:9092
 export TASKOLE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: help build up down status tools test test-unit test-current demo bench lint fmt clean
+.PHONY: help build up down status tools test test-unit test-current demo bench lint fmt clean up-cluster down-cluster test-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,16 @@ test-current: up ## the SQL on current ClickHouse (26.9 via chdb) against 18.16'
 
 test-unit: ## unit tests only (integration tests skip without servers)
 	TASKOLE_KAFKA_BROKERS= TASKOLE_CLICKHOUSE_ADDR= TASKOLE_INTEGRATION= $(GO) test -count=1 -short ./...
+
+up-cluster: ## start 3 KRaft brokers, ZooKeeper and 2 ClickHouse replicas on loopback (ports 19xxx; needs `make up` once)
+	deploy/local/cluster.sh up
+
+down-cluster: ## stop the local clusters (the single node keeps running)
+	deploy/local/cluster.sh down
+
+test-cluster: ## migrations and fault tests on the local clusters (not part of make test)
+	deploy/local/cluster.sh up
+	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/migrate/ ./consumers/ledger/ ./consumers/sink/
 
 demo: up build ## simulate a marketplace end to end and print what it earned
 	deploy/local/demo.sh

@@ -27,11 +27,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"path"
 	"regexp"
 	"sort"
@@ -198,9 +200,13 @@ type Config struct {
 	Database string // default taskole
 	Username string // default: the server's default user
 	Password string
-	Table    string        // the record of applied files; default schema_migrations
-	Timeout  time.Duration // per statement; default 5 minutes
-	Logger   *slog.Logger  // default: discard
+	TLS      *tls.Config // nil: plaintext
+	// Cluster, when set, names a remote_servers cluster: every DDL runs ON CLUSTER and
+	// MergeTree tables become Replicated* (see OnCluster). Empty: one server (the default).
+	Cluster string
+	Table   string        // the record of applied files; default schema_migrations
+	Timeout time.Duration // per statement; default 5 minutes
+	Logger  *slog.Logger  // default: discard
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -257,7 +263,7 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 	}
 	defer conn.Close()
 
-	if err := exec(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
+	if err := execDDL(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
     version    UInt32,
     name       String,
     checksum   String,
@@ -309,7 +315,7 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		start := time.Now()
 		stmts := Split(m.SQL)
 		for i, s := range stmts {
-			if err := exec(ctx, cfg, conn, s.SQL); err != nil {
+			if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
 				return res, fmt.Errorf("applying migration %s.sql, statement %d at line %d (%s): %w", m.Name, i+1, s.Line, s.FirstLine(), err)
 			}
 		}
@@ -379,6 +385,7 @@ func open(cfg Config, database string) (driver.Conn, error) {
 		DialTimeout: 10 * time.Second,
 		ReadTimeout: cfg.Timeout,
 		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		TLS:         cfg.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening clickhouse %s: %w", cfg.Addr, err)
@@ -392,7 +399,7 @@ func createDatabase(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer conn.Close()
-	if err := exec(ctx, cfg, conn, "CREATE DATABASE IF NOT EXISTS "+cfg.Database); err != nil {
+	if err := execDDL(ctx, cfg, conn, "CREATE DATABASE IF NOT EXISTS "+cfg.Database); err != nil {
 		return fmt.Errorf("creating database %s: %w", cfg.Database, err)
 	}
 	return nil
@@ -402,6 +409,60 @@ func exec(ctx context.Context, cfg Config, conn driver.Conn, sql string) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	return conn.Exec(ctx, sql)
+}
+
+// execDDL runs a migration statement, rewritten with OnCluster when cfg.Cluster is set.
+func execDDL(ctx context.Context, cfg Config, conn driver.Conn, sql string) error {
+	if cfg.Cluster != "" {
+		if isView(sql) {
+			return onEveryHost(ctx, cfg, conn, sql)
+		}
+		var err error
+		if sql, err = OnCluster(sql, cfg.Cluster, cfg.Database); err != nil {
+			return err
+		}
+	}
+	return exec(ctx, cfg, conn, sql)
+}
+
+// onEveryHost runs a view's DDL on every host of the cluster, each in the migrated database:
+// ClickHouse 18.16 runs ON CLUSTER DDL in each host's default database, where a view's
+// unqualified tables do not resolve.
+func onEveryHost(ctx context.Context, cfg Config, conn driver.Conn, sql string) error {
+	rows, err := conn.Query(ctx, "SELECT host_address, toString(port) FROM system.clusters WHERE cluster = ?", cfg.Cluster)
+	if err != nil {
+		return fmt.Errorf("listing hosts of cluster %s: %w", cfg.Cluster, err)
+	}
+	var hosts []string
+	for rows.Next() {
+		var h, p string
+		if err := rows.Scan(&h, &p); err != nil {
+			rows.Close()
+			return fmt.Errorf("listing hosts of cluster %s: %w", cfg.Cluster, err)
+		}
+		hosts = append(hosts, net.JoinHostPort(h, p))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("listing hosts of cluster %s: %w", cfg.Cluster, err)
+	}
+	if len(hosts) == 0 {
+		return fmt.Errorf("cluster %s: no such cluster in system.clusters", cfg.Cluster)
+	}
+	for _, h := range hosts {
+		hc := cfg
+		hc.Addr = h
+		c, err := open(hc, cfg.Database)
+		if err != nil {
+			return err
+		}
+		err = exec(ctx, hc, c, sql)
+		c.Close()
+		if err != nil {
+			return fmt.Errorf("on %s: %w", h, err)
+		}
+	}
+	return nil
 }
 
 type row struct {

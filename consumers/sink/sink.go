@@ -37,6 +37,7 @@ package sink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,6 +70,9 @@ type Config struct {
 	Database       string         // default taskole
 	Username       string
 	Password       string
+	TLS            *tls.Config // nil: plaintext
+	// ClientOpts are appended to the Kafka client's options (TLS, SASL; tests: logging).
+	ClientOpts []kgo.Opt
 
 	BatchRows     int           // flush at this many buffered rows; default 50,000, max MaxBatchRows
 	BatchInterval time.Duration // flush at least this often when rows are buffered; default 1s
@@ -265,11 +269,12 @@ func New(cfg Config) (*Sink, error) {
 		ConnMaxLifetime:  time.Hour,
 		BlockBufferSize:  2,
 		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
+		TLS:              cfg.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening clickhouse %s: %w", cfg.ClickHouseAddr, err)
 	}
-	s.cl, err = kgo.NewClient(
+	s.cl, err = kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(s.topics...),
@@ -280,8 +285,8 @@ func New(cfg Config) (*Sink, error) {
 		kgo.AdjustFetchOffsetsFn(s.onAssigned),
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
-		kgo.FetchMaxBytes(64<<20),
-	)
+		kgo.FetchMaxBytes(64 << 20),
+	}, cfg.ClientOpts...)...)
 	if err != nil {
 		s.ch.Close()
 		return nil, fmt.Errorf("creating kafka client: %w", err)

@@ -16,12 +16,16 @@ import (
 // TopicSpec is a topic a component needs: created with Partitions and Configs when missing.
 type TopicSpec struct {
 	Name       string
-	Partitions int32             // 0: the broker's default
-	Compact    bool              // cleanup.policy=compact (else delete)
-	Configs    map[string]string // extra topic configs
+	Partitions int32 // 0: the broker's default
+	Compact    bool  // cleanup.policy=compact (else delete)
+	// ReplicationFactor of the created topic; 0: the broker's default.replication.factor
+	// (1 on the single local node, 3 on deploy/local's cluster).
+	ReplicationFactor int16
+	Configs           map[string]string // extra topic configs
 }
 
-// EnsureTopics creates the missing topics of specs (replication factor: the broker's default)
+// EnsureTopics creates the missing topics of specs (replication factor: the spec's, else the
+// broker's default; min.insync.replicas: Configs, else the broker's default)
 // and then checks that every group of co-partitioned topics has one partition count; it
 // returns a clear error when they differ, because keyed joins would then silently break.
 // Existing topics are left as they are.
@@ -39,7 +43,11 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, specs []TopicSpec, copart
 		if parts == 0 {
 			parts = -1
 		}
-		_, err := adm.CreateTopic(ctx, parts, -1, cfg, s.Name)
+		rf := s.ReplicationFactor
+		if rf == 0 {
+			rf = -1
+		}
+		_, err := adm.CreateTopic(ctx, parts, rf, cfg, s.Name)
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("creating topic %s: %w", s.Name, err)
 		}

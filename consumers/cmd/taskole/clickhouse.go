@@ -3,15 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // dropDatabase drops a ClickHouse database if it exists.
-func dropDatabase(ctx context.Context, addr, db string) error {
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+func dropDatabase(ctx context.Context, c *common, db string) error {
+	conn, err := c.openClickHouse("")
 	if err != nil {
-		return fmt.Errorf("opening clickhouse: %w", err)
+		return err
 	}
 	defer conn.Close()
 	if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"`"); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func lagCommand() command {
@@ -44,9 +43,9 @@ everything written in response, is consumed and committed.`)
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerList()...))
+			cl, err := c.newKafkaClient()
 			if err != nil {
-				return fmt.Errorf("creating kafka client: %w", err)
+				return err
 			}
 			defer cl.Close()
 			adm := kadm.NewClient(cl)
@@ -145,9 +144,9 @@ deployment by accident.`)
 			if c.chDatabase == "" || c.chDatabase == "taskole" || c.chDatabase == "default" || c.chDatabase == "system" {
 				return fmt.Errorf("refusing to drop database %q: pass a dedicated --clickhouse-database", c.chDatabase)
 			}
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerList()...))
+			cl, err := c.newKafkaClient()
 			if err != nil {
-				return fmt.Errorf("creating kafka client: %w", err)
+				return err
 			}
 			defer cl.Close()
 			adm := kadm.NewClient(cl)
@@ -185,7 +184,7 @@ deployment by accident.`)
 					return err
 				}
 			}
-			if err := dropDatabase(ctx, c.chAddr, c.chDatabase); err != nil {
+			if err := dropDatabase(ctx, &c, c.chDatabase); err != nil {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "reset: deleted %d topics under %q, groups %v, database %s\n", len(doomed), c.topicPrefix, names, c.chDatabase)

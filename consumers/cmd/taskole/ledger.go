@@ -21,7 +21,7 @@ func ledgerCommand() command {
 		run: func(ctx context.Context, args []string) error {
 			fs := newFlags("ledger", summary)
 			var c common
-			c.register(fs, ":9464")
+			c.register(fs, "127.0.0.1:9464")
 			defaultRate := fs.String("default-rate", rules.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)")
 			hold := fs.Duration("hold", rules.DefaultHold, "hold period: an accrual is payable this long after the booking")
 			horizon := fs.Duration("horizon", rules.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections")
@@ -50,9 +50,14 @@ func ledgerCommand() command {
 			if err != nil {
 				return err
 			}
+			kopts, err := c.kafkaSecurity()
+			if err != nil {
+				return err
+			}
 			reg := ops.NewRegistry()
 			topics := schemas.Topics{}.WithPrefix(c.topicPrefix)
 			r, err := ledger.New(ledger.Config{
+				ClientOpts:         kopts,
 				Brokers:            c.brokerList(),
 				Topics:             topics,
 				Changelog:          *changelog,

@@ -148,6 +148,7 @@ type common struct {
 	logLevel      string
 	logFormat     string
 	instanceLabel string
+	conns         conns
 }
 
 // register adds the shared flags to fs. Which ones a command uses is up to it.
@@ -156,10 +157,11 @@ func (c *common) register(fs *flag.FlagSet, metricsAddr string) {
 	fs.StringVar(&c.chAddr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native protocol address")
 	fs.StringVar(&c.chDatabase, "clickhouse-database", "taskole", "ClickHouse database")
 	fs.StringVar(&c.topicPrefix, "topic-prefix", "", "prefix added to every topic name (tests, multi-tenant clusters)")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", metricsAddr, "listen address of /metrics, /healthz and /readyz (empty: off)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", metricsAddr, "listen address of /metrics, /healthz and /readyz, loopback unless opened (e.g. :9464 for all interfaces; empty: off)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.instanceLabel, "instance", "", "instance name used in transactional ids and logs (default: hostname)")
+	c.conns.register(fs)
 }
 
 func (c *common) brokerList() []string { return prefixed("", c.brokers) }

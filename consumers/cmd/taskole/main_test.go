@@ -69,3 +69,27 @@ func TestEnvName(t *testing.T) {
 		t.Fatalf("envName = %q", got)
 	}
 }
+
+// TestSecretsNotInHelp: a password read from the environment never shows in --help.
+func TestSecretsNotInHelp(t *testing.T) {
+	t.Setenv("TASKOLE_KAFKA_SASL_PASSWORD", "kafka-hunter2")
+	t.Setenv("TASKOLE_CLICKHOUSE_PASSWORD", "ch-hunter2")
+	fs := newFlags("sink", "test")
+	var c common
+	c.register(fs, "127.0.0.1:9465")
+	if err := parseFlags(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.conns.kafka.Password.Value != "kafka-hunter2" || c.conns.ch.Password.Value != "ch-hunter2" {
+		t.Fatalf("passwords not read from the environment: %q %q", c.conns.kafka.Password.Value, c.conns.ch.Password.Value)
+	}
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	fs.Usage()
+	if !strings.Contains(out.String(), "-kafka-sasl-password-file") {
+		t.Fatalf("usage lacks the secret flags:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "hunter2") {
+		t.Errorf("usage prints a secret:\n%s", out.String())
+	}
+}

@@ -16,6 +16,7 @@ func migrateCommand() command {
 			fs := newFlags("migrate", summary)
 			var c common
 			c.register(fs, "")
+			cluster := fs.String("cluster", "", "remote_servers cluster: run every DDL ON CLUSTER with Replicated* engines (empty: one server)")
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
@@ -23,9 +24,17 @@ func migrateCommand() command {
 			if err != nil {
 				return err
 			}
+			chc, err := c.clickhouse()
+			if err != nil {
+				return err
+			}
 			res, err := migrate.Up(ctx, migrate.Config{
 				Addr:     c.chAddr,
+				Username: chc.User,
+				Password: chc.Password,
+				TLS:      chc.TLS,
 				Database: c.chDatabase,
+				Cluster:  *cluster,
 				Logger:   log,
 			}, migrations.FS())
 			if err != nil {

@@ -35,7 +35,7 @@ moves an entry that was in the input by then. --coverage reads the commissions a
 back from Kafka, prints how many commissions of the closed periods are in the statement of
 their period, and exits.`)
 	var c common
-	c.register(fs, ":9466")
+	c.register(fs, "127.0.0.1:9466")
 	period := fs.String("period", "month", "payout period: month (calendar month, UTC) or week (Monday 00:00 UTC)")
 	minPayout := fs.String("min-payout", "", "minimum payout per currency, e.g. EUR=20.00,JPY=2000 (default 20 in every currency's unit)")
 	closeDelay := fs.Duration("close-delay", payout.DefaultCloseDelay, "event time after period_end before a period closes")
@@ -61,8 +61,13 @@ their period, and exits.`)
 	if err != nil {
 		return fmt.Errorf("parsing --min-payout: %w", err)
 	}
+	kopts, err := c.kafkaSecurity()
+	if err != nil {
+		return err
+	}
 	reg := ops.NewRegistry()
 	cfg := payouts.Config{
+		ClientOpts:         kopts,
 		Brokers:            c.brokerList(),
 		Topics:             schemas.Topics{}.WithPrefix(c.topicPrefix),
 		Prefix:             c.topicPrefix,

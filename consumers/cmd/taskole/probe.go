@@ -51,7 +51,11 @@ moment its accrual is readable. Prints count, p50, p90, p99 and max.`)
 				return errors.New("--rate and --duration must be positive")
 			}
 			topics := schemas.Topics{}.WithPrefix(c.topicPrefix)
-			res, err := probe(ctx, c.brokerList(), topics, rate, duration, drain, runID)
+			kopts, err := c.kafkaOpts()
+			if err != nil {
+				return err
+			}
+			res, err := probe(ctx, kopts, topics, rate, duration, drain, runID)
 			if err != nil {
 				return err
 			}
@@ -79,17 +83,17 @@ func (r probeResult) String() string {
 		r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond))
 }
 
-func probe(ctx context.Context, brokers []string, topics schemas.Topics, rate float64, duration, drain time.Duration, runID string) (probeResult, error) {
-	prod, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(0))
+func probe(ctx context.Context, kopts []kgo.Opt, topics schemas.Topics, rate float64, duration, drain time.Duration, runID string) (probeResult, error) {
+	prod, err := kgo.NewClient(append(kopts[:len(kopts):len(kopts)], kgo.ProducerLinger(0))...)
 	if err != nil {
 		return probeResult{}, fmt.Errorf("creating producer: %w", err)
 	}
 	defer prod.Close()
-	cons, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+	cons, err := kgo.NewClient(append(kopts[:len(kopts):len(kopts)],
 		kgo.ConsumeTopics(string(topics.Commissions)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()),
-		kgo.FetchMaxWait(50*time.Millisecond))
+		kgo.FetchMaxWait(50*time.Millisecond))...)
 	if err != nil {
 		return probeResult{}, fmt.Errorf("creating consumer: %w", err)
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/taskole/revshare/consumers/query"
 	"github.com/taskole/revshare/sql/queries"
 )
@@ -68,12 +66,9 @@ func queryCommand() command {
 			if err != nil {
 				return err
 			}
-			conn, err := clickhouse.Open(&clickhouse.Options{
-				Addr: []string{c.chAddr},
-				Auth: clickhouse.Auth{Database: c.chDatabase},
-			})
+			conn, err := c.openClickHouse(c.chDatabase)
 			if err != nil {
-				return fmt.Errorf("opening clickhouse %s: %w", c.chAddr, err)
+				return err
 			}
 			defer conn.Close()
 			ctx, cancel := context.WithTimeout(ctx, *timeout)

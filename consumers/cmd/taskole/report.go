@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/taskole/revshare/consumers/report"
 )
 
@@ -41,12 +39,9 @@ func runReport(ctx context.Context, args []string) error {
 		}
 		src.Until = t
 	}
-	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr: []string{c.chAddr},
-		Auth: clickhouse.Auth{Database: c.chDatabase},
-	})
+	conn, err := c.openClickHouse(c.chDatabase)
 	if err != nil {
-		return fmt.Errorf("opening clickhouse %s: %w", c.chAddr, err)
+		return err
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)

@@ -64,15 +64,14 @@ func runSimulate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(c.brokerList()...),
+	cl, err := c.newKafkaClient(
 		kgo.ClientID("taskole-simulate-"+c.instance()),
 		kgo.MaxBufferedRecords(100_000),
 		kgo.ProducerLinger(5*time.Millisecond),
 		kgo.MetadataMinAge(500*time.Millisecond), // topics created just before: find them fast
 	)
 	if err != nil {
-		return fmt.Errorf("creating kafka client: %w", err)
+		return err
 	}
 	defer cl.Close()
 	eff := g.Config()

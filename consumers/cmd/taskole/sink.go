@@ -17,7 +17,7 @@ func sinkCommand() command {
 		run: func(ctx context.Context, args []string) error {
 			fs := newFlags("sink", summary)
 			var c common
-			c.register(fs, ":9465") // ledger :9464, sink :9465, payouts :9466
+			c.register(fs, "127.0.0.1:9465") // ledger :9464, sink :9465, payouts :9466
 			group := fs.String("group", "taskole-sink", "Kafka consumer group (--topic-prefix is prepended)")
 			rows := fs.Int("batch-rows", 50_000, "flush after this many rows (max 1,000,000: one INSERT must stay one part)")
 			interval := fs.Duration("batch-interval", time.Second, "flush at least this often")
@@ -34,8 +34,20 @@ func sinkCommand() command {
 			if err != nil {
 				return err
 			}
+			kopts, err := c.kafkaSecurity()
+			if err != nil {
+				return err
+			}
+			chc, err := c.clickhouse()
+			if err != nil {
+				return err
+			}
 			reg := ops.NewRegistry()
 			s, err := sink.New(sink.Config{
+				ClientOpts:      kopts,
+				Username:        chc.User,
+				Password:        chc.Password,
+				TLS:             chc.TLS,
 				Brokers:         c.brokerList(),
 				Topics:          schemas.Topics{}.WithPrefix(c.topicPrefix),
 				Group:           c.topicPrefix + *group,

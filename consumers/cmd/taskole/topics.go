@@ -3,9 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/ledger"
 	"github.com/taskole/revshare/consumers/stream"
@@ -29,6 +28,8 @@ func topicsCommand() command {
 			var c common
 			c.register(fs, "")
 			partitions := fs.Int("partitions", 12, "partition count of every topic")
+			rf := fs.Int("replication-factor", 0, "replication factor of every topic (0: the broker's default.replication.factor; 3 on a cluster)")
+			minISR := fs.Int("min-insync-replicas", 0, "min.insync.replicas of every topic (0: the broker's default; 2 with RF 3)")
 			if err := parseFlags(fs, args[1:]); err != nil {
 				return err
 			}
@@ -36,14 +37,27 @@ func topicsCommand() command {
 			if err != nil {
 				return err
 			}
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerList()...))
+			cl, err := c.newKafkaClient()
 			if err != nil {
-				return fmt.Errorf("creating kafka client: %w", err)
+				return err
 			}
 			defer cl.Close()
 			ctx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
+			if *rf < 0 || *rf > 32767 || *minISR < 0 || (*rf > 0 && *minISR > *rf) {
+				return fmt.Errorf("want 0 <= --min-insync-replicas <= --replication-factor, got %d and %d", *minISR, *rf)
+			}
 			specs := contractTopics(schemas.Topics{}.WithPrefix(c.topicPrefix), int32(*partitions))
+			for i := range specs {
+				specs[i].ReplicationFactor = int16(*rf)
+				if *minISR > 0 {
+					cfg := map[string]string{"min.insync.replicas": strconv.Itoa(*minISR)}
+					for k, v := range specs[i].Configs {
+						cfg[k] = v
+					}
+					specs[i].Configs = cfg
+				}
+			}
 			t := schemas.Topics{}.WithPrefix(c.topicPrefix)
 			changelog := ledger.ChangelogFor(t)
 			if err := stream.EnsureTopics(ctx, cl, specs,
@@ -51,7 +65,7 @@ func topicsCommand() command {
 				return err
 			}
 			for _, s := range specs {
-				log.Info("topic ready", "topic", s.Name, "partitions", s.Partitions, "compact", s.Compact)
+				log.Info("topic ready", "topic", s.Name, "partitions", s.Partitions, "compact", s.Compact, "replication_factor", s.ReplicationFactor)
 			}
 			return nil
 		},
