@@ -32,7 +32,7 @@ type tp struct {
 // offset e when c ≥ e, or when c = e-1 and the record at e-1 is a transaction marker (a
 // read_committed consumer never commits past the marker of the last transaction).
 type barrier struct {
-	seeds  []string
+	conn   []kgo.Opt // seeds and security of the marker reads' client
 	adm    *kadm.Client
 	groups []string
 	poll   time.Duration
@@ -40,8 +40,8 @@ type barrier struct {
 	markers map[tp]map[int64]bool
 }
 
-func newBarrier(cl *kgo.Client, seeds, groups []string) *barrier {
-	return &barrier{seeds: seeds, adm: kadm.NewClient(cl), groups: groups, poll: 500 * time.Millisecond, markers: map[tp]map[int64]bool{}}
+func newBarrier(cl *kgo.Client, conn []kgo.Opt, groups []string) *barrier {
+	return &barrier{conn: conn, adm: kadm.NewClient(cl), groups: groups, poll: 500 * time.Millisecond, markers: map[tp]map[int64]bool{}}
 }
 
 // wait runs the barrier; progress lines go to logf.
@@ -233,8 +233,8 @@ func (b *barrier) areMarkers(ctx context.Context, ps []tp, snap map[tp]int64) (m
 	if n == 0 {
 		return out, nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.seeds...),
-		kgo.ConsumePartitions(want), kgo.KeepControlRecords(), kgo.FetchIsolationLevel(kgo.ReadUncommitted()))
+	cl, err := kgo.NewClient(append(b.conn[:len(b.conn):len(b.conn)],
+		kgo.ConsumePartitions(want), kgo.KeepControlRecords(), kgo.FetchIsolationLevel(kgo.ReadUncommitted()))...)
 	if err != nil {
 		return nil, fmt.Errorf("creating marker client: %w", err)
 	}

@@ -90,7 +90,7 @@ func TestBarrier(t *testing.T) {
 	commit(up, map[string]int64{plain: 2, txn: 2})
 	commit(dn, map[string]int64{down: 0})
 
-	b := newBarrier(cl, brokers, []string{up, dn})
+	b := newBarrier(cl, []kgo.Opt{kgo.SeedBrokers(brokers...)}, []string{up, dn})
 	snap, err := b.stableEnds(ctx, map[string][]string{up: {plain, txn}})
 	if err != nil {
 		t.Fatal(err)

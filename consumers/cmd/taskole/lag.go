@@ -61,7 +61,11 @@ everything written in response, is consumed and committed.`)
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-			if err := newBarrier(cl, c.brokerList(), names).wait(ctx, logf); err != nil {
+			conn, err := c.kafkaOpts()
+			if err != nil {
+				return err
+			}
+			if err := newBarrier(cl, conn, names).wait(ctx, logf); err != nil {
 				rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				_, report, _ := groupLag(rctx, adm, names)
 				rcancel()
