@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -29,19 +30,20 @@ type tp struct {
 //     otherwise go to 2.
 //
 // "Passes" is exact, never a guess from quiet offsets: a committed offset c passes an end
-// offset e when c ≥ e, or when c = e-1 and the record at e-1 is a transaction marker (a
-// read_committed consumer never commits past the marker of the last transaction).
+// offset e when c ≥ e, or when [c, e) holds no committed data: only transaction markers and
+// the records of aborted transactions, which a read_committed consumer never sees and so never
+// commits past (a marker at e-1 is the usual case; an aborted retry before it happens too).
 type barrier struct {
 	conn   []kgo.Opt // seeds and security of the marker reads' client
 	adm    *kadm.Client
 	groups []string
 	poll   time.Duration
-	// markers caches whether the record at an offset is a transaction marker.
-	markers map[tp]map[int64]bool
+	// markers caches whether [from, end) of a partition holds no committed data.
+	markers map[tp]map[[2]int64]bool
 }
 
 func newBarrier(cl *kgo.Client, conn []kgo.Opt, groups []string) *barrier {
-	return &barrier{conn: conn, adm: kadm.NewClient(cl), groups: groups, poll: 500 * time.Millisecond, markers: map[tp]map[int64]bool{}}
+	return &barrier{conn: conn, adm: kadm.NewClient(cl), groups: groups, poll: 500 * time.Millisecond, markers: map[tp]map[[2]int64]bool{}}
 }
 
 // wait runs the barrier; progress lines go to logf.
@@ -162,6 +164,7 @@ func (b *barrier) behind(ctx context.Context, g string, topics []string, snap ma
 	}
 	var out []string
 	var check []tp
+	from := map[tp]int64{}
 	for p, end := range snap {
 		if !slices.Contains(topics, p.topic) {
 			continue
@@ -174,17 +177,18 @@ func (b *barrier) behind(ctx context.Context, g string, topics []string, snap ma
 		case passed:
 		case ifMarker:
 			check = append(check, p)
+			from[p] = c
 		default:
 			out = append(out, fmt.Sprintf("%s/%d:%d<%d", p.topic, p.part, c, end))
 		}
 	}
-	marks, err := b.areMarkers(ctx, check, snap)
+	marks, err := b.noCommittedData(ctx, check, from, snap)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range check {
 		if !marks[p] {
-			out = append(out, fmt.Sprintf("%s/%d:%d<%d", p.topic, p.part, snap[p]-1, snap[p]))
+			out = append(out, fmt.Sprintf("%s/%d:%d<%d", p.topic, p.part, from[p], snap[p]))
 		}
 	}
 	sort.Strings(out)
@@ -197,37 +201,41 @@ type passage int
 const (
 	notPassed passage = iota
 	passed
-	ifMarker // passed when the record just below the end offset is a transaction marker
+	ifMarker // passed when the records from the committed offset to the end are no committed data
 )
+
+// maxMarkerRange is how far below an end offset a committed offset may stand and still be
+// checked for "only markers and aborted records in between" (farther is simply behind).
+const maxMarkerRange = 64
 
 func passes(committed, end int64) passage {
 	switch {
 	case committed >= end:
 		return passed
-	case committed == end-1:
+	case end-committed <= maxMarkerRange:
 		return ifMarker
 	default:
 		return notPassed
 	}
 }
 
-// areMarkers reports, per partition, whether the record at snap[p]-1 is a transaction marker
-// (a control record, which kgo returns with KeepControlRecords). Answers are cached: the log
-// below an end offset does not change.
-func (b *barrier) areMarkers(ctx context.Context, ps []tp, snap map[tp]int64) (map[tp]bool, error) {
+// noCommittedData reports, per partition, whether [from[p], snap[p]) holds no committed data:
+// every record in it is a transaction marker (a control record, which kgo returns with
+// KeepControlRecords) or belongs to a transaction that an abort marker in the range ends.
+// Answers are cached: the log below an end offset does not change.
+func (b *barrier) noCommittedData(ctx context.Context, ps []tp, from, snap map[tp]int64) (map[tp]bool, error) {
 	out := map[tp]bool{}
 	want := map[string]map[int32]kgo.Offset{}
 	n := 0
 	for _, p := range ps {
-		off := snap[p] - 1
-		if m, ok := b.markers[p][off]; ok {
+		if m, ok := b.markers[p][[2]int64{from[p], snap[p]}]; ok {
 			out[p] = m
 			continue
 		}
 		if want[p.topic] == nil {
 			want[p.topic] = map[int32]kgo.Offset{}
 		}
-		want[p.topic][p.part] = kgo.NewOffset().At(off)
+		want[p.topic][p.part] = kgo.NewOffset().At(from[p])
 		n++
 	}
 	if n == 0 {
@@ -241,6 +249,7 @@ func (b *barrier) areMarkers(ctx context.Context, ps []tp, snap map[tp]int64) (m
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	scans := map[tp]*rangeScan{}
 	for n > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -248,21 +257,49 @@ func (b *barrier) areMarkers(ctx context.Context, ps []tp, snap map[tp]int64) (m
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			p := tp{r.Topic, r.Partition}
-			if r.Offset != snap[p]-1 {
+			if _, done := out[p]; done || r.Offset < from[p] {
 				return
 			}
-			if _, done := out[p]; done {
-				return
+			sc := scans[p]
+			if sc == nil {
+				sc = &rangeScan{open: map[int64]bool{}}
+				scans[p] = sc
 			}
-			out[p] = r.Attrs.IsControl()
-			if b.markers[p] == nil {
-				b.markers[p] = map[int64]bool{}
+			sc.add(r)
+			if sc.committed || r.Offset >= snap[p]-1 {
+				out[p] = !sc.committed && len(sc.open) == 0
+				if b.markers[p] == nil {
+					b.markers[p] = map[[2]int64]bool{}
+				}
+				b.markers[p][[2]int64{from[p], snap[p]}] = out[p]
+				n--
 			}
-			b.markers[p][r.Offset] = out[p]
-			n--
 		})
 	}
 	return out, nil
+}
+
+// rangeScan follows the records of an offset range in order: committed turns true at the
+// first committed data record (a plain record, or a transactional one whose transaction a
+// commit marker ends); open holds the producers with records whose transaction has not ended.
+type rangeScan struct {
+	committed bool
+	open      map[int64]bool
+}
+
+func (sc *rangeScan) add(r *kgo.Record) {
+	switch {
+	case !r.Attrs.IsControl() && !r.Attrs.IsTransactional():
+		sc.committed = true
+	case !r.Attrs.IsControl():
+		sc.open[r.ProducerID] = true
+	default:
+		// Control record key: version (int16), type (int16: 0 abort, 1 commit).
+		if len(r.Key) >= 4 && binary.BigEndian.Uint16(r.Key[2:4]) == 1 && sc.open[r.ProducerID] {
+			sc.committed = true
+		}
+		delete(sc.open, r.ProducerID)
+	}
 }
 
 func sameEnds(a, b map[tp]int64) bool {

@@ -23,11 +23,51 @@ func TestPasses(t *testing.T) {
 		{6, 5, passed},
 		{4, 5, ifMarker},
 		{0, 1, ifMarker},
-		{3, 5, notPassed},
-		{0, 2, notPassed},
+		{3, 5, ifMarker},
+		{0, 2, ifMarker},
+		{0, maxMarkerRange, ifMarker},
+		{0, maxMarkerRange + 1, notPassed},
 	} {
 		if got := passes(tc.committed, tc.end); got != tc.want {
 			t.Errorf("passes(%d, %d) = %d, want %d", tc.committed, tc.end, got, tc.want)
+		}
+	}
+}
+
+// TestRangeScan pins what counts as committed data below an end offset: plain records and
+// records of committed transactions do; markers and aborted transactions' records do not.
+func TestRangeScan(t *testing.T) {
+	data := func(pid int64) *kgo.Record { return &kgo.Record{ProducerID: pid} }
+	ctl := func(pid int64, typ uint16) *kgo.Record {
+		return &kgo.Record{ProducerID: pid, Key: []byte{0, 0, byte(typ >> 8), byte(typ)}}
+	}
+	plain := &kgo.Record{ProducerID: -1}
+	for _, tc := range []struct {
+		name      string
+		recs      func() []*kgo.Record
+		committed bool
+		open      int
+	}{
+		{"commit marker alone", func() []*kgo.Record { return []*kgo.Record{ctl(7, 1)} }, false, 0},
+		{"aborted record and its marker", func() []*kgo.Record { return []*kgo.Record{data(7), ctl(7, 0)} }, false, 0},
+		{"committed record and its marker", func() []*kgo.Record { return []*kgo.Record{data(7), ctl(7, 1)} }, true, 0},
+		{"record of an open transaction", func() []*kgo.Record { return []*kgo.Record{data(7)} }, false, 1},
+		{"plain record", func() []*kgo.Record { return []*kgo.Record{plain} }, true, 0},
+		{"aborted, then another producer's commit", func() []*kgo.Record { return []*kgo.Record{data(7), ctl(7, 0), ctl(8, 1)} }, false, 0},
+	} {
+		sc := &rangeScan{open: map[int64]bool{}}
+		for _, r := range tc.recs() {
+			if r.ProducerID >= 0 {
+				if len(r.Key) == 4 {
+					r.Attrs = kgo.NewRecordAttrs(kgo.RecordAttrsOpts{Transactional: true, Control: true})
+				} else {
+					r.Attrs = kgo.NewRecordAttrs(kgo.RecordAttrsOpts{Transactional: true})
+				}
+			}
+			sc.add(r)
+		}
+		if sc.committed != tc.committed || len(sc.open) != tc.open {
+			t.Errorf("%s: committed %v open %d, want %v %d", tc.name, sc.committed, len(sc.open), tc.committed, tc.open)
 		}
 	}
 }
