@@ -17,7 +17,7 @@ SQL_GATE_DIR  := $(CURDIR)/.run/chdb-gate
 export TASKOLE_KAFKA_BROKERS   ?= 127.0.0.1:9092
 export TASKOLE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: help build up down status tools test test-unit test-current demo bench lint fmt clean up-cluster down-cluster test-cluster
+.PHONY: help build up down status tools test test-unit test-current demo bench lint fmt clean up-cluster down-cluster test-cluster test-recovery
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ up-cluster: ## start 3 KRaft brokers, ZooKeeper and 2 ClickHouse replicas on loo
 
 down-cluster: ## stop the local clusters (the single node keeps running)
 	deploy/local/cluster.sh down
+
+test-recovery: up ## the broker-loss test on a private broker (not part of make test)
+	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestLedgerBrokerRestart -v ./consumers/ledger/
 
 test-cluster: ## migrations and fault tests on the local clusters (not part of make test)
 	deploy/local/cluster.sh up

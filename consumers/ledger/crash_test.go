@@ -70,6 +70,9 @@ func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name
 	}, extra...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// Wait returns at most this long after the process ended, even when something else still
+	// holds its output pipe (one fresh-clone run hung five minutes in kill's Wait).
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting ledger %s: %v", name, err)
 	}
