@@ -508,23 +508,25 @@ func (s *Sink) handle(r *kgo.Record, ps *partState, now time.Time) {
 
 // ownDeadLetter reports whether r is a dead letter written by consumer (its header).
 func ownDeadLetter(r *kgo.Record, consumer string) bool {
-	for _, h := range r.Headers {
-		if h.Key == stream.DeadLetterConsumerHeader {
-			return string(h.Value) == consumer
-		}
-	}
-	return false
+	v, ok := header(r, stream.DeadLetterConsumerHeader)
+	return ok && string(v) == consumer
 }
 
 // isMarker reports whether r carries schemas.MarkerHeader (a ledger progress marker on the
 // commissions topic).
 func isMarker(r *kgo.Record) bool {
+	_, ok := header(r, schemas.MarkerHeader)
+	return ok
+}
+
+// header returns the value of r's first header named key, and whether it has one.
+func header(r *kgo.Record, key string) ([]byte, bool) {
 	for _, h := range r.Headers {
-		if h.Key == schemas.MarkerHeader {
-			return true
+		if h.Key == key {
+			return h.Value, true
 		}
 	}
-	return false
+	return nil, false
 }
 
 // judge decodes and checks one record of the given kind — the one validation of the sink,
