@@ -365,6 +365,10 @@ type Cluster struct {
 	Brokers    []string // three KRaft brokers
 	ClickHouse []string // two replicas of one shard
 	Name       string   // the remote_servers cluster
+	// Sharded names the two-shard cluster (shard 01: ClickHouse, shard 02: Shard2), when
+	// cluster.sh runs it (--shards 2); see ShardedCluster.
+	Sharded string
+	Shard2  string // the server of shard 02
 	Dir        string   // cluster.sh's state: kafka<i>/pid, ch<i>/pid, zk/pid
 	Script     string   // deploy/local/cluster.sh
 }
@@ -389,6 +393,20 @@ func (c Cluster) Up(t testing.TB, what string) {
 	}
 }
 
+// ShardedCluster is LocalCluster with the two-shard layout, which must be running
+// (cluster.sh up --shards 2, as make test-cluster does).
+func ShardedCluster(t testing.TB) Cluster {
+	t.Helper()
+	c := LocalCluster(t)
+	if c.Sharded == "" || c.Shard2 == "" {
+		t.Fatalf("TASKOLE_CLUSTER=1 but the sharded layout is not described: eval \"$(deploy/local/cluster.sh env)\"")
+	}
+	if err := pingClickHouse(c.Shard2); err != nil {
+		t.Fatalf("clickhouse shard 02 %s: %v (deploy/local/cluster.sh up --shards 2)", c.Shard2, err)
+	}
+	return c
+}
+
 // LocalCluster returns the clusters from TASKOLE_CLUSTER_* (cluster.sh env). Cluster tests
 // skip unless TASKOLE_CLUSTER=1, and then fail when the clusters are missing.
 func LocalCluster(t testing.TB) Cluster {
@@ -400,6 +418,8 @@ func LocalCluster(t testing.TB) Cluster {
 		Brokers:    strings.Split(os.Getenv("TASKOLE_CLUSTER_KAFKA_BROKERS"), ","),
 		ClickHouse: strings.Split(os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_ADDRS"), ","),
 		Name:       os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_NAME"),
+		Sharded:    os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_SHARDED_NAME"),
+		Shard2:     os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_SHARD2_ADDR"),
 		Dir:        os.Getenv("TASKOLE_CLUSTER_DIR"),
 		Script:     os.Getenv("TASKOLE_CLUSTER_SCRIPT"),
 	}

@@ -202,11 +202,15 @@ type Config struct {
 	Password string
 	TLS      *tls.Config // nil: plaintext
 	// Cluster, when set, names a remote_servers cluster: every DDL runs ON CLUSTER and
-	// MergeTree tables become Replicated* (see OnCluster). Empty: one server (the default).
+	// MergeTree tables become Replicated* (see OnCluster); on a cluster of several shards
+	// each becomes a Replicated <name>_local and a Distributed <name> over it (see
+	// OnShardedCluster). Empty: one server (the default).
 	Cluster string
 	Table   string        // the record of applied files; default schema_migrations
 	Timeout time.Duration // per statement; default 5 minutes
 	Logger  *slog.Logger  // default: discard
+
+	shards int // of Cluster, from system.clusters (set by Up)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -262,6 +266,17 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		return Result{}, err
 	}
 	defer conn.Close()
+	if cfg.Cluster != "" {
+		if cfg.shards, err = shardCount(ctx, conn, cfg.Cluster); err != nil {
+			return Result{}, err
+		}
+		if cfg.shards > 1 {
+			if err := checkProductMode(ctx, conn, cfg.Cluster); err != nil {
+				return Result{}, err
+			}
+		}
+		cfg.Logger.Info("migrating a cluster", "cluster", cfg.Cluster, "shards", cfg.shards)
+	}
 
 	if err := execDDL(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
     version    UInt32,
@@ -360,10 +375,10 @@ func recreateViews(ctx context.Context, cfg Config, conn driver.Conn, m Migratio
 		if v == nil {
 			continue
 		}
-		if err := exec(ctx, cfg, conn, "DROP TABLE IF EXISTS "+v[1]); err != nil {
+		if err := execDDL(ctx, cfg, conn, "DROP TABLE IF EXISTS "+v[1]); err != nil {
 			return n, fmt.Errorf("upgrading migration %s.sql: dropping view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
 		}
-		if err := exec(ctx, cfg, conn, s.SQL); err != nil {
+		if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
 			return n, fmt.Errorf("upgrading migration %s.sql: re-creating view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
 		}
 		n++
@@ -379,7 +394,13 @@ func short(sum string) string {
 }
 
 func open(cfg Config, database string) (driver.Conn, error) {
+	var settings clickhouse.Settings
+	if cfg.Cluster != "" {
+		// An INSERT … SELECT into a Distributed table is complete when it returns.
+		settings = clickhouse.Settings{"insert_distributed_sync": 1}
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
+		Settings:    settings,
 		Addr:        []string{cfg.Addr},
 		Auth:        clickhouse.Auth{Database: database, Username: cfg.Username, Password: cfg.Password},
 		DialTimeout: 10 * time.Second,
@@ -417,12 +438,53 @@ func execDDL(ctx context.Context, cfg Config, conn driver.Conn, sql string) erro
 		if isView(sql) {
 			return onEveryHost(ctx, cfg, conn, sql)
 		}
+		if cfg.shards > 1 {
+			stmts, err := OnShardedCluster(sql, cfg.Cluster, cfg.Database)
+			if err != nil {
+				return err
+			}
+			for _, s := range stmts {
+				if err := exec(ctx, cfg, conn, s); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		var err error
 		if sql, err = OnCluster(sql, cfg.Cluster, cfg.Database); err != nil {
 			return err
 		}
 	}
 	return exec(ctx, cfg, conn, sql)
+}
+
+// shardCount returns the number of shards of cluster.
+func shardCount(ctx context.Context, conn driver.Conn, cluster string) (int, error) {
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = ?", cluster).Scan(&n); err != nil {
+		return 0, fmt.Errorf("reading the shards of cluster %s: %w", cluster, err)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("cluster %s: no such cluster in system.clusters", cluster)
+	}
+	return int(n), nil
+}
+
+// checkProductMode refuses a sharded cluster whose profile does not set
+// distributed_product_mode = 'global': the views and the query pack join and IN-filter
+// Distributed tables, which 18.16 refuses by default ('deny') and which are only right when
+// the inner side is read whole ('global'; 'local' would join each shard with its own part).
+// The setting is a string, which the native protocol cannot send to 18.16 per query, so it
+// belongs in the users' profile (deploy/local/cluster.sh sets it).
+func checkProductMode(ctx context.Context, conn driver.Conn, cluster string) error {
+	var mode string
+	if err := conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = 'distributed_product_mode'").Scan(&mode); err != nil {
+		return fmt.Errorf("reading distributed_product_mode: %w", err)
+	}
+	if mode != "global" {
+		return fmt.Errorf("cluster %s has several shards but this user's profile sets distributed_product_mode = '%s': set it to 'global' on every server (users.xml profile) for the views and queries over Distributed tables", cluster, mode)
+	}
+	return nil
 }
 
 // onEveryHost runs a view's DDL on every host of the cluster, each in the migrated database:

@@ -27,16 +27,18 @@ type table struct {
 	rows  int
 	last  map[tp]int64
 	query string // INSERT INTO db.name (c1, c2, …)
+	// inserted is the batch's _inserted_at (stamp.go), the last column of every raw table.
+	inserted stamp
 
 	attempted bool // an insert of the current buffer was sent and failed
 }
 
 func (t *table) init(db, name string, cols []namedCol) {
 	t.name = name
-	t.cols = cols
+	t.cols = append(cols, namedCol{"_inserted_at", &t.inserted.col})
 	t.last = map[tp]int64{}
-	names := make([]string, len(cols))
-	for i, c := range cols {
+	names := make([]string, len(t.cols))
+	for i, c := range t.cols {
 		names[i] = c.name
 	}
 	t.query = "INSERT INTO " + db + "." + name + " (" + strings.Join(names, ", ") + ")"
@@ -44,7 +46,10 @@ func (t *table) init(db, name string, cols []namedCol) {
 
 // added counts one buffered row. The partition's last offset is noted once per fetched
 // partition (noteLast), not per row.
-func (t *table) added(*kgo.Record) { t.rows++ }
+func (t *table) added(r *kgo.Record) {
+	t.rows++
+	t.inserted.note(r)
+}
 
 // noteLast records that the buffer holds records of k up to offset off.
 func (t *table) noteLast(k tp, off int64) {
@@ -57,6 +62,7 @@ func (t *table) reset() {
 	for _, c := range t.cols {
 		c.col.reset()
 	}
+	t.inserted.reset()
 	t.rows = 0
 	t.attempted = false
 	clear(t.last)
