@@ -369,8 +369,8 @@ type Cluster struct {
 	// cluster.sh runs it (--shards 2); see ShardedCluster.
 	Sharded string
 	Shard2  string // the server of shard 02
-	Dir        string   // cluster.sh's state: kafka<i>/pid, ch<i>/pid, zk/pid
-	Script     string   // deploy/local/cluster.sh
+	Dir     string // cluster.sh's state: kafka<i>/pid, ch<i>/pid, zk/pid
+	Script  string // deploy/local/cluster.sh
 }
 
 // Kill SIGKILLs the process whose pid file is Dir/<part>/pid (kafka0…2, ch0…1, zk).
