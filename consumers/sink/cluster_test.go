@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/shopspring/decimal"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/itest"
 	"github.com/taskole/revshare/consumers/migrate"
+	"github.com/taskole/revshare/schemas"
 	"github.com/taskole/revshare/sql/migrations"
 )
 
@@ -112,5 +115,87 @@ func TestClusterReplicaKill(t *testing.T) {
 	}
 	if took, err := p.terminate(t, 15*time.Second); err != nil {
 		t.Errorf("final SIGTERM: exit %v after %v", err, took)
+	}
+}
+
+// TestClusterRetryOnOtherReplica: the same batch inserted on replica 1 and, 1.1 s later,
+// retried on replica 2 (an insert whose acknowledgement was lost, retried after failing over,
+// or a Distributed insert whose shard replica changed) is stored once on both replicas,
+// because the sink sends _inserted_at itself (stamp.go): the retry is the identical block,
+// which ClickHouse's replicated block deduplication drops. With the server's DEFAULT now()
+// the two blocks differ after a second and the rows were stored twice (docs/DESIGN.md).
+func TestClusterRetryOnOtherReplica(t *testing.T) {
+	cl := itest.LocalCluster(t)
+	db := "taskole_sr_" + itest.Unique(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Name}, migrations.FS()); err != nil {
+		t.Fatal(err)
+	}
+	conns := make([]clickhouse.Conn, 2)
+	for i := range conns {
+		c, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cl.ClickHouse[i]}, Auth: clickhouse.Auth{Database: db}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	t.Cleanup(func() {
+		_ = conns[0].Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cl.Name)
+		conns[0].Close()
+		conns[1].Close()
+	})
+	topics := itest.Topics(t)
+	// One batch as the sink fetches it: bookings of three partitions with their Kafka
+	// coordinates and (broker) timestamps.
+	ts := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var recs []*kgo.Record
+	var latest time.Time
+	for i := 0; i < 60; i++ {
+		b := schemas.Booking{EventID: "e" + strconv.Itoa(i), BookingID: "b" + strconv.Itoa(i), ClientID: "c" + strconv.Itoa(i%7),
+			BusinessID: "biz", Status: schemas.StatusCompleted, Amount: decimal.New(int64(1000+i), -2), Currency: "EUR",
+			OccurredAt: t0.Add(time.Duration(i) * time.Minute)}
+		at := ts.Add(time.Duration(i*37) * time.Millisecond)
+		latest = at
+		recs = append(recs, &kgo.Record{Topic: string(topics.Bookings), Partition: int32(i % 3), Offset: int64(i / 3),
+			Timestamp: at, Key: []byte(b.ClientID), Value: schemas.AppendBooking(nil, b)})
+	}
+	insertOn := func(addr string) {
+		t.Helper()
+		s, err := New(Config{Brokers: cl.Brokers, Topics: topics, ClickHouseAddr: addr, Database: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, r := range recs {
+			if rerr := s.judge(r, kBookings, true); rerr != nil {
+				t.Fatalf("record %d refused: %v", r.Offset, rerr)
+			}
+		}
+		if err := s.insert(ctx, &s.bookings.table); err != nil {
+			t.Fatalf("inserting on %s: %v", addr, err)
+		}
+	}
+	insertOn(cl.ClickHouse[0])
+	time.Sleep(1100 * time.Millisecond) // a clock-derived _inserted_at would differ now
+	insertOn(cl.ClickHouse[1])
+
+	for i, c := range conns {
+		if err := c.Exec(ctx, "SYSTEM SYNC REPLICA "+db+".bookings"); err != nil {
+			t.Fatalf("syncing replica %d: %v", i+1, err)
+		}
+	}
+	for i, c := range conns {
+		var n, distinct, stamps uint64
+		var at time.Time
+		if err := c.QueryRow(ctx, "SELECT count(), uniqExact(_topic, _partition, _offset), uniqExact(_inserted_at), max(_inserted_at) FROM bookings").Scan(&n, &distinct, &stamps, &at); err != nil {
+			t.Fatal(err)
+		}
+		if n != uint64(len(recs)) || distinct != n {
+			t.Errorf("replica %d: %d rows, %d distinct records after the batch and its retry; want %d once", i+1, n, distinct, len(recs))
+		}
+		if want := latest.Truncate(time.Second); stamps != 1 || !at.Equal(want) {
+			t.Errorf("replica %d: %d distinct _inserted_at, max %v; want one, %v (the batch's latest record timestamp)", i+1, stamps, at, want)
+		}
 	}
 }
