@@ -16,7 +16,7 @@ func migrateCommand() command {
 			fs := newFlags("migrate", summary)
 			var c common
 			c.register(fs, "")
-			cluster := fs.String("cluster", "", "remote_servers cluster: run every DDL ON CLUSTER with Replicated* engines (empty: one server)")
+			cluster := fs.String("cluster", "", "remote_servers cluster: run every DDL ON CLUSTER with Replicated* engines, plus Distributed tables over <table>_local when it has several shards (empty: one server)")
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
