@@ -59,9 +59,10 @@ down-cluster: ## stop the local clusters (the single node keeps running)
 test-recovery: up ## the broker-loss test on a private broker (not part of make test)
 	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestLedgerBrokerRestart -v ./consumers/ledger/
 
+# -p 1: the fault tests kill brokers, a replica and ZooKeeper; one package at a time.
 test-cluster: ## migrations, fault tests and the two-shard layout on the local clusters (not part of make test)
 	deploy/local/cluster.sh up --shards 2
-	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/migrate/ ./consumers/ledger/ ./consumers/sink/ ./consumers/e2e/
+	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/migrate/ ./consumers/ledger/ ./consumers/sink/ ./consumers/e2e/
 
 demo: up build ## simulate a marketplace end to end and print what it earned
 	deploy/local/demo.sh

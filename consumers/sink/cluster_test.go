@@ -47,7 +47,7 @@ func TestClusterReplicaKill(t *testing.T) {
 	tp := e.topics
 	itest.CreateTopics(t, e.brokers, 3, string(tp.Bookings), string(tp.Enrollments), string(tp.Businesses),
 		string(tp.Feedback), string(tp.AcquisitionCosts), string(tp.ReferralOwners), string(tp.Commissions),
-		string(tp.Payouts), string(tp.DLQ))
+		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts))
 	buildTaskole(t)
 
 	var (
