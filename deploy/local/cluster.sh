@@ -84,10 +84,10 @@ PROPS
 }
 
 kafka_up() {
-  [ -d "$kafka_libs" ] || die "no Kafka jars in $kafka_libs: run 'make up' once (it fetches them)"
   for i in 0 1 2; do
     local d=$dir/kafka$i
     if port_open "${brokers[$i]}"; then log "broker $i already on ${brokers[$i]}"; continue; fi
+    [ -d "$kafka_libs" ] || die "no Kafka jars in $kafka_libs: run 'make up' once (it fetches them)"
     mkdir -p "$d/data" "$d/log"
     kafka_props "$i" >"$d/server.properties"
     if [ ! -f "$d/data/meta.properties" ]; then
