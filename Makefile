@@ -55,7 +55,7 @@ down-cluster: ## stop the local clusters (the single node keeps running)
 	deploy/local/cluster.sh down
 
 test-recovery: up ## the broker-loss test on a private broker (not part of make test)
-	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestLedgerBrokerRestart -v ./consumers/ledger/
+	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestLedgerBrokerRestart|TestPartitionsGaugeAfterBrokerOutage' -v ./consumers/ledger/ ./consumers/stream/
 
 test-cluster: ## migrations and fault tests on the local clusters (not part of make test)
 	deploy/local/cluster.sh up

@@ -33,6 +33,7 @@ type table struct {
 
 func (t *table) init(db, name string, cols []namedCol) {
 	t.name = name
+	cols = withUnix(cols)
 	t.cols = cols
 	t.last = map[tp]int64{}
 	names := make([]string, len(cols))
