@@ -57,7 +57,7 @@ down-cluster: ## stop the local clusters (the single node keeps running)
 	deploy/local/cluster.sh down
 
 test-recovery: up ## the broker-loss test on a private broker (not part of make test)
-	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestLedgerBrokerRestart -v ./consumers/ledger/
+	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestLedgerBrokerRestart|TestPartitionsGaugeAfterBrokerOutage' -v ./consumers/ledger/ ./consumers/stream/
 
 # -p 1: the fault tests kill brokers, a replica and ZooKeeper; one package at a time.
 test-cluster: ## migrations, fault tests and the two-shard layout on the local clusters (not part of make test)

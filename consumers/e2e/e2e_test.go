@@ -277,7 +277,8 @@ func TestPipelineMatchesReference(t *testing.T) {
 	}
 	// The prediction queries read client_predictions (`taskole predict`); consumers/predict's
 	// integration test checks them.
-	querytest.Check(ctx, t, conn, cases, "dlq_counts", "predicted_clv", "at_risk_clients", "p_alive_distribution")
+	querytest.Check(ctx, t, conn, cases, "dlq_counts", "predicted_clv", "at_risk_clients", "p_alive_distribution",
+		"predicted_net_clv") // consumers/query's reference test nets predictions; this pipeline runs no predict
 
 	// Dead letters: per consumer and source topic, one per refused record.
 	dl := run(ctx, t, conn, "dlq_counts", nil)

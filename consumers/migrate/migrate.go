@@ -19,8 +19,10 @@
 // migrate as a deploy step, as always.
 //
 // ClickHouse has no transactional DDL: a file that failed half-way is applied again from its
-// first statement next time, so statements must be idempotent (IF NOT EXISTS). Up does not
-// lock; run one migrate at a time (it is a deploy step).
+// first statement next time, so statements must be idempotent (IF NOT EXISTS), or an ALTER
+// TABLE … ADD COLUMN of one column, which Up counts as done when the column exists (18.16 has
+// no ADD COLUMN IF NOT EXISTS). Up does not lock; run one migrate at a time (it is a deploy
+// step).
 package migrate
 
 import (
@@ -331,6 +333,10 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		stmts := Split(m.SQL)
 		for i, s := range stmts {
 			if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
+				if columnExists(s.SQL, err) {
+					cfg.Logger.Info("column already added (the file was applied half-way before)", "file", m.Name+".sql", "statement", i+1)
+					continue
+				}
 				return res, fmt.Errorf("applying migration %s.sql, statement %d at line %d (%s): %w", m.Name, i+1, s.Line, s.FirstLine(), err)
 			}
 		}
@@ -341,6 +347,18 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		res.Applied = append(res.Applied, m)
 	}
 	return res, nil
+}
+
+// addColumn matches an ALTER TABLE whose actions are all ADD COLUMN.
+var addColumn = regexp.MustCompile(`(?is)^(?:\s*--[^\n]*\n)*\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s`)
+
+// columnExists reports whether err is ClickHouse's "column with this name already exists"
+// (code 44) for an ALTER TABLE … ADD COLUMN statement: ClickHouse 18.16 has no ADD COLUMN IF
+// NOT EXISTS, so a file applied half-way before is applied again with the column present,
+// which counts as done. Add one column per statement.
+func columnExists(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	return addColumn.MatchString(stmt) && errors.As(err, &ex) && ex.Code == 44
 }
 
 type recordedState int

@@ -47,9 +47,11 @@ func TestQueryPackMatchesReference(t *testing.T) {
 	querytest.Check(ctx, t, conn, r.Cases(querytest.Options{
 		Until: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC),
 		At:    time.Date(2025, 9, 15, 12, 0, 0, 0, time.UTC),
+		AsOf:  genAsOf,
 	}), predictionQueries...)
 }
 
 // predictionQueries read client_predictions, which `taskole predict` fills from fitted models,
 // not from the world: consumers/predict's integration test checks them against the table.
+// (predicted_net_clv is checked here: the world holds predictions to net.)
 var predictionQueries = []string{"predicted_clv", "at_risk_clients", "p_alive_distribution"}

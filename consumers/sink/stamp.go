@@ -39,8 +39,8 @@ func (s *stamp) at() time.Time {
 	switch {
 	case t.Before(minDateTime):
 		return minDateTime.UTC()
-	case t.After(maxDateTime):
-		return maxDateTime.UTC()
+	case t.After(dateTimeCeiling):
+		return dateTimeCeiling.UTC()
 	}
 	return t
 }

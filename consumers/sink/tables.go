@@ -35,7 +35,7 @@ type table struct {
 
 func (t *table) init(db, name string, cols []namedCol) {
 	t.name = name
-	t.cols = append(cols, namedCol{"_inserted_at", &t.inserted.col})
+	t.cols = append(withUnix(cols), namedCol{"_inserted_at", &t.inserted.col})
 	t.last = map[tp]int64{}
 	names := make([]string, len(t.cols))
 	for i, c := range t.cols {

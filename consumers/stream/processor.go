@@ -122,7 +122,8 @@ func (p *Processor[S]) connect() error {
 		kgo.AdjustFetchOffsetsFn(p.onFetched),
 		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
-		kgo.OnPartitionsLost(p.onRevoked),
+		kgo.OnPartitionsLost(p.onLost),
+		kgo.WithHooks(p),
 	}
 	if p.cfg.InstanceID != "-" {
 		opts = append(opts, kgo.InstanceID(p.cfg.InstanceID))
@@ -177,8 +178,27 @@ func (p *Processor[S]) Ready() bool {
 }
 
 // onAssigned runs on the group goroutine when the group assigned partitions to this member;
-// their restore follows in onFetched.
+// their restore follows in onFetched. A newly assigned partition this member still holds
+// restored was lost or revoked without its callback reaching us (the transact session calls
+// the revoke and lost callbacks once per transaction; an idle member ends none, so a second
+// loss goes unseen): its state is dropped here, and onFetched restores it afresh.
 func (p *Processor[S]) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	p.mu.Lock()
+	var stale []int32
+	for _, ps := range assigned {
+		for _, id := range ps {
+			if p.assigned[id] {
+				delete(p.assigned, id)
+				stale = append(stale, id)
+			}
+		}
+	}
+	if len(stale) > 0 {
+		p.events = append(p.events, event[S]{drop: stale})
+		p.log.Info("partitions assigned again without a revoke; restoring them afresh", "partitions", stale)
+	}
+	p.setOwned()
+	p.mu.Unlock()
 	for _, ps := range assigned {
 		if len(ps) > 0 {
 			p.awaiting.Store(true)
@@ -187,6 +207,23 @@ func (p *Processor[S]) onAssigned(_ context.Context, _ *kgo.Client, assigned map
 	}
 	p.joined.Store(true)
 }
+
+// onLost runs on the group goroutine when the member's session ended (e.g. the broker was
+// unreachable for longer than the session timeout): its partitions are dropped, and it is not
+// ready until the group assigns it partitions again and they are restored.
+func (p *Processor[S]) onLost(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
+	p.joined.Store(false)
+	p.onRevoked(ctx, cl, lost)
+}
+
+// OnGroupManageError implements kgo.HookGroupManageError: kgo calls it whenever the group
+// session ends in an error, also when the transact session does not pass the lost callback
+// on (see onAssigned). The member owns nothing until the next assignment.
+func (p *Processor[S]) OnGroupManageError(error) { p.joined.Store(false) }
+
+// setOwned sets the partitions gauge from what the callbacks own restored, the one record of
+// ownership readiness also follows. p.mu must be held.
+func (p *Processor[S]) setOwned() { p.m.partitions.Set(float64(len(p.assigned))) }
 
 // Close leaves the group and closes the client. It is idempotent; call it after Run returns.
 func (p *Processor[S]) Close() {
@@ -235,6 +272,7 @@ func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int
 	for id := range parts {
 		p.assigned[id] = true
 	}
+	p.setOwned()
 	p.events = append(p.events, event[S]{add: parts})
 	return offsets, nil
 }
@@ -256,6 +294,7 @@ func (p *Processor[S]) onRevoked(_ context.Context, _ *kgo.Client, revoked map[s
 	if len(drop) > 0 {
 		p.events = append(p.events, event[S]{drop: drop})
 	}
+	p.setOwned()
 }
 
 // drain applies ownership events; a dropped partition aborts the open transaction.
@@ -295,7 +334,6 @@ func (p *Processor[S]) updateSizeMetrics() {
 	}
 	p.m.keys.Set(float64(keys))
 	p.m.bytes.Set(float64(bytes))
-	p.m.partitions.Set(float64(len(p.parts)))
 }
 
 // Run consumes, processes and commits until ctx is cancelled (then it finishes the open

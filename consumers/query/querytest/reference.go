@@ -1,6 +1,7 @@
 package querytest
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -21,8 +22,53 @@ type Ref struct {
 	byOwner map[string][]Purchase // client id -> purchases
 }
 
-// NewRef indexes w; w must not change afterwards.
+// dateTimeCeiling is the last second of ClickHouse 18.16's calendar (it ends with 2105): the sink stores a
+// later event time (valid until 2200, SPEC R8) saturated at it in the DateTime columns the
+// queries read, the exact time in the *_unix companions (sql/migrations/0120_exact_times.sql).
+var dateTimeCeiling = time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// asStored returns t as the query pack sees it: saturated at dateTimeCeiling.
+func asStored(t time.Time) time.Time {
+	if t.After(dateTimeCeiling) {
+		return dateTimeCeiling
+	}
+	return t
+}
+
+// storedWorld returns a copy of w with every event time as the query pack sees it, so that the
+// reference buckets events after the ceiling where the SQL does (in the month 2105-12).
+func storedWorld(w *World) *World {
+	c := *w
+	c.Clients = slices.Clone(w.Clients)
+	for i := range c.Clients {
+		c.Clients[i].OwnedSince = asStored(c.Clients[i].OwnedSince)
+	}
+	c.Purchases = slices.Clone(w.Purchases)
+	for i := range c.Purchases {
+		c.Purchases[i].At = asStored(c.Purchases[i].At)
+	}
+	c.Enrollments = slices.Clone(w.Enrollments)
+	for i := range c.Enrollments {
+		c.Enrollments[i].At = asStored(c.Enrollments[i].At)
+	}
+	c.Feedback = slices.Clone(w.Feedback)
+	for i := range c.Feedback {
+		c.Feedback[i].At = asStored(c.Feedback[i].At)
+	}
+	c.Spend = slices.Clone(w.Spend)
+	for i := range c.Spend {
+		c.Spend[i].At = asStored(c.Spend[i].At)
+	}
+	c.Retention = slices.Clone(w.Retention)
+	for i := range c.Retention {
+		c.Retention[i].At = asStored(c.Retention[i].At)
+	}
+	return &c
+}
+
+// NewRef indexes w (its times as stored, storedWorld); w must not change afterwards.
 func NewRef(w *World) *Ref {
+	w = storedWorld(w)
 	r := &Ref{w: w, byID: map[string]Client{}, byOwner: map[string][]Purchase{}}
 	for _, c := range w.Clients {
 		r.byID[c.ID] = c
