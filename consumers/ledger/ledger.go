@@ -62,10 +62,13 @@ type Config struct {
 	Partitions int32
 	Rules      rules.Config // rates, hold, horizon
 
-	CommitInterval   time.Duration // default stream.DefaultCommitInterval
-	MaxBatchRecords  int           // default stream.DefaultMaxBatchRecords
-	SessionTimeout   time.Duration // group session timeout; default stream.DefaultSessionTimeout
-	RebalanceTimeout time.Duration // default stream.DefaultRebalanceTimeout
+	CommitInterval  time.Duration // default stream.DefaultCommitInterval
+	MaxBatchRecords int           // default stream.DefaultMaxBatchRecords
+	// MaxBufferedRecords bounds the merge buffer per input partition; default
+	// stream.DefaultMaxBufferedRecords.
+	MaxBufferedRecords int
+	SessionTimeout     time.Duration // group session timeout; default stream.DefaultSessionTimeout
+	RebalanceTimeout   time.Duration // default stream.DefaultRebalanceTimeout
 	// TransactionTimeout: default stream.DefaultTransactionTimeout.
 	TransactionTimeout time.Duration
 	// LeaveOnClose: leave the group on Close (scaling in) instead of holding the partitions
@@ -164,8 +167,12 @@ func New(cfg Config) (*Runner, error) {
 		TransactionalID: cfg.Group + "-" + cfg.Instance,
 		Inputs:          InputTopics(t),
 		Repartition:     cfg.Repartition,
-		Changelog:       cfg.Changelog,
-		DLQ:             string(t.DLQ),
+		// Enrollments and bookings of a partition are merged in event time (DESIGN
+		// "Co-partitioning"): the ledger's entries do not depend on the topics' pace.
+		Timestamp:          eventTime,
+		MaxBufferedRecords: cfg.MaxBufferedRecords,
+		Changelog:          cfg.Changelog,
+		DLQ:                string(t.DLQ),
 		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
 		// decoding a client on first touch instead of at restore changes nothing but speed.
 		LazyRestore:      true,
