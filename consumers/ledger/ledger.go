@@ -48,6 +48,10 @@ const DefaultChangelog = "taskole.ledger-state.v1"
 // there and handled from there (stream.Config.Repartition).
 const DefaultRepartition = "taskole.ledger-repartition.v1"
 
+// DefaultMaxTaskIdle is the ledger's default Config.MaxTaskIdle: the latency it adds to live
+// records whenever one input of their partition is quiet.
+const DefaultMaxTaskIdle = 250 * time.Millisecond
+
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
 	Brokers   []string
@@ -67,8 +71,12 @@ type Config struct {
 	// MaxBufferedRecords bounds the merge buffer per input partition; default
 	// stream.DefaultMaxBufferedRecords.
 	MaxBufferedRecords int
-	SessionTimeout     time.Duration // group session timeout; default stream.DefaultSessionTimeout
-	RebalanceTimeout   time.Duration // default stream.DefaultRebalanceTimeout
+	// MaxTaskIdle is how long a live record waits for an empty, caught-up input of its
+	// partition (a record of it produced earlier may be a fetch behind); default
+	// DefaultMaxTaskIdle, negative: no wait. It never changes a backlog or a replay.
+	MaxTaskIdle      time.Duration
+	SessionTimeout   time.Duration // group session timeout; default stream.DefaultSessionTimeout
+	RebalanceTimeout time.Duration // default stream.DefaultRebalanceTimeout
 	// TransactionTimeout: default stream.DefaultTransactionTimeout.
 	TransactionTimeout time.Duration
 	// LeaveOnClose: leave the group on Close (scaling in) instead of holding the partitions
@@ -109,6 +117,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Repartition == "" {
 		c.Repartition = RepartitionFor(c.Topics)
+	}
+	switch {
+	case c.MaxTaskIdle == 0:
+		c.MaxTaskIdle = DefaultMaxTaskIdle
+	case c.MaxTaskIdle < 0:
+		c.MaxTaskIdle = 0
 	}
 	if c.Group == "" {
 		c.Group = "taskole-ledger"
@@ -171,6 +185,7 @@ func New(cfg Config) (*Runner, error) {
 		// "Co-partitioning"): the ledger's entries do not depend on the topics' pace.
 		Timestamp:          eventTime,
 		MaxBufferedRecords: cfg.MaxBufferedRecords,
+		MaxTaskIdle:        cfg.MaxTaskIdle,
 		Changelog:          cfg.Changelog,
 		DLQ:                string(t.DLQ),
 		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
