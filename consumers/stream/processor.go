@@ -406,15 +406,20 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 			}
 		}
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		switch {
-		case p.inTxn:
-			pollCtx, cancel = context.WithDeadline(ctx, p.txnStart.Add(p.cfg.CommitInterval))
-		case p.needList():
-			pollCtx, cancel = context.WithTimeout(ctx, listInterval)
-		default:
-			if w := p.idleWait(); w > 0 {
-				pollCtx, cancel = context.WithTimeout(ctx, w)
-			}
+		// Wake up for the open transaction's end, a listing of empty partitions or the end of
+		// a record's wait for a quiet input (Config.MaxTaskIdle), whichever comes first.
+		var deadline time.Time
+		if p.inTxn {
+			deadline = p.txnStart.Add(p.cfg.CommitInterval)
+		}
+		if p.needList() {
+			deadline = earliest(deadline, time.Now().Add(listInterval))
+		}
+		if w := p.idleWait(); w > 0 {
+			deadline = earliest(deadline, time.Now().Add(w))
+		}
+		if !deadline.IsZero() {
+			pollCtx, cancel = context.WithDeadline(ctx, deadline)
 		}
 		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxBatchRecords)
 		cancel()
@@ -438,6 +443,14 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 			p.log.Warn("listing offsets of empty partitions", "error", err)
 		}
 	}
+}
+
+// earliest returns the earlier of a and b; a zero a is none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // begin opens a transaction unless one is open.
