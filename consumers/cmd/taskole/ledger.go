@@ -27,6 +27,8 @@ func ledgerCommand() command {
 			horizon := fs.Duration("horizon", rules.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections")
 			commit := fs.Duration("commit-interval", stream.DefaultCommitInterval, "how long a transaction stays open")
 			maxBatch := fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most")
+			maxBuffered := fs.Int("max-buffered-records", stream.DefaultMaxBufferedRecords, "records buffered per input partition while the event-time merge waits for another input")
+			maxIdle := fs.Duration("max-task-idle", ledger.DefaultMaxTaskIdle, "how long a live record waits for a quiet input of its partition before the event-time merge passes it (never changes a replay; negative: no wait)")
 			session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)")
 			rebalance := fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)")
 			txnTimeout := fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)")
@@ -67,6 +69,8 @@ func ledgerCommand() command {
 				Rules:              rules.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon, Bounds: bounds},
 				CommitInterval:     *commit,
 				MaxBatchRecords:    *maxBatch,
+				MaxBufferedRecords: *maxBuffered,
+				MaxTaskIdle:        *maxIdle,
 				SessionTimeout:     *session,
 				RebalanceTimeout:   *rebalance,
 				TransactionTimeout: *txnTimeout,
