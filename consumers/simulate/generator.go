@@ -450,8 +450,37 @@ func (g *Generator) clientMonth(i, m int) {
 	g.retentionClient(i, id, m)
 }
 
-// booking emits one booking's lifecycle (and maybe a feedback answer) for client c.
+// booking emits one booking's lifecycle (and maybe a feedback answer) for client c. The
+// steps draw from the generator's random source in a fixed order: provider, price, times,
+// entry point and outcome, what follows completion, feedback.
 func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookingPlan) {
+	prov := g.provider(c, p)
+	b := &g.biz[prov]
+	lc := lifecycle{g: g, key: key, plan: p}
+	lc.price(b, id, m, k)
+	g.stats.bookings++
+	lc.schedule()
+	completed, instant := lc.untilCompleted()
+	if !completed {
+		return
+	}
+	g.stats.completed++
+	if instant {
+		g.stats.instant++
+	}
+	if prov != c.owner {
+		g.stats.cross++
+	}
+	cancelledAfter := !p.first && lc.afterCompletion(b)
+	g.completedBk = append(g.completedBk, doneBooking{prov: prov, amount: lc.amount, at: lc.completed, first: p.first, cancelled: cancelledAfter})
+	if !cancelledAfter && g.r.Float64() < c.feedback {
+		g.feedback(id, key, b, lc)
+	}
+}
+
+// provider picks the business client c books with: its owner for the first booking and
+// its home share, else a favourite or any owner near home.
+func (g *Generator) provider(c *client, p bookingPlan) int {
 	r := g.r
 	prov := c.owner
 	if !p.first && r.Float64() >= c.homeShare {
@@ -466,39 +495,68 @@ func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookin
 			prov = c.owner
 		}
 	}
-	b := &g.biz[prov]
+	return prov
+}
+
+// lifecycle is one booking being emitted: its record, amount (in minor units) and times.
+type lifecycle struct {
+	g    *Generator
+	key  []byte
+	plan bookingPlan
+	bk   schemas.Booking
+	// amount in the currency's minor units
+	amount                        int64
+	created, confirmed, completed time.Time
+}
+
+// price makes the booking's record at business b with a price around b's.
+func (lc *lifecycle) price(b *business, id string, m, k int) {
+	r := lc.g.r
 	sec := &sectors[b.sector]
 	amount := roundTo(int64(float64(b.price)*(0.7+0.8*r.Float64())), b.cur.step)
 	amount = max(amount, b.cur.step)
 	if b.cur.code == "EUR" && r.Float64() < 0.3 {
 		amount -= 10 // 49.90-style prices
 	}
-	bk := schemas.Booking{
-		BookingID:  "bk" + g.tag + "-" + id[1:] + "-" + strconv.Itoa(m) + "-" + strconv.Itoa(k),
+	lc.amount = amount
+	lc.bk = schemas.Booking{
+		BookingID:  "bk" + lc.g.tag + "-" + id[1:] + "-" + strconv.Itoa(m) + "-" + strconv.Itoa(k),
 		ClientID:   id,
 		BusinessID: b.id,
 		Amount:     decimal.New(amount, -b.cur.exp),
 		Currency:   b.cur.code,
 		Category:   sec.categories[r.IntN(len(sec.categories))],
 	}
-	g.stats.bookings++
+}
+
+// schedule sets when the booking is created, confirmed and completed around the visit.
+func (lc *lifecycle) schedule() {
+	r, p := lc.g.r, lc.plan
 	lead := time.Duration((1 + r.ExpFloat64()*72) * float64(time.Hour))
-	created := p.at.Add(-min(lead, 21*24*time.Hour)).Truncate(time.Second)
-	confirmed := created.Add(time.Duration((0.1 + 5*r.Float64()) * float64(time.Hour))).Truncate(time.Second)
-	if !confirmed.Before(p.at) {
-		confirmed = p.at.Add(-time.Minute)
+	lc.created = p.at.Add(-min(lead, 21*24*time.Hour)).Truncate(time.Second)
+	lc.confirmed = lc.created.Add(time.Duration((0.1 + 5*r.Float64()) * float64(time.Hour))).Truncate(time.Second)
+	if !lc.confirmed.Before(p.at) {
+		lc.confirmed = p.at.Add(-time.Minute)
 	}
-	completed := p.at.Add(time.Duration(30+r.IntN(90)) * time.Minute)
+	lc.completed = p.at.Add(time.Duration(30+r.IntN(90)) * time.Minute)
 	if p.first {
-		completed = p.at // the first booking's completion is the client's join time
+		lc.completed = p.at // the first booking's completion is the client's join time
 	}
-	ev := func(st schemas.Status, at time.Time) {
-		e := bk
-		e.Status = st
-		e.EventID = bk.BookingID + "-" + statusWord[st]
-		e.OccurredAt = at
-		g.emitClient(schemas.TopicBookings, key, e)
-	}
+}
+
+// ev emits the booking's status st at at.
+func (lc *lifecycle) ev(st schemas.Status, at time.Time) {
+	e := lc.bk
+	e.Status = st
+	e.EventID = lc.bk.BookingID + "-" + statusWord[st]
+	e.OccurredAt = at
+	lc.g.emitClient(schemas.TopicBookings, lc.key, e)
+}
+
+// untilCompleted emits the booking's statuses from its entry point to its completion, or to
+// its cancellation or no-show (completed false); instant says it skipped confirmed.
+func (lc *lifecycle) untilCompleted() (completed, instant bool) {
+	r, g, p := lc.g.r, lc.g, lc.plan
 	// Entry point: most bookings are created online; some start confirmed (phone) or
 	// completed (walk-in at the till).
 	entry := schemas.StatusCreated
@@ -519,87 +577,87 @@ func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookin
 		if entry == schemas.StatusCompleted {
 			entry = schemas.StatusCreated
 		}
-		ev(entry, created)
+		lc.ev(entry, lc.created)
 		if entry == schemas.StatusCreated && r.IntN(2) == 0 {
-			ev(schemas.StatusConfirmed, confirmed)
+			lc.ev(schemas.StatusConfirmed, lc.confirmed)
 		}
-		cancelAt := created.Add(time.Duration(r.Float64() * float64(p.at.Sub(created)))).Truncate(time.Second)
-		ev(schemas.StatusCancelled, cancelAt)
+		cancelAt := lc.created.Add(time.Duration(r.Float64() * float64(p.at.Sub(lc.created)))).Truncate(time.Second)
+		lc.ev(schemas.StatusCancelled, cancelAt)
 		g.stats.cancellations++
-		return
+		return false, false
 	case outcome < 0.10: // no-show or still open: never completed
 		if entry == schemas.StatusCompleted {
 			entry = schemas.StatusConfirmed
 		}
-		ev(entry, created)
+		lc.ev(entry, lc.created)
 		if entry == schemas.StatusCreated {
-			ev(schemas.StatusConfirmed, confirmed)
+			lc.ev(schemas.StatusConfirmed, lc.confirmed)
 		}
-		return
+		return false, false
 	}
 	if entry == schemas.StatusCreated {
-		ev(schemas.StatusCreated, created)
+		lc.ev(schemas.StatusCreated, lc.created)
 	}
 	// Instant bookings skip confirmed (SPEC: any step may be skipped): about half of all
 	// bookings go created → completed.
-	instant := entry == schemas.StatusCreated && r.Float64() < instantShare
+	instant = entry == schemas.StatusCreated && r.Float64() < instantShare
 	if entry != schemas.StatusCompleted && !instant {
-		ev(schemas.StatusConfirmed, confirmed)
+		lc.ev(schemas.StatusConfirmed, lc.confirmed)
 	}
-	ev(schemas.StatusCompleted, completed)
-	g.stats.completed++
-	if instant {
-		g.stats.instant++
-	}
-	if prov != c.owner {
-		g.stats.cross++
-	}
-	cancelledAfter := false
-	if !p.first {
-		switch u := r.Float64(); {
-		case u < 0.012: // cancelled after completion: a full refund
-			cancelledAfter = true
-			ev(schemas.StatusCancelled, completed.Add(time.Duration(1+r.IntN(7*24))*time.Hour))
-			g.stats.cancellations++
-		case u < 0.06: // one or two partial refunds
-			left := amount
-			at := completed
-			parts := 1 + r.IntN(2)
-			for j := range parts {
-				share := 0.1 + 0.4*r.Float64()
-				if j == parts-1 && r.IntN(4) == 0 {
-					share = 1 // the rest
-				}
-				ref := roundTo(int64(float64(left)*share), 1)
-				ref = min(max(ref, 1), left)
-				left -= ref
-				at = at.Add(time.Duration(1+r.IntN(14*24)) * time.Hour)
-				e := bk
-				e.Status = schemas.StatusRefunded
-				e.EventID = bk.BookingID + "-refunded-" + strconv.Itoa(j)
-				e.RefundAmount = decimal.New(ref, -b.cur.exp)
-				e.OccurredAt = at
-				g.emitClient(schemas.TopicBookings, key, e)
-				g.stats.refunds++
-				if left == 0 {
-					break
-				}
+	lc.ev(schemas.StatusCompleted, lc.completed)
+	return true, instant
+}
+
+// afterCompletion maybe cancels the completed booking (a full refund; it reports true) or
+// refunds part of it once or twice.
+func (lc *lifecycle) afterCompletion(b *business) (cancelled bool) {
+	r, g := lc.g.r, lc.g
+	switch u := r.Float64(); {
+	case u < 0.012: // cancelled after completion: a full refund
+		lc.ev(schemas.StatusCancelled, lc.completed.Add(time.Duration(1+r.IntN(7*24))*time.Hour))
+		g.stats.cancellations++
+		return true
+	case u < 0.06: // one or two partial refunds
+		left := lc.amount
+		at := lc.completed
+		parts := 1 + r.IntN(2)
+		for j := range parts {
+			share := 0.1 + 0.4*r.Float64()
+			if j == parts-1 && r.IntN(4) == 0 {
+				share = 1 // the rest
+			}
+			ref := roundTo(int64(float64(left)*share), 1)
+			ref = min(max(ref, 1), left)
+			left -= ref
+			at = at.Add(time.Duration(1+r.IntN(14*24)) * time.Hour)
+			e := lc.bk
+			e.Status = schemas.StatusRefunded
+			e.EventID = lc.bk.BookingID + "-refunded-" + strconv.Itoa(j)
+			e.RefundAmount = decimal.New(ref, -b.cur.exp)
+			e.OccurredAt = at
+			g.emitClient(schemas.TopicBookings, lc.key, e)
+			g.stats.refunds++
+			if left == 0 {
+				break
 			}
 		}
 	}
-	g.completedBk = append(g.completedBk, doneBooking{prov: prov, amount: amount, at: completed, first: p.first, cancelled: cancelledAfter})
-	if !cancelledAfter && r.Float64() < c.feedback {
-		fb := schemas.Feedback{
-			EventID: bk.BookingID + "-fb", ClientID: id, BusinessID: b.id,
-			OccurredAt: completed.Add(time.Duration(1+r.IntN(72)) * time.Hour),
-		}
-		if r.Float64() < 0.6 {
-			fb.Kind, fb.Score = schemas.FeedbackNPS, npsScore(r, b.quality)
-		} else {
-			fb.Kind, fb.Score = schemas.FeedbackCSAT, csatScore(r, b.quality)
-		}
-		g.emitClient(schemas.TopicFeedback, key, fb)
+	return false
+}
+
+// feedback emits client id's NPS or CSAT answer about the completed booking lc at b.
+func (g *Generator) feedback(id string, key []byte, b *business, lc lifecycle) {
+	r := g.r
+	fb := schemas.Feedback{
+		EventID: lc.bk.BookingID + "-fb", ClientID: id, BusinessID: b.id,
+		OccurredAt: lc.completed.Add(time.Duration(1+r.IntN(72)) * time.Hour),
 	}
+	if r.Float64() < 0.6 {
+		fb.Kind, fb.Score = schemas.FeedbackNPS, npsScore(r, b.quality)
+	} else {
+		fb.Kind, fb.Score = schemas.FeedbackCSAT, csatScore(r, b.quality)
+	}
+	g.emitClient(schemas.TopicFeedback, key, fb)
 }
 
 // instantShare is the share of completed bookings entered as created that skip confirmed;
