@@ -272,33 +272,7 @@ func (g *Generator) profile(i int) client {
 	c.owner = g.owners.pick(r)
 	ob := &g.biz[c.owner]
 	sec := &sectors[ob.sector]
-	lo := ob.onboard
-	if lo.Before(g.cfg.Start) {
-		lo = g.cfg.Start
-	}
-	u := r.Float64()
-	switch {
-	case ob.month > 0 && u < 0.4, ob.month == 0 && u < 0.25:
-		c.channel = chanImport // a business imports its regulars when it joins
-		c.join = lo.Add(time.Duration(r.Float64() * 3 * 24 * float64(time.Hour)))
-		if ob.month == 0 {
-			c.join = lo.Add(time.Duration(r.Float64() * 30 * 24 * float64(time.Hour)))
-		}
-	default:
-		switch v := r.Float64(); {
-		case v < 0.35:
-			c.channel = chanInvite
-		case v < 0.55:
-			c.channel = chanQR
-		default:
-			c.channel = chanBooking
-		}
-		c.join = lo.Add(time.Duration(math.Pow(r.Float64(), 0.9) * float64(g.end.Sub(lo))))
-	}
-	c.join = c.join.Truncate(time.Second)
-	if !c.join.Before(g.end) {
-		c.join = g.end.Add(-time.Hour)
-	}
+	c.channel, c.join = g.joining(ob)
 	c.joinMonth = monthIndex(g.cfg.Start, c.join)
 
 	hazard := sec.hazard * (0.5 + r.Float64())
@@ -332,6 +306,41 @@ func (g *Generator) profile(i int) client {
 		}
 	}
 	return c
+}
+
+// joining draws how and when a client of owner ob joins: imported when ob joins, else
+// invited, by QR code or by a first booking, some time until the end of the period.
+func (g *Generator) joining(ob *business) (channel int, join time.Time) {
+	r := g.r
+	var c client
+	lo := ob.onboard
+	if lo.Before(g.cfg.Start) {
+		lo = g.cfg.Start
+	}
+	u := r.Float64()
+	switch {
+	case ob.month > 0 && u < 0.4, ob.month == 0 && u < 0.25:
+		c.channel = chanImport // a business imports its regulars when it joins
+		c.join = lo.Add(time.Duration(r.Float64() * 3 * 24 * float64(time.Hour)))
+		if ob.month == 0 {
+			c.join = lo.Add(time.Duration(r.Float64() * 30 * 24 * float64(time.Hour)))
+		}
+	default:
+		switch v := r.Float64(); {
+		case v < 0.35:
+			c.channel = chanInvite
+		case v < 0.55:
+			c.channel = chanQR
+		default:
+			c.channel = chanBooking
+		}
+		c.join = lo.Add(time.Duration(math.Pow(r.Float64(), 0.9) * float64(g.end.Sub(lo))))
+	}
+	c.join = c.join.Truncate(time.Second)
+	if !c.join.Before(g.end) {
+		c.join = g.end.Add(-time.Hour)
+	}
+	return c.channel, c.join
 }
 
 func (g *Generator) clientID(i int) string { return "c" + g.tag + "-" + pad(i, g.cwidth) }
@@ -382,42 +391,7 @@ func (g *Generator) clientMonth(i, m int) {
 	}
 	var late []int // buffer positions of bookings delivered at the end of the batch
 	if m >= c.joinMonth && m <= c.lastMonth {
-		from := ms
-		if c.join.After(from) {
-			from = c.join
-		}
-		sec := &sectors[g.biz[c.owner].sector]
-		frac := float64(me.Sub(from)) / float64(me.Sub(ms))
-		lambda := c.visits * sec.season[int(ms.Month())-1] * frac
-		n := poisson(r, lambda)
-		plans := make([]bookingPlan, 0, n+1)
-		if m == c.joinMonth && c.channel == chanBooking {
-			plans = append(plans, bookingPlan{at: c.join, first: true})
-		}
-		// Visits of the last month end before the period does, so every purchase falls
-		// inside it (earlier months may spill a visit's end into the next month).
-		until := me
-		if m == g.cfg.Months-1 {
-			until = me.Add(-3 * time.Hour)
-		}
-		for range n {
-			at := from.Add(time.Duration(r.Float64() * float64(until.Sub(from)))).Truncate(time.Minute)
-			if !at.After(c.join) {
-				at = c.join.Add(time.Minute)
-			}
-			if !at.Before(until) {
-				continue
-			}
-			plans = append(plans, bookingPlan{at: at})
-		}
-		slices.SortStableFunc(plans, func(a, b bookingPlan) int { return a.at.Compare(b.at) })
-		for k, p := range plans {
-			start := len(g.buf)
-			g.booking(&c, id, key, m, k, p)
-			if r.Float64() < 0.01 && len(g.buf) > start {
-				late = append(late, start, len(g.buf))
-			}
-		}
+		late = g.monthBookings(&c, id, key, m, ms, me)
 	}
 	if enrollLate && m == c.joinMonth && c.joinMonth == g.cfg.Months-1 {
 		g.stats.lateEnrollments++
@@ -434,20 +408,70 @@ func (g *Generator) clientMonth(i, m int) {
 			Source: src, OccurredAt: c.claimAt,
 		})
 	}
-	if len(late) > 0 { // move late-delivered bookings to the end, keeping their own order
-		var moved, kept []Event
-		prev := 0
-		for k := 0; k < len(late); k += 2 {
-			kept = append(kept, g.buf[prev:late[k]]...)
-			moved = append(moved, g.buf[late[k]:late[k+1]]...)
-			prev = late[k+1]
-		}
-		kept = append(kept, g.buf[prev:]...)
-		g.buf = append(append(g.buf[:0], kept...), moved...)
-		g.stats.lateBookings += int64(len(late) / 2)
+	if len(late) > 0 {
+		g.deliverLate(late)
 	}
 	g.finishBatch()
 	g.retentionClient(i, id, m)
+}
+
+// monthBookings emits client c's bookings of month m (from ms to me) and returns the buffer
+// positions (start, end pairs) of those to be delivered late, at the end of the batch.
+func (g *Generator) monthBookings(c *client, id string, key []byte, m int, ms, me time.Time) []int {
+	r := g.r
+	var late []int
+	from := ms
+	if c.join.After(from) {
+		from = c.join
+	}
+	sec := &sectors[g.biz[c.owner].sector]
+	frac := float64(me.Sub(from)) / float64(me.Sub(ms))
+	lambda := c.visits * sec.season[int(ms.Month())-1] * frac
+	n := poisson(r, lambda)
+	plans := make([]bookingPlan, 0, n+1)
+	if m == c.joinMonth && c.channel == chanBooking {
+		plans = append(plans, bookingPlan{at: c.join, first: true})
+	}
+	// Visits of the last month end before the period does, so every purchase falls
+	// inside it (earlier months may spill a visit's end into the next month).
+	until := me
+	if m == g.cfg.Months-1 {
+		until = me.Add(-3 * time.Hour)
+	}
+	for range n {
+		at := from.Add(time.Duration(r.Float64() * float64(until.Sub(from)))).Truncate(time.Minute)
+		if !at.After(c.join) {
+			at = c.join.Add(time.Minute)
+		}
+		if !at.Before(until) {
+			continue
+		}
+		plans = append(plans, bookingPlan{at: at})
+	}
+	slices.SortStableFunc(plans, func(a, b bookingPlan) int { return a.at.Compare(b.at) })
+	for k, p := range plans {
+		start := len(g.buf)
+		g.booking(c, id, key, m, k, p)
+		if r.Float64() < 0.01 && len(g.buf) > start {
+			late = append(late, start, len(g.buf))
+		}
+	}
+	return late
+}
+
+// deliverLate moves the late-delivered bookings (start, end pairs of buffer positions) to
+// the end of the buffer, keeping their own order.
+func (g *Generator) deliverLate(late []int) {
+	var moved, kept []Event
+	prev := 0
+	for k := 0; k < len(late); k += 2 {
+		kept = append(kept, g.buf[prev:late[k]]...)
+		moved = append(moved, g.buf[late[k]:late[k+1]]...)
+		prev = late[k+1]
+	}
+	kept = append(kept, g.buf[prev:]...)
+	g.buf = append(append(g.buf[:0], kept...), moved...)
+	g.stats.lateBookings += int64(len(late) / 2)
 }
 
 // booking emits one booking's lifecycle (and maybe a feedback answer) for client c. The
