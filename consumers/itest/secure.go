@@ -81,6 +81,13 @@ func NewCA(t testing.TB) CA {
 	if err != nil {
 		t.Fatalf("encoding server key: %v", err)
 	}
+	return writeCA(t, dir, caDER, der, pkcs8)
+}
+
+// writeCA writes the CA certificate caDER, the server certificate der and its key pkcs8 as
+// PEM files into dir.
+func writeCA(t testing.TB, dir string, caDER, der, pkcs8 []byte) CA {
+	t.Helper()
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})

@@ -364,7 +364,6 @@ func (g *Generator) clientMonth(i, m int) {
 		return
 	}
 	g.seed(3, uint64(i), uint64(m))
-	r := g.r
 	g.completedBk = g.completedBk[:0]
 	id := g.clientID(i)
 	key := []byte(id)
@@ -398,21 +397,27 @@ func (g *Generator) clientMonth(i, m int) {
 		g.emitClient(schemas.TopicEnrollments, key, enrollment)
 	}
 	if claimNow {
-		g.stats.rejectedClaims++
-		src := "qr"
-		if r.IntN(2) == 0 {
-			src = "invite"
-		}
-		g.emitClient(schemas.TopicEnrollments, key, schemas.Enrollment{
-			EventID: "en" + g.tag + "-" + id[1:] + "-1", ClientID: id, BusinessID: g.biz[c.claimer].id,
-			Source: src, OccurredAt: c.claimAt,
-		})
+		g.rejectedClaim(&c, id, key)
 	}
 	if len(late) > 0 {
 		g.deliverLate(late)
 	}
 	g.finishBatch()
 	g.retentionClient(i, id, m)
+}
+
+// rejectedClaim emits the enrollment by which client c's claimer tries to take it over (the
+// ledger refuses it: c already has an owner).
+func (g *Generator) rejectedClaim(c *client, id string, key []byte) {
+	g.stats.rejectedClaims++
+	src := "qr"
+	if g.r.IntN(2) == 0 {
+		src = "invite"
+	}
+	g.emitClient(schemas.TopicEnrollments, key, schemas.Enrollment{
+		EventID: "en" + g.tag + "-" + id[1:] + "-1", ClientID: id, BusinessID: g.biz[c.claimer].id,
+		Source: src, OccurredAt: c.claimAt,
+	})
 }
 
 // monthBookings emits client c's bookings of month m (from ms to me) and returns the buffer
