@@ -3,6 +3,7 @@ package itest
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -119,4 +120,14 @@ func CaughtUp(ctx context.Context, adm *kadm.Client, group string, slack int64, 
 		}
 	})
 	return ok, fmt.Sprintf("lag %d", lag)
+}
+
+// Chromium returns the path of a Chromium or Chrome binary on PATH, or "" when there is none.
+func Chromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
 }

@@ -313,13 +313,7 @@ func checkReportPanel(ctx context.Context, t *testing.T, conn driver.Conn, asOf 
 	if uint64(accounts) != want {
 		t.Errorf("P(alive) histogram holds %d accounts, the table %d", accounts, want)
 	}
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
+	bin := itest.Chromium()
 	if bin == "" {
 		t.Fatal("chromium not installed (apt-get install -y chromium)")
 	}

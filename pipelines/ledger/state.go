@@ -82,14 +82,8 @@ func (b *book) seenEvent(h uint64) bool {
 	return false
 }
 
-func hashID(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
+// hashID is the hash the state keeps of an applied id (wire.Hash).
+func hashID(s string) uint64 { return wire.Hash(s) }
 
 // Owner returns the client's referral owner. ClientID is empty: the state does not store its
 // key (the changelog and referral-owners topics are keyed by client_id); the caller sets it.
