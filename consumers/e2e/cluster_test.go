@@ -163,8 +163,8 @@ func TestClusterShardedMatchesSingleServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer adm.Close()
-	waitFor(egCtx, t, "the ledger to consume its inputs", func() (bool, string) {
-		return caughtUp(egCtx, kadm.NewClient(adm), group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
+	itest.WaitFor(egCtx, t, "the ledger to consume its inputs", func() (bool, string) {
+		return itest.CaughtUp(egCtx, kadm.NewClient(adm), group+"-ledger", 0, string(topics.Enrollments), string(topics.Bookings))
 	})
 	owners := readCommitted(egCtx, t, brokers, string(topics.ReferralOwners))
 	comms := 0
@@ -201,7 +201,7 @@ func TestClusterShardedMatchesSingleServer(t *testing.T) {
 		return got, nil
 	}
 	for name, c := range map[string]driver.Conn{"single server": one, "sharded": many} {
-		waitFor(egCtx, t, "the "+name+" sink to store every record", func() (bool, string) {
+		itest.WaitFor(egCtx, t, "the "+name+" sink to store every record", func() (bool, string) {
 			got, err := counts(c)
 			if err != nil {
 				return false, err.Error()

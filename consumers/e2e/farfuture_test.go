@@ -99,14 +99,14 @@ func TestFarFutureEventStored(t *testing.T) {
 	}
 	defer adm.Close()
 	k := kadm.NewClient(adm)
-	waitFor(egCtx, t, "the ledger", func() (bool, string) {
+	itest.WaitFor(egCtx, t, "the ledger", func() (bool, string) {
 		return caughtUpWritten(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
 	})
-	waitFor(egCtx, t, "the ledger's rates", func() (bool, string) {
+	itest.WaitFor(egCtx, t, "the ledger's rates", func() (bool, string) {
 		return caughtUpWritten(egCtx, k, group+"-ledger-businesses", string(topics.Businesses))
 	})
 	produce(recs[2:]...)
-	waitFor(egCtx, t, "the ledger", func() (bool, string) {
+	itest.WaitFor(egCtx, t, "the ledger", func() (bool, string) {
 		return caughtUpWritten(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
 	})
 
@@ -133,11 +133,11 @@ func TestFarFutureEventStored(t *testing.T) {
 
 	inputs := []string{string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses), string(topics.Feedback),
 		string(topics.AcquisitionCosts), string(topics.RetentionCosts)}
-	waitFor(egCtx, t, "the sink", func() (bool, string) { return caughtUpWritten(egCtx, k, group+"-sink", inputs...) })
-	waitFor(egCtx, t, "the sink's judge", func() (bool, string) { return caughtUpWritten(egCtx, k, group+"-sink-dlq", inputs...) })
+	itest.WaitFor(egCtx, t, "the sink", func() (bool, string) { return caughtUpWritten(egCtx, k, group+"-sink", inputs...) })
+	itest.WaitFor(egCtx, t, "the sink's judge", func() (bool, string) { return caughtUpWritten(egCtx, k, group+"-sink-dlq", inputs...) })
 	// The ledger's outputs are transactional (their last offset is a commit marker the sink's
 	// group never commits past): wait for their rows instead.
-	waitFor(egCtx, t, "the ledger's outputs in ClickHouse", func() (bool, string) {
+	itest.WaitFor(egCtx, t, "the ledger's outputs in ClickHouse", func() (bool, string) {
 		var c, o uint64
 		if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM commissions), (SELECT count() FROM referral_owners)").Scan(&c, &o); err != nil {
 			return false, err.Error()

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -17,11 +16,9 @@ import (
 
 	"github.com/taskole/revshare/consumers/itest"
 	"github.com/taskole/revshare/consumers/ledger"
-	"github.com/taskole/revshare/consumers/migrate"
 	"github.com/taskole/revshare/consumers/payouts"
 	"github.com/taskole/revshare/consumers/sink"
 	"github.com/taskole/revshare/schemas"
-	"github.com/taskole/revshare/sql/migrations"
 )
 
 // corpusRecord is one record of the hostile corpus and who must refuse it.
@@ -172,19 +169,10 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 // reference says.
 func TestHostileCorpus(t *testing.T) {
 	brokers := itest.Kafka(t)
-	addr := itest.ClickHouse(t)
 	topics := itest.Topics(t).WithDefaults()
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	addr, db, conn := itest.MigratedDatabase(ctx, t)
 	itest.CreateTopics(t, brokers, partitions, string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses),
 		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts), string(topics.ReferralOwners), string(topics.Commissions),
 		string(topics.Payouts), string(topics.DLQ))
@@ -234,11 +222,7 @@ func TestHostileCorpus(t *testing.T) {
 	all := append(append(append(append([]corpusRecord(nil), corpus...), first...), second...), third...)
 	t.Logf("corpus: %d hostile records, %d control/hijack records", len(corpus), len(first)+len(second)+len(third))
 
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerBatchMaxBytes(1_048_000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pcl.Close()
+	pcl := itest.Client(t, brokers, kgo.ProducerBatchMaxBytes(1_048_000))
 	produce := func(rs []corpusRecord) {
 		recs := make([]*kgo.Record, len(rs))
 		for i := range rs {
@@ -290,17 +274,12 @@ func TestHostileCorpus(t *testing.T) {
 		pay.Close()
 		snk.Close()
 	}()
-	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	k := kadm.NewClient(adm)
+	k := kadm.NewClient(itest.Client(t, brokers))
 	inputs := []string{string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses), string(topics.Feedback),
 		string(topics.AcquisitionCosts), string(topics.RetentionCosts)}
 	wait := func() {
-		waitFor(egCtx, t, "the ledger", func() (bool, string) {
-			return caughtUp(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
+		itest.WaitFor(egCtx, t, "the ledger", func() (bool, string) {
+			return itest.CaughtUp(egCtx, k, group+"-ledger", 0, string(topics.Enrollments), string(topics.Bookings))
 		})
 	}
 	wait()
@@ -316,7 +295,7 @@ func TestHostileCorpus(t *testing.T) {
 		if w.what == "" {
 			ts = inputs
 		}
-		waitFor(egCtx, t, w.group, func() (bool, string) { return caughtUp(egCtx, k, w.group, ts...) })
+		itest.WaitFor(egCtx, t, w.group, func() (bool, string) { return itest.CaughtUp(egCtx, k, w.group, 0, ts...) })
 	}
 	select {
 	case name := <-exited:
@@ -406,7 +385,7 @@ func TestHostileCorpus(t *testing.T) {
 	if err := payouts.Close(egCtx, payCfg, time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(egCtx, t, "the March statement", func() (bool, string) {
+	itest.WaitFor(egCtx, t, "the March statement", func() (bool, string) {
 		return len(readCommitted(egCtx, t, brokers, string(topics.Payouts))) > 0, "no statement yet"
 	})
 	for _, r := range readCommitted(egCtx, t, brokers, string(topics.Payouts)) {
@@ -425,7 +404,7 @@ func TestHostileCorpus(t *testing.T) {
 
 	// ClickHouse: every control row, nothing hostile. Key-mismatched records are valid rows
 	// (the ledger refused them, analytics anti-joins them out).
-	waitFor(egCtx, t, "the sink", func() (bool, string) { return caughtUp(egCtx, k, group+"-sink", inputs...) })
+	itest.WaitFor(egCtx, t, "the sink", func() (bool, string) { return itest.CaughtUp(egCtx, k, group+"-sink", 0, inputs...) })
 	count := func(q string) uint64 {
 		var n uint64
 		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {

@@ -151,11 +151,7 @@ func runPayouts(t *testing.T, brokers []string, events []simulate.Event, f feed)
 		prefix+payouts.DefaultChangelog, prefix+payouts.DefaultControl)
 	itest.CreateTopics(t, brokers, partitions, names...)
 
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pcl.Close()
+	pcl := itest.Client(t, brokers)
 	produce := func(evs []simulate.Event, perSecond int) {
 		var tick *time.Ticker
 		if perSecond > 0 {
@@ -245,17 +241,12 @@ func runPayouts(t *testing.T, brokers []string, events []simulate.Event, f feed)
 		// late events it makes on purpose; about 20 s for the year.
 		produce(rest, max(len(rest)/20, 200))
 	}
-	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	ka := kadm.NewClient(adm)
-	waitFor(egCtx, t, "the ledger to consume its inputs", func() (bool, string) {
-		return caughtUp(egCtx, ka, group+"-ledger", ledger.InputTopics(topics)...)
+	ka := kadm.NewClient(itest.Client(t, brokers))
+	itest.WaitFor(egCtx, t, "the ledger to consume its inputs", func() (bool, string) {
+		return itest.CaughtUp(egCtx, ka, group+"-ledger", 0, ledger.InputTopics(topics)...)
 	})
 	out := payoutRun{statements: map[string]string{}, commissions: readCommitted(egCtx, t, brokers, string(topics.Commissions))}
-	waitFor(egCtx, t, "payouts to consume the commissions", func() (bool, string) {
+	itest.WaitFor(egCtx, t, "payouts to consume the commissions", func() (bool, string) {
 		return consumedAll(egCtx, ka, group+"-payouts", out.commissions)
 	})
 	for _, r := range readCommitted(egCtx, t, brokers, string(topics.Payouts)) {

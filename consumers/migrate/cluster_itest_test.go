@@ -1,4 +1,4 @@
-package migrate
+package migrate_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/migrate"
 	"github.com/taskole/revshare/sql/migrations"
 )
 
@@ -22,7 +23,7 @@ func TestClusterMigrateReplicates(t *testing.T) {
 	db := "taskole_mc_" + itest.Unique(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := Up(ctx, Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Name}, migrations.FS())
+	res, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Name}, migrations.FS())
 	if err != nil {
 		t.Fatalf("migrate on cluster: %v", err)
 	}
@@ -33,7 +34,7 @@ func TestClusterMigrateReplicates(t *testing.T) {
 			conn.Close()
 		}
 	})
-	again, err := Up(ctx, Config{Addr: cl.ClickHouse[1], Database: db, Cluster: cl.Name}, migrations.FS())
+	again, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[1], Database: db, Cluster: cl.Name}, migrations.FS())
 	if err != nil || len(again.Applied) != 0 || again.Current != len(res.Applied) {
 		t.Fatalf("second migrate from the other replica: %+v, %v; want nothing applied, %d current", again, err, len(res.Applied))
 	}
@@ -101,7 +102,7 @@ func TestClusterMigrateSharded(t *testing.T) {
 	db := "taskole_ms_" + itest.Unique(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := Up(ctx, Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Sharded}, migrations.FS())
+	res, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Sharded}, migrations.FS())
 	if err != nil {
 		t.Fatalf("migrate on the sharded cluster: %v", err)
 	}
@@ -112,7 +113,7 @@ func TestClusterMigrateSharded(t *testing.T) {
 			conn.Close()
 		}
 	})
-	again, err := Up(ctx, Config{Addr: cl.Shard2, Database: db, Cluster: cl.Sharded}, migrations.FS())
+	again, err := migrate.Up(ctx, migrate.Config{Addr: cl.Shard2, Database: db, Cluster: cl.Sharded}, migrations.FS())
 	if err != nil || len(again.Applied) != 0 || again.Current != len(res.Applied) {
 		t.Fatalf("second migrate from shard 02: %+v, %v; want nothing applied, %d current", again, err, len(res.Applied))
 	}

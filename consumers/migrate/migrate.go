@@ -280,26 +280,9 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		cfg.Logger.Info("migrating a cluster", "cluster", cfg.Cluster, "shards", cfg.shards)
 	}
 
-	if err := execDDL(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
-    version    UInt32,
-    name       String,
-    checksum   String,
-    applied_at DateTime('UTC') DEFAULT now()
-) ENGINE = MergeTree ORDER BY version`); err != nil {
-		return Result{}, fmt.Errorf("creating %s.%s: %w", cfg.Database, cfg.Table, err)
-	}
-	applied, err := recorded(ctx, conn, cfg.Table)
+	applied, err := appliedMigrations(ctx, cfg, conn, ms)
 	if err != nil {
 		return Result{}, err
-	}
-	known := map[int]bool{}
-	for _, m := range ms {
-		known[m.Version] = true
-	}
-	for v, r := range applied {
-		if !known[v] {
-			return Result{}, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, r[0].name, v)
-		}
 	}
 
 	var (
@@ -329,21 +312,9 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 			res.Current++
 			continue
 		}
-		start := time.Now()
-		stmts := Split(m.SQL)
-		for i, s := range stmts {
-			if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
-				if columnExists(s.SQL, err) {
-					cfg.Logger.Info("column already added (the file was applied half-way before)", "file", m.Name+".sql", "statement", i+1)
-					continue
-				}
-				return res, fmt.Errorf("applying migration %s.sql, statement %d at line %d (%s): %w", m.Name, i+1, s.Line, s.FirstLine(), err)
-			}
+		if err := apply(ctx, cfg, conn, m); err != nil {
+			return res, err
 		}
-		if err := record(ctx, conn, cfg.Table, m); err != nil {
-			return res, fmt.Errorf("recording migration %s.sql: %w", m.Name, err)
-		}
-		cfg.Logger.Info("applied migration", "file", m.Name+".sql", "statements", len(stmts), "took", time.Since(start).Round(time.Millisecond))
 		res.Applied = append(res.Applied, m)
 	}
 	return res, nil
@@ -359,6 +330,53 @@ var addColumn = regexp.MustCompile(`(?is)^(?:\s*--[^\n]*\n)*\s*ALTER\s+TABLE\s+\
 func columnExists(stmt string, err error) bool {
 	var ex *clickhouse.Exception
 	return addColumn.MatchString(stmt) && errors.As(err, &ex) && ex.Code == 44
+}
+
+// appliedMigrations creates the record table when missing and returns what it records,
+// refusing a recorded version that ms does not have.
+func appliedMigrations(ctx context.Context, cfg Config, conn driver.Conn, ms []Migration) (map[int][]row, error) {
+	if err := execDDL(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
+    version    UInt32,
+    name       String,
+    checksum   String,
+    applied_at DateTime('UTC') DEFAULT now()
+) ENGINE = MergeTree ORDER BY version`); err != nil {
+		return nil, fmt.Errorf("creating %s.%s: %w", cfg.Database, cfg.Table, err)
+	}
+	applied, err := recorded(ctx, conn, cfg.Table)
+	if err != nil {
+		return nil, err
+	}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.Version] = true
+	}
+	for v, r := range applied {
+		if !known[v] {
+			return nil, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, r[0].name, v)
+		}
+	}
+	return applied, nil
+}
+
+// apply runs every statement of migration m and records it.
+func apply(ctx context.Context, cfg Config, conn driver.Conn, m Migration) error {
+	start := time.Now()
+	stmts := Split(m.SQL)
+	for i, s := range stmts {
+		if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
+			if columnExists(s.SQL, err) {
+				cfg.Logger.Info("column already added (the file was applied half-way before)", "file", m.Name+".sql", "statement", i+1)
+				continue
+			}
+			return fmt.Errorf("applying migration %s.sql, statement %d at line %d (%s): %w", m.Name, i+1, s.Line, s.FirstLine(), err)
+		}
+	}
+	if err := record(ctx, conn, cfg.Table, m); err != nil {
+		return fmt.Errorf("recording migration %s.sql: %w", m.Name, err)
+	}
+	cfg.Logger.Info("applied migration", "file", m.Name+".sql", "statements", len(stmts), "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 type recordedState int

@@ -6,12 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/taskole/revshare/consumers/itest"
-	"github.com/taskole/revshare/consumers/migrate"
 	"github.com/taskole/revshare/consumers/query/querytest"
-	"github.com/taskole/revshare/sql/migrations"
 )
 
 // TestQueryPackMatchesReference generates a marketplace of a few thousand clients, writes
@@ -21,18 +17,9 @@ import (
 // the last decimal, counts to the client, ratios to 1e-9. With TASKOLE_SQL_GATE_DIR set it
 // also writes the bundle of the current-ClickHouse gate there (gate_test.go).
 func TestQueryPackMatchesReference(t *testing.T) {
-	addr := itest.ClickHouse(t)
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	addr, db, conn := itest.MigratedDatabase(ctx, t)
 
 	w := generate(42, 48, 3000)
 	w.load(ctx, t, conn)

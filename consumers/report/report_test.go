@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/taskole/revshare/consumers/itest"
 )
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -209,13 +211,7 @@ func TestRatios(t *testing.T) {
 // TestHTMLInChromium renders the fixture, opens it in headless Chromium, takes a screenshot
 // and checks the charts survive in the browser's DOM.
 func TestHTMLInChromium(t *testing.T) {
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
+	bin := itest.Chromium()
 	if bin == "" {
 		if os.Getenv("TASKOLE_INTEGRATION") == "1" {
 			t.Fatal("chromium not installed (apt-get install -y chromium)")

@@ -77,15 +77,20 @@ func queryCommand() command {
 			if err != nil {
 				return err
 			}
-			switch *format {
-			case "tsv":
-				return t.WriteCSV(os.Stdout, '\t')
-			case "csv":
-				return t.WriteCSV(os.Stdout, ',')
-			default:
-				return t.Print(os.Stdout)
-			}
+			return writeTable(t, *format)
 		},
+	}
+}
+
+// writeTable prints t to standard output in format (table, tsv or csv).
+func writeTable(t *query.Table, format string) error {
+	switch format {
+	case "tsv":
+		return t.WriteCSV(os.Stdout, '\t')
+	case "csv":
+		return t.WriteCSV(os.Stdout, ',')
+	default:
+		return t.Print(os.Stdout)
 	}
 }
 

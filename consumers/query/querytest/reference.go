@@ -268,48 +268,8 @@ func (r *Ref) orderMetrics(by string, until time.Time) []Row {
 		m, _ := time.Parse(time.DateOnly, ce.month)
 		end := m.AddDate(0, 1, 0)
 		dm := [2]string{ce.dim, ce.month}
-		// lifespan so far of every Client of the dim who bought before the month's end
-		total, clients := 0, 0
-		for _, c := range r.w.Clients {
-			if r.dim(by, c) != ce.dim {
-				continue
-			}
-			var first, last time.Time
-			for _, p := range r.byOwner[c.ID] {
-				if !p.At.Before(end) {
-					continue
-				}
-				pm := monthOf(p.At)
-				if first.IsZero() || pm.Before(first) {
-					first = pm
-				}
-				if pm.After(last) {
-					last = pm
-				}
-			}
-			if !first.IsZero() {
-				total += monthsBetween(first, last) + 1
-				clients++
-			}
-		}
-		lifespan := ratio(total, clients)
-		spend := decimal.Zero
-		for _, s := range r.w.Spend {
-			var sd string
-			switch by {
-			case "owner":
-				sd = s.Business
-			case "sector":
-				sd = r.sector(s.Business)
-			case "cohort":
-				sd = day(monthOf(s.At))
-			default:
-				sd = "platform"
-			}
-			if sd == ce.dim && s.Currency == ce.currency && s.At.Before(end) {
-				spend = spend.Add(s.Amount)
-			}
-		}
+		lifespan := r.lifespan(by, ce.dim, end)
+		spend := r.spendBefore(by, ce.dim, ce.currency, end)
 		acquired := 0
 		for _, c := range r.w.Clients {
 			if r.dim(by, c) == ce.dim && c.OwnedSince.Before(end) {
@@ -328,6 +288,57 @@ func (r *Ref) orderMetrics(by string, until time.Time) []Row {
 			"cac": cac, "clv": dec(value[ce])/float64(n)*freq*lifespan - cacF})
 	}
 	return out
+}
+
+// lifespan is the mean lifespan so far, in months, of every client of dim (under by) who
+// bought before end.
+func (r *Ref) lifespan(by, dim string, end time.Time) float64 {
+	total, clients := 0, 0
+	for _, c := range r.w.Clients {
+		if r.dim(by, c) != dim {
+			continue
+		}
+		var first, last time.Time
+		for _, p := range r.byOwner[c.ID] {
+			if !p.At.Before(end) {
+				continue
+			}
+			pm := monthOf(p.At)
+			if first.IsZero() || pm.Before(first) {
+				first = pm
+			}
+			if pm.After(last) {
+				last = pm
+			}
+		}
+		if !first.IsZero() {
+			total += monthsBetween(first, last) + 1
+			clients++
+		}
+	}
+	return ratio(total, clients)
+}
+
+// spendBefore is the acquisition spend of dim (under by) in currency before end.
+func (r *Ref) spendBefore(by, dim, currency string, end time.Time) decimal.Decimal {
+	spend := decimal.Zero
+	for _, s := range r.w.Spend {
+		var sd string
+		switch by {
+		case "owner":
+			sd = s.Business
+		case "sector":
+			sd = r.sector(s.Business)
+		case "cohort":
+			sd = day(monthOf(s.At))
+		default:
+			sd = "platform"
+		}
+		if sd == dim && s.Currency == currency && s.At.Before(end) {
+			spend = spend.Add(s.Amount)
+		}
+	}
+	return spend
 }
 
 func (r *Ref) repeatPurchaseRate(by string, until time.Time) []Row {
