@@ -29,6 +29,7 @@ func (r *Runner) judgeBusinesses(ctx context.Context) error {
 		Consumer:        "ledger",
 		SessionTimeout:  r.cfg.SessionTimeout,
 		Logger:          r.log,
+		Registry:        r.cfg.Registry,
 		ClientOpts:      r.cfg.ClientOpts,
 	}, func(rec *kgo.Record) error {
 		_, err := r.decodeBusiness(rec)

@@ -360,6 +360,7 @@ func (s *Sink) judgeDeadLetters(ctx context.Context) error {
 		DLQ:             string(s.cfg.Topics.DLQ),
 		Consumer:        s.cfg.Consumer,
 		Logger:          s.log,
+		Registry:        s.cfg.Registerer,
 	}, func(r *kgo.Record) error {
 		if rerr := s.judge(r, s.kinds[r.Topic], false); rerr != nil {
 			return rerr

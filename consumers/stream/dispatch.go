@@ -117,7 +117,7 @@ func (p *Processor[S]) dispatch(ctx context.Context) (int, error) {
 				continue
 			}
 			n := 0
-			for ; n < dispatchChunk && p.txnRecs < p.cfg.MaxBatchRecords && !p.mustAbort; n++ {
+			for ; n < dispatchChunk && !p.txnFull() && !p.mustAbort; n++ {
 				q := t.nextQueue(now, idle)
 				if q == nil {
 					break
@@ -138,7 +138,7 @@ func (p *Processor[S]) dispatch(ctx context.Context) (int, error) {
 					}
 				}
 			}
-			if p.mustAbort || p.txnRecs >= p.cfg.MaxBatchRecords {
+			if p.mustAbort || p.txnFull() {
 				p.resume(t.qs, false)
 				return total, nil
 			}
@@ -146,6 +146,14 @@ func (p *Processor[S]) dispatch(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// txnFull reports whether the open transaction must end before anything more is handed: it
+// holds MaxBatchRecords records or has been open CommitInterval. The age bound keeps a slow
+// handler (or a starved process) from holding a transaction open towards its timeout while
+// records are buffered; a single record that outlasts the timeout is renew.go's case.
+func (p *Processor[S]) txnFull() bool {
+	return p.txnRecs >= p.cfg.MaxBatchRecords || (p.inTxn && time.Since(p.txnStart) >= p.cfg.CommitInterval)
 }
 
 // hand pops q's head and handles, forwards or refuses it in the open transaction.

@@ -6,8 +6,8 @@
 //
 // # Guarantees
 //
-//   - A transaction is open for at most Config.CommitInterval (default 500ms) or
-//     Config.MaxBatchRecords input records; committing writes every key changed in it to the
+//   - A transaction is open for at most Config.CommitInterval (default 500ms, checked before
+//     each record is handed) or Config.MaxBatchRecords input records; committing writes every key changed in it to the
 //     changelog (partition = input partition; an empty state is a tombstone).
 //   - When partitions are assigned, their state is restored from the changelog (read committed,
 //     from the start to the end, after any open transaction on it has ended) before any of
@@ -25,7 +25,12 @@
 //     state they were first handled against. So outputs are neither lost nor doubled.
 //   - Poison records (Classify → Poison) become a schemas.DeadLetter on Config.DLQ in the same
 //     transaction, keyed as received; processing goes on; a metric counts them by reason.
-//   - Errors are classified once by Classify: Retryable, Poison, Fatal.
+//   - Errors are classified once by Classify: Retryable, Poison, Renew, Fatal.
+//   - A transaction that outlives Config.TransactionTimeout anyway (a stalled handler, a
+//     starved or stopped process) is aborted by the broker, which bumps the producer epoch:
+//     Run replaces the transactional client under the same transactional id and restores the
+//     owned partitions as after a restart (renew.go; timeout.go says how this is told apart
+//     from a fence by another instance, which stays fatal).
 //   - With Config.Repartition, the inputs are co-partitioned by key whatever partitioner
 //     their producers used: a record not on KeyPartition(key) (Kafka's murmur2) is forwarded
 //     to that partition of the repartition topic in the open transaction and handled when

@@ -24,6 +24,10 @@ const (
 	Poison
 	// Fatal: stop Run and return the error (the process restarts; no output is lost or doubled).
 	Fatal
+	// Renew: the transaction outlived its timeout, the broker aborted it and bumped the
+	// producer epoch (a *TimedOutError, timeout.go): replace the transactional client (same
+	// transactional id), restore the owned partitions as after a restart, go on.
+	Renew
 )
 
 func (c Class) String() string {
@@ -34,6 +38,8 @@ func (c Class) String() string {
 		return "poison"
 	case Fatal:
 		return "fatal"
+	case Renew:
+		return "renew"
 	}
 	return fmt.Sprintf("class(%d)", uint8(c))
 }
@@ -58,11 +64,15 @@ func Poisoned(label string, err error) error { return &PoisonError{Reason: label
 type labeler interface{ Label() string }
 
 // Classify says what the processor does about err: Poison for input errors (a *PoisonError or
-// any error in the chain with a Label() string method), Retryable for retriable Kafka errors
-// and aborted transactions, Fatal for everything else, including context cancellation and a
-// fenced producer. It returns 0 for a nil error.
+// any error in the chain with a Label() string method), Renew for an epoch error of a
+// transaction that outlived its timeout (a *TimedOutError, see timeout.go), Retryable for
+// retriable Kafka errors and aborted transactions, Fatal for everything else, including
+// context cancellation and a producer fenced while its transaction was younger than the
+// timeout (another live instance with the same transactional id). It returns 0 for a nil
+// error. It is the one place that classifies errors; errors_test.go pins it.
 func Classify(err error) Class {
 	var l labeler
+	var to *TimedOutError
 	switch {
 	case err == nil:
 		return 0
@@ -71,7 +81,10 @@ func Classify(err error) Class {
 		return Fatal
 	case errors.As(err, &l):
 		return Poison
-	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
+	case errors.As(err, &to) && isEpochError(to.Err):
+		// Our own transaction timed out: the broker aborted it and bumped our epoch.
+		return Renew
+	case isEpochError(err),
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed), errors.Is(err, kerr.InvalidTxnState):
 		// Another instance took over our transactional id, or the broker rejects us.
 		return Fatal

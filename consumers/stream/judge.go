@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -20,8 +21,13 @@ type JudgeConfig struct {
 	DLQ             string   // the dead-letter topic
 	Consumer        string   // the component named in the dead letters (and their ids)
 	SessionTimeout  time.Duration
-	Logger          *slog.Logger
-	ClientOpts      []kgo.Opt
+	// TransactionTimeout of the judge's transactions; default DefaultTransactionTimeout.
+	TransactionTimeout time.Duration
+	Logger             *slog.Logger
+	// Registry gets taskole_stream_producer_renewals_total{consumer="<Consumer>-judge"}; nil:
+	// not registered.
+	Registry   prometheus.Registerer
+	ClientOpts []kgo.Opt
 }
 
 // Judge dead-letters every record of cfg.Topics that judge refuses (a non-nil error),
@@ -30,13 +36,59 @@ type JudgeConfig struct {
 // transaction with the offsets past its records. It is for components whose main path
 // cannot carry the dead letters in a Kafka transaction (the ledger's businesses table, read
 // in full by every instance; the sink, whose commit point is ClickHouse); judge must be the
-// same function the main path refuses records with, so both refuse alike. Judge returns nil
-// when ctx ends, an error when the session fails for good.
+// same function the main path refuses records with, so both refuse alike. A transaction that
+// outlives its timeout (the broker aborts it and bumps the epoch, timeout.go) replaces the
+// session: its records are judged again from the committed offsets. Judge returns nil when
+// ctx ends, an error when the session fails for good.
 func Judge(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) error) error {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.TransactionTimeout == 0 {
+		cfg.TransactionTimeout = DefaultTransactionTimeout
+	}
+	renewals := judgeRenewals(cfg)
+	for n := 0; ; {
+		committed, err := judgeSession(ctx, cfg, judge)
+		if committed {
+			n = 0
+		}
+		if Classify(err) != Renew {
+			return err
+		}
+		if n++; n > maxRenewals {
+			return fmt.Errorf("giving up after %d %s judge renewals in a row without a commit: %w", maxRenewals, cfg.Consumer, err)
+		}
+		renewals.Inc()
+		cfg.Logger.Warn("judge transaction outlived the transaction timeout and was aborted by the broker; replacing the session",
+			"transactional_id", cfg.TransactionalID, "transaction_timeout", cfg.TransactionTimeout, "error", err)
+	}
+}
+
+// judgeRenewals returns the judge's renewal counter, registered in cfg.Registry if set (an
+// already registered one is shared).
+func judgeRenewals(cfg JudgeConfig) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_stream_producer_renewals_total",
+		Help:        "Transactional clients replaced because a transaction outlived the transaction timeout and the broker aborted it.",
+		ConstLabels: prometheus.Labels{"consumer": cfg.Consumer + "-judge"}})
+	if cfg.Registry == nil {
+		return c
+	}
+	if err := cfg.Registry.Register(c); err != nil {
+		if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
+			if ex, ok := are.ExistingCollector.(prometheus.Counter); ok {
+				return ex
+			}
+		}
+		cfg.Logger.Warn("registering judge metrics", "error", err)
+	}
+	return c
+}
+
+// judgeSession runs one transact session until ctx ends (nil) or it fails; committed reports
+// whether any of its transactions committed.
+func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) error) (committed bool, err error) {
+	log := cfg.Logger
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumerGroup(cfg.Group),
@@ -45,24 +97,24 @@ func Judge(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) error) 
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.DisableAutoCommit(),
 		kgo.TransactionalID(cfg.TransactionalID),
-		kgo.TransactionTimeout(DefaultTransactionTimeout),
+		kgo.TransactionTimeout(cfg.TransactionTimeout),
 	}
 	if cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
 	}
 	sess, err := kgo.NewGroupTransactSession(append(opts, cfg.ClientOpts...)...)
 	if err != nil {
-		return fmt.Errorf("creating %s judge: %w", cfg.Consumer, err)
+		return false, fmt.Errorf("creating %s judge: %w", cfg.Consumer, err)
 	}
 	defer sess.Close()
 	for {
 		fetches := sess.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return committed, nil
 		}
 		for _, fe := range fetches.Errors() {
 			if errors.Is(fe.Err, kgo.ErrClientClosed) {
-				return nil
+				return committed, nil
 			}
 			if !errors.Is(fe.Err, context.Canceled) {
 				log.Warn("judge fetch error", "topic", fe.Topic, "partition", fe.Partition, "error", fe.Err)
@@ -72,8 +124,9 @@ func Judge(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) error) 
 			continue
 		}
 		if err := sess.Begin(); err != nil {
-			return fmt.Errorf("beginning %s judge transaction: %w", cfg.Consumer, err)
+			return committed, fmt.Errorf("beginning %s judge transaction: %w", cfg.Consumer, err)
 		}
+		began := time.Now()
 		var prodErr atomic.Pointer[error]
 		fetches.EachRecord(func(rec *kgo.Record) {
 			if err := judge(rec); err != nil {
@@ -86,16 +139,18 @@ func Judge(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) error) 
 				})
 			}
 		})
-		committed, err := sess.End(ctx, kgo.TransactionEndTry(true)) // flushes first
+		ok, err := sess.End(ctx, kgo.TransactionEndTry(true)) // flushes first
 		if p := prodErr.Load(); err == nil && p != nil {
 			err = *p
 		}
+		err = timedOut(err, time.Since(began), cfg.TransactionTimeout)
 		switch {
 		case ctx.Err() != nil:
-			return nil
-		case committed:
-		case Classify(err) == Fatal:
-			return fmt.Errorf("ending %s judge transaction: %w", cfg.Consumer, err)
+			return committed, nil
+		case ok:
+			committed = true
+		case Classify(err) == Fatal, Classify(err) == Renew:
+			return committed, fmt.Errorf("ending %s judge transaction: %w", cfg.Consumer, err)
 		default:
 			// Aborted (a rebalance or a retryable error): the session rewinds to the
 			// committed offsets and the records are judged again.

@@ -18,6 +18,7 @@ type metrics struct {
 	restore     prometheus.Histogram   // seconds to restore partitions
 	restored    prometheus.Counter     // changelog records read while restoring
 	partitions  prometheus.Gauge       // partitions owned
+	renewals    prometheus.Counter     // clients replaced after a transaction timed out (renew.go)
 }
 
 func newMetrics(name string, reg prometheus.Registerer) *metrics {
@@ -49,9 +50,11 @@ func newMetrics(name string, reg prometheus.Registerer) *metrics {
 			Help: "Changelog records read while restoring.", ConstLabels: cl}),
 		partitions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "taskole_stream_partitions",
 			Help: "Input partitions owned (state restored).", ConstLabels: cl}),
+		renewals: prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_stream_producer_renewals_total",
+			Help: "Transactional clients replaced because a transaction outlived the transaction timeout and the broker aborted it.", ConstLabels: cl}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.in, m.out, m.repart, m.dead, m.lag, m.commit, m.txns, m.keys, m.bytes, m.restore, m.restored, m.partitions)
+		reg.MustRegister(m.in, m.out, m.repart, m.dead, m.lag, m.commit, m.txns, m.keys, m.bytes, m.restore, m.restored, m.partitions, m.renewals)
 	}
 	return m
 }

@@ -40,6 +40,7 @@ type Processor[S any] struct {
 	txnRecs   int
 	touched   map[int32]bool // partitions whose state the open transaction changed
 	mustAbort bool
+	committed int64 // transactions committed
 	prodErr   atomic.Pointer[error]
 	counts    txnCounts
 	// With Config.Repartition: the partition count of the inputs, and the next offset of
@@ -408,6 +409,23 @@ func (p *Processor[S]) Run(ctx context.Context) error {
 	p.log.Info("processor starting", "group", p.cfg.Group, "inputs", p.cfg.Inputs,
 		"changelog", p.cfg.Changelog, "repartition", p.cfg.Repartition, "transactional_id", p.cfg.TransactionalID)
 	err := p.loop(ctx)
+	for renewals := 0; Classify(err) == Renew && ctx.Err() == nil; {
+		if renewals++; renewals > maxRenewals {
+			err = fmt.Errorf("giving up after %d client renewals in a row without a commit: %w", maxRenewals, err)
+			break
+		}
+		if err = p.renew(ctx, err); err != nil {
+			break
+		}
+		committed := p.committed
+		err = p.loop(ctx)
+		if p.committed != committed {
+			renewals = 0
+		}
+	}
+	if ctx.Err() != nil && Classify(err) == Renew {
+		err = nil
+	}
 	if p.inTxn {
 		// Finish the open transaction: commit it when all went well (less to redo), else abort.
 		endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.TransactionTimeout)
@@ -625,6 +643,7 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	commit = commit && werr == nil
 	start := time.Now()
 	committed, err := p.sess.End(kgo.PreTxnCommitFnContext(ctx, p.commitHook), kgo.TransactionEndTry(commit))
+	age := time.Since(p.txnStart)
 	p.inTxn, p.mustAbort, p.txnRecs = false, false, 0
 	clear(p.txnHanded)
 	if !committed {
@@ -634,6 +653,7 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	if committed {
 		p.m.commit.Observe(time.Since(start).Seconds())
 		p.m.txns.WithLabelValues("committed").Inc()
+		p.committed++
 		p.commitCounts()
 		for _, pt := range p.parts {
 			pt.wmDirty = false
@@ -653,7 +673,9 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	if err == nil {
 		err = errAborted
 	}
-	if Classify(err) == Fatal {
+	err = timedOut(err, age, p.cfg.TransactionTimeout)
+	if c := Classify(err); c == Fatal || c == Renew {
+		// Renew: Run replaces the client and restores every owned partition (renew.go).
 		return fmt.Errorf("ending transaction: %w", err)
 	}
 	// When the end was not confirmed (e.g. TRANSACTION_ABORTABLE), kgo marks the producer ID

@@ -1,0 +1,66 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+)
+
+// renew replaces the transactional client after a transaction outlived its timeout (cause
+// classifies as Renew; timeout.go says why that is safe). The old client is closed — a static
+// member does not leave the group, so the new one rejoins as the same member — everything the
+// loop held is dropped as on a lost session, and the new client initializes the producer ID
+// of the same transactional id (bumping its epoch) and joins the group: the partitions come
+// back through the group callbacks, restored from the changelog, and their records are read
+// again from the committed offsets. The broker aborted the timed-out transaction, so its
+// outputs, changelog writes and offsets are gone together: nothing is doubled or lost, as
+// after a restart under the same --instance.
+func (p *Processor[S]) renew(ctx context.Context, cause error) error {
+	p.m.txns.WithLabelValues("aborted").Inc()
+	p.m.renewals.Inc()
+	p.log.Warn("transaction outlived the transaction timeout and was aborted by the broker; "+
+		"replacing the transactional client and restoring the owned partitions",
+		"transactional_id", p.cfg.TransactionalID, "transaction_timeout", p.cfg.TransactionTimeout, "error", cause)
+
+	p.closeMu.Lock()
+	old := p.sess
+	p.sess = nil
+	p.closeMu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	p.reset()
+	if err := p.connect(); err != nil {
+		return fmt.Errorf("renewing transactional client: %w", err)
+	}
+	if _, _, err := p.sess.Client().ProducerID(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("renewing transactional client: initializing producer id: %w", err)
+	}
+	return nil
+}
+
+// reset drops everything the old client's loop and callbacks held: owned partitions, their
+// merge tasks and buffered records, the open transaction's bookkeeping.
+func (p *Processor[S]) reset() {
+	p.mu.Lock()
+	clear(p.assigned)
+	p.events = nil
+	p.setOwned()
+	p.mu.Unlock()
+	p.joined.Store(false)
+	p.awaiting.Store(false)
+
+	clear(p.parts)
+	clear(p.tasks)
+	clear(p.touched)
+	clear(p.txnHanded)
+	clear(p.txnRepart)
+	p.undo = p.undo[:0]
+	p.inTxn, p.mustAbort, p.txnRecs = false, false, 0
+	p.prodErr.Store(nil)
+	p.counts.reset()
+	p.m.lag.Reset()
+	p.updateSizeMetrics()
+}

@@ -1,0 +1,338 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/schemas"
+)
+
+// The transactions of these tests outlive their timeout on purpose, against the real broker
+// (Kafka 4.1, transaction.version 2): a handler blocks inside an open transaction that has
+// produced records until the broker reports it aborted (its periodic check of timed-out
+// transactions runs every 10 s), which bumps the producer epoch. Before renew.go the next
+// produce failed with INVALID_PRODUCER_EPOCH, classified fatal, and Run returned it; now the
+// runner replaces its client, restores its partitions, goes on, and the outcome is still
+// exactly once.
+
+// txnTimeoutForTest is far below the default, so the broker aborts the blocked transaction
+// at its next check.
+const txnTimeoutForTest = time.Second
+
+// awaitBrokerAbort returns false unless the transaction of txnID is open on the broker within
+// 2 s (it has produced something); else it waits until the broker ended it — the transaction
+// outlived its timeout, so that is the broker's abort — and returns true.
+func awaitBrokerAbort(t *testing.T, adm *kadm.Client, txnID string) bool {
+	state := func() (string, int16) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d, err := adm.DescribeTransactions(ctx, txnID)
+		if err != nil {
+			t.Logf("describing transaction %s: %v", txnID, err)
+			return "", 0
+		}
+		tx, ok := d[txnID]
+		if !ok || tx.Err != nil {
+			t.Logf("describing transaction %s: %v %v", txnID, ok, tx.Err)
+			return "", 0
+		}
+
+		return tx.State, tx.ProducerEpoch
+	}
+	// The outputs handled so far in this transaction are produced in the background: give
+	// them a moment to reach the broker.
+	st, epoch := state()
+	for i := 0; st != "Ongoing" && i < 20; i++ {
+		time.Sleep(100 * time.Millisecond)
+		st, epoch = state()
+	}
+	if st != "Ongoing" {
+		return false
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if s, e := state(); s != "Ongoing" || e != epoch {
+			t.Logf("transaction %s: %s (epoch %d) → %s (epoch %d) after the timeout", txnID, st, epoch, s, e)
+			return true
+		}
+	}
+	t.Errorf("the broker did not abort transaction %s within 2m of its %v timeout", txnID, txnTimeoutForTest)
+	return true
+}
+
+// counterValue returns the value of counter name in reg whose consumer label is consumer.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, consumer string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "consumer" && l.GetValue() == consumer {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// readAllCommitted reads topic read_committed from the start to its end offsets.
+func readAllCommitted(t *testing.T, brokers []string, topic string) []*kgo.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl := itest.Client(t, brokers, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.KeepControlRecords())
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("listing end offsets of %s: %v", topic, err)
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	var recs []*kgo.Record
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: %v (left %v)", topic, ctx.Err(), left)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if !r.Attrs.IsControl() {
+				recs = append(recs, r)
+			}
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		})
+	}
+	return recs
+}
+
+// TestProcessorTransactionOutlivesTimeout blocks the handler inside an open transaction until
+// the broker aborted it; the processor must keep running and the outputs and the changelog
+// must be exactly once (one output per input, each handled against the count before it).
+func TestProcessorTransactionOutlivesTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the broker's abort of a timed-out transaction")
+	}
+	brokers := itest.Kafka(t)
+	const parts, keys, n = 2, 6, 120
+	in, changelog, out := itest.Topic(t, "in"), itest.Topic(t, "changelog"), itest.Topic(t, "out")
+	itest.CreateTopics(t, brokers, parts, in, changelog, out)
+	prod := itest.Client(t, brokers)
+	adm := kadm.NewClient(prod)
+	recs := make([]*kgo.Record, n)
+	seq := map[string]int{}
+	for i := range recs {
+		k := fmt.Sprintf("k%d", i%keys)
+		seq[k]++
+		recs[i] = &kgo.Record{Topic: in, Key: []byte(k), Value: fmt.Appendf(nil, "%s-%d", k, seq[k])}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("producing inputs: %v", err)
+	}
+
+	group := "g-" + itest.Unique(t)
+	txnID := group + "-timeout"
+	var handled, blocked atomic.Int64
+	hook := func(_ string, _ *kgo.Record) {
+		// Block once, in a transaction that has produced (the broker knows it open).
+		if handled.Add(1) >= 5 && blocked.Load() == 0 && awaitBrokerAbort(t, adm, txnID) {
+			blocked.Add(1)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	p, err := New(Config{
+		Brokers:            brokers,
+		Name:               "timeout",
+		Group:              group,
+		TransactionalID:    txnID,
+		Inputs:             []string{in},
+		Changelog:          changelog,
+		CommitInterval:     100 * time.Millisecond,
+		MaxBatchRecords:    20,
+		TransactionTimeout: txnTimeoutForTest,
+		SessionTimeout:     10 * time.Second,
+		Logger:             testLog(),
+		Registry:           reg,
+		ClientOpts:         []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond)},
+	}, &countHandler{inst: "timeout", out: out, hook: hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	exited := make(chan error, 1)
+	go func() { exited <- p.Run(runCtx) }()
+
+	for done := false; !done; {
+		select {
+		case err := <-exited:
+			t.Fatalf("Run returned before the inputs were processed (blocked %d): %v", blocked.Load(), err)
+		case <-ctx.Done():
+			ok, lag := itest.CaughtUp(context.Background(), adm, group, 0, in)
+			t.Fatalf("inputs not processed in time (blocked %d, caught up %v, %s)", blocked.Load(), ok, lag)
+		case <-time.After(200 * time.Millisecond):
+			ok, _ := itest.CaughtUp(ctx, adm, group, 0, in)
+			done = ok && blocked.Load() > 0
+		}
+	}
+	stop()
+	if err := <-exited; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := counterValue(t, reg, "taskole_stream_producer_renewals_total", "timeout"); got < 1 {
+		t.Errorf("taskole_stream_producer_renewals_total = %v, want ≥ 1", got)
+	}
+
+	// Exactly once: every input's output once, each with the key's running count.
+	var ids, want []string
+	for _, r := range readAllCommitted(t, brokers, out) {
+		v, _, _ := strings.Cut(string(r.Value), "@")
+		id, ns, _ := strings.Cut(v, "=")
+		_, is, _ := strings.Cut(id, "-")
+		if ns != is {
+			t.Errorf("output %q: input %s handled against count %s, want %s", r.Value, id, ns, is)
+		}
+		ids = append(ids, id)
+	}
+	for k, c := range seq {
+		for i := 1; i <= c; i++ {
+			want = append(want, k+"-"+strconv.Itoa(i))
+		}
+	}
+	sort.Strings(ids)
+	sort.Strings(want)
+	if !slices.Equal(ids, want) {
+		t.Errorf("outputs are not every input exactly once:\n missing: %v\n extra:   %v", diff(want, ids), diff(ids, want))
+	}
+	state := map[string]int64{}
+	h := &countHandler{}
+	for _, r := range readAllCommitted(t, brokers, changelog) {
+		if len(r.Key) == 0 || r.Key[0] != stateKeyPrefix {
+			continue
+		}
+		var s counter
+		if err := h.UnmarshalState(&s, r.Value); err != nil {
+			t.Fatal(err)
+		}
+		state[string(r.Key[1:])] = s.n
+	}
+	for k, c := range seq {
+		if state[k] != int64(c) {
+			t.Errorf("changelog state of %s = %d, want %d", k, state[k], c)
+		}
+	}
+}
+
+// TestJudgeTransactionOutlivesTimeout blocks the judge inside an open transaction that has
+// produced dead letters until the broker aborted it; Judge must keep running, and every
+// refused record must have exactly one committed dead letter.
+func TestJudgeTransactionOutlivesTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the broker's abort of a timed-out transaction")
+	}
+	brokers := itest.Kafka(t)
+	const n = 40
+	in, dlq := itest.Topic(t, "in"), itest.Topic(t, "dlq")
+	itest.CreateTopics(t, brokers, 1, in, dlq)
+	prod := itest.Client(t, brokers)
+	adm := kadm.NewClient(prod)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: in, Value: fmt.Appendf(nil, "bad-%d", i)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("producing inputs: %v", err)
+	}
+
+	group := "judge-" + itest.Unique(t)
+	txnID := group + "-0"
+	var judged, blocked atomic.Int64
+	reg := prometheus.NewRegistry()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	exited := make(chan error, 1)
+	go func() {
+		exited <- Judge(runCtx, JudgeConfig{
+			Brokers:            brokers,
+			Topics:             []string{in},
+			Group:              group,
+			TransactionalID:    txnID,
+			DLQ:                dlq,
+			Consumer:           "judge-test",
+			SessionTimeout:     10 * time.Second,
+			TransactionTimeout: txnTimeoutForTest,
+			Logger:             testLog(),
+			Registry:           reg,
+		}, func(*kgo.Record) error {
+			if judged.Add(1) >= 3 && blocked.Load() == 0 {
+				time.Sleep(50 * time.Millisecond) // let kgo send the dead letters so far
+				if awaitBrokerAbort(t, adm, txnID) {
+					blocked.Add(1)
+				}
+			}
+			return Poisoned("test:bad", errors.New("refused"))
+		})
+	}()
+
+	for done := false; !done; {
+		select {
+		case err := <-exited:
+			t.Fatalf("Judge returned before the records were judged (blocked %d): %v", blocked.Load(), err)
+		case <-ctx.Done():
+			t.Fatalf("records not judged in time (blocked %d)", blocked.Load())
+		case <-time.After(200 * time.Millisecond):
+			ok, _ := itest.CaughtUp(ctx, adm, group, 0, in)
+			done = ok && blocked.Load() > 0
+		}
+	}
+	stop()
+	if err := <-exited; err != nil {
+		t.Fatalf("Judge: %v", err)
+	}
+	if got := counterValue(t, reg, "taskole_stream_producer_renewals_total", "judge-test-judge"); got < 1 {
+		t.Errorf("taskole_stream_producer_renewals_total = %v, want ≥ 1", got)
+	}
+	per := map[int64]int{}
+	for _, r := range readAllCommitted(t, brokers, dlq) {
+		dl, err := schemas.DecodeDeadLetter(r.Value)
+		if err != nil {
+			t.Fatalf("decoding dead letter: %v", err)
+		}
+		per[dl.Offset]++
+	}
+	for off := int64(0); off < n; off++ {
+		if per[off] != 1 {
+			t.Errorf("record at offset %d has %d dead letters, want 1", off, per[off])
+		}
+	}
+}
