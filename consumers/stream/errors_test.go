@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,8 @@ func TestClassify(t *testing.T) {
 		{"timed-out transaction, other error", timedOut(kerr.NotLeaderForPartition, time.Minute, time.Second), Retryable, ""},
 		{"timed out, not an epoch error", &TimedOutError{Age: time.Minute, Timeout: time.Second, Err: errors.New("disk on fire")}, Fatal, ""},
 		{"timed out, then cancelled", &TimedOutError{Age: time.Minute, Timeout: time.Second, Err: fmt.Errorf("%w: %w", kerr.InvalidProducerEpoch, context.Canceled)}, Fatal, ""},
+		{"fenced, with the hint", fenced(timedOut(kerr.InvalidProducerEpoch, time.Second, 10*time.Second), "g-x"), Fatal, ""},
+		{"timed out, no hint added", fenced(timedOut(kerr.InvalidProducerEpoch, time.Minute, 10*time.Second), "g-x"), Renew, ""},
 		{"begin after epoch error", fmt.Errorf("beginning transaction: producer ID has a fatal, unrecoverable error, err: %w", kerr.InvalidProducerEpoch), Fatal, ""},
 		{"cancelled", fmt.Errorf("polling: %w", context.Canceled), Fatal, ""},
 		{"closed", kgo.ErrClientClosed, Fatal, ""},
@@ -109,5 +112,32 @@ func TestDeadLetterReason(t *testing.T) {
 		if d.Reason != tt.reason || d.Error != tt.cause.Error() || d.Topic != rec.Topic || d.Offset != 41 || string(out.Key) != "cli-1" {
 			t.Errorf("dead letter of %v = %+v (key %q), want reason %q", tt.cause, d, out.Key, tt.reason)
 		}
+	}
+}
+
+// TestFencedHint pins which errors get the fenced explanation: epoch errors of young
+// transactions only.
+func TestFencedHint(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		hint bool
+	}{
+		{"young epoch error", timedOut(kerr.InvalidProducerEpoch, time.Second, 10*time.Second), true},
+		{"producer fenced", kerr.ProducerFenced, true},
+		{"timed out", timedOut(kerr.InvalidProducerEpoch, 11*time.Second, 10*time.Second), false},
+		{"retryable", kerr.NotLeaderForPartition, false},
+		{"other fatal", errors.New("disk on fire"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fenced(tt.err, "g-x")
+			if has := strings.Contains(got.Error(), `fenced: another process initialized transactional id "g-x"`); has != tt.hint {
+				t.Errorf("fenced(%v) = %v, hint %v, want %v", tt.err, got, has, tt.hint)
+			}
+			if !errors.Is(got, tt.err) || Classify(got) != Classify(tt.err) {
+				t.Errorf("fenced(%v) changed the error or its class: %v (%v)", tt.err, got, Classify(got))
+			}
+		})
 	}
 }

@@ -143,7 +143,7 @@ func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) 
 		if p := prodErr.Load(); err == nil && p != nil {
 			err = *p
 		}
-		err = timedOut(err, time.Since(began), cfg.TransactionTimeout)
+		err = fenced(timedOut(err, time.Since(began), cfg.TransactionTimeout), cfg.TransactionalID)
 		switch {
 		case ctx.Err() != nil:
 			return committed, nil

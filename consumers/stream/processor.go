@@ -673,7 +673,7 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	if err == nil {
 		err = errAborted
 	}
-	err = timedOut(err, age, p.cfg.TransactionTimeout)
+	err = fenced(timedOut(err, age, p.cfg.TransactionTimeout), p.cfg.TransactionalID)
 	if c := Classify(err); c == Fatal || c == Renew {
 		// Renew: Run replaces the client and restores every owned partition (renew.go).
 		return fmt.Errorf("ending transaction: %w", err)

@@ -55,3 +55,11 @@ func timedOut(err error, age, timeout time.Duration) error {
 	}
 	return &TimedOutError{Age: age, Timeout: timeout, Err: err}
 }
+
+// fenced adds to an epoch error of a young transaction (Classify: Fatal) who fenced us.
+func fenced(err error, txnID string) error {
+	if Classify(err) != Fatal || !isEpochError(err) {
+		return err
+	}
+	return fmt.Errorf("fenced: another process initialized transactional id %q (a second instance with the same --instance?): %w", txnID, err)
+}

@@ -211,44 +211,7 @@ func TestProcessorTransactionOutlivesTimeout(t *testing.T) {
 		t.Errorf("taskole_stream_producer_renewals_total = %v, want ≥ 1", got)
 	}
 
-	// Exactly once: every input's output once, each with the key's running count.
-	var ids, want []string
-	for _, r := range readAllCommitted(t, brokers, out) {
-		v, _, _ := strings.Cut(string(r.Value), "@")
-		id, ns, _ := strings.Cut(v, "=")
-		_, is, _ := strings.Cut(id, "-")
-		if ns != is {
-			t.Errorf("output %q: input %s handled against count %s, want %s", r.Value, id, ns, is)
-		}
-		ids = append(ids, id)
-	}
-	for k, c := range seq {
-		for i := 1; i <= c; i++ {
-			want = append(want, k+"-"+strconv.Itoa(i))
-		}
-	}
-	sort.Strings(ids)
-	sort.Strings(want)
-	if !slices.Equal(ids, want) {
-		t.Errorf("outputs are not every input exactly once:\n missing: %v\n extra:   %v", diff(want, ids), diff(ids, want))
-	}
-	state := map[string]int64{}
-	h := &countHandler{}
-	for _, r := range readAllCommitted(t, brokers, changelog) {
-		if len(r.Key) == 0 || r.Key[0] != stateKeyPrefix {
-			continue
-		}
-		var s counter
-		if err := h.UnmarshalState(&s, r.Value); err != nil {
-			t.Fatal(err)
-		}
-		state[string(r.Key[1:])] = s.n
-	}
-	for k, c := range seq {
-		if state[k] != int64(c) {
-			t.Errorf("changelog state of %s = %d, want %d", k, state[k], c)
-		}
-	}
+	checkExactlyOnce(t, brokers, out, changelog, seq)
 }
 
 // TestJudgeTransactionOutlivesTimeout blocks the judge inside an open transaction that has
@@ -335,4 +298,134 @@ func TestJudgeTransactionOutlivesTimeout(t *testing.T) {
 			t.Errorf("record at offset %d has %d dead letters, want 1", off, per[off])
 		}
 	}
+}
+
+// checkExactlyOnce asserts the countHandler's exactly-once outcome: one committed output per
+// input (seq: inputs per key), each handled against the key's count before it, and a
+// changelog whose last state per key counts every input.
+func checkExactlyOnce(t *testing.T, brokers []string, out, changelog string, seq map[string]int) {
+	t.Helper()
+	var ids, want []string
+	for _, r := range readAllCommitted(t, brokers, out) {
+		v, _, _ := strings.Cut(string(r.Value), "@")
+		id, ns, _ := strings.Cut(v, "=")
+		_, is, _ := strings.Cut(id, "-")
+		if ns != is {
+			t.Errorf("output %q: input %s handled against count %s, want %s", r.Value, id, ns, is)
+		}
+		ids = append(ids, id)
+	}
+	for k, c := range seq {
+		for i := 1; i <= c; i++ {
+			want = append(want, k+"-"+strconv.Itoa(i))
+		}
+	}
+	sort.Strings(ids)
+	sort.Strings(want)
+	if !slices.Equal(ids, want) {
+		t.Errorf("outputs are not every input exactly once:\n missing: %v\n extra:   %v", diff(want, ids), diff(ids, want))
+	}
+	state := map[string]int64{}
+	h := &countHandler{}
+	for _, r := range readAllCommitted(t, brokers, changelog) {
+		if len(r.Key) == 0 || r.Key[0] != stateKeyPrefix {
+			continue
+		}
+		var s counter
+		if err := h.UnmarshalState(&s, r.Value); err != nil {
+			t.Fatal(err)
+		}
+		state[string(r.Key[1:])] = s.n
+	}
+	for k, c := range seq {
+		if state[k] != int64(c) {
+			t.Errorf("changelog state of %s = %d, want %d", k, state[k], c)
+		}
+	}
+}
+
+// TestProcessorFencedByTwin starts a second processor with the same transactional id and
+// instance id while the first one runs (two processes with the same --instance): the first
+// one's next, young transaction fails on the bumped epoch, which must stay fatal (Run returns
+// a clear fenced error, it does not renew and fence the twin back); the twin processes every
+// input exactly once.
+func TestProcessorFencedByTwin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration")
+	}
+	brokers := itest.Kafka(t)
+	const parts, keys = 2, 6
+	in, changelog, out := itest.Topic(t, "in"), itest.Topic(t, "changelog"), itest.Topic(t, "out")
+	itest.CreateTopics(t, brokers, parts, in, changelog, out)
+	prod := itest.Client(t, brokers)
+	adm := kadm.NewClient(prod)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	seq := map[string]int{}
+	produce := func(n int) {
+		t.Helper()
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			k := fmt.Sprintf("k%d", i%keys)
+			seq[k]++
+			recs[i] = &kgo.Record{Topic: in, Key: []byte(k), Value: fmt.Appendf(nil, "%s-%d", k, seq[k])}
+		}
+		if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatalf("producing inputs: %v", err)
+		}
+	}
+	group := "g-" + itest.Unique(t)
+	start := func(inst string) (*Processor[counter], chan error, context.CancelFunc) {
+		p, err := New(Config{
+			Brokers:         brokers,
+			Name:            "twin",
+			Group:           group,
+			TransactionalID: group + "-twin",
+			Inputs:          []string{in},
+			Changelog:       changelog,
+			CommitInterval:  100 * time.Millisecond,
+			MaxBatchRecords: 20,
+			SessionTimeout:  10 * time.Second,
+			Logger:          testLog().With("process", inst),
+			ClientOpts:      []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond)},
+		}, &countHandler{inst: inst, out: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		runCtx, stop := context.WithCancel(ctx)
+		t.Cleanup(stop)
+		exited := make(chan error, 1)
+		go func() { exited <- p.Run(runCtx) }()
+		return p, exited, stop
+	}
+	caughtUp := func() bool { ok, _ := itest.CaughtUp(ctx, adm, group, 0, in); return ok }
+
+	produce(60)
+	_, exitedA, _ := start("a")
+	itest.WaitFor(ctx, t, "the first process to catch up", func() (bool, string) { return caughtUp(), "" })
+	_, exitedB, stopB := start("b")
+	var errA error
+	for done := false; !done; {
+		produce(12)
+		select {
+		case errA = <-exitedA:
+			done = true
+		case err := <-exitedB:
+			t.Fatalf("the second process exited: %v", err)
+		case <-ctx.Done():
+			t.Fatal("the first process was not stopped by the fence")
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	if errA == nil || Classify(errA) != Fatal || !isEpochError(errA) || !strings.Contains(errA.Error(), "fenced") {
+		t.Fatalf("first process: Run = %v (class %v), want a fatal fenced epoch error", errA, Classify(errA))
+	}
+	t.Logf("first process stopped: %v", errA)
+	itest.WaitFor(ctx, t, "the second process to catch up", func() (bool, string) { return caughtUp(), "" })
+	stopB()
+	if err := <-exitedB; err != nil {
+		t.Fatalf("second process: Run: %v", err)
+	}
+	checkExactlyOnce(t, brokers, out, changelog, seq)
 }
