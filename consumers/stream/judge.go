@@ -85,6 +85,11 @@ func judgeRenewals(cfg JudgeConfig) prometheus.Counter {
 	return c
 }
 
+// judgeBatch bounds the records judged in one transaction (and so its dead letters): a whole
+// fetch of a backlog with many refusals could otherwise take a starved machine past the
+// transaction timeout.
+const judgeBatch = 500
+
 // judgeSession runs one transact session until ctx ends (nil) or it fails; committed reports
 // whether any of its transactions committed.
 func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) error) (committed bool, err error) {
@@ -108,7 +113,7 @@ func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) 
 	}
 	defer sess.Close()
 	for {
-		fetches := sess.PollFetches(ctx)
+		fetches := sess.PollRecords(ctx, judgeBatch)
 		if ctx.Err() != nil {
 			return committed, nil
 		}
