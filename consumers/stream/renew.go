@@ -15,7 +15,6 @@ import (
 // outputs, changelog writes and offsets are gone together: nothing is doubled or lost, as
 // after a restart under the same --instance.
 func (p *Processor[S]) renew(ctx context.Context, cause error) error {
-	p.m.txns.WithLabelValues("aborted").Inc()
 	p.m.renewals.Inc()
 	p.log.Warn("transaction outlived the transaction timeout and was aborted by the broker; "+
 		"replacing the transactional client and restoring the owned partitions",

@@ -25,7 +25,7 @@ import (
 // from looping for ever.
 
 // maxRenewals is how many times in a row, without a commit in between, a Processor or Judge
-// replaces its client after its transaction timed out before it gives up (Fatal).
+// replaces its client after its transaction timed out; the next timeout is fatal.
 const maxRenewals = 5
 
 // TimedOutError is the error of a transaction that ended with an epoch error after it was
