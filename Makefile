@@ -55,11 +55,11 @@ down-cluster: ## stop the local clusters (the single node keeps running)
 	deploy/local/cluster.sh down
 
 test-recovery: up ## the broker-loss test on a private broker (not part of make test)
-	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestLedgerBrokerRestart -v ./consumers/ledger/
+	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestLedgerBrokerRestart -v ./consumers/runners/ledger/
 
 test-cluster: ## migrations and fault tests on the local clusters (not part of make test)
 	deploy/local/cluster.sh up
-	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/migrate/ ./consumers/ledger/ ./consumers/sink/
+	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/runners/migrate/ ./consumers/runners/ledger/ ./consumers/runners/sink/
 
 demo: up build ## simulate a marketplace end to end and print what it earned
 	deploy/local/demo.sh

@@ -8,8 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/taskole/revshare/consumers/query/querytest"
-	"github.com/taskole/revshare/consumers/simulate"
+	"github.com/taskole/revshare/consumers/testkit/querytest"
+	"github.com/taskole/revshare/consumers/tools/simulate"
 	rules "github.com/taskole/revshare/pipelines/ledger"
 	"github.com/taskole/revshare/schemas"
 )

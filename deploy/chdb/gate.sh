@@ -42,7 +42,7 @@ fi
 
 if [[ ${1:-} != --check ]]; then
   log "writing the bundle on ClickHouse ${TASKOLE_CLICKHOUSE_ADDR:-?} into $bundle"
-  TASKOLE_INTEGRATION=1 ${GO:-go} test -count=1 -run '^TestQueryPackMatchesReference$' ./consumers/query/
+  TASKOLE_INTEGRATION=1 ${GO:-go} test -count=1 -run '^TestQueryPackMatchesReference$' ./consumers/tools/query/
 fi
 if [[ ! -f $bundle/manifest.json ]]; then
   log "no bundle in $bundle (run without --check)"

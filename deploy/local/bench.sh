@@ -222,7 +222,7 @@ benchpkgs=()
 if [ "$skip_go" != 1 ]; then
   step "1. Go benchmarks (-count $count -benchtime $benchtime -benchmem)"
   mapfile -t benchpkgs < <(grep -rl --include='*_test.go' '^func Benchmark' schemas pipelines consumers |
-    xargs -n1 dirname | sort -u | grep -vx 'consumers/bench' | sed 's#^#./#')
+    xargs -n1 dirname | sort -u | grep -vx 'consumers/tools/bench' | sed 's#^#./#')
   echo "  packages: ${benchpkgs[*]}" >&2
   # Owner state is measured at 1M/10M below; end-to-end benchmarks run once, further down.
   go test -run '^$' -bench . -skip 'OwnerState|EndToEnd' -benchmem -count "$count" -benchtime "$benchtime" \
@@ -230,12 +230,12 @@ if [ "$skip_go" != 1 ]; then
 
   step "1b. owner state per client at $state_clients clients (consumers/bench)"
   BENCH_STATE_CLIENTS=$state_clients go test -run '^$' -bench OwnerState -benchtime 1x -count 1 -timeout 60m \
-    ./consumers/bench | tee "$out/state.txt"
+    ./consumers/tools/bench | tee "$out/state.txt"
 
-  if grep -q '^func BenchmarkSinkEndToEnd' consumers/sink/*_test.go 2>/dev/null; then
+  if grep -q '^func BenchmarkSinkEndToEnd' consumers/runners/sink/*_test.go 2>/dev/null; then
     step "1c. sink end to end against the real servers ($sink_rows rows, CPU profile)"
     TASKOLE_INTEGRATION=1 go test -run '^$' -bench 'SinkEndToEnd' -benchtime "${sink_rows}x" -count 1 -timeout 30m \
-      -cpuprofile "$out/sink.cpu.pprof" -o "$out/sink.test" ./consumers/sink | tee "$out/sink-e2e.txt"
+      -cpuprofile "$out/sink.cpu.pprof" -o "$out/sink.test" ./consumers/runners/sink | tee "$out/sink-e2e.txt"
     go tool pprof -top -nodecount 40 "$out/sink.test" "$out/sink.cpu.pprof" >"$out/sink.cpu.top.txt" 2>/dev/null
   fi
 

@@ -6,8 +6,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/taskole/revshare/consumers/ledger"
-	"github.com/taskole/revshare/consumers/ops"
+	"github.com/taskole/revshare/consumers/runners/ledger"
+	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/stream"
 	rules "github.com/taskole/revshare/pipelines/ledger"
 	"github.com/taskole/revshare/schemas"

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/taskole/revshare/consumers/migrate"
+	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/sql/migrations"
 )
 

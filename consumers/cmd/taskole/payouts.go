@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/taskole/revshare/consumers/ops"
-	"github.com/taskole/revshare/consumers/payouts"
+	"github.com/taskole/revshare/consumers/runners/ops"
+	"github.com/taskole/revshare/consumers/runners/payouts"
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/pipelines/payout"
 	"github.com/taskole/revshare/schemas"

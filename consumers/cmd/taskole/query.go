@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/taskole/revshare/consumers/query"
+	"github.com/taskole/revshare/consumers/tools/query"
 	"github.com/taskole/revshare/sql/queries"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskole/revshare/consumers/itest"
-	"github.com/taskole/revshare/consumers/migrate"
+	"github.com/taskole/revshare/consumers/runners/migrate"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/sql/migrations"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/simulate"
+	"github.com/taskole/revshare/consumers/tools/simulate"
 	"github.com/taskole/revshare/schemas"
 )
 

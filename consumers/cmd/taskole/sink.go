@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/taskole/revshare/consumers/ops"
-	"github.com/taskole/revshare/consumers/sink"
+	"github.com/taskole/revshare/consumers/runners/ops"
+	"github.com/taskole/revshare/consumers/runners/sink"
 	"github.com/taskole/revshare/schemas"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/taskole/revshare/consumers/ledger"
+	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/schemas"
 )
