@@ -10,7 +10,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/testkit/querytest"
 	"github.com/taskole/revshare/consumers/tools/simulate"
-	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -40,7 +40,7 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 
 	// The ledger reads the whole businesses topic before judging bookings (the test produces
 	// everything before starting it), so the Engine's rates hold every businesses event.
-	rates := rules.NewRates()
+	rates := commission.NewRates()
 	type profile struct {
 		at     time.Time
 		id     string
@@ -64,16 +64,16 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 	for id, p := range latest {
 		w.Businesses[id] = querytest.Business{ID: id, Sector: p.sector}
 	}
-	eng, err := rules.New(rules.Config{}, rates)
+	eng, err := commission.New(commission.Config{}, rates)
 	if err != nil {
 		return nil, err
 	}
 
-	states := map[string]*rules.State{}
-	state := func(client string) *rules.State {
+	states := map[string]*commission.State{}
+	state := func(client string) *commission.State {
 		s := states[client]
 		if s == nil {
-			s = new(rules.State)
+			s = new(commission.State)
 			states[client] = s
 		}
 		return s
@@ -208,7 +208,7 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 	return d, nil
 }
 
-func (d *derived) apply(res rules.Result) {
+func (d *derived) apply(res commission.Result) {
 	if res.Owner != nil {
 		d.owners++
 	}

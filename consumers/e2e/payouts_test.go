@@ -18,7 +18,7 @@ import (
 	"github.com/taskole/revshare/consumers/runners/payouts"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/consumers/tools/simulate"
-	"github.com/taskole/revshare/pipelines/payout"
+	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -93,7 +93,7 @@ func TestStatementsIndependentOfSpeed(t *testing.T) {
 		}
 	}
 	for _, f := range []feed{backlogOne, backlogThree, liveInOrder} {
-		cov, err := payouts.CheckCoverage(decodeRecords(runs[f].commissions), decodeStatements(t, runs[f].statements), payout.Config{})
+		cov, err := payouts.CheckCoverage(decodeRecords(runs[f].commissions), decodeStatements(t, runs[f].statements), statement.Config{})
 		if err != nil {
 			t.Fatalf("%v: %v", f, err)
 		}

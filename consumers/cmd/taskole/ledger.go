@@ -9,7 +9,7 @@ import (
 	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/stream"
-	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -22,9 +22,9 @@ func ledgerCommand() command {
 			fs := newFlags("ledger", summary)
 			var c common
 			c.register(fs, "127.0.0.1:9464")
-			defaultRate := fs.String("default-rate", rules.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)")
-			hold := fs.Duration("hold", rules.DefaultHold, "hold period: an accrual is payable this long after the booking")
-			horizon := fs.Duration("horizon", rules.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections")
+			defaultRate := fs.String("default-rate", commission.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)")
+			hold := fs.Duration("hold", commission.DefaultHold, "hold period: an accrual is payable this long after the booking")
+			horizon := fs.Duration("horizon", commission.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections")
 			commit := fs.Duration("commit-interval", stream.DefaultCommitInterval, "how long a transaction stays open")
 			maxBatch := fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most")
 			session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)")
@@ -64,7 +64,7 @@ func ledgerCommand() command {
 				Group:              c.topicPrefix + *group,
 				Instance:           c.instance(),
 				Partitions:         int32(*partitions),
-				Rules:              rules.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon, Bounds: bounds},
+				Rules:              commission.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon, Bounds: bounds},
 				CommitInterval:     *commit,
 				MaxBatchRecords:    *maxBatch,
 				SessionTimeout:     *session,

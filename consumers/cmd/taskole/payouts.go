@@ -9,7 +9,7 @@ import (
 	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/runners/payouts"
 	"github.com/taskole/revshare/consumers/stream"
-	"github.com/taskole/revshare/pipelines/payout"
+	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -38,7 +38,7 @@ their period, and exits.`)
 	c.register(fs, "127.0.0.1:9466")
 	period := fs.String("period", "month", "payout period: month (calendar month, UTC) or week (Monday 00:00 UTC)")
 	minPayout := fs.String("min-payout", "", "minimum payout per currency, e.g. EUR=20.00,JPY=2000 (default 20 in every currency's unit)")
-	closeDelay := fs.Duration("close-delay", payout.DefaultCloseDelay, "event time after period_end before a period closes")
+	closeDelay := fs.Duration("close-delay", statement.DefaultCloseDelay, "event time after period_end before a period closes")
 	partitions := fs.Int("partitions", 0, "partitions of topics this command creates (0: broker default)")
 	commitInterval := fs.Duration("commit-interval", 0, "how long a transaction stays open (0: 500ms)")
 	session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a crashed instance's partitions move after it unless it restarts under the same --instance)")
@@ -53,11 +53,11 @@ their period, and exits.`)
 	if err != nil {
 		return err
 	}
-	p, err := payout.ParsePeriod(*period)
+	p, err := statement.ParsePeriod(*period)
 	if err != nil {
 		return fmt.Errorf("parsing --period: %w", err)
 	}
-	mins, err := payout.ParseMinPayout(*minPayout)
+	mins, err := statement.ParseMinPayout(*minPayout)
 	if err != nil {
 		return fmt.Errorf("parsing --min-payout: %w", err)
 	}
@@ -73,7 +73,7 @@ their period, and exits.`)
 		Prefix:             c.topicPrefix,
 		Instance:           c.instance(),
 		Partitions:         int32(*partitions),
-		Rules:              payout.Config{Period: p, MinPayout: mins, CloseDelay: *closeDelay},
+		Rules:              statement.Config{Period: p, MinPayout: mins, CloseDelay: *closeDelay},
 		CommitInterval:     *commitInterval,
 		SessionTimeout:     *session,
 		TransactionTimeout: *txnTimeout,

@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -89,22 +89,22 @@ func (in *instance) kill() {
 // one-instance run produces (per client the order is the same; across clients it does not matter).
 func reference(t *testing.T, phases [][]input) (map[string]decimal.Decimal, []string) {
 	t.Helper()
-	rates := rules.NewRates()
-	eng, err := rules.New(rules.Config{}, rates)
+	rates := commission.NewRates()
+	eng, err := commission.New(commission.Config{}, rates)
 	if err != nil {
 		t.Fatal(err)
 	}
-	states := map[string]*rules.State{}
-	state := func(c string) *rules.State {
+	states := map[string]*commission.State{}
+	state := func(c string) *commission.State {
 		if states[c] == nil {
-			states[c] = new(rules.State)
+			states[c] = new(commission.State)
 		}
 		return states[c]
 	}
 	var all []schemas.Commission
 	for _, ph := range phases {
 		for _, in := range ph {
-			var res rules.Result
+			var res commission.Result
 			switch in.topic {
 			case "businesses":
 				b, err := schemas.DecodeBusiness([]byte(in.value))

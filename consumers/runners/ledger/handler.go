@@ -13,13 +13,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/stream"
-	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
 // handler applies enrollments and bookings to the client's state (stream.Handler).
 type handler struct {
-	eng      *rules.Engine
+	eng      *commission.Engine
 	bounds   schemas.Bounds
 	topics   schemas.Topics
 	rejected prometheus.Counter
@@ -56,7 +56,7 @@ func decodeProgress(b []byte) progress {
 // Handle applies the record and keeps its input partition's progress: the offset always (a
 // dead-lettered record is handled too), the watermark when the record was accepted. The
 // commissions carry the partition's watermark from before the record (see schemas.SourceHeader).
-func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[rules.State]) error {
+func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[commission.State]) error {
 	name := progressMeta(rec.Topic)
 	pr := decodeProgress(tx.Meta(name))
 	before := pr.watermark
@@ -76,9 +76,9 @@ func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[rul
 }
 
 // apply handles one input record; source is its partition's watermark before it.
-func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[rules.State], source int64) (time.Time, error) {
+func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commission.State], source int64) (time.Time, error) {
 	var (
-		res    rules.Result
+		res    commission.Result
 		client string
 		at     time.Time
 		err    error
@@ -182,13 +182,15 @@ func checkKey(rec *kgo.Record, client string) error {
 	return nil
 }
 
-func (h *handler) AppendState(dst []byte, s *rules.State) ([]byte, error) { return s.AppendBinary(dst) }
-func (h *handler) UnmarshalState(s *rules.State, data []byte) error {
+func (h *handler) AppendState(dst []byte, s *commission.State) ([]byte, error) {
+	return s.AppendBinary(dst)
+}
+func (h *handler) UnmarshalState(s *commission.State, data []byte) error {
 	return h.eng.UnmarshalState(s, data)
 }
-func (h *handler) EmptyState(s *rules.State) bool { return s.Empty() }
+func (h *handler) EmptyState(s *commission.State) bool { return s.Empty() }
 
 // Sweep prunes the client's bookings past its own horizon (stream.Sweeper). The partition's
 // watermark is not used: one client's far-future event must not cut another client's
-// bookings (SPEC R8; rules.Engine.PruneOwn).
-func (h *handler) Sweep(_ time.Time, s *rules.State) bool { return h.eng.PruneOwn(s) }
+// bookings (SPEC R8; commission.Engine.PruneOwn).
+func (h *handler) Sweep(_ time.Time, s *commission.State) bool { return h.eng.PruneOwn(s) }

@@ -5,12 +5,12 @@
 // with the repartition topic (taskole.ledger-repartition.v1) through which the stream
 // processor routes records a producer did not write to the murmur2 partition of their
 // client_id (InputTopics lists the three);
-// each client's rules.State lives in memory per input partition and in the compacted changelog
+// each client's commission.State lives in memory per input partition and in the compacted changelog
 // (taskole.ledger-state.v1 by default, under the same topic prefix). Owner changes go to the
 // compacted referral-owners topic (keyed client_id), ledger entries to the commissions topic
 // (keyed owner_business_id), bad records to the dead-letter topic — all in the transaction that
 // commits the input offsets. The businesses topic is a table every instance reads in full
-// (a separate, non-group consumer) into rules.Rates; input processing starts only after it has
+// (a separate, non-group consumer) into commission.Rates; input processing starts only after it has
 // caught up to its end, and it keeps following afterwards.
 //
 // Dead letters. A bad enrollment or booking is dead-lettered inside the input transaction, so
@@ -36,7 +36,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/taskole/revshare/consumers/stream"
-	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -60,7 +60,7 @@ type Config struct {
 	Instance    string // unique per running instance; transactional id suffix; default "ledger"
 	// Partitions is the partition count of the topics created when missing (0: broker default).
 	Partitions int32
-	Rules      rules.Config // rates, hold, horizon
+	Rules      commission.Config // rates, hold, horizon
 
 	CommitInterval   time.Duration // default stream.DefaultCommitInterval
 	MaxBatchRecords  int           // default stream.DefaultMaxBatchRecords
@@ -123,9 +123,9 @@ func (c Config) withDefaults() (Config, error) {
 type Runner struct {
 	cfg    Config
 	log    *slog.Logger
-	rates  *rules.Rates
-	eng    *rules.Engine
-	proc   *stream.Processor[rules.State]
+	rates  *commission.Rates
+	eng    *commission.Engine
+	proc   *stream.Processor[commission.State]
 	h      *handler
 	admin  *kgo.Client
 	caught atomic.Bool // businesses caught up
@@ -141,8 +141,8 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, rates: rules.NewRatesWithin(cfg.Rules.Bounds)}
-	r.eng, err = rules.New(cfg.Rules, r.rates)
+	r := &Runner{cfg: cfg, log: cfg.Logger, rates: commission.NewRatesWithin(cfg.Rules.Bounds)}
+	r.eng, err = commission.New(cfg.Rules, r.rates)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -112,7 +112,7 @@ type outcome struct {
 // referenceOutcome runs the pure rules per client, in lifecycle order.
 func referenceOutcome(t *testing.T, rates []input, perClient [][]input) outcome {
 	t.Helper()
-	rt := rules.NewRates()
+	rt := commission.NewRates()
 	for _, in := range rates {
 		b, err := schemas.DecodeBusiness([]byte(in.value))
 		if err != nil {
@@ -120,15 +120,15 @@ func referenceOutcome(t *testing.T, rates []input, perClient [][]input) outcome 
 		}
 		rt.Apply(b)
 	}
-	eng, err := rules.New(rules.Config{}, rt)
+	eng, err := commission.New(commission.Config{}, rt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := outcome{owners: map[string]string{}, net: map[string]decimal.Decimal{}}
 	for _, ins := range perClient {
-		var s rules.State
+		var s commission.State
 		for _, in := range ins {
-			var res rules.Result
+			var res commission.Result
 			var err error
 			if in.topic == "enrollments" {
 				ev, derr := schemas.DecodeEnrollment([]byte(in.value))

@@ -8,21 +8,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/pipelines/payout"
+	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
 
 // CheckCoverage decodes the records of the commissions topic (commissions and the ledger's
 // progress markers, as read back from Kafka) and computes how statements cover them
-// (payout.CheckCoverage).
-func CheckCoverage(commissions []*kgo.Record, statements []schemas.Payout, rules payout.Config) (payout.Coverage, error) {
-	var entries []payout.Sourced
+// (statement.CheckCoverage).
+func CheckCoverage(commissions []*kgo.Record, statements []schemas.Payout, rules statement.Config) (statement.Coverage, error) {
+	var entries []statement.Sourced
 	var markers []schemas.LedgerProgress
 	for _, r := range commissions {
 		if marker(r) {
 			m, err := schemas.DecodeLedgerProgress(r.Value)
 			if err != nil {
-				return payout.Coverage{}, fmt.Errorf("decoding marker %d@%d: %w", r.Partition, r.Offset, err)
+				return statement.Coverage{}, fmt.Errorf("decoding marker %d@%d: %w", r.Partition, r.Offset, err)
 			}
 			markers = append(markers, m)
 			continue
@@ -31,7 +31,7 @@ func CheckCoverage(commissions []*kgo.Record, statements []schemas.Payout, rules
 		if err != nil {
 			continue // dead-lettered by the payouts consumer
 		}
-		s := payout.Sourced{Commission: c}
+		s := statement.Sourced{Commission: c}
 		if v, ok := header(r, schemas.SourceWatermarkHeader); ok && len(v) > 0 {
 			if s.Source, err = time.Parse(time.RFC3339Nano, string(v)); err != nil {
 				continue // dead-lettered too
@@ -39,26 +39,26 @@ func CheckCoverage(commissions []*kgo.Record, statements []schemas.Payout, rules
 		}
 		entries = append(entries, s)
 	}
-	return payout.CheckCoverage(rules, entries, markers, statements)
+	return statement.CheckCoverage(rules, entries, markers, statements)
 }
 
 // ReadCoverage reads the commissions and payouts topics back from Kafka (read committed, up
 // to their current ends) and checks the coverage (the demo's figure).
-func ReadCoverage(ctx context.Context, cfg Config) (payout.Coverage, error) {
+func ReadCoverage(ctx context.Context, cfg Config) (statement.Coverage, error) {
 	cfg.Topics = cfg.Topics.WithDefaults()
 	comm, err := readAll(ctx, cfg, string(cfg.Topics.Commissions))
 	if err != nil {
-		return payout.Coverage{}, err
+		return statement.Coverage{}, err
 	}
 	recs, err := readAll(ctx, cfg, string(cfg.Topics.Payouts))
 	if err != nil {
-		return payout.Coverage{}, err
+		return statement.Coverage{}, err
 	}
 	var sts []schemas.Payout
 	for _, r := range recs {
 		p, err := schemas.DecodePayout(r.Value)
 		if err != nil {
-			return payout.Coverage{}, fmt.Errorf("decoding statement %d@%d: %w", r.Partition, r.Offset, err)
+			return statement.Coverage{}, fmt.Errorf("decoding statement %d@%d: %w", r.Partition, r.Offset, err)
 		}
 		sts = append(sts, p)
 	}

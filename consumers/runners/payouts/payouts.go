@@ -14,7 +14,7 @@
 // latest progress of every input partition (stream metadata, in the changelog) and closes a
 // period once the minimum over all of them passes period_end + CloseDelay: every owner of the
 // partition with open entries or a balance gets its statements, owners without new traffic
-// included. Each commission is booked by payout.Engine.AddFrom with the source watermark the
+// included. Each commission is booked by statement.Engine.AddFrom with the source watermark the
 // ledger put in its header, so on-time entries land in their own period and late ones, named
 // late, in the next open one, at any processing speed.
 //
@@ -48,7 +48,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/stream"
-	"github.com/taskole/revshare/pipelines/payout"
+	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -75,7 +75,7 @@ type Config struct {
 	// 0: the broker's default. The changelog and control topics copy the commissions count.
 	Partitions int32
 
-	Rules payout.Config // payout period, minimum payouts, close delay
+	Rules statement.Config // payout period, minimum payouts, close delay
 	// LedgerInputs are the ledger's input topics, whose end offsets a close command pins
 	// (Close); default ledger.InputTopics(Topics). The runner itself learns the input set
 	// from the ledger's progress markers.
@@ -96,7 +96,7 @@ type Config struct {
 type Runner struct {
 	cfg  Config
 	h    *handler
-	proc *stream.Processor[payout.State]
+	proc *stream.Processor[statement.State]
 	log  *slog.Logger
 }
 
@@ -121,7 +121,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	eng, err := payout.New(cfg.Rules)
+	eng, err := statement.New(cfg.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -268,10 +268,10 @@ func Close(ctx context.Context, cfg Config, through time.Time) error {
 	return nil
 }
 
-// handler binds the payout rules to the stream processor. Its state type is payout.State,
+// handler binds the payout rules to the stream processor. Its state type is statement.State,
 // keyed by owner business id.
 type handler struct {
-	e                             *payout.Engine
+	e                             *statement.Engine
 	commissions, control, payouts string
 	log                           *slog.Logger
 
@@ -287,7 +287,7 @@ type handler struct {
 	entries    *prometheus.CounterVec
 }
 
-func newHandler(e *payout.Engine, cfg Config, reg prometheus.Registerer) *handler {
+func newHandler(e *statement.Engine, cfg Config, reg prometheus.Registerer) *handler {
 	h := &handler{e: e, commissions: string(cfg.Topics.Commissions), control: cfg.Control,
 		payouts: string(cfg.Topics.Payouts), log: cfg.Logger, owners: map[string]struct{}{},
 		statements: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_payouts_statements_total",
@@ -311,7 +311,7 @@ func (h *handler) remember(owner string) {
 
 // Handle books one commission, or applies a ledger progress marker or a close command to
 // the partition's clock.
-func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[payout.State]) error {
+func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[statement.State]) error {
 	switch rec.Topic {
 	case h.control:
 		var cmd CloseCommand
@@ -356,7 +356,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[payou
 		if _, err := h.e.Check(s, c); err != nil {
 			return err
 		}
-	} else if _, err := h.e.Check(&payout.State{}, c); err != nil {
+	} else if _, err := h.e.Check(&statement.State{}, c); err != nil {
 		return err
 	}
 	// Valid: close what the partition's clock closes for the owner, then book.
@@ -373,7 +373,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[payou
 
 // progress applies a ledger progress marker: the partition's clock becomes the low watermark
 // of every ledger input partition.
-func (h *handler) progress(tx *stream.Tx[payout.State], rec *kgo.Record) error {
+func (h *handler) progress(tx *stream.Tx[statement.State], rec *kgo.Record) error {
 	v, err := schemas.DecodeLedgerProgress(rec.Value)
 	if err != nil {
 		return fmt.Errorf("decoding ledger progress marker: %w", err)
@@ -407,7 +407,7 @@ func (h *handler) progress(tx *stream.Tx[payout.State], rec *kgo.Record) error {
 
 // advance moves the partition's watermark to at; when that closes a period, every owner of
 // the partition with something to state gets its statements, in owner id order.
-func (h *handler) advance(tx *stream.Tx[payout.State], at time.Time) {
+func (h *handler) advance(tx *stream.Tx[statement.State], at time.Time) {
 	before := h.e.OpenFrom(tx.Watermark())
 	tx.Advance(at)
 	if !h.e.OpenFrom(tx.Watermark()).After(before) {
@@ -479,7 +479,7 @@ func partKey(topic string, partition int32) string {
 	return topic + "/" + strconv.FormatInt(int64(partition), 10)
 }
 
-func (h *handler) clock(tx *stream.Tx[payout.State]) (clock, error) {
+func (h *handler) clock(tx *stream.Tx[statement.State]) (clock, error) {
 	var c clock
 	if b := tx.Meta(clockMeta); b != nil {
 		if err := json.Unmarshal(b, &c); err != nil {
@@ -489,7 +489,7 @@ func (h *handler) clock(tx *stream.Tx[payout.State]) (clock, error) {
 	return c, nil
 }
 
-func (h *handler) setClock(tx *stream.Tx[payout.State], c clock) {
+func (h *handler) setClock(tx *stream.Tx[statement.State], c clock) {
 	b, _ := json.Marshal(c) // maps marshal with sorted keys: same clock, same bytes
 	tx.SetMeta(clockMeta, b)
 }
@@ -513,7 +513,7 @@ func prefix(b []byte) []byte {
 	return b
 }
 
-func (h *handler) emit(tx *stream.Tx[payout.State], sts []schemas.Payout) {
+func (h *handler) emit(tx *stream.Tx[statement.State], sts []schemas.Payout) {
 	for _, st := range sts {
 		tx.Produce(&kgo.Record{Topic: h.payouts, Key: []byte(st.OwnerBusinessID), Value: schemas.AppendPayout(nil, st)})
 		payable := "no"
@@ -525,11 +525,11 @@ func (h *handler) emit(tx *stream.Tx[payout.State], sts []schemas.Payout) {
 	h.out = sts[:0]
 }
 
-func (h *handler) AppendState(dst []byte, s *payout.State) ([]byte, error) {
+func (h *handler) AppendState(dst []byte, s *statement.State) ([]byte, error) {
 	return s.AppendBinary(dst)
 }
 
-func (h *handler) UnmarshalState(s *payout.State, data []byte) error {
+func (h *handler) UnmarshalState(s *statement.State, data []byte) error {
 	if err := s.UnmarshalBinary(data); err != nil {
 		return err
 	}
@@ -539,7 +539,7 @@ func (h *handler) UnmarshalState(s *payout.State, data []byte) error {
 	return nil
 }
 
-func (h *handler) EmptyState(s *payout.State) bool { return s.Empty() }
+func (h *handler) EmptyState(s *statement.State) bool { return s.Empty() }
 
 // Sweep closes idle owners and forgets closed ids beyond the dedupe horizon.
-func (h *handler) Sweep(watermark time.Time, s *payout.State) bool { return h.e.Sweep(s, watermark) }
+func (h *handler) Sweep(watermark time.Time, s *statement.State) bool { return h.e.Sweep(s, watermark) }

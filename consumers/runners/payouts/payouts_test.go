@@ -18,7 +18,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/runners/payouts"
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	"github.com/taskole/revshare/pipelines/payout"
+	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -73,18 +73,18 @@ func genLedger(seed uint64) ledger {
 // expected runs the pure rules over the ledger (no entry is late: the ledger is in event-time
 // order and payable_at ≥ occurred_at) and returns the encoded statements by payout_id.
 func expected(t *testing.T, l ledger, closeThrough time.Time) map[string]string {
-	e, err := payout.New(payout.Config{})
+	e, err := statement.New(statement.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	states := map[string]*payout.State{}
+	states := map[string]*statement.State{}
 	var out []schemas.Payout
 	var w time.Time
 	for _, c := range l.entries {
 		w = later(w, c.OccurredAt)
 		s := states[c.OwnerBusinessID]
 		if s == nil {
-			s = new(payout.State)
+			s = new(statement.State)
 			states[c.OwnerBusinessID] = s
 		}
 		out = e.Advance(out, s, w)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -71,15 +71,15 @@ func enrollment(buf []byte, i int, client string) schemas.Enrollment {
 	}
 }
 
-func newEngine(b *testing.B) *ledger.Engine {
-	e, err := ledger.New(ledger.Config{}, ledger.NewRates())
+func newEngine(b *testing.B) *commission.Engine {
+	e, err := commission.New(commission.Config{}, commission.NewRates())
 	if err != nil {
 		b.Fatal(err)
 	}
 	// Intern every owner up front, as a running ledger has after its first minutes.
-	var s ledger.State
+	var s commission.State
 	for i := 0; i < businesses; i++ {
-		s = ledger.State{}
+		s = commission.State{}
 		if _, err := e.Enrollment(&s, enrollment(nil, i, "warmup")); err != nil {
 			b.Fatal(err)
 		}
@@ -98,13 +98,13 @@ func heapAlloc() uint64 {
 // entry mirrors consumers/stream's per-key store entry (the State and the size of its last
 // changelog value), so the "store" figure is what the running ledger holds per client.
 type entry struct {
-	s    ledger.State
+	s    commission.State
 	size int32 //nolint:unused // never read: it gives entry the layout of the stream's entry
 }
 
 // BenchmarkOwnerState measures, at 1M and 10M owner-only clients (one enrollment each, UUID
 // client and event ids, 20k owners):
-//   - state-B/client: heap bytes per ledger.State (each allocated on its own, as the store does),
+//   - state-B/client: heap bytes per commission.State (each allocated on its own, as the store does),
 //     heap delta after GC;
 //   - store-B/client: heap bytes per client of the ledger's in-memory store, a map from the client
 //     id (36-byte UUID) to the state entry: key bytes, map slots and entry included;
@@ -119,10 +119,10 @@ func BenchmarkOwnerState(b *testing.B) {
 			var buf []byte
 			for b.Loop() {
 				// 1. States alone: the pointer slice is allocated before the baseline.
-				states := make([]*ledger.State, n)
+				states := make([]*commission.State, n)
 				before := heapAlloc()
 				for i := range states {
-					s := new(ledger.State)
+					s := new(commission.State)
 					if _, err := e.Enrollment(s, enrollment(buf, i, "client")); err != nil {
 						b.Fatal(err)
 					}

@@ -1,4 +1,4 @@
-// Package ledger holds the pure rules of the revenue-share ledger (SPEC R1–R6, R8): per client,
+// Package commission holds the pure rules of the revenue-share ledger (SPEC R1–R6, R8): per client,
 // a state machine that takes enrollments and booking events in any order and yields the
 // client's referral owner and the append-only commission entries. It does no I/O and knows no
 // Kafka; the runner (consumers) feeds it decoded events of one client at a time, stores each
@@ -83,4 +83,4 @@
 //
 // Errors: *InvalidError is poison input (dead-letter, state unchanged). Nothing else is
 // returned by the rules.
-package ledger
+package commission

@@ -1,4 +1,4 @@
-// Package payout holds the pure payout rules (SPEC R7): per referral owner and currency, a
+// Package statement holds the pure payout rules (SPEC R7): per referral owner and currency, a
 // balance fed by the ledger's commission entries, closed once per payout period into a
 // statement (schemas.Payout). It does no I/O and knows no Kafka; the runner
 // (consumers/payouts) feeds it decoded entries of one owner at a time, stores each owner's
@@ -75,4 +75,4 @@
 //
 // Errors: *InvalidError is poison input (dead-letter it, the state is unchanged). Nothing else
 // is returned by the rules.
-package payout
+package statement

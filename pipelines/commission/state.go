@@ -1,4 +1,4 @@
-package ledger
+package commission
 
 import (
 	"encoding/binary"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/taskole/revshare/pipelines/wire"
+	"github.com/taskole/revshare/schemas/wire"
 	"github.com/taskole/revshare/schemas"
 )
 

@@ -1,4 +1,4 @@
-package payout
+package statement
 
 import (
 	"encoding/binary"
@@ -7,7 +7,7 @@ import (
 	"sort"
 
 	"github.com/shopspring/decimal"
-	"github.com/taskole/revshare/pipelines/wire"
+	"github.com/taskole/revshare/schemas/wire"
 	"github.com/taskole/revshare/schemas"
 )
 

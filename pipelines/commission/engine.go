@@ -1,4 +1,4 @@
-package ledger
+package commission
 
 import (
 	"crypto/sha256"
