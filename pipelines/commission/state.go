@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/taskole/revshare/schemas/wire"
 	"github.com/taskole/revshare/schemas"
+	"github.com/taskole/revshare/schemas/wire"
 )
 
 // State is one client's ledger state: the referral owner (only the current winner, R1) and

@@ -7,8 +7,8 @@ import (
 	"sort"
 
 	"github.com/shopspring/decimal"
-	"github.com/taskole/revshare/schemas/wire"
 	"github.com/taskole/revshare/schemas"
+	"github.com/taskole/revshare/schemas/wire"
 )
 
 // State is one referral owner's payout state: per currency the balance carried forward, the
