@@ -10,7 +10,7 @@ BIN           := bin/taskole
 SERVERS       := deploy/local/servers.sh
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 TEST_TIMEOUT  ?= 20m
-# The bundle consumers/query's reference test writes for the current-ClickHouse gate.
+# The bundle consumers/tools/query's reference test writes for the current-ClickHouse gate.
 SQL_GATE_DIR  := $(CURDIR)/.run/chdb-gate
 
 # The local servers (override to use others).

@@ -17,7 +17,8 @@ const (
 	TopicDLQ              Topic = "taskole.dlq.v1"
 )
 
-// Topics names every topic of the contract. The zero value of a field means its default.
+// Topics names every topic of the contract. The zero value of a field means its default;
+// consumers/topology puts them under a prefix (topology.New(prefix).Names()).
 type Topics struct {
 	Enrollments      Topic
 	Bookings         Topic
@@ -48,15 +49,5 @@ func (t Topics) WithDefaults() Topics {
 	def(&t.Commissions, TopicCommissions)
 	def(&t.Payouts, TopicPayouts)
 	def(&t.DLQ, TopicDLQ)
-	return t
-}
-
-// WithPrefix returns t with every name prefixed by p (tests use it for unique topics).
-func (t Topics) WithPrefix(p string) Topics {
-	t = t.WithDefaults()
-	for _, v := range []*Topic{&t.Enrollments, &t.Bookings, &t.Businesses, &t.Feedback,
-		&t.AcquisitionCosts, &t.RetentionCosts, &t.ReferralOwners, &t.Commissions, &t.Payouts, &t.DLQ} {
-		*v = Topic(p) + *v
-	}
 	return t
 }

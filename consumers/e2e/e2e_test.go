@@ -275,7 +275,7 @@ func TestPipelineMatchesReference(t *testing.T) {
 			cases = append(cases, c)
 		}
 	}
-	// The prediction queries read client_predictions (`taskole predict`); consumers/predict's
+	// The prediction queries read client_predictions (`taskole predict`); consumers/runners/predict's
 	// integration test checks them.
 	querytest.Check(ctx, t, conn, cases, "dlq_counts", "predicted_clv", "at_risk_clients", "p_alive_distribution")
 

@@ -54,7 +54,7 @@ type Config struct {
 	// LazyRestore keeps each restored key's latest changelog value as bytes and decodes it on
 	// first access (Tx.State, Tx.Peek, a sweep) instead of during the restore, which then
 	// mostly copies bytes. Only for a Handler whose UnmarshalState has no side effect beyond
-	// filling the state (one that, say, indexes the restored keys must restore eagerly).
+	// filling the state (Tx.Keys lists a partition's keys, restored or not).
 	// A value that fails to decode stops Run, as it does at an eager restore.
 	LazyRestore bool
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/schemas"
 )
 
 // Class is what the processor does about an error. Every error crossing the processor's
@@ -38,38 +40,18 @@ func (c Class) String() string {
 	return fmt.Sprintf("class(%d)", uint8(c))
 }
 
-// PoisonError marks an input record that can never be processed. Handlers return it (or any
-// error with a Label() string method, such as *schemas.FieldError) for bad input.
-type PoisonError struct {
-	Reason string // low-cardinality label for the dead-letter metric ("amount:invalid")
-	Err    error
-}
-
-func (e *PoisonError) Error() string { return e.Err.Error() }
-func (e *PoisonError) Unwrap() error { return e.Err }
-
-// Label returns Reason.
-func (e *PoisonError) Label() string { return e.Reason }
-
-// Poisoned wraps err as a PoisonError with the given metric label.
-func Poisoned(label string, err error) error { return &PoisonError{Reason: label, Err: err} }
-
-// labeler is the shape of input errors: *schemas.FieldError, *ledger.InvalidError, *PoisonError.
-type labeler interface{ Label() string }
-
-// Classify says what the processor does about err: Poison for input errors (a *PoisonError or
-// any error in the chain with a Label() string method), Retryable for retriable Kafka errors
+// Classify says what the processor does about err: Poison for invalid input (a
+// *schemas.InvalidError in the chain: errors.Is(err, schemas.ErrInvalid)), Retryable for retriable Kafka errors
 // and aborted transactions, Fatal for everything else, including context cancellation and a
 // fenced producer. It returns 0 for a nil error.
 func Classify(err error) Class {
-	var l labeler
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, kgo.ErrClientClosed):
 		return Fatal
-	case errors.As(err, &l):
+	case errors.Is(err, schemas.ErrInvalid):
 		return Poison
 	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed), errors.Is(err, kerr.InvalidTxnState):
@@ -85,9 +67,9 @@ func Classify(err error) Class {
 
 // Label returns the metric label of a poison error ("unknown" when it has none).
 func Label(err error) string {
-	var l labeler
-	if errors.As(err, &l) && l.Label() != "" {
-		return l.Label()
+	var ie *schemas.InvalidError
+	if errors.As(err, &ie) && ie.Label() != "" {
+		return ie.Label()
 	}
 	return "unknown"
 }

@@ -13,13 +13,10 @@ import (
 	"github.com/taskole/revshare/schemas"
 )
 
-type labelled struct{}
-
-func (labelled) Error() string { return "invalid input: refund exceeds" }
-func (labelled) Label() string { return "refund_exceeds_remaining" }
+var labelled = schemas.Refused("refund_exceeds_remaining", errors.New("invalid input: refund exceeds"))
 
 func TestClassify(t *testing.T) {
-	fieldErr := &schemas.FieldError{Field: "amount", Reason: "required"}
+	fieldErr := &schemas.InvalidError{Field: "amount", Reason: "required"}
 	tests := []struct {
 		name  string
 		err   error
@@ -28,8 +25,8 @@ func TestClassify(t *testing.T) {
 	}{
 		{"nil", nil, 0, ""},
 		{"decode error", fmt.Errorf("decoding booking: %w", fieldErr), Poison, "amount:invalid"},
-		{"rule error", fmt.Errorf("applying booking b1: %w", labelled{}), Poison, "refund_exceeds_remaining"},
-		{"explicit poison", Poisoned("key:mismatch", errors.New("wrong key")), Poison, "key:mismatch"},
+		{"rule error", fmt.Errorf("applying booking b1: %w", labelled), Poison, "refund_exceeds_remaining"},
+		{"explicit poison", schemas.Refused("key:mismatch", errors.New("wrong key")), Poison, "key:mismatch"},
 		{"retriable kafka", fmt.Errorf("producing: %w", kerr.NotLeaderForPartition), Retryable, ""},
 		{"aborting", kgo.ErrAborting, Retryable, ""},
 		{"txn abortable", kerr.TransactionAbortable, Retryable, ""},
@@ -89,9 +86,9 @@ func TestDeadLetterReason(t *testing.T) {
 		cause  error
 		reason string
 	}{
-		{fmt.Errorf("applying booking b1: %w", labelled{}), "refund_exceeds_remaining"},
-		{fmt.Errorf("decoding booking: %w", &schemas.FieldError{Field: "amount", Reason: "not a decimal string"}), "amount:invalid"},
-		{Poisoned("", errors.New("no label")), "unknown"},
+		{fmt.Errorf("applying booking b1: %w", labelled), "refund_exceeds_remaining"},
+		{fmt.Errorf("decoding booking: %w", &schemas.InvalidError{Field: "amount", Reason: "not a decimal string"}), "amount:invalid"},
+		{schemas.Refused("", errors.New("no label")), "unknown"},
 	} {
 		out := DeadLetter("taskole.dlq.v1", "ledger", rec, tt.cause, at)
 		d, err := schemas.DecodeDeadLetter(out.Value)

@@ -454,7 +454,7 @@ func (p *Processor[S]) forward(ctx context.Context, rec *kgo.Record) {
 func (p *Processor[S]) handleForwarded(ctx context.Context, pt *part[S], rec *kgo.Record) error {
 	orig, err := unwrap(rec, p.cfg.Inputs)
 	if err != nil {
-		return p.refuse(ctx, rec, Poisoned("repartition:origin", fmt.Errorf("reading forwarded record: %w", err)))
+		return p.refuse(ctx, rec, badOrigin(err))
 	}
 	return p.handle(ctx, pt, orig)
 }

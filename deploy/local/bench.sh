@@ -6,7 +6,7 @@
 #  1. Go benchmarks of the hot paths (decode, rules, encode, row mapping), -benchmem, -count
 #     BENCH_COUNT (5): raw output in .run/bench/<run>/go.txt, comparable with
 #     `benchstat old/go.txt new/go.txt`; owner state per client at 1M and 10M clients
-#     (consumers/bench) and the sink end to end against the real servers, once each; CPU
+#     (consumers/tools/bench) and the sink end to end against the real servers, once each; CPU
 #     profiles of the commission path and of the sink (pprof -top in the run directory).
 #  2. An end-to-end load run in its own namespace (topics "bench.", database taskole_bench,
 #     `taskole reset` first): simulate at full speed, then ledger, payouts and sink each run
@@ -228,7 +228,7 @@ if [ "$skip_go" != 1 ]; then
   go test -run '^$' -bench . -skip 'OwnerState|EndToEnd' -benchmem -count "$count" -benchtime "$benchtime" \
     -timeout 60m "${benchpkgs[@]}" | tee "$out/go.txt"
 
-  step "1b. owner state per client at $state_clients clients (consumers/bench)"
+  step "1b. owner state per client at $state_clients clients (consumers/tools/bench)"
   BENCH_STATE_CLIENTS=$state_clients go test -run '^$' -bench OwnerState -benchtime 1x -count 1 -timeout 60m \
     ./consumers/tools/bench | tee "$out/state.txt"
 
@@ -241,7 +241,7 @@ if [ "$skip_go" != 1 ]; then
 
   step "1d. CPU profile of the commission path"
   go test -run '^$' -bench '^BenchmarkCommissionPath$' -benchtime 3s -count 1 \
-    -cpuprofile "$out/commission.cpu.pprof" -o "$out/ledger.test" ./pipelines/ledger >"$out/commission-profile.txt"
+    -cpuprofile "$out/commission.cpu.pprof" -o "$out/ledger.test" ./pipelines/commission >"$out/commission-profile.txt"
   go tool pprof -top -nodecount 40 "$out/ledger.test" "$out/commission.cpu.pprof" >"$out/commission.cpu.top.txt" 2>/dev/null
 fi
 
@@ -442,7 +442,7 @@ Read a block like this:
   read_committed on the commissions topic, with the ledger live, at half the ledger's measured
   maximum (wall) rate. It includes the ledger's commit interval (500 ms by default), so p50
   is dominated by it.
-- **Owner state** is `consumers/bench` BenchmarkOwnerState: heap bytes per `ledger.State` of
+- **Owner state** is `consumers/tools/bench` BenchmarkOwnerState: heap bytes per `ledger.State` of
   an owner-only client (heap delta after GC, 1M and 10M clients); *store* adds what the
   ledger's in-memory store spends per client (the client id key, the map slot, the entry).
 - **Restore** restarts the ledger after the run: changelog records read / seconds spent

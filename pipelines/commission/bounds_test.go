@@ -40,7 +40,7 @@ func TestFarFutureCannotHijack(t *testing.T) {
 	for _, ev := range []any{evilEnroll, evilBooking, zero} {
 		before, _ := s.MarshalBinary()
 		res, err := apply(e, &s, ev)
-		var ie *InvalidError
+		var ie *schemas.InvalidError
 		if !errors.As(err, &ie) || ie.Label() != "occurred_at:range" {
 			t.Fatalf("%+v: error %v, want occurred_at:range", ev, err)
 		}

@@ -29,12 +29,12 @@
 // kept (reason cancellation). Entries of zero are not emitted. Since rounding is monotone,
 // reversals never exceed the accrual and a booking's net does not depend on how its refunds
 // are split. A refund beyond what is left, in another currency, or of a booking not completed
-// is an *InvalidError.
+// is an *schemas.InvalidError.
 //
 // Lifecycle. created < confirmed < completed < refunded, forward only: any step may be
 // skipped (created → completed is an ordinary instant booking), a booking may start at any
 // status but refunded, refunded may repeat; cancelled may follow created, confirmed or
-// completed (or start a booking). Everything else is an *InvalidError: a move backwards, a
+// completed (or start a booking). Everything else is an *schemas.InvalidError: a move backwards, a
 // repeated status other than refunded under a new event_id, a refund before completed, any
 // event after cancelled, and refunded → cancelled (not in the spec's list; the producer
 // refunds the rest instead).
@@ -81,6 +81,6 @@
 // does not change them (R2). One goroutine owns a State at a time; an Engine and a Rates are
 // safe for concurrent use. Results never alias the State: the runner may keep them.
 //
-// Errors: *InvalidError is poison input (dead-letter, state unchanged). Nothing else is
+// Errors: *schemas.InvalidError is poison input (dead-letter, state unchanged). Nothing else is
 // returned by the rules.
 package commission

@@ -155,9 +155,9 @@ func (e *Engine) Enrollment(s *State, ev schemas.Enrollment) (Result, error) {
 func (e *Engine) AppendEnrollment(dst []schemas.Commission, s *State, ev schemas.Enrollment) (Result, error) {
 	switch {
 	case ev.EventID == "":
-		return Result{}, invalid(LabelMissingField, "enrollment: event_id is required")
+		return Result{}, invalid(schemas.LabelMissingField, "enrollment: event_id is required")
 	case ev.BusinessID == "":
-		return Result{}, invalid(LabelMissingField, "enrollment %s: business_id is required", ev.EventID)
+		return Result{}, invalid(schemas.LabelMissingField, "enrollment %s: business_id is required", ev.EventID)
 	}
 	if err := e.bounds.CheckEnrollment(ev); err != nil {
 		return Result{}, bounded(err, "enrollment "+schemas.Quote([]byte(ev.EventID)))
@@ -233,13 +233,13 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 	res := Result{Commissions: dst}
 	switch {
 	case ev.EventID == "":
-		return res, invalid(LabelMissingField, "booking %s: event_id is required", ev.BookingID)
+		return res, invalid(schemas.LabelMissingField, "booking %s: event_id is required", ev.BookingID)
 	case ev.BookingID == "":
-		return res, invalid(LabelMissingField, "booking event %s: booking_id is required", ev.EventID)
+		return res, invalid(schemas.LabelMissingField, "booking event %s: booking_id is required", ev.EventID)
 	case ev.BusinessID == "":
-		return res, invalid(LabelMissingField, "booking %s event %s: business_id is required", ev.BookingID, ev.EventID)
+		return res, invalid(schemas.LabelMissingField, "booking %s event %s: business_id is required", ev.BookingID, ev.EventID)
 	case ev.Status < schemas.StatusCreated || ev.Status > schemas.StatusRefunded:
-		return res, invalid(LabelUnknownStatus, "booking %s event %s: unknown status %d", ev.BookingID, ev.EventID, ev.Status)
+		return res, invalid(schemas.LabelUnknownStatus, "booking %s event %s: unknown status %d", ev.BookingID, ev.EventID, ev.Status)
 	}
 	if err := e.bounds.CheckBooking(ev); err != nil {
 		return res, bounded(err, "booking "+schemas.Quote([]byte(ev.BookingID))+" event "+schemas.Quote([]byte(ev.EventID)))
@@ -257,11 +257,11 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 		}
 		prev = b.status
 		if b.provider != ev.BusinessID {
-			return res, invalid(LabelProviderMismatch, "booking %s event %s: business_id %q, the booking's provider is %q",
+			return res, invalid(schemas.LabelProviderMismatch, "booking %s event %s: business_id %q, the booking's provider is %q",
 				ev.BookingID, ev.EventID, ev.BusinessID, b.provider)
 		}
 	} else if s.pruned != 0 && t < s.pruned {
-		return res, invalid(LabelBeyondHorizon, "booking %s event %s: occurred_at %s is before the kept horizon %s",
+		return res, invalid(schemas.LabelBeyondHorizon, "booking %s event %s: occurred_at %s is before the kept horizon %s",
 			ev.BookingID, ev.EventID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, s.pruned).UTC().Format(time.RFC3339Nano))
 	}
 	if err := transition(prev, ev); err != nil {
@@ -279,11 +279,11 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 
 	case schemas.StatusCompleted:
 		if ev.Amount.Sign() <= 0 {
-			return res, invalid(LabelNonPositiveAmount, "booking %s event %s: completed with amount %s, must be positive", ev.BookingID, ev.EventID, ev.Amount)
+			return res, invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: completed with amount %s, must be positive", ev.BookingID, ev.EventID, ev.Amount)
 		}
 		exp, ok := schemas.MinorUnit(ev.Currency)
 		if !ok {
-			return res, invalid(LabelUnknownCurrency, "booking %s event %s: unknown currency %q", ev.BookingID, ev.EventID, ev.Currency)
+			return res, invalid(schemas.LabelUnknownCurrency, "booking %s event %s: unknown currency %q", ev.BookingID, ev.EventID, ev.Currency)
 		}
 		if b == nil {
 			b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID)})
@@ -308,14 +308,14 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 	case schemas.StatusRefunded:
 		r := ev.RefundAmount
 		if r.Sign() <= 0 {
-			return res, invalid(LabelNonPositiveAmount, "booking %s event %s: refund_amount %s, must be positive", ev.BookingID, ev.EventID, r)
+			return res, invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: refund_amount %s, must be positive", ev.BookingID, ev.EventID, r)
 		}
 		if ev.Currency != "" && ev.Currency != b.cur {
-			return res, invalid(LabelCurrencyMismatch, "booking %s event %s: refund in %s, the booking is in %s", ev.BookingID, ev.EventID, ev.Currency, b.cur)
+			return res, invalid(schemas.LabelCurrencyMismatch, "booking %s event %s: refund in %s, the booking is in %s", ev.BookingID, ev.EventID, ev.Currency, b.cur)
 		}
 		left := b.amount.Sub(b.refunded)
 		if r.GreaterThan(left) {
-			return res, invalid(LabelRefundExceeds, "booking %s event %s: refund %s %s beyond the %s %s left", ev.BookingID, ev.EventID, r, b.cur, left, b.cur)
+			return res, invalid(schemas.LabelRefundExceeds, "booking %s event %s: refund %s %s beyond the %s %s left", ev.BookingID, ev.EventID, r, b.cur, left, b.cur)
 		}
 		before := b.kept()
 		b.status, b.refunded = schemas.StatusRefunded, b.refunded.Add(r)
@@ -354,7 +354,7 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 func transition(prev schemas.Status, ev schemas.Booking) error {
 	next := ev.Status
 	if prev == schemas.StatusCancelled {
-		return invalid(LabelAfterCancelled, "booking %s event %s: %s after cancelled", ev.BookingID, ev.EventID, statusName(next))
+		return invalid(schemas.LabelAfterCancelled, "booking %s event %s: %s after cancelled", ev.BookingID, ev.EventID, statusName(next))
 	}
 	switch next {
 	case schemas.StatusRefunded:
@@ -362,9 +362,9 @@ func transition(prev schemas.Status, ev schemas.Booking) error {
 			return nil
 		}
 		if prev == schemas.StatusUnknown {
-			return invalid(LabelRefundNotCompleted, "booking %s event %s: refund of a booking not completed (or beyond the kept horizon)", ev.BookingID, ev.EventID)
+			return invalid(schemas.LabelRefundNotCompleted, "booking %s event %s: refund of a booking not completed (or beyond the kept horizon)", ev.BookingID, ev.EventID)
 		}
-		return invalid(LabelRefundNotCompleted, "booking %s event %s: refund of a booking that is %s, not completed", ev.BookingID, ev.EventID, statusName(prev))
+		return invalid(schemas.LabelRefundNotCompleted, "booking %s event %s: refund of a booking that is %s, not completed", ev.BookingID, ev.EventID, statusName(prev))
 	case schemas.StatusCancelled:
 		if prev != schemas.StatusRefunded {
 			return nil
@@ -374,7 +374,7 @@ func transition(prev schemas.Status, ev schemas.Booking) error {
 			return nil
 		}
 	}
-	return invalid(LabelInvalidTransition, "booking %s event %s: transition %s → %s not allowed", ev.BookingID, ev.EventID, statusName(prev), statusName(next))
+	return invalid(schemas.LabelInvalidTransition, "booking %s event %s: transition %s → %s not allowed", ev.BookingID, ev.EventID, statusName(prev), statusName(next))
 }
 
 // lifecycleRank orders the forward statuses; unknown (no event yet) is below them all.
@@ -488,7 +488,7 @@ func (e *Engine) pruneOwn(s *State, t int64) {
 
 // Prune drops the bookings whose time (completion, else latest event) is before
 // watermark − Horizon. Events of a dropped booking that arrive later are refused
-// (LabelBeyondHorizon, or LabelRefundNotCompleted for a refund) instead of counting twice.
+// (schemas.LabelBeyondHorizon, or schemas.LabelRefundNotCompleted for a refund) instead of counting twice.
 // The ledger consumer prunes with PruneOwn; Prune is for callers that hold a clock of their
 // own for this client.
 func (e *Engine) Prune(s *State, watermark time.Time) {

@@ -78,7 +78,7 @@ func (h *hostile) event() any {
 // an event it refuses must leave the state as it was, and nothing out of bounds may reach a
 // commission, an owner or the rates in force.
 //
-//	go test -run='^$' -fuzz=FuzzEngineHostile -fuzztime=60s ./pipelines/ledger/
+//	go test -run='^$' -fuzz=FuzzEngineHostile -fuzztime=60s ./pipelines/commission/
 func FuzzEngineHostile(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz"))

@@ -142,7 +142,7 @@ func TestWorkedExamples(t *testing.T) {
 			{ev: refunded("k2", "b1", "P", "33.33", "EUR", 6), want: []ent{rev(refund, "A", "b1", "-2.33")}}, // 66.67×0.07=4.6669→4.67
 			{ev: refunded("k3", "b1", "P", "33.33", "", 7), want: []ent{rev(refund, "A", "b1", "-2.34")}},    // 33.34×0.07=2.3338→2.33
 			{ev: refunded("k4", "b1", "P", "33.34", "EUR", 8), want: []ent{rev(refund, "A", "b1", "-2.33")}}, // 0
-			{ev: refunded("k5", "b1", "P", "0.01", "EUR", 9), err: LabelRefundExceeds},
+			{ev: refunded("k5", "b1", "P", "0.01", "EUR", 9), err: schemas.LabelRefundExceeds},
 		}},
 		{"tiny refund that does not change the rounded commission emits nothing", []step{
 			{ev: enroll("e1", "B", 0)},
@@ -155,26 +155,26 @@ func TestWorkedExamples(t *testing.T) {
 			{ev: bev("k0", "b1", "P", schemas.StatusConfirmed, 1)},
 			{ev: completed("k1", "b1", "P", "100.00", "EUR", 5), want: []ent{acc(done, "B", "b1", "5.00")}},
 			{ev: refunded("k2", "b1", "P", "40.00", "EUR", 6), want: []ent{rev(refund, "B", "b1", "-2.00")}},
-			{ev: cancelled("k3", "b1", "P", 7), err: LabelInvalidTransition}, // refunded → cancelled is not allowed
+			{ev: cancelled("k3", "b1", "P", 7), err: schemas.LabelInvalidTransition}, // refunded → cancelled is not allowed
 		}},
 		{"cancellation right after completion", []step{
 			{ev: enroll("e1", "B", 0)},
 			{ev: completed("k1", "b1", "P", "80.00", "EUR", 5), want: []ent{acc(done, "B", "b1", "4.00")}},
 			{ev: cancelled("k2", "b1", "P", 7), want: []ent{rev(cancel, "B", "b1", "-4.00")}},
-			{ev: refunded("k3", "b1", "P", "1.00", "EUR", 8), err: LabelAfterCancelled},
+			{ev: refunded("k3", "b1", "P", "1.00", "EUR", 8), err: schemas.LabelAfterCancelled},
 			{ev: cancelled("k2", "b1", "P", 7), dup: true},
 		}},
 		{"refund beyond what is left leaves the state unchanged", []step{
 			{ev: enroll("e1", "B", 0)},
 			{ev: completed("k1", "b1", "P", "100.00", "EUR", 5), want: []ent{acc(done, "B", "b1", "5.00")}},
 			{ev: refunded("k2", "b1", "P", "60.00", "EUR", 6), want: []ent{rev(refund, "B", "b1", "-3.00")}},
-			{ev: refunded("k3", "b1", "P", "40.01", "EUR", 7), err: LabelRefundExceeds},
+			{ev: refunded("k3", "b1", "P", "40.01", "EUR", 7), err: schemas.LabelRefundExceeds},
 			{ev: refunded("k4", "b1", "P", "40.00", "EUR", 8), want: []ent{rev(refund, "B", "b1", "-2.00")}},
 		}},
 		{"refund in another currency", []step{
 			{ev: enroll("e1", "B", 0)},
 			{ev: completed("k1", "b1", "P", "100.00", "EUR", 5), want: []ent{acc(done, "B", "b1", "5.00")}},
-			{ev: refunded("k2", "b1", "P", "10.00", "USD", 6), err: LabelCurrencyMismatch},
+			{ev: refunded("k2", "b1", "P", "10.00", "USD", 6), err: schemas.LabelCurrencyMismatch},
 		}},
 		{"created then completed (confirmed skipped) accrues and refunds", []step{
 			{ev: enroll("e1", "B", 0)},
@@ -184,30 +184,30 @@ func TestWorkedExamples(t *testing.T) {
 		}},
 		{"refund before completed", []step{
 			{ev: enroll("e1", "B", 0)},
-			{ev: refunded("k1", "b1", "P", "10.00", "EUR", 1), err: LabelRefundNotCompleted},
+			{ev: refunded("k1", "b1", "P", "10.00", "EUR", 1), err: schemas.LabelRefundNotCompleted},
 			{ev: bev("k2", "b1", "P", schemas.StatusCreated, 2)},
-			{ev: refunded("k3", "b1", "P", "10.00", "EUR", 3), err: LabelRefundNotCompleted},
+			{ev: refunded("k3", "b1", "P", "10.00", "EUR", 3), err: schemas.LabelRefundNotCompleted},
 		}},
 		{"impossible transitions", []step{
 			{ev: enroll("e1", "B", 0)},
 			{ev: bev("k1", "b1", "P", schemas.StatusCreated, 1)},
-			{ev: bev("k2", "b1", "P", schemas.StatusCreated, 2), err: LabelInvalidTransition},
+			{ev: bev("k2", "b1", "P", schemas.StatusCreated, 2), err: schemas.LabelInvalidTransition},
 			{ev: bev("k4", "b1", "P", schemas.StatusConfirmed, 4)},
-			{ev: bev("k3", "b1", "P", schemas.StatusCreated, 3), err: LabelInvalidTransition}, // backwards
+			{ev: bev("k3", "b1", "P", schemas.StatusCreated, 3), err: schemas.LabelInvalidTransition}, // backwards
 			{ev: completed("k5", "b1", "P", "10.00", "EUR", 5), want: []ent{acc(done, "B", "b1", "0.50")}},
-			{ev: bev("k6", "b1", "P", schemas.StatusConfirmed, 6), err: LabelInvalidTransition},
-			{ev: completed("k7", "b1", "P", "10.00", "EUR", 7), err: LabelInvalidTransition},
+			{ev: bev("k6", "b1", "P", schemas.StatusConfirmed, 6), err: schemas.LabelInvalidTransition},
+			{ev: completed("k7", "b1", "P", "10.00", "EUR", 7), err: schemas.LabelInvalidTransition},
 			{ev: bev("k8", "b2", "P", schemas.StatusCancelled, 8)},
-			{ev: bev("k9", "b2", "P", schemas.StatusConfirmed, 9), err: LabelAfterCancelled},
-			{ev: bev("k10", "b1", "Q", schemas.StatusRefunded, 10), err: LabelProviderMismatch},
+			{ev: bev("k9", "b2", "P", schemas.StatusConfirmed, 9), err: schemas.LabelAfterCancelled},
+			{ev: bev("k10", "b1", "Q", schemas.StatusRefunded, 10), err: schemas.LabelProviderMismatch},
 		}},
 		{"bad completed events", []step{
 			{ev: enroll("e1", "B", 0)},
-			{ev: completed("k1", "b1", "P", "0", "EUR", 1), err: LabelNonPositiveAmount},
-			{ev: completed("k2", "b1", "P", "-5", "EUR", 1), err: LabelNonPositiveAmount},
-			{ev: completed("k3", "b1", "P", "5", "XXX", 1), err: LabelUnknownCurrency},
-			{ev: bev("k4", "b1", "P", schemas.StatusUnknown, 1), err: LabelUnknownStatus},
-			{ev: refunded("k5", "b9", "P", "0", "EUR", 1), err: LabelRefundNotCompleted},
+			{ev: completed("k1", "b1", "P", "0", "EUR", 1), err: schemas.LabelNonPositiveAmount},
+			{ev: completed("k2", "b1", "P", "-5", "EUR", 1), err: schemas.LabelNonPositiveAmount},
+			{ev: completed("k3", "b1", "P", "5", "XXX", 1), err: schemas.LabelUnknownCurrency},
+			{ev: bev("k4", "b1", "P", schemas.StatusUnknown, 1), err: schemas.LabelUnknownStatus},
+			{ev: refunded("k5", "b9", "P", "0", "EUR", 1), err: schemas.LabelRefundNotCompleted},
 			{ev: schemas.Enrollment{EventID: "e2", BusinessID: "B"}, err: "client_id:invalid"},
 			// the zero time is out of range, not "required" (SPEC R8 bounds)
 			{ev: schemas.Enrollment{EventID: "e3", ClientID: "c1", BusinessID: "B"}, err: "occurred_at:range"},
@@ -276,7 +276,7 @@ func TestWorkedExamples(t *testing.T) {
 				before, _ := s.MarshalBinary()
 				res, err := apply(e, &s, st.ev)
 				if st.err != "" {
-					var ie *InvalidError
+					var ie *schemas.InvalidError
 					if !errors.As(err, &ie) || ie.Label() != st.err {
 						t.Fatalf("step %d: error %v, want label %s", i, err, st.err)
 					}
@@ -457,7 +457,7 @@ func TestPrune(t *testing.T) {
 		completed("k1", "b1", "P", "100", "EUR", 1), // redelivered after pruning: refused, not double counted
 		refunded("k4", "b1", "P", "10", "EUR", 200), // refund of a pruned booking
 	} {
-		var ie *InvalidError
+		var ie *schemas.InvalidError
 		if _, err := e.Booking(&s, ev); !errors.As(err, &ie) {
 			t.Errorf("%s: %v", ev.EventID, err)
 		}

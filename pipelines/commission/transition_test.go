@@ -29,37 +29,37 @@ func TestTransitionTable(t *testing.T) {
 		{unknown, confirmed, ""},
 		{unknown, completed, ""},
 		{unknown, cancelled, ""},
-		{unknown, refunded, LabelRefundNotCompleted},
+		{unknown, refunded, schemas.LabelRefundNotCompleted},
 
-		{created, created, LabelInvalidTransition},
+		{created, created, schemas.LabelInvalidTransition},
 		{created, confirmed, ""},
 		{created, completed, ""}, // confirmed skipped: an instant booking
 		{created, cancelled, ""},
-		{created, refunded, LabelRefundNotCompleted},
+		{created, refunded, schemas.LabelRefundNotCompleted},
 
-		{confirmed, created, LabelInvalidTransition},
-		{confirmed, confirmed, LabelInvalidTransition},
+		{confirmed, created, schemas.LabelInvalidTransition},
+		{confirmed, confirmed, schemas.LabelInvalidTransition},
 		{confirmed, completed, ""},
 		{confirmed, cancelled, ""},
-		{confirmed, refunded, LabelRefundNotCompleted},
+		{confirmed, refunded, schemas.LabelRefundNotCompleted},
 
-		{completed, created, LabelInvalidTransition},
-		{completed, confirmed, LabelInvalidTransition},
-		{completed, completed, LabelInvalidTransition},
+		{completed, created, schemas.LabelInvalidTransition},
+		{completed, confirmed, schemas.LabelInvalidTransition},
+		{completed, completed, schemas.LabelInvalidTransition},
 		{completed, cancelled, ""},
 		{completed, refunded, ""},
 
-		{refunded, created, LabelInvalidTransition},
-		{refunded, confirmed, LabelInvalidTransition},
-		{refunded, completed, LabelInvalidTransition},
-		{refunded, cancelled, LabelInvalidTransition},
+		{refunded, created, schemas.LabelInvalidTransition},
+		{refunded, confirmed, schemas.LabelInvalidTransition},
+		{refunded, completed, schemas.LabelInvalidTransition},
+		{refunded, cancelled, schemas.LabelInvalidTransition},
 		{refunded, refunded, ""},
 
-		{cancelled, created, LabelAfterCancelled},
-		{cancelled, confirmed, LabelAfterCancelled},
-		{cancelled, completed, LabelAfterCancelled},
-		{cancelled, cancelled, LabelAfterCancelled},
-		{cancelled, refunded, LabelAfterCancelled},
+		{cancelled, created, schemas.LabelAfterCancelled},
+		{cancelled, confirmed, schemas.LabelAfterCancelled},
+		{cancelled, completed, schemas.LabelAfterCancelled},
+		{cancelled, cancelled, schemas.LabelAfterCancelled},
+		{cancelled, refunded, schemas.LabelAfterCancelled},
 	}
 	seen := map[[2]schemas.Status]bool{}
 	for _, tc := range table {
@@ -126,7 +126,7 @@ func labelOf(err error) string {
 	if err == nil {
 		return ""
 	}
-	var ie *InvalidError
+	var ie *schemas.InvalidError
 	if !errors.As(err, &ie) {
 		return "not invalid: " + err.Error()
 	}

@@ -1,7 +1,7 @@
 // Package statement holds the pure payout rules (SPEC R7): per referral owner and currency, a
 // balance fed by the ledger's commission entries, closed once per payout period into a
 // statement (schemas.Payout). It does no I/O and knows no Kafka; the runner
-// (consumers/payouts) feeds it decoded entries of one owner at a time, stores each owner's
+// (consumers/runners/payouts) feeds it decoded entries of one owner at a time, stores each owner's
 // State in a changelog (MarshalBinary) and writes the statements in the same transaction.
 //
 // # Periods
@@ -45,7 +45,7 @@
 //
 // A period closes on an event-time watermark, never on the wall clock. The runner passes the
 // ledger's low watermark: the minimum, over every input partition of the ledger, of the largest
-// occurred_at it processed there (see consumers/payouts). A period closes when that watermark
+// occurred_at it processed there (see consumers/runners/payouts). A period closes when that watermark
 // ≥ period_end + Config.CloseDelay (default 72h). payable_at is not the clock: it runs up to
 // the hold period ahead of event time.
 //
@@ -73,6 +73,6 @@
 // With the runner's transactions (state, statements and offsets commit together) a statement is
 // issued once per owner × currency × period, even across crashes.
 //
-// Errors: *InvalidError is poison input (dead-letter it, the state is unchanged). Nothing else
+// Errors: *schemas.InvalidError is poison input (dead-letter it, the state is unchanged). Nothing else
 // is returned by the rules.
 package statement

@@ -203,29 +203,10 @@ func ID(owner, currency string, periodStart time.Time) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// InvalidError is poison input: an entry the payout rules cannot book. The state it was
-// applied to is unchanged; the runner dead-letters the record.
-type InvalidError struct {
-	Reason string
-	label  string
-}
-
-func (e *InvalidError) Error() string { return "invalid ledger entry: " + e.Reason }
-
-// Label is a short, low-cardinality name of the rule that refused the entry (metrics).
-func (e *InvalidError) Label() string { return e.label }
-
-// Labels of InvalidError.
-const (
-	LabelMissingField    = "missing_field"
-	LabelOwnerMismatch   = "owner_mismatch"
-	LabelUnknownCurrency = "unknown_currency"
-	LabelPlaces          = "amount_places"
-	LabelSign            = "amount_sign"
-)
-
-func invalid(label, format string, args ...any) *InvalidError {
-	return &InvalidError{Reason: fmt.Sprintf(format, args...), label: label}
+// invalid refuses an entry the payout rules cannot book (a *schemas.InvalidError labelled
+// by the rule): the state it was applied to is unchanged; the runner dead-letters the record.
+func invalid(label, format string, args ...any) *schemas.InvalidError {
+	return schemas.Refused(label, fmt.Errorf("invalid ledger entry: "+format, args...))
 }
 
 // Outcome says what Add did with an entry.
@@ -294,30 +275,30 @@ func (e *Engine) AddFrom(s *State, c schemas.Commission, source time.Time) (Outc
 	return out, nil
 }
 
-// Check returns the *InvalidError Add would return for c, without changing s, and the
+// Check returns the *schemas.InvalidError Add would return for c, without changing s, and the
 // currency's minor unit. A runner checks an entry before it moves any clock, so that a
 // refused entry changes nothing.
 func (e *Engine) Check(s *State, c schemas.Commission) (exp int32, err error) {
 	switch {
 	case c.CommissionID == "":
-		return 0, invalid(LabelMissingField, "commission_id is empty")
+		return 0, invalid(schemas.LabelMissingField, "commission_id is empty")
 	case c.OwnerBusinessID == "":
-		return 0, invalid(LabelMissingField, "commission %s: owner_business_id is empty", c.CommissionID)
+		return 0, invalid(schemas.LabelMissingField, "commission %s: owner_business_id is empty", c.CommissionID)
 	case c.PayableAt.IsZero():
-		return 0, invalid(LabelMissingField, "commission %s: payable_at is missing", c.CommissionID)
+		return 0, invalid(schemas.LabelMissingField, "commission %s: payable_at is missing", c.CommissionID)
 	}
 	if s.owner != "" && s.owner != c.OwnerBusinessID {
-		return 0, invalid(LabelOwnerMismatch, "commission %s: owner %q is not the state's %q", c.CommissionID, c.OwnerBusinessID, s.owner)
+		return 0, invalid(schemas.LabelOwnerMismatch, "commission %s: owner %q is not the state's %q", c.CommissionID, c.OwnerBusinessID, s.owner)
 	}
 	exp, ok := schemas.MinorUnit(c.Currency)
 	if !ok {
-		return 0, invalid(LabelUnknownCurrency, "commission %s: unknown currency %q", c.CommissionID, c.Currency)
+		return 0, invalid(schemas.LabelUnknownCurrency, "commission %s: unknown currency %q", c.CommissionID, c.Currency)
 	}
 	if !c.Amount.Equal(c.Amount.Round(exp)) {
-		return 0, invalid(LabelPlaces, "commission %s: amount %s has more places than %s's %d", c.CommissionID, c.Amount, c.Currency, exp)
+		return 0, invalid(schemas.LabelPlaces, "commission %s: amount %s has more places than %s's %d", c.CommissionID, c.Amount, c.Currency, exp)
 	}
 	if (c.Kind == schemas.Accrual && c.Amount.Sign() < 0) || (c.Kind == schemas.Reversal && c.Amount.Sign() > 0) {
-		return 0, invalid(LabelSign, "commission %s: amount %s on a %s", c.CommissionID, c.Amount, c.Kind)
+		return 0, invalid(schemas.LabelSign, "commission %s: amount %s on a %s", c.CommissionID, c.Amount, c.Kind)
 	}
 	return exp, nil
 }

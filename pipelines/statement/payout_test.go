@@ -331,15 +331,15 @@ func TestAddInvalid(t *testing.T) {
 		edit  func(*schemas.Commission)
 		label string
 	}{
-		{"empty id", func(c *schemas.Commission) { c.CommissionID = "" }, LabelMissingField},
-		{"empty owner", func(c *schemas.Commission) { c.OwnerBusinessID = "" }, LabelMissingField},
-		{"no payable_at", func(c *schemas.Commission) { c.PayableAt = time.Time{} }, LabelMissingField},
-		{"other owner", func(c *schemas.Commission) { c.OwnerBusinessID = "o2" }, LabelOwnerMismatch},
-		{"unknown currency", func(c *schemas.Commission) { c.Currency = "XXX" }, LabelUnknownCurrency},
-		{"too many places", func(c *schemas.Commission) { c.Amount = decimal.RequireFromString("1.001") }, LabelPlaces},
-		{"JPY with cents", func(c *schemas.Commission) { c.Currency = "JPY"; c.Amount = decimal.RequireFromString("1.5") }, LabelPlaces},
-		{"negative accrual", func(c *schemas.Commission) { c.Amount = decimal.RequireFromString("-1.00") }, LabelSign},
-		{"positive reversal", func(c *schemas.Commission) { c.Kind = schemas.Reversal }, LabelSign},
+		{"empty id", func(c *schemas.Commission) { c.CommissionID = "" }, schemas.LabelMissingField},
+		{"empty owner", func(c *schemas.Commission) { c.OwnerBusinessID = "" }, schemas.LabelMissingField},
+		{"no payable_at", func(c *schemas.Commission) { c.PayableAt = time.Time{} }, schemas.LabelMissingField},
+		{"other owner", func(c *schemas.Commission) { c.OwnerBusinessID = "o2" }, schemas.LabelOwnerMismatch},
+		{"unknown currency", func(c *schemas.Commission) { c.Currency = "XXX" }, schemas.LabelUnknownCurrency},
+		{"too many places", func(c *schemas.Commission) { c.Amount = decimal.RequireFromString("1.001") }, schemas.LabelPlaces},
+		{"JPY with cents", func(c *schemas.Commission) { c.Currency = "JPY"; c.Amount = decimal.RequireFromString("1.5") }, schemas.LabelPlaces},
+		{"negative accrual", func(c *schemas.Commission) { c.Amount = decimal.RequireFromString("-1.00") }, schemas.LabelSign},
+		{"positive reversal", func(c *schemas.Commission) { c.Kind = schemas.Reversal }, schemas.LabelSign},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,7 +351,7 @@ func TestAddInvalid(t *testing.T) {
 			c := good
 			tt.edit(&c)
 			_, err := e.Add(&s, c)
-			var ie *InvalidError
+			var ie *schemas.InvalidError
 			if !errors.As(err, &ie) || ie.Label() != tt.label {
 				t.Fatalf("error %v, want label %s", err, tt.label)
 			}

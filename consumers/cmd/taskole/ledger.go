@@ -9,8 +9,8 @@ import (
 	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/pipelines/commission"
-	"github.com/taskole/revshare/schemas"
 )
 
 func ledgerCommand() command {
@@ -31,7 +31,7 @@ func ledgerCommand() command {
 			rebalance := fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)")
 			txnTimeout := fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)")
 			leave := fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance")
-			group := fs.String("group", "taskole-ledger", "consumer group (--topic-prefix is prepended)")
+			group := fs.String("group", topology.GroupLedger, "consumer group (--topic-prefix is prepended)")
 			changelog := fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)")
 			partitions := fs.Int("partitions", 12, "partition count of topics created when missing")
 			bf := registerBounds(fs)
@@ -55,7 +55,7 @@ func ledgerCommand() command {
 				return err
 			}
 			reg := ops.NewRegistry()
-			topics := schemas.Topics{}.WithPrefix(c.topicPrefix)
+			topics := topology.New(c.topicPrefix).Names()
 			r, err := ledger.New(ledger.Config{
 				ClientOpts:         kopts,
 				Brokers:            c.brokerList(),

@@ -9,8 +9,8 @@ import (
 	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/runners/payouts"
 	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/pipelines/statement"
-	"github.com/taskole/revshare/schemas"
 )
 
 const payoutsSummary = "issue payout statements: taskole.commissions.v1 → taskole.payouts.v1 (exactly once)"
@@ -69,7 +69,7 @@ their period, and exits.`)
 	cfg := payouts.Config{
 		ClientOpts:         kopts,
 		Brokers:            c.brokerList(),
-		Topics:             schemas.Topics{}.WithPrefix(c.topicPrefix),
+		Topics:             topology.New(c.topicPrefix).Names(),
 		Prefix:             c.topicPrefix,
 		Instance:           c.instance(),
 		Partitions:         int32(*partitions),

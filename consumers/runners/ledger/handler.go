@@ -176,7 +176,7 @@ func (h *handler) BeforeCommit(c *stream.Commit) error {
 // partition, away from the client's state.
 func checkKey(rec *kgo.Record, client string) error {
 	if string(rec.Key) != client {
-		return stream.Poisoned("key:mismatch", fmt.Errorf("record key %s is not the client_id %s",
+		return schemas.Refused(schemas.LabelKeyMismatch, fmt.Errorf("record key %s is not the client_id %s",
 			schemas.Quote(rec.Key), schemas.Quote([]byte(client))))
 	}
 	return nil

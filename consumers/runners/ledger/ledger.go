@@ -1,5 +1,5 @@
 // Package ledger runs the commission ledger (SPEC R1–R6, R8) on Kafka: it binds the pure
-// rules of pipelines/ledger to the exactly-once stream processor.
+// rules of pipelines/commission to the exactly-once stream processor.
 //
 // Topology. Enrollments and bookings (co-partitioned by client_id) are consumed in one group,
 // with the repartition topic (taskole.ledger-repartition.v1) through which the stream
@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,17 +35,18 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
 // DefaultChangelog is the changelog topic under the default names.
-const DefaultChangelog = "taskole.ledger-state.v1"
+const DefaultChangelog = topology.LedgerState
 
 // DefaultRepartition is the repartition topic under the default names: enrollments and
 // bookings that were not written to the murmur2 partition of their client_id are forwarded
 // there and handled from there (stream.Config.Repartition).
-const DefaultRepartition = "taskole.ledger-repartition.v1"
+const DefaultRepartition = topology.LedgerRepartition
 
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
@@ -77,20 +77,14 @@ type Config struct {
 	ClientOpts []kgo.Opt             // appended to every client's options (tests)
 }
 
-// ChangelogFor returns the changelog topic that belongs with topics: DefaultChangelog under the
-// prefix topics' enrollments name carries.
+// ChangelogFor returns the changelog topic that belongs with topics (topology.Of).
 func ChangelogFor(topics schemas.Topics) string {
-	t := topics.WithDefaults()
-	prefix, _ := strings.CutSuffix(string(t.Enrollments), string(schemas.TopicEnrollments))
-	return prefix + DefaultChangelog
+	return topology.Of(topics).Name(topology.LedgerState)
 }
 
-// RepartitionFor returns the repartition topic that belongs with topics: DefaultRepartition
-// under the prefix topics' enrollments name carries.
+// RepartitionFor returns the repartition topic that belongs with topics (topology.Of).
 func RepartitionFor(topics schemas.Topics) string {
-	t := topics.WithDefaults()
-	prefix, _ := strings.CutSuffix(string(t.Enrollments), string(schemas.TopicEnrollments))
-	return prefix + DefaultRepartition
+	return topology.Of(topics).Name(topology.LedgerRepartition)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -108,7 +102,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Repartition = RepartitionFor(c.Topics)
 	}
 	if c.Group == "" {
-		c.Group = "taskole-ledger"
+		c.Group = topology.GroupLedger
 	}
 	if c.Instance == "" {
 		c.Instance = "ledger"
@@ -208,22 +202,38 @@ func ConsumedTopics(t schemas.Topics, repartition string) []string {
 	return append(InputTopics(t), repartition)
 }
 
-// Topics returns the topics the ledger needs, as it creates them when missing; the
-// repartition topic is RepartitionFor(t). It keeps records forever (retention.ms=-1) because
-// the ledger itself deletes what it has committed (stream: purgeRepartition), so a ledger
-// that is down for long loses nothing.
+// Topics returns the topics the ledger needs, as it creates them when missing: what the
+// topology says it reads, writes and keeps, its changelog named changelog.
 func Topics(t schemas.Topics, changelog string, partitions int32) []stream.TopicSpec {
-	t = t.WithDefaults()
-	return []stream.TopicSpec{
-		{Name: RepartitionFor(t), Partitions: partitions, Configs: map[string]string{"retention.ms": "-1"}},
-		{Name: string(t.Enrollments), Partitions: partitions},
-		{Name: string(t.Bookings), Partitions: partitions},
-		{Name: string(t.Businesses), Partitions: partitions},
-		{Name: string(t.ReferralOwners), Partitions: partitions, Compact: true},
-		{Name: string(t.Commissions), Partitions: partitions},
-		{Name: string(t.DLQ), Partitions: partitions, Configs: stream.DeadLetterTopicConfigs()},
-		{Name: changelog, Partitions: partitions, Compact: true},
+	tp := topology.Of(t)
+	var specs []stream.TopicSpec
+	for _, name := range tp.Runner("ledger").Touches() {
+		topic, _ := tp.Topic(name)
+		if name == tp.Name(topology.LedgerState) {
+			topic.Name = changelog
+		}
+		specs = append(specs, topic.Spec(partitions))
 	}
+	return specs
+}
+
+// copartitioned returns the co-partition groups among the ledger's topics, under the names
+// of r's configuration.
+func (r *Runner) copartitioned() [][]string {
+	tp := topology.Of(r.cfg.Topics)
+	rename := map[string]string{
+		tp.Name(topology.LedgerState):       r.cfg.Changelog,
+		tp.Name(topology.LedgerRepartition): r.cfg.Repartition,
+	}
+	groups := tp.CoPartitioned(tp.Runner("ledger").Touches()...)
+	for _, g := range groups {
+		for i, n := range g {
+			if to, ok := rename[n]; ok {
+				g[i] = to
+			}
+		}
+	}
+	return groups
 }
 
 // Ready reports whether the rates table has caught up and every assigned partition is restored.
@@ -234,9 +244,12 @@ func (r *Runner) Ready() bool { return r.caught.Load() && r.proc.Ready() }
 func (r *Runner) Run(ctx context.Context) error {
 	t := r.cfg.Topics
 	specs := Topics(t, r.cfg.Changelog, r.cfg.Partitions)
-	specs[0].Name = r.cfg.Repartition
-	if err := stream.EnsureTopics(ctx, r.admin, specs,
-		append(ConsumedTopics(t, r.cfg.Repartition), string(t.ReferralOwners), r.cfg.Changelog)); err != nil {
+	for i := range specs {
+		if specs[i].Name == RepartitionFor(t) {
+			specs[i].Name = r.cfg.Repartition
+		}
+	}
+	if err := stream.EnsureTopics(ctx, r.admin, specs, r.copartitioned()...); err != nil {
 		return fmt.Errorf("preparing topics: %w", err)
 	}
 	if err := r.describeInputs(ctx); err != nil {

@@ -1,4 +1,4 @@
-// Package payouts runs the payout rules (pipelines/payout, SPEC R7) exactly once over the
+// Package payouts runs the payout rules (pipelines/statement, SPEC R7) exactly once over the
 // ledger: it consumes taskole.commissions.v1 (keyed by owner) and a control topic of explicit
 // close commands, keeps each owner's payout state in a compacted changelog
 // (taskole.payouts-state.v1) and writes statements to taskole.payouts.v1 — statements, state
@@ -37,9 +37,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,15 +46,16 @@ import (
 
 	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
 
-// Default names of the runner's own topics and group.
+// Default names of the runner's own topics and group (topology).
 const (
-	DefaultChangelog = "taskole.payouts-state.v1"
-	DefaultControl   = "taskole.payouts-control.v1"
-	DefaultGroup     = "taskole-payouts"
+	DefaultChangelog = topology.PayoutsState
+	DefaultControl   = topology.PayoutsControl
+	DefaultGroup     = topology.GroupPayouts
 )
 
 // Config configures a Runner. The zero value of every field but Brokers means its default.
@@ -100,26 +99,40 @@ type Runner struct {
 	log  *slog.Logger
 }
 
+// withDefaults returns c with every zero field replaced by its default: the one place they
+// are derived (New, EnsureTopics and Close all start here).
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Brokers) == 0 {
+		return c, errors.New("payouts config: no brokers")
+	}
+	tp := topology.New(c.Prefix)
+	c.Topics = c.Topics.WithDefaults()
+	if c.Changelog == "" {
+		c.Changelog = tp.Name(DefaultChangelog)
+	}
+	if c.Control == "" {
+		c.Control = tp.Name(DefaultControl)
+	}
+	if c.Group == "" {
+		c.Group = tp.Name(DefaultGroup)
+	}
+	if c.Instance == "" {
+		c.Instance = "payouts"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if len(c.LedgerInputs) == 0 {
+		c.LedgerInputs = ledger.InputTopics(c.Topics)
+	}
+	return c, nil
+}
+
 // New validates cfg and creates the runner. It connects lazily.
 func New(cfg Config) (*Runner, error) {
-	if len(cfg.Brokers) == 0 {
-		return nil, errors.New("payouts config: no brokers")
-	}
-	cfg.Topics = cfg.Topics.WithDefaults()
-	if cfg.Changelog == "" {
-		cfg.Changelog = cfg.Prefix + DefaultChangelog
-	}
-	if cfg.Control == "" {
-		cfg.Control = cfg.Prefix + DefaultControl
-	}
-	if cfg.Group == "" {
-		cfg.Group = cfg.Prefix + DefaultGroup
-	}
-	if cfg.Instance == "" {
-		cfg.Instance = "payouts"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	eng, err := statement.New(cfg.Rules)
 	if err != nil {
@@ -127,13 +140,16 @@ func New(cfg Config) (*Runner, error) {
 	}
 	h := newHandler(eng, cfg, cfg.Registry)
 	proc, err := stream.New(stream.Config{
-		Brokers:            cfg.Brokers,
-		Name:               "payouts",
-		Group:              cfg.Group,
-		TransactionalID:    cfg.Group + "-" + cfg.Instance,
-		Inputs:             []string{string(cfg.Topics.Commissions), cfg.Control},
-		Changelog:          cfg.Changelog,
-		DLQ:                string(cfg.Topics.DLQ),
+		Brokers:         cfg.Brokers,
+		Name:            "payouts",
+		Group:           cfg.Group,
+		TransactionalID: cfg.Group + "-" + cfg.Instance,
+		Inputs:          []string{string(cfg.Topics.Commissions), cfg.Control},
+		Changelog:       cfg.Changelog,
+		DLQ:             string(cfg.Topics.DLQ),
+		// Safe: UnmarshalState only fills the state; a period turnover walks the partition's
+		// owners through tx.Keys, raw or decoded.
+		LazyRestore:        true,
 		CommitInterval:     cfg.CommitInterval,
 		SessionTimeout:     cfg.SessionTimeout,
 		TransactionTimeout: cfg.TransactionTimeout,
@@ -167,12 +183,9 @@ func (r *Runner) Close() { r.proc.Close() }
 // letters (delete policy), and the changelog (compacted) and control topics with the
 // commissions topic's partition count, then checks they are co-partitioned.
 func EnsureTopics(ctx context.Context, cfg Config) error {
-	cfg.Topics = cfg.Topics.WithDefaults()
-	if cfg.Changelog == "" {
-		cfg.Changelog = cfg.Prefix + DefaultChangelog
-	}
-	if cfg.Control == "" {
-		cfg.Control = cfg.Prefix + DefaultControl
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.ClientOpts...)...)
 	if err != nil {
@@ -227,11 +240,9 @@ type CloseCommand struct {
 // ledger's input partitions have now; the runner applies it to each commissions partition
 // (idempotent: a repeated command changes nothing).
 func Close(ctx context.Context, cfg Config, through time.Time) error {
-	if cfg.Control == "" {
-		cfg.Control = cfg.Prefix + DefaultControl
-	}
-	if len(cfg.LedgerInputs) == 0 {
-		cfg.LedgerInputs = ledger.InputTopics(cfg.Topics)
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...),
 		kgo.RecordPartitioner(kgo.ManualPartitioner())}, cfg.ClientOpts...)...)
@@ -275,12 +286,6 @@ type handler struct {
 	commissions, control, payouts string
 	log                           *slog.Logger
 
-	// owners is every owner id with state seen by this process (restored or handled), so
-	// that a period turnover can visit the owners of a partition (tx.Peek tells which are
-	// there). Restore runs on the group goroutine, hence the lock.
-	mu     sync.Mutex
-	owners map[string]struct{}
-
 	out []schemas.Payout // scratch
 
 	statements *prometheus.CounterVec
@@ -289,7 +294,7 @@ type handler struct {
 
 func newHandler(e *statement.Engine, cfg Config, reg prometheus.Registerer) *handler {
 	h := &handler{e: e, commissions: string(cfg.Topics.Commissions), control: cfg.Control,
-		payouts: string(cfg.Topics.Payouts), log: cfg.Logger, owners: map[string]struct{}{},
+		payouts: string(cfg.Topics.Payouts), log: cfg.Logger,
 		statements: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_payouts_statements_total",
 			Help: "Statements issued, by currency and whether anything is payable (counted when processed; a retried transaction counts again)."},
 			[]string{"currency", "payable"}),
@@ -303,12 +308,6 @@ func newHandler(e *statement.Engine, cfg Config, reg prometheus.Registerer) *han
 	return h
 }
 
-func (h *handler) remember(owner string) {
-	h.mu.Lock()
-	h.owners[owner] = struct{}{}
-	h.mu.Unlock()
-}
-
 // Handle books one commission, or applies a ledger progress marker or a close command to
 // the partition's clock.
 func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[statement.State]) error {
@@ -316,7 +315,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[state
 	case h.control:
 		var cmd CloseCommand
 		if err := json.Unmarshal(rec.Value, &cmd); err != nil || cmd.CloseThrough.IsZero() {
-			return stream.Poisoned("close_command:invalid", fmt.Errorf("decoding close command %q: want {\"close_through\": RFC 3339, \"ledger_ends\": {…}}: %w", prefix(rec.Value), err))
+			return schemas.Refused(schemas.LabelCloseCommand, fmt.Errorf("decoding close command %q: want {\"close_through\": RFC 3339, \"ledger_ends\": {…}}: %w", prefix(rec.Value), err))
 		}
 		ck, err := h.clock(tx)
 		if err != nil {
@@ -342,13 +341,13 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[state
 		return fmt.Errorf("decoding commission: %w", err)
 	}
 	if string(rec.Key) != c.OwnerBusinessID {
-		return stream.Poisoned("key_mismatch", fmt.Errorf("checking commission %s: record key %q is not its owner_business_id %q",
+		return schemas.Refused(schemas.LabelKeyMismatch, fmt.Errorf("checking commission %s: record key %q is not its owner_business_id %q",
 			c.CommissionID, rec.Key, c.OwnerBusinessID))
 	}
 	var source time.Time
 	if v, ok := header(rec, schemas.SourceWatermarkHeader); ok && len(v) > 0 {
 		if source, err = time.Parse(time.RFC3339Nano, string(v)); err != nil {
-			return stream.Poisoned("source_watermark:invalid", fmt.Errorf("checking commission %s: header %s %q: %w",
+			return schemas.Refused(schemas.LabelSourceWatermark, fmt.Errorf("checking commission %s: header %s %q: %w",
 				c.CommissionID, schemas.SourceWatermarkHeader, prefix(v), err))
 		}
 	}
@@ -360,7 +359,6 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[state
 		return err
 	}
 	// Valid: close what the partition's clock closes for the owner, then book.
-	h.remember(c.OwnerBusinessID)
 	s := tx.State(c.OwnerBusinessID)
 	h.emit(tx, h.e.Advance(h.out[:0], s, tx.Watermark()))
 	out, err := h.e.AddFrom(s, c, source)
@@ -413,15 +411,8 @@ func (h *handler) advance(tx *stream.Tx[statement.State], at time.Time) {
 	if !h.e.OpenFrom(tx.Watermark()).After(before) {
 		return
 	}
-	h.mu.Lock()
-	owners := make([]string, 0, len(h.owners))
-	for o := range h.owners {
-		owners = append(owners, o)
-	}
-	h.mu.Unlock()
-	slices.Sort(owners)
 	wm := tx.Watermark()
-	for _, o := range owners {
+	for _, o := range tx.Keys() { // the partition's owners, in id order
 		if s, ok := tx.Peek(o); !ok || s.Idle() {
 			continue
 		}
@@ -530,13 +521,7 @@ func (h *handler) AppendState(dst []byte, s *statement.State) ([]byte, error) {
 }
 
 func (h *handler) UnmarshalState(s *statement.State, data []byte) error {
-	if err := s.UnmarshalBinary(data); err != nil {
-		return err
-	}
-	if o := s.Owner(); o != "" {
-		h.remember(o)
-	}
-	return nil
+	return s.UnmarshalBinary(data)
 }
 
 func (h *handler) EmptyState(s *statement.State) bool { return s.Empty() }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/runners/payouts"
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
@@ -116,7 +117,7 @@ type env struct {
 func newEnv(t *testing.T) env {
 	brokers := itest.Kafka(t)
 	prefix := "t_" + itest.Unique(t) + "."
-	topics := schemas.Topics{}.WithPrefix(prefix)
+	topics := topology.New(prefix).Names()
 	cfg := payouts.Config{Brokers: brokers, Topics: topics, Prefix: prefix, CommitInterval: 100 * time.Millisecond,
 		LedgerInputs: []string{prefix + "ledger-in"}}
 	itest.CreateTopics(t, brokers, parts, string(topics.Commissions), string(topics.Payouts),

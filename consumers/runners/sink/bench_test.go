@@ -27,7 +27,8 @@ func BenchmarkHandleBooking(b *testing.B) {
 	tp := schemas.Topics{}.WithDefaults()
 	v := schemas.AppendBooking(nil, benchBooking(1))
 	r := &kgo.Record{Topic: string(tp.Bookings), Partition: 0, Value: v}
-	ps := &partState{k: tp2(r), kind: kBookings, home: &s.bookings.table, homeMark: -1, dlqMark: -1}
+	rt := s.routes[r.Topic]
+	ps := &partState{k: tp2(r), route: rt, homeMark: -1, dlqMark: -1}
 	now := time.Now()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(v)))
@@ -35,7 +36,7 @@ func BenchmarkHandleBooking(b *testing.B) {
 		r.Offset = int64(i)
 		s.handle(r, ps, now)
 		if s.rows == 50_000 {
-			s.bookings.reset()
+			rt.rows().reset()
 			s.rows = 0
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/taskole/revshare/schemas"
 )
 
 // class says what to do about an error at the ClickHouse boundary.
@@ -35,40 +37,49 @@ func (c class) String() string {
 	return "unknown"
 }
 
-// fatalCodes are ClickHouse exception codes no retry can fix.
-var fatalCodes = map[int32]bool{
-	16:  true, // NO_SUCH_COLUMN_IN_TABLE
-	47:  true, // UNKNOWN_IDENTIFIER
-	53:  true, // TYPE_MISMATCH
-	60:  true, // UNKNOWN_TABLE
-	62:  true, // SYNTAX_ERROR
-	81:  true, // UNKNOWN_DATABASE
-	164: true, // READONLY
-	192: true, // UNKNOWN_USER
-	193: true, // WRONG_PASSWORD
-	497: true, // ACCESS_DENIED
-	516: true, // AUTHENTICATION_FAILED
+// ClickHouse exception codes (ErrorCodes.cpp) the sink treats as fatal: no retry can fix
+// them, an operator must act.
+const (
+	codeNoSuchColumnInTable  int32 = 16
+	codeUnknownIdentifier    int32 = 47
+	codeTypeMismatch         int32 = 53
+	codeUnknownTable         int32 = 60
+	codeSyntaxError          int32 = 62
+	codeUnknownDatabase      int32 = 81
+	codeReadonly             int32 = 164
+	codeUnknownUser          int32 = 192
+	codeWrongPassword        int32 = 193
+	codeAccessDenied         int32 = 497
+	codeAuthenticationFailed int32 = 516
+)
+
+// fatalCode reports whether a ClickHouse exception code is one no retry can fix.
+func fatalCode(code int32) bool {
+	switch code {
+	case codeNoSuchColumnInTable, codeUnknownIdentifier, codeTypeMismatch, codeUnknownTable,
+		codeSyntaxError, codeUnknownDatabase, codeReadonly, codeUnknownUser, codeWrongPassword,
+		codeAccessDenied, codeAuthenticationFailed:
+		return true
+	}
+	return false
 }
 
 // classify is the one place that decides how the sink treats an error.
 func classify(err error) class {
-	var (
-		re *rowError
-		fe *fatalError
-	)
+	var fe *fatalError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &fe):
 		return fatal
-	case errors.As(err, &re):
+	case errors.Is(err, schemas.ErrInvalid):
 		return poison
 	case errors.Is(err, context.Canceled), errors.Is(err, errStopping):
 		return fatal // shutting down: stop, do not retry
 	}
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {
-		if fatalCodes[ex.Code] {
+		if fatalCode(ex.Code) {
 			return fatal
 		}
 		return retryable // overload, memory, too many parts, timeouts, …

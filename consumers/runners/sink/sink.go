@@ -54,6 +54,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -97,7 +98,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Topics = c.Topics.WithDefaults()
 	if c.Group == "" {
-		c.Group = "taskole-sink"
+		c.Group = topology.GroupSink
 	}
 	if c.Instance == "" {
 		c.Instance = "sink"
@@ -147,22 +148,6 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// kind is what a topic carries.
-type kind uint8
-
-const (
-	kBookings kind = iota + 1
-	kEnrollments
-	kBusinesses
-	kFeedback
-	kAcquisitionCosts
-	kReferralOwners
-	kCommissions
-	kPayouts
-	kDLQ
-	kRetentionCosts
-)
-
 // Sink copies the contract topics into ClickHouse. Create it with New, run it with Run,
 // release it with Close.
 type Sink struct {
@@ -171,8 +156,10 @@ type Sink struct {
 	cl      *kgo.Client
 	ch      driver.Conn
 	met     *metrics
-	topics  []string
-	kinds   map[string]kind
+	topics  []string         // every topic the sink copies
+	routes  map[string]route // by topic: how its records become rows
+	tables  []*table         // every raw table, in insert order
+	dlq     *deadLetters     // the dlq table's route, which also takes the sink's refusals
 	closeMu sync.Once
 
 	// quit is closed when Run's context ends or Close starts: backoff loops (also the one
@@ -182,19 +169,7 @@ type Sink struct {
 	quitOnce sync.Once
 	closing  atomic.Bool // Close started: group callbacks only forget partitions
 
-	mu               sync.Mutex // guards everything below; held while processing and in group callbacks
-	bookings         *bookings
-	enrollments      *enrollments
-	businesses       *businesses
-	feedback         *feedback
-	acquisitionCosts *acquisitionCosts
-	retentionCosts   *retentionCosts
-	referralOwners   *referralOwners
-	commissions      *commissions
-	payouts          *payouts
-	dlq              *dlq
-	tables           []*table
-	home             map[kind]*table // the table a valid record of a kind goes to
+	mu sync.Mutex // guards everything below; held while processing and in group callbacks
 
 	hwm      map[*table]map[tp]int64 // max(_offset) per table and partition, as stored
 	progress map[tp]int64            // last offset of each partition whose records are stored
@@ -218,42 +193,24 @@ func New(cfg Config) (*Sink, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		met:      newMetrics(cfg.Registerer),
-		kinds:    map[string]kind{},
 		hwm:      map[*table]map[tp]int64{},
 		progress: map[tp]int64{},
 		consumed: map[tp]int64{},
 		owned:    map[tp]bool{},
-		home:     map[kind]*table{},
 		quit:     make(chan struct{}),
 	}
-	t := cfg.Topics
-	for top, k := range map[schemas.Topic]kind{
-		t.Bookings: kBookings, t.Enrollments: kEnrollments, t.Businesses: kBusinesses,
-		t.Feedback: kFeedback, t.AcquisitionCosts: kAcquisitionCosts,
-		t.ReferralOwners: kReferralOwners, t.Commissions: kCommissions, t.Payouts: kPayouts,
-		t.DLQ: kDLQ, t.RetentionCosts: kRetentionCosts,
-	} {
-		s.kinds[string(top)] = k
-		s.topics = append(s.topics, string(top))
+	s.routes, s.tables, err = routesOf(topology.Of(cfg.Topics),
+		routeConfig{db: cfg.Database, bounds: cfg.Bounds, consumer: cfg.Consumer})
+	if err != nil {
+		return nil, fmt.Errorf("configuring sink: %w", err)
 	}
-	if len(s.kinds) != 10 {
-		return nil, errors.New("configuring sink: two contract topics share a name")
+	for t, rt := range s.routes {
+		s.topics = append(s.topics, t)
+		if d, ok := rt.(*deadLetters); ok {
+			s.dlq = d
+		}
 	}
-	db := cfg.Database
-	s.bookings, s.enrollments, s.businesses = newBookings(db), newEnrollments(db), newBusinesses(db)
-	s.feedback, s.acquisitionCosts, s.referralOwners = newFeedback(db), newAcquisitionCosts(db), newReferralOwners(db)
-	s.commissions, s.payouts, s.dlq = newCommissions(db), newPayouts(db), newDLQ(db)
-	s.retentionCosts = newRetentionCosts(db)
-	s.tables = []*table{&s.bookings.table, &s.enrollments.table, &s.businesses.table,
-		&s.feedback.table, &s.acquisitionCosts.table, &s.referralOwners.table,
-		&s.commissions.table, &s.payouts.table, &s.dlq.table, &s.retentionCosts.table}
-	s.home = map[kind]*table{
-		kBookings: &s.bookings.table, kEnrollments: &s.enrollments.table,
-		kBusinesses: &s.businesses.table, kFeedback: &s.feedback.table,
-		kAcquisitionCosts: &s.acquisitionCosts.table, kReferralOwners: &s.referralOwners.table,
-		kCommissions: &s.commissions.table, kPayouts: &s.payouts.table, kDLQ: &s.dlq.table,
-		kRetentionCosts: &s.retentionCosts.table,
-	}
+	sort.Strings(s.topics)
 	for _, tb := range s.tables {
 		s.hwm[tb] = map[tp]int64{}
 	}
@@ -337,12 +294,11 @@ func (s *Sink) Run(ctx context.Context) error {
 
 func (s *Sink) judgeDeadLetters(ctx context.Context) error {
 	var topics []string
-	for t, k := range s.kinds {
-		if k != kDLQ {
+	for _, t := range s.topics {
+		if s.routes[t] != route(s.dlq) {
 			topics = append(topics, t)
 		}
 	}
-	sort.Strings(topics)
 	group := s.cfg.Group + "-dlq"
 	err := stream.Judge(ctx, stream.JudgeConfig{
 		Brokers:         s.cfg.Brokers,
@@ -353,7 +309,7 @@ func (s *Sink) judgeDeadLetters(ctx context.Context) error {
 		Consumer:        s.cfg.Consumer,
 		Logger:          s.log,
 	}, func(r *kgo.Record) error {
-		if rerr := s.judge(r, s.kinds[r.Topic], false); rerr != nil {
+		if rerr := s.routes[r.Topic].judge(r, false); rerr != nil {
 			return rerr
 		}
 		return nil
@@ -440,9 +396,9 @@ func (s *Sink) process(ctx context.Context, fetches kgo.Fetches) error {
 			return // revoked while this poll was in flight
 		}
 		// Per-partition state, looked up once per fetched partition rather than per record.
-		kd := s.kinds[fp.Topic]
-		home := s.home[kd]
-		ps := partState{k: k, kind: kd, home: home,
+		rt := s.routes[fp.Topic]
+		home := rt.rows()
+		ps := partState{k: k, route: rt,
 			homeMark: s.mark(home, k), dlqMark: s.mark(&s.dlq.table, k), lastHome: -1, lastDLQ: -1}
 		if s.rows == 0 {
 			s.firstRow = now
@@ -465,155 +421,31 @@ func (s *Sink) process(ctx context.Context, fetches kgo.Fetches) error {
 // partState is what handle needs to know about the partition of the records it handles.
 type partState struct {
 	k                 tp
-	kind              kind
-	home              *table // the table valid records of this partition go to
-	homeMark, dlqMark int64  // high-water marks: records at or below are stored already
-	lastHome, lastDLQ int64  // last offset buffered into home / dlq by this fetch, or -1
+	route             route // how the partition's records become rows
+	homeMark, dlqMark int64 // high-water marks: records at or below are stored already
+	lastHome, lastDLQ int64 // last offset buffered into its table / dlq by this fetch, or -1
 }
 
-// handle decodes one record into the table it belongs to, or the dlq table.
+// handle buffers one record as a row of its route's table, or of the dlq table.
 func (s *Sink) handle(r *kgo.Record, ps *partState, now time.Time) {
-	// Fast skip: stored in every table it could go to.
-	if r.Offset <= ps.homeMark && r.Offset <= ps.dlqMark {
-		s.met.skipped.Inc()
-		return
-	}
-	if ps.kind == kDLQ && ownDeadLetter(r, s.cfg.Consumer) {
-		// The sink's own dead letter: its dlq row was stored with the refused record.
-		s.met.skipped.Inc()
-		return
-	}
-	if ps.kind == kCommissions && isMarker(r) {
-		// A ledger progress marker, not a ledger entry: no row.
-		s.met.skipped.Inc()
-		return
-	}
 	stored := r.Offset <= ps.homeMark
-	rerr := s.judge(r, ps.kind, !stored)
+	if stored && r.Offset <= ps.dlqMark || ps.route.skip(r) {
+		s.met.skipped.Inc() // stored in every table it could go to, or no row at all
+		return
+	}
+	rerr := ps.route.judge(r, !stored)
 	switch {
-	case rerr == nil && stored:
-		s.met.skipped.Inc()
-	case rerr == nil:
+	case rerr == nil && !stored:
 		s.rows++
 		ps.lastHome = r.Offset
-	case r.Offset <= ps.dlqMark:
+	case rerr == nil || r.Offset <= ps.dlqMark:
 		s.met.skipped.Inc()
 	default:
 		s.dlq.addFailed(r, rerr, s.cfg.Consumer, now)
 		s.rows++
 		ps.lastDLQ = r.Offset
-		s.met.dead.WithLabelValues(r.Topic, rerr.label).Inc()
+		s.met.dead.WithLabelValues(r.Topic, rerr.Label()).Inc()
 	}
-}
-
-// ownDeadLetter reports whether r is a dead letter written by consumer (its header).
-func ownDeadLetter(r *kgo.Record, consumer string) bool {
-	v, ok := header(r, stream.DeadLetterConsumerHeader)
-	return ok && string(v) == consumer
-}
-
-// isMarker reports whether r carries schemas.MarkerHeader (a ledger progress marker on the
-// commissions topic).
-func isMarker(r *kgo.Record) bool {
-	_, ok := header(r, schemas.MarkerHeader)
-	return ok
-}
-
-// header returns the value of r's first header named key, and whether it has one.
-func header(r *kgo.Record, key string) ([]byte, bool) {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return h.Value, true
-		}
-	}
-	return nil, false
-}
-
-// judge decodes and checks one record of the given kind — the one validation of the sink,
-// shared with its dead-letter judge (JudgeConfig in Run) — and, when add is set, buffers the
-// valid row into its table. It returns the refusal, or nil.
-func (s *Sink) judge(r *kgo.Record, k kind, add bool) (rerr *rowError) {
-	switch k {
-	case kBookings:
-		v, err := s.cfg.Bounds.DecodeBooking(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkBooking(&v); rerr == nil && add {
-				s.bookings.add(&v, r)
-			}
-		}
-	case kEnrollments:
-		v, err := s.cfg.Bounds.DecodeEnrollment(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkEnrollment(&v); rerr == nil && add {
-				s.enrollments.add(&v, r)
-			}
-		}
-	case kBusinesses:
-		v, err := s.cfg.Bounds.DecodeBusiness(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkBusiness(&v); rerr == nil && add {
-				s.businesses.add(&v, r)
-			}
-		}
-	case kFeedback:
-		v, err := s.cfg.Bounds.DecodeFeedback(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkFeedback(&v); rerr == nil && add {
-				s.feedback.add(&v, r)
-			}
-		}
-	case kAcquisitionCosts:
-		v, err := s.cfg.Bounds.DecodeAcquisitionCost(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkAcquisitionCost(&v); rerr == nil && add {
-				s.acquisitionCosts.add(&v, r)
-			}
-		}
-	case kRetentionCosts:
-		v, err := s.cfg.Bounds.DecodeRetentionCost(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkRetentionCost(&v); rerr == nil && add {
-				s.retentionCosts.add(&v, r)
-			}
-		}
-	case kReferralOwners:
-		v, err := schemas.DecodeReferralOwner(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkReferralOwner(&v); rerr == nil && add {
-				s.referralOwners.add(&v, r)
-			}
-		}
-	case kCommissions:
-		if isMarker(r) {
-			return nil // a ledger progress marker: no entry, nothing to refuse
-		}
-		v, err := schemas.DecodeCommission(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkCommission(&v); rerr == nil && add {
-				s.commissions.add(&v, r)
-			}
-		}
-	case kPayouts:
-		v, err := schemas.DecodePayout(r.Value)
-		if rerr = asRow(err); rerr == nil {
-			if rerr = checkPayout(&v); rerr == nil && add {
-				s.payouts.add(&v, r)
-			}
-		}
-	case kDLQ:
-		v, err := schemas.DecodeDeadLetter(r.Value)
-		if rerr = asRow(err); rerr == nil && add {
-			s.dlq.addLetter(&v, r)
-		}
-	}
-	return rerr
-}
-
-func asRow(err error) *rowError {
-	if err == nil {
-		return nil
-	}
-	return decodeErr(err)
 }
 
 func (s *Sink) mark(t *table, k tp) int64 {

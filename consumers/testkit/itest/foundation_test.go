@@ -97,9 +97,9 @@ func TestFoundation(t *testing.T) {
 	if len(good) != 2 || len(rejected) != 1 {
 		t.Fatalf("decoded %d valid, %d rejected; want 2 and 1", len(good), len(rejected))
 	}
-	var fe *schemas.FieldError
+	var fe *schemas.InvalidError
 	if !errors.As(rejected[0], &fe) || fe.Field != "amount" {
-		t.Fatalf("malformed booking rejected with %v; want a FieldError on amount", rejected[0])
+		t.Fatalf("malformed booking rejected with %v; want a InvalidError on amount", rejected[0])
 	}
 
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr}, Auth: clickhouse.Auth{Database: db}})

@@ -4,9 +4,9 @@
 // database and compares each result row by row and cell by cell with that computation —
 // money to the last decimal, counts to the client, ratios to 1e-9.
 //
-// Two tests feed it: consumers/query builds a World and writes the raw rows the sink would
+// Two tests feed it: consumers/tools/query builds a World and writes the raw rows the sink would
 // have written for it; consumers/e2e derives the World from the simulator's events (owners and
-// commissions through pipelines/ledger's Engine) and lets the real ledger and sink fill the
+// commissions through pipelines/commission's Engine) and lets the real ledger and sink fill the
 // database. The package is for tests only.
 package querytest
 

@@ -24,7 +24,7 @@ import (
 
 // The current-ClickHouse gate (deploy/chdb/gate.py) replays on ClickHouse 26.x, in process
 // through chdb, what this package's reference test does on the 18.16 server: every migration
-// statement as consumers/migrate splits it, the raw tables this test loaded (exported from
+// statement as consumers/runners/migrate splits it, the raw tables this test loaded (exported from
 // 18.16 in Native format), and every query of the pack with its parameters as `taskole query`
 // renders them, and compares each answer with 18.16's. With TASKOLE_SQL_GATE_DIR set,
 // TestQueryPackMatchesReference writes that bundle there (writeGateBundle); `make test`

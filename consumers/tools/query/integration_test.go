@@ -51,5 +51,5 @@ func TestQueryPackMatchesReference(t *testing.T) {
 }
 
 // predictionQueries read client_predictions, which `taskole predict` fills from fitted models,
-// not from the world: consumers/predict's integration test checks them against the table.
+// not from the world: consumers/runners/predict's integration test checks them against the table.
 var predictionQueries = []string{"predicted_clv", "at_risk_clients", "p_alive_distribution"}
