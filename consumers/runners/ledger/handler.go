@@ -93,8 +93,10 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 			return at, err
 		}
 		client, at = ev.ClientID, ev.OccurredAt
-		s := tx.State(client)
-		res, err = h.eng.AppendEnrollment(h.buf[:0], s, ev)
+		err = update(tx, client, func(s *commission.State) (err error) {
+			res, err = h.eng.AppendEnrollment(h.buf[:0], s, ev)
+			return err
+		})
 		if err != nil {
 			return at, fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
 		}
@@ -110,8 +112,10 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 			return at, err
 		}
 		client, at = ev.ClientID, ev.OccurredAt
-		s := tx.State(client)
-		res, err = h.eng.AppendBooking(h.buf[:0], s, ev)
+		err = update(tx, client, func(s *commission.State) (err error) {
+			res, err = h.eng.AppendBooking(h.buf[:0], s, ev)
+			return err
+		})
 		if err != nil {
 			return at, fmt.Errorf("applying booking %s event %s: %w", ev.BookingID, ev.EventID, err)
 		}
@@ -139,6 +143,26 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 		}
 	}
 	return at, nil
+}
+
+// update applies fn to the client's state and marks the state changed only when fn
+// succeeds: a record the rules refuse leaves the partition's state as it was — not even a new
+// empty entry or a changelog write (the stream.Handler contract). The engine changes nothing
+// when it refuses.
+func update(tx *stream.Tx[commission.State], client string, fn func(*commission.State) error) error {
+	if s, ok := tx.Peek(client); ok {
+		if err := fn(s); err != nil {
+			return err
+		}
+		tx.State(client) // the same state, now marked changed
+		return nil
+	}
+	var fresh commission.State
+	if err := fn(&fresh); err != nil {
+		return err
+	}
+	*tx.State(client) = fresh
+	return nil
 }
 
 // BeforeCommit writes one progress marker to every partition of the commissions topic, after

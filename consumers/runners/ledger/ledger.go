@@ -309,8 +309,8 @@ func (r *Runner) Close() {
 }
 
 // followBusinesses reads the businesses topic from the start into the rates table, closes
-// caughtUp once it has read everything that was committed when it started, and keeps following.
-// A bad record is skipped (judgeBusinesses dead-letters it, once).
+// caughtUp once it has read everything that was committed when it started (stream.CatchUp),
+// and keeps following. A bad record is skipped (judgeBusinesses dead-letters it, once).
 func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{}) error {
 	topic := string(r.cfg.Topics.Businesses)
 	ends, err := kadm.NewClient(r.admin).ListCommittedOffsets(ctx, topic)
@@ -320,12 +320,9 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 	if err != nil {
 		return fmt.Errorf("listing %s end offsets: %w", topic, err)
 	}
-	pending := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			pending[o.Partition] = o.Offset
-		}
-	})
+	last := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { last[o.Partition] = o.Offset })
+	catch := stream.NewCatchUp(last)
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(r.cfg.Brokers...),
 		kgo.ConsumeTopics(topic),
@@ -339,14 +336,13 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 	defer cl.Close()
 	done := false
 	check := func() {
-		if !done && len(pending) == 0 {
+		if !done && catch.Done() {
 			done = true
 			r.caught.Store(true)
 			close(caughtUp)
 		}
 	}
 	check()
-	idleSince := time.Now()
 	for {
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
 		if !done {
@@ -362,30 +358,32 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 				r.log.Warn("businesses fetch error", "partition", fe.Partition, "error", fe.Err)
 			}
 		}
-		if fetches.Empty() && !done && time.Since(idleSince) > 5*time.Second {
+		if fetches.Empty() && !done && catch.Idle() {
 			// The tail below the end offsets holds only markers or was compacted away.
-			r.log.Warn("businesses catch-up idle; assuming caught up", "pending", pending)
-			clear(pending)
+			r.log.Warn("businesses catch-up idle; assuming caught up", "pending", catch.Pending())
+			catch.GiveUp()
 		}
 		fetches.EachRecord(func(rec *kgo.Record) {
-			idleSince = time.Now()
-			if end, ok := pending[rec.Partition]; ok && rec.Offset >= end-1 {
-				delete(pending, rec.Partition)
+			catch.Note(rec)
+			if !rec.Attrs.IsControl() {
+				r.applyBusiness(rec)
 			}
-			if rec.Attrs.IsControl() {
-				return
-			}
-			b, err := r.decodeBusiness(rec)
-			if err == nil {
-				err = r.rates.Apply(b)
-			}
-			if err != nil {
-				r.ratesBad.WithLabelValues(stream.Label(err)).Inc()
-				r.log.Debug("skipping bad businesses record", "partition", rec.Partition, "offset", rec.Offset, "error", err)
-				return
-			}
-			r.ratesApplied.Inc()
 		})
 		check()
 	}
+}
+
+// applyBusiness applies one businesses record to the rates table; a bad one is counted and
+// skipped.
+func (r *Runner) applyBusiness(rec *kgo.Record) {
+	b, err := r.decodeBusiness(rec)
+	if err == nil {
+		err = r.rates.Apply(b)
+	}
+	if err != nil {
+		r.ratesBad.WithLabelValues(stream.Label(err)).Inc()
+		r.log.Debug("skipping bad businesses record", "partition", rec.Partition, "offset", rec.Offset, "error", err)
+		return
+	}
+	r.ratesApplied.Inc()
 }
