@@ -124,25 +124,32 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 	}
 	h.buf = res.Commissions[:0]
 	tx.Advance(at)
+	h.produce(rec, tx, client, res, source)
+	return at, nil
+}
+
+// produce adds the outputs of an accepted record to the transaction: the owner change, and
+// the commissions with their source partition and its watermark before the record.
+func (h *handler) produce(rec *kgo.Record, tx *stream.Tx[commission.State], client string, res commission.Result, source int64) {
 	if res.Owner != nil {
 		o := *res.Owner
 		o.ClientID = client
 		tx.Produce(&kgo.Record{Topic: string(h.topics.ReferralOwners), Key: []byte(client),
 			Value: schemas.AppendReferralOwner(nil, o)})
 	}
-	if len(res.Commissions) > 0 {
-		src := []byte(rec.Topic + "/" + strconv.FormatInt(int64(tx.Partition()), 10))
-		var wm []byte
-		if source != 0 {
-			wm = time.Unix(0, source).UTC().AppendFormat(nil, time.RFC3339Nano)
-		}
-		for _, c := range res.Commissions {
-			tx.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Key: []byte(c.OwnerBusinessID),
-				Value:   schemas.AppendCommission(nil, c),
-				Headers: []kgo.RecordHeader{{Key: schemas.SourceHeader, Value: src}, {Key: schemas.SourceWatermarkHeader, Value: wm}}})
-		}
+	if len(res.Commissions) == 0 {
+		return
 	}
-	return at, nil
+	src := []byte(rec.Topic + "/" + strconv.FormatInt(int64(tx.Partition()), 10))
+	var wm []byte
+	if source != 0 {
+		wm = time.Unix(0, source).UTC().AppendFormat(nil, time.RFC3339Nano)
+	}
+	for _, c := range res.Commissions {
+		tx.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Key: []byte(c.OwnerBusinessID),
+			Value:   schemas.AppendCommission(nil, c),
+			Headers: []kgo.RecordHeader{{Key: schemas.SourceHeader, Value: src}, {Key: schemas.SourceWatermarkHeader, Value: wm}}})
+	}
 }
 
 // update applies fn to the client's state and marks the state changed only when fn
