@@ -18,7 +18,7 @@ const (
 )
 
 // Topics names every topic of the contract. The zero value of a field means its default;
-// consumers/topology puts them under a prefix (topology.New(prefix).Names()).
+// TopicsUnder puts them under a prefix (consumers/topology's one prefix mechanism).
 type Topics struct {
 	Enrollments      Topic
 	Bookings         Topic
@@ -49,5 +49,16 @@ func (t Topics) WithDefaults() Topics {
 	def(&t.Commissions, TopicCommissions)
 	def(&t.Payouts, TopicPayouts)
 	def(&t.DLQ, TopicDLQ)
+	return t
+}
+
+// TopicsUnder returns the default names, each prefixed by prefix: the one way a test or a
+// tenant gets a namespace of its own (consumers/topology.New builds on it).
+func TopicsUnder(prefix string) Topics {
+	t := Topics{}.WithDefaults()
+	for _, v := range []*Topic{&t.Enrollments, &t.Bookings, &t.Businesses, &t.Feedback,
+		&t.AcquisitionCosts, &t.RetentionCosts, &t.ReferralOwners, &t.Commissions, &t.Payouts, &t.DLQ} {
+		*v = Topic(prefix) + *v
+	}
 	return t
 }

@@ -80,16 +80,7 @@ func (t Topology) Prefix() string { return t.prefix }
 func (t Topology) Name(name string) string { return t.prefix + name }
 
 // Names returns the names of the contract topics of SPEC §4 under t's prefix.
-func (t Topology) Names() schemas.Topics {
-	p := func(n schemas.Topic) schemas.Topic { return schemas.Topic(t.prefix) + n }
-	return schemas.Topics{
-		Enrollments: p(schemas.TopicEnrollments), Bookings: p(schemas.TopicBookings),
-		Businesses: p(schemas.TopicBusinesses), Feedback: p(schemas.TopicFeedback),
-		AcquisitionCosts: p(schemas.TopicAcquisitionCosts), RetentionCosts: p(schemas.TopicRetentionCosts),
-		ReferralOwners: p(schemas.TopicReferralOwners), Commissions: p(schemas.TopicCommissions),
-		Payouts: p(schemas.TopicPayouts), DLQ: p(schemas.TopicDLQ),
-	}
-}
+func (t Topology) Names() schemas.Topics { return schemas.TopicsUnder(t.prefix) }
 
 // Topics returns every topic, in the order the sink inserts their tables; the internal
 // topics last.

@@ -26,7 +26,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -152,7 +151,7 @@ func Topic(t testing.TB, base string) string {
 // Topics returns every contract topic under a prefix unique to this test (not created).
 func Topics(t testing.TB) schemas.Topics {
 	t.Helper()
-	return topology.New("t_" + Unique(t) + ".").Names()
+	return schemas.TopicsUnder("t_" + Unique(t) + ".")
 }
 
 // CreateTopics creates the named topics with the given partition count on the test broker and
