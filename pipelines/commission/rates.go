@@ -45,7 +45,7 @@ func NewRatesWithin(bounds schemas.Bounds) *Rates {
 
 // Apply records a business's referral rate from its occurred_at on. A repeated event_id
 // replaces the earlier one. An event outside the bounds (SPEC R8: a rate in [0, 1] with at
-// most 6 decimals, a time in [1970, 2200)) is refused with a *schemas.FieldError and changes
+// most 6 decimals, a time in [1970, 2200)) is refused with a *schemas.InvalidError and changes
 // nothing, so no rate in force can move beyond the range.
 func (r *Rates) Apply(b schemas.Business) error {
 	if err := r.bounds.CheckBusiness(b); err != nil {
