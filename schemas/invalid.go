@@ -121,7 +121,7 @@ func (e *InvalidError) Error() string {
 func (e *InvalidError) Unwrap() error { return e.err }
 
 // Is makes every *InvalidError match ErrInvalid.
-func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid } //nolint:errorlint // an Is method compares its target itself
 
 // Label returns a refusal's rule, or "<field>:<code>" with code one of missing, type,
 // invalid, duplicate, range, or "json:malformed" / "json:not_object" for records that are
