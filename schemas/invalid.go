@@ -100,8 +100,8 @@ func AsInvalid(err error) *InvalidError {
 	switch {
 	case !errors.As(err, &ie):
 		return Refused(LabelDecode, err)
-	case error(ie) == err:
-		return ie
+	case ie.Error() == err.Error():
+		return ie // err is ie, or reads as it
 	}
 	return Refused(ie.Label(), err)
 }
@@ -121,7 +121,7 @@ func (e *InvalidError) Error() string {
 func (e *InvalidError) Unwrap() error { return e.err }
 
 // Is makes every *InvalidError match ErrInvalid.
-func (e *InvalidError) Is(target error) bool { return target == ErrInvalid } //nolint:errorlint // an Is method compares its target itself
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 // Label returns a refusal's rule, or "<field>:<code>" with code one of missing, type,
 // invalid, duplicate, range, or "json:malformed" / "json:not_object" for records that are
