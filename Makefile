@@ -54,8 +54,8 @@ up-cluster: ## start 3 KRaft brokers, ZooKeeper and 2 ClickHouse replicas on loo
 down-cluster: ## stop the local clusters (the single node keeps running)
 	deploy/local/cluster.sh down
 
-test-recovery: up ## the broker-loss test on a private broker (not part of make test)
-	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestLedgerBrokerRestart -v ./consumers/ledger/
+test-recovery: up ## only the broker-loss tests (private brokers killed with kill -9; also part of make test)
+	TASKOLE_INTEGRATION=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestLedgerBrokerRestart|BrokerLoss' -v ./consumers/ledger/ ./consumers/payouts/ ./consumers/sink/
 
 test-cluster: ## migrations and fault tests on the local clusters (not part of make test)
 	deploy/local/cluster.sh up
