@@ -39,10 +39,20 @@ func (in *instance) terminateWithBrokerDown(t *testing.T, br *itest.Broker, load
 	if in.err != nil {
 		t.Errorf("ledger: SIGTERM with the broker down: %v, want exit 0:\n%s", in.err, in.out)
 	}
-	if strings.Contains(in.out.String(), "stopping with the open transaction not committed") {
-		t.Logf("ledger stopped with a transaction open (left to the broker's abort)")
+	if line := lineWith(in.out.String(), "stopping with the open transaction not committed"); line != "" {
+		t.Logf("ledger stopped with a transaction open (left to the broker's abort): %s", line)
 	}
 	if !strings.Contains(in.out.String(), "ledger stopped") {
 		t.Errorf("ledger: no \"ledger stopped\" line after SIGTERM with the broker down:\n%s", in.out)
 	}
+}
+
+// lineWith returns the first line of out containing s, or "".
+func lineWith(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }

@@ -108,10 +108,20 @@ func terminateWithBrokerDown(t *testing.T, br *itest.Broker, p *itest.Proc, name
 	if err != nil {
 		t.Errorf("%s: SIGTERM with the broker down: %v, want exit 0:\n%s", name, err, p.Output())
 	}
-	if strings.Contains(p.Output(), "stopping with the open transaction not committed") {
-		t.Logf("%s stopped with a transaction open (left to the broker's abort)", name)
+	if line := lineWith(p.Output(), "stopping with the open transaction not committed"); line != "" {
+		t.Logf("%s stopped with a transaction open (left to the broker's abort): %s", name, line)
 	}
 	if !strings.Contains(p.Output(), name+" stopped") {
 		t.Errorf("%s: no %q line after SIGTERM with the broker down:\n%s", name, name+" stopped", p.Output())
 	}
+}
+
+// lineWith returns the first line of out containing s, or "".
+func lineWith(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }
