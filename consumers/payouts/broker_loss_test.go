@@ -1,7 +1,6 @@
 package payouts_test
 
 import (
-	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,17 +14,13 @@ import (
 // timeout (15 s), so the coordinator has expired the member by the time it can answer again.
 const brokerDown = 20 * time.Second
 
-// shutdownLimit is the hang guard of a SIGTERM while the broker is down, not a timing
-// assertion: the runner bounds the end of its transaction by --transaction-timeout (10 s).
-const shutdownLimit = 90 * time.Second
-
 // TestPayoutsBrokerLoss kills the broker (a private one) with kill -9 while `taskole payouts`
 // is consuming the ledger, keeps it down longer than the session timeout and starts it again.
 // The runner must keep running or exit non-zero with a message (a supervisor, here the test,
 // restarts it); the statements must then be byte-identical to those of an undisturbed run of
 // the binary over the same ledger and to the pure rules: none lost, none doubled, the two bad
-// records dead-lettered exactly once. Last, with the broker killed again, SIGTERM must stop
-// the runner within the hang guard, with its stop logged.
+// records dead-lettered exactly once. Last, the broker is killed again right after new input
+// and the runner gets SIGTERM (itest.StopWithBrokerDown).
 func TestPayoutsBrokerLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("broker loss test is slow")
@@ -50,7 +45,7 @@ func TestPayoutsBrokerLoss(t *testing.T) {
 	calm.produce(t, l, nil)
 	undisturbed := map[string]string{}
 	calm.statements(t, calm.reader(t, string(calm.topics.Payouts)), undisturbed, len(want), 120*time.Second)
-	if _, exited, err := p.Terminate(shutdownLimit); !exited || err != nil {
+	if _, exited, err := p.Terminate(itest.ShutdownLimit); !exited || err != nil {
 		t.Fatalf("undisturbed run: SIGTERM: exited %v, %v\n%s", exited, err, p.Output())
 	}
 	compare(t, undisturbed, want)
@@ -69,10 +64,7 @@ func TestPayoutsBrokerLoss(t *testing.T) {
 		time.Sleep(brokerDown)
 		br.Start()
 		if exited, err := p.Exited(); exited {
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(p.Output(), "taskole payouts:") {
-				t.Fatalf("payouts exited during the broker outage without a non-zero exit and a message (%v):\n%s", err, p.Output())
-			}
+			itest.CheckFatalExit(t, "payouts", err, p.Output())
 			t.Logf("payouts exited with %v; restarting it as a supervisor would", err)
 			p = start(v, "--leave-group")
 		} else {
@@ -90,38 +82,5 @@ func TestPayoutsBrokerLoss(t *testing.T) {
 
 	// More entries (another ledger, new ids; nothing is checked after this), so that a
 	// transaction is most likely open when the broker goes.
-	terminateWithBrokerDown(t, br, p, "payouts", func() { v.produce(t, genLedger(4), nil) })
-}
-
-// terminateWithBrokerDown calls load, kills the broker at once, gives the runner time to
-// notice, sends SIGTERM and expects it to exit 0 within the hang guard with its stop logged.
-func terminateWithBrokerDown(t *testing.T, br *itest.Broker, p *itest.Proc, name string, load func()) {
-	t.Helper()
-	load()
-	br.Kill()
-	time.Sleep(time.Second) // the runner most likely has records in flight
-	took, exited, err := p.Terminate(shutdownLimit)
-	if !exited {
-		t.Fatalf("%s did not exit within %v of SIGTERM with the broker down:\n%s", name, shutdownLimit, p.Output())
-	}
-	t.Logf("%s exited %v after SIGTERM with the broker down (%v)", name, took.Round(time.Millisecond), err)
-	if err != nil {
-		t.Errorf("%s: SIGTERM with the broker down: %v, want exit 0:\n%s", name, err, p.Output())
-	}
-	if line := lineWith(p.Output(), "stopping with the open transaction not committed"); line != "" {
-		t.Logf("%s stopped with a transaction open (left to the broker's abort): %s", name, line)
-	}
-	if !strings.Contains(p.Output(), name+" stopped") {
-		t.Errorf("%s: no %q line after SIGTERM with the broker down:\n%s", name, name+" stopped", p.Output())
-	}
-}
-
-// lineWith returns the first line of out containing s, or "".
-func lineWith(out, s string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, s) {
-			return l
-		}
-	}
-	return ""
+	itest.StopWithBrokerDown(t, br, p, "payouts", func() { v.produce(t, genLedger(4), nil) })
 }
