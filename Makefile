@@ -56,8 +56,8 @@ up-cluster: ## start 3 KRaft brokers, ZooKeeper and 2 ClickHouse replicas on loo
 down-cluster: ## stop the local clusters (the single node keeps running)
 	deploy/local/cluster.sh down
 
-test-recovery: up ## the broker-loss test on a private broker (not part of make test)
-	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestLedgerBrokerRestart|TestPartitionsGaugeAfterBrokerOutage' -v ./consumers/ledger/ ./consumers/stream/
+test-recovery: up ## the broker-loss tests (private brokers killed with kill -9; all but the gauge test also run in make test)
+	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestLedgerBrokerRestart|BrokerLoss|TestPartitionsGaugeAfterBrokerOutage' -v ./consumers/ledger/ ./consumers/payouts/ ./consumers/sink/ ./consumers/stream/
 
 # -p 1: the fault tests kill brokers, a replica and ZooKeeper; one package at a time.
 test-cluster: ## migrations, fault tests and the two-shard layout on the local clusters (not part of make test)

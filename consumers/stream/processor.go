@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -378,7 +379,7 @@ func (p *Processor[S]) updateSizeMetrics() {
 }
 
 // Run consumes, processes and commits until ctx is cancelled (then it finishes the open
-// transaction and returns nil) or a fatal error occurs.
+// transaction, within TransactionTimeout, and returns nil) or a fatal error occurs.
 func (p *Processor[S]) Run(ctx context.Context) error {
 	if p.sess != nil {
 		return errors.New("processor already ran")
@@ -413,11 +414,23 @@ func (p *Processor[S]) Run(ctx context.Context) error {
 		endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.TransactionTimeout)
 		endErr := p.end(endCtx, err == nil && !p.mustAbort)
 		cancel()
-		if err == nil && Classify(endErr) == Fatal {
+		if endErr != nil {
+			// Nothing is lost: the broker aborts the transaction after its timeout, or a
+			// restart under the same name fences it at once.
+			p.log.Warn("stopping with the open transaction not committed", "error", endErr)
+		}
+		// A stop whose end failed (the broker is gone, the end ran out of time) is still a
+		// clean stop; being fenced by a second process with our name is reported.
+		if err == nil && fenced(endErr) {
 			err = endErr
 		}
 	}
 	return err
+}
+
+// fenced reports whether err says another producer took over our transactional id.
+func fenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch)
 }
 
 func (p *Processor[S]) loop(ctx context.Context) error {
@@ -427,8 +440,10 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 		}
 		if p.inTxn && (p.mustAbort || p.txnRecs >= p.cfg.MaxBatchRecords || time.Since(p.txnStart) >= p.cfg.CommitInterval) {
 			if err := p.end(ctx, !p.mustAbort); err != nil && Classify(err) != Retryable {
-				if ctx.Err() != nil {
-					return nil // stopping: the rollback of an abort was cut short, nothing to keep
+				if ctx.Err() != nil && !fenced(err) {
+					// Stopping: the end or the rollback of an abort was cut short, nothing to keep.
+					p.log.Warn("stopping with the open transaction not committed", "error", err)
+					return nil
 				}
 				return err
 			}
