@@ -29,7 +29,7 @@ var rollupSnapshots = map[string]string{
         FROM owner_rollup GROUP BY client_id ORDER BY client_id`,
 	"commission_rollup": `SELECT booking_id, owner_business_id, arraySort(groupUniqArrayMerge(entries_state))
         FROM commission_rollup GROUP BY booking_id, owner_business_id ORDER BY booking_id, owner_business_id`,
-	"booking_events": `SELECT DISTINCT * FROM booking_events ORDER BY _topic, _partition, _offset`,
+	"booking_events":    `SELECT DISTINCT * FROM booking_events ORDER BY _topic, _partition, _offset`,
 	"booking_positions": `SELECT DISTINCT * FROM booking_positions ORDER BY position`,
 	"feedback_monthly": `SELECT business_id, month, kind, bucket, uniqExactMerge(answers)
         FROM feedback_monthly GROUP BY business_id, month, kind, bucket ORDER BY business_id, month, kind, bucket`,
