@@ -8,10 +8,9 @@
 #   deploy/local/bench-queries.sh DATABASE [BEFORE_DATABASE]
 #
 # DATABASE holds a simulated marketplace (e.g. bench.sh's taskole_bench after its load run).
-# With BEFORE_DATABASE, a copy of its raw tables under the facts of migrations 0001–0110 only
-# (no rollups: every fact from the raw rows, as before migration 0120; see
-# make_before below), each cell runs on both, alternately, so the shared machine's noise hits
-# both alike, and the table shows before and after side by side.
+# With BEFORE_DATABASE (another schema over the same raw rows, e.g. one built by make_before
+# below from migrations 0001–0110 only), each cell runs on both, alternately, so the shared
+# machine's noise hits both alike, and the table shows before and after side by side.
 #
 # Environment: TASKOLE_BIN (bin/taskole), BENCH_QUERY_RUNS (3), BENCH_QUERY_UNTIL
 # (2025-12-01), BENCH_QUERY_AT (2025-12-31 23:59:59), BENCH_QUERY_TIMEOUT (10m),

@@ -16,7 +16,7 @@
 #     changelog (records/s), and `taskole probe` measures booking → commission p50/p99 at half
 #     the ledger's measured maximum rate while it runs.
 #     Then the BI query pack (deploy/local/bench-queries.sh): every panel × grouping on that
-#     database (facts from the rollups) and on a copy of its raw rows without them (before).
+#     database, wall time and rows/bytes read.
 #  3. A result block appended to docs/BENCHMARKS.md.
 #
 # Environment: BENCH_COUNT (5), BENCH_TIME (1s, go test -benchtime), BENCH_PRESET (demo),
@@ -369,9 +369,8 @@ step "2h. recovery: kill -9 restarts, scale-out and -in, broker restart (deploy/
 BENCH_RECOVERY_OUT=$out/recovery TASKOLE_KAFKA_LIBS=$kafka_libs deploy/local/bench-recovery.sh ||
   die "recovery benchmark failed (raw: $out/recovery/)"
 
-step "2i. BI query pack at $clients clients: every panel x grouping, facts from raw rows (before) and from the rollups (after)"
-# taskole_bench_raw: the same raw rows under migrations 0001-0110 only (no rollups).
-BENCH_QUERY_MAKE_BEFORE=1 TASKOLE_BIN=$bin deploy/local/bench-queries.sh "$TASKOLE_CLICKHOUSE_DATABASE" taskole_bench_raw \
+step "2i. BI query pack at $clients clients: every panel x grouping"
+TASKOLE_BIN=$bin deploy/local/bench-queries.sh "$TASKOLE_CLICKHOUSE_DATABASE" \
   >"$out/queries.md" 2>"$out/queries.log" || { tail -5 "$out/queries.log" >&2; die "query benchmark failed"; }
 
 # ---------------------------------------------------------------------------------------------
@@ -531,7 +530,7 @@ done
 } | tee -a "$results"
 {
   echo
-  echo "BI query pack (\`deploy/local/bench-queries.sh $TASKOLE_CLICKHOUSE_DATABASE taskole_bench_raw\`, a section of \`make bench\`; simulate --clients $clients):"
+  echo "BI query pack (\`deploy/local/bench-queries.sh $TASKOLE_CLICKHOUSE_DATABASE\`, a section of \`make bench\`; simulate --clients $clients):"
   echo
   cat "$out/queries.md"
 } | tee -a "$results"
