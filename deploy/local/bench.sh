@@ -26,7 +26,8 @@
 # tenth of the first one's rate),
 # BENCH_PORT (19464, first of four metrics ports), BENCH_PERF (0; 1: also `perf record` the
 # ledger and sink processes during their backlog runs), BENCH_SKIP_GO (0; 1: load run only),
-# BENCH_RESULTS (docs/BENCHMARKS.md), TASKOLE_BIN (bin/taskole).
+# BENCH_RESULTS (docs/BENCHMARKS.md), TASKOLE_BIN (bin/taskole), BENCH_QUERY_RUNS (1, runs per
+# query-pack cell; see deploy/local/bench-queries.sh for its other variables).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -370,7 +371,7 @@ BENCH_RECOVERY_OUT=$out/recovery TASKOLE_KAFKA_LIBS=$kafka_libs deploy/local/ben
   die "recovery benchmark failed (raw: $out/recovery/)"
 
 step "2i. BI query pack at $clients clients: every panel x grouping"
-TASKOLE_BIN=$bin deploy/local/bench-queries.sh "$TASKOLE_CLICKHOUSE_DATABASE" \
+BENCH_QUERY_RUNS=${BENCH_QUERY_RUNS:-1} TASKOLE_BIN=$bin deploy/local/bench-queries.sh "$TASKOLE_CLICKHOUSE_DATABASE" \
   >"$out/queries.md" 2>"$out/queries.log" || { tail -5 "$out/queries.log" >&2; die "query benchmark failed"; }
 
 # ---------------------------------------------------------------------------------------------
