@@ -320,6 +320,7 @@ func (e *testEnv) verify(t *testing.T, d dataset) {
 	if err := e.conn.QueryRow(context.Background(), "SELECT toString(rate) FROM commissions LIMIT 1").Scan(&rate); err != nil || rate != "0.0700000000" {
 		t.Errorf("commissions.rate = %q, %v", rate, err)
 	}
+	e.verifyRollups(t)
 }
 
 func runSink(t *testing.T, e *testEnv, group string) (stop func()) {
