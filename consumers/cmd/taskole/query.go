@@ -39,6 +39,7 @@ func queryCommand() command {
 			list := fs.Bool("list", false, "list the queries with their parameters and exit")
 			format := fs.String("format", "table", "output format: table, tsv or csv")
 			timeout := fs.Duration("timeout", 5*time.Minute, "query timeout")
+			stats := fs.Bool("stats", false, "print the wall time and the rows and bytes the server read to stderr")
 			// Flags may follow the query name: taskole query NAME --param k=v.
 			var name string
 			if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -73,19 +74,31 @@ func queryCommand() command {
 			defer conn.Close()
 			ctx, cancel := context.WithTimeout(ctx, *timeout)
 			defer cancel()
+			var st queryStats
+			if *stats {
+				ctx = st.context(ctx)
+			}
 			t, err := query.Run(ctx, conn, q, params)
 			if err != nil {
 				return err
 			}
-			switch *format {
-			case "tsv":
-				return t.WriteCSV(os.Stdout, '\t')
-			case "csv":
-				return t.WriteCSV(os.Stdout, ',')
-			default:
-				return t.Print(os.Stdout)
+			if *stats {
+				st.write(os.Stderr)
 			}
+			return writeTable(t, *format)
 		},
+	}
+}
+
+// writeTable prints t to standard output in format (table, tsv or csv).
+func writeTable(t *query.Table, format string) error {
+	switch format {
+	case "tsv":
+		return t.WriteCSV(os.Stdout, '\t')
+	case "csv":
+		return t.WriteCSV(os.Stdout, ',')
+	default:
+		return t.Print(os.Stdout)
 	}
 }
 

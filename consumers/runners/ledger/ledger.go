@@ -48,6 +48,10 @@ const DefaultChangelog = topology.LedgerState
 // there and handled from there (stream.Config.Repartition).
 const DefaultRepartition = topology.LedgerRepartition
 
+// DefaultMaxTaskIdle is the ledger's default Config.MaxTaskIdle: the latency it adds to live
+// records whenever one input of their partition is quiet.
+const DefaultMaxTaskIdle = 250 * time.Millisecond
+
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
 	Brokers   []string
@@ -62,8 +66,15 @@ type Config struct {
 	Partitions int32
 	Rules      commission.Config // rates, hold, horizon
 
-	CommitInterval   time.Duration // default stream.DefaultCommitInterval
-	MaxBatchRecords  int           // default stream.DefaultMaxBatchRecords
+	CommitInterval  time.Duration // default stream.DefaultCommitInterval
+	MaxBatchRecords int           // default stream.DefaultMaxBatchRecords
+	// MaxBufferedRecords bounds the merge buffer per input partition; default
+	// stream.DefaultMaxBufferedRecords.
+	MaxBufferedRecords int
+	// MaxTaskIdle is how long a live record waits for an empty, caught-up input of its
+	// partition (a record of it produced earlier may be a fetch behind); default
+	// DefaultMaxTaskIdle, negative: no wait. It never changes a backlog or a replay.
+	MaxTaskIdle      time.Duration
 	SessionTimeout   time.Duration // group session timeout; default stream.DefaultSessionTimeout
 	RebalanceTimeout time.Duration // default stream.DefaultRebalanceTimeout
 	// TransactionTimeout: default stream.DefaultTransactionTimeout.
@@ -100,6 +111,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Repartition == "" {
 		c.Repartition = RepartitionFor(c.Topics)
+	}
+	switch {
+	case c.MaxTaskIdle == 0:
+		c.MaxTaskIdle = DefaultMaxTaskIdle
+	case c.MaxTaskIdle < 0:
+		c.MaxTaskIdle = 0
 	}
 	if c.Group == "" {
 		c.Group = topology.GroupLedger
@@ -158,8 +175,13 @@ func New(cfg Config) (*Runner, error) {
 		TransactionalID: cfg.Group + "-" + cfg.Instance,
 		Inputs:          InputTopics(t),
 		Repartition:     cfg.Repartition,
-		Changelog:       cfg.Changelog,
-		DLQ:             string(t.DLQ),
+		// Enrollments and bookings of a partition are merged in event time (DESIGN
+		// "Co-partitioning"): the ledger's entries do not depend on the topics' pace.
+		Timestamp:          eventTime,
+		MaxBufferedRecords: cfg.MaxBufferedRecords,
+		MaxTaskIdle:        cfg.MaxTaskIdle,
+		Changelog:          cfg.Changelog,
+		DLQ:                string(t.DLQ),
 		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
 		// decoding a client on first touch instead of at restore changes nothing but speed.
 		LazyRestore:      true,
