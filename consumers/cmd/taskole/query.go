@@ -58,10 +58,8 @@ func queryCommand() command {
 				fmt.Fprintln(fs.Output(), "taskole query: want one query NAME (or --list)")
 				return errUsage
 			}
-			switch *format {
-			case "table", "tsv", "csv":
-			default:
-				return fmt.Errorf("unknown --format %q (table, tsv or csv)", *format)
+			if err := checkFormat(*format); err != nil {
+				return err
 			}
 			q, err := queries.Lookup(name)
 			if err != nil {
@@ -119,4 +117,13 @@ func listQueries() error {
 		fmt.Println()
 	}
 	return nil
+}
+
+// checkFormat refuses an output format writeTable does not know.
+func checkFormat(format string) error {
+	switch format {
+	case "table", "tsv", "csv":
+		return nil
+	}
+	return fmt.Errorf("unknown --format %q (table, tsv or csv)", format)
 }

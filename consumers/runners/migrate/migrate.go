@@ -269,15 +269,9 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 	}
 	defer conn.Close()
 	if cfg.Cluster != "" {
-		if cfg.shards, err = shardCount(ctx, conn, cfg.Cluster); err != nil {
+		if err := cfg.readCluster(ctx, conn); err != nil {
 			return Result{}, err
 		}
-		if cfg.shards > 1 {
-			if err := checkProductMode(ctx, conn, cfg.Cluster); err != nil {
-				return Result{}, err
-			}
-		}
-		cfg.Logger.Info("migrating a cluster", "cluster", cfg.Cluster, "shards", cfg.shards)
 	}
 
 	applied, err := appliedMigrations(ctx, cfg, conn, ms)
@@ -602,4 +596,20 @@ func record(ctx context.Context, conn driver.Conn, table string, m Migration) er
 		return err
 	}
 	return b.Send()
+}
+
+// readCluster learns the cluster's shard count and checks a sharded cluster's
+// distributed_product_mode.
+func (c *Config) readCluster(ctx context.Context, conn driver.Conn) error {
+	var err error
+	if c.shards, err = shardCount(ctx, conn, c.Cluster); err != nil {
+		return err
+	}
+	if c.shards > 1 {
+		if err := checkProductMode(ctx, conn, c.Cluster); err != nil {
+			return err
+		}
+	}
+	c.Logger.Info("migrating a cluster", "cluster", c.Cluster, "shards", c.shards)
+	return nil
 }
