@@ -10,7 +10,7 @@ BIN           := bin/taskole
 SERVERS       := deploy/local/servers.sh
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 TEST_TIMEOUT  ?= 20m
-# The bundle consumers/query's reference test writes for the current-ClickHouse gate.
+# The bundle consumers/tools/query's reference test writes for the current-ClickHouse gate.
 SQL_GATE_DIR  := $(CURDIR)/.run/chdb-gate
 # make up-cluster SHARDS=2 also starts shard 02 of the two-shard layout (cluster taskole_sharded).
 SHARDS        ?= 1
@@ -56,13 +56,13 @@ up-cluster: ## start 3 KRaft brokers, ZooKeeper and 2 ClickHouse replicas on loo
 down-cluster: ## stop the local clusters (the single node keeps running)
 	deploy/local/cluster.sh down
 
-test-recovery: up ## the broker-loss test on a private broker (not part of make test)
-	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestLedgerBrokerRestart|TestPartitionsGaugeAfterBrokerOutage' -v ./consumers/ledger/ ./consumers/stream/
+test-recovery: up ## the broker-loss tests (private brokers killed with kill -9; all but the gauge test also run in make test)
+	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestLedgerBrokerRestart|BrokerLoss|TestPartitionsGaugeAfterBrokerOutage' -v ./consumers/runners/ledger/ ./consumers/runners/payouts/ ./consumers/runners/sink/ ./consumers/stream/
 
 # -p 1: the fault tests kill brokers, a replica and ZooKeeper; one package at a time.
 test-cluster: ## migrations, fault tests and the two-shard layout on the local clusters (not part of make test)
 	deploy/local/cluster.sh up --shards 2
-	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/migrate/ ./consumers/ledger/ ./consumers/sink/ ./consumers/e2e/
+	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/runners/migrate/ ./consumers/runners/ledger/ ./consumers/runners/sink/ ./consumers/e2e/
 
 demo: up build ## simulate a marketplace end to end and print what it earned
 	deploy/local/demo.sh

@@ -17,4 +17,4 @@ package schemas
 //
 //	func MinorUnit(currency string) (exp int32, ok bool)   ISO 4217 exponent: EUR 2, JPY 0, BHD 3
 //
-// Errors: *FieldError{Field, Reason} (errors.As), e.g. `field "amount": not a decimal string`.
+// Errors: *InvalidError{Field, Reason} (errors.As), e.g. `field "amount": not a decimal string`.

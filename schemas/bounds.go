@@ -14,7 +14,7 @@ import (
 
 // Bounds are the limits of SPEC R8 that hostile or broken producers must not cross. They are
 // the one validation of input values: the decoders (Bounds.DecodeBooking and the others; the
-// package-level Decode* functions use the defaults), the rules (pipelines/ledger checks the
+// package-level Decode* functions use the defaults), the rules (pipelines/commission checks the
 // typed values it is handed with CheckBooking, CheckEnrollment, CheckBusiness) and the sink
 // all call the helpers of this file, so every component refuses exactly the same records.
 //
@@ -192,7 +192,7 @@ func (b *Bounds) amountReason(d decimal.Decimal, currency string) string {
 
 type check struct {
 	b   Bounds
-	err *FieldError
+	err *InvalidError
 }
 
 func (c *check) id(field, s string, optional bool) {
@@ -226,7 +226,7 @@ func (c *check) result() error {
 	return nil
 }
 
-// CheckEnrollment checks an enrollment's ids and time against b (a *FieldError when out).
+// CheckEnrollment checks an enrollment's ids and time against b (a *InvalidError when out).
 func (b Bounds) CheckEnrollment(v Enrollment) error {
 	b = b.WithDefaults()
 	c := check{b: b}
@@ -238,7 +238,7 @@ func (b Bounds) CheckEnrollment(v Enrollment) error {
 	return c.result()
 }
 
-// CheckBooking checks a booking's ids, time and amounts against b (a *FieldError when out).
+// CheckBooking checks a booking's ids, time and amounts against b (a *InvalidError when out).
 func (b Bounds) CheckBooking(v Booking) error {
 	b = b.WithDefaults()
 	c := check{b: b}
@@ -253,7 +253,7 @@ func (b Bounds) CheckBooking(v Booking) error {
 	return c.result()
 }
 
-// CheckBusiness checks a businesses event's ids, rate and time against b (a *FieldError when out).
+// CheckBusiness checks a businesses event's ids, rate and time against b (a *InvalidError when out).
 func (b Bounds) CheckBusiness(v Business) error {
 	b = b.WithDefaults()
 	c := check{b: b}

@@ -65,7 +65,7 @@ func TestBoundsDecode(t *testing.T) {
 				}
 				return
 			}
-			var fe *FieldError
+			var fe *InvalidError
 			if !errors.As(err, &fe) || fe.Label() != tt.label {
 				t.Fatalf("error %v, want label %s", err, tt.label)
 			}
@@ -79,7 +79,7 @@ func TestBoundsDecode(t *testing.T) {
 // TestBoundsZeroTime: the zero time is out of range, not missing (it was "required" before).
 func TestBoundsZeroTime(t *testing.T) {
 	err := Bounds{}.CheckBooking(Booking{EventID: "e", BookingID: "b", ClientID: "c", BusinessID: "p", Status: StatusCreated})
-	var fe *FieldError
+	var fe *InvalidError
 	if !errors.As(err, &fe) || fe.Label() != "occurred_at:range" {
 		t.Fatalf("error %v, want occurred_at:range", err)
 	}

@@ -25,7 +25,7 @@ package schemas
 // parsed from the bytes. fastjson is still used to word the error of a malformed record, so
 // that the "json:malformed" reasons read exactly as before; valid records never touch it.
 // The former decoder lives on in decode_fastjson_test.go, and diff_test.go fuzzes the two
-// against each other (same event, or same FieldError field, label and text).
+// against each other (same event, or same InvalidError field, label and text).
 
 import (
 	"encoding/base64"
@@ -53,7 +53,7 @@ type reader struct {
 	names []string
 	fs    *fields
 	vals  [maxFields]value
-	err   *FieldError
+	err   *InvalidError
 	buf   []byte // backs the text fields' strings; see keep
 	bd    Bounds // the bounds of input events (with defaults), when bounded
 	// bounded is set for input events; the pipeline's own outputs are not judged by bounds

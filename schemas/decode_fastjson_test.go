@@ -22,7 +22,7 @@ var fjParsers fastjson.ParserPool
 type fjReader struct {
 	names []string
 	vals  [maxFields]*fastjson.Value
-	err   *FieldError
+	err   *InvalidError
 }
 
 // parse parses data as one JSON object and records the values of the named fields.

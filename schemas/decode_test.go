@@ -54,9 +54,9 @@ func TestDecodeBookingErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := DecodeBooking(tt.in)
-			var fe *FieldError
+			var fe *InvalidError
 			if !errors.As(err, &fe) {
-				t.Fatalf("error %v (%T), want a *FieldError", err, err)
+				t.Fatalf("error %v (%T), want a *InvalidError", err, err)
 			}
 			if tt.err != "" && err.Error() != tt.err {
 				t.Errorf("error\n got %s\nwant %s", err, tt.err)
@@ -264,13 +264,13 @@ func TestDecodeDeadLetterBytes(t *testing.T) {
 	if d, err := DecodeDeadLetter([]byte(strings.Replace(in, `}`, `,"reason":"amount:invalid"}`, 1))); err != nil || d.Reason != "amount:invalid" {
 		t.Errorf("with a reason: %q, %v", d.Reason, err)
 	}
-	var rfe *FieldError
+	var rfe *InvalidError
 	if _, err := DecodeDeadLetter([]byte(strings.Replace(in, `}`, `,"reason":7}`, 1))); !errors.As(err, &rfe) || rfe.Field != "reason" {
 		t.Errorf("numeric reason: error %v, want a reason error", err)
 	}
 	for _, bad := range []string{`"a"`, `"YQ"`, `"YQ==\n"`, `"Y\nQ=="`, `1`} {
 		_, err := DecodeDeadLetter([]byte(strings.Replace(in, `"value":""`, `"value":`+bad, 1)))
-		var fe *FieldError
+		var fe *InvalidError
 		if !errors.As(err, &fe) || fe.Field != "value" {
 			t.Errorf("value %s: error %v, want a value error", bad, err)
 		}
@@ -279,10 +279,10 @@ func TestDecodeDeadLetterBytes(t *testing.T) {
 
 func TestFieldErrorLabel(t *testing.T) {
 	tests := []struct {
-		err  *FieldError
+		err  *InvalidError
 		want string
 	}{
-		{&FieldError{Field: "amount", Reason: "x"}, "amount:invalid"},
+		{&InvalidError{Field: "amount", Reason: "x"}, "amount:invalid"},
 		{fieldErr("amount", codeMissing, "required"), "amount:missing"},
 		{fieldErr("", codeMalformed, "malformed JSON: x"), "json:malformed"},
 	}
@@ -291,7 +291,7 @@ func TestFieldErrorLabel(t *testing.T) {
 			t.Errorf("Label() = %q, want %q", got, tt.want)
 		}
 	}
-	if got := (&FieldError{Field: "amount", Reason: "not a decimal string"}).Error(); got != `field "amount": not a decimal string` {
+	if got := (&InvalidError{Field: "amount", Reason: "not a decimal string"}).Error(); got != `field "amount": not a decimal string` {
 		t.Errorf("Error() = %s", got)
 	}
 }

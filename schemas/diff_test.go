@@ -17,7 +17,7 @@ import (
 // Differential tests: the single-pass decoders (decode.go, scan.go) against the fastjson
 // decoders they replaced (decode_fastjson_test.go). For any input both must return the same
 // event (decimals with the same coefficient and exponent, times at the same instant in UTC)
-// or the same *FieldError (Field, Label and Error text).
+// or the same *InvalidError (Field, Label and Error text).
 //
 //	go test -run='^$' -fuzz=FuzzDiffBooking -fuzztime=60s ./schemas/
 
@@ -104,7 +104,7 @@ func fuzzDiff[T any](f *testing.F, decode, old func([]byte) (T, error), check ..
 		if !bytes.Equal(in, data) {
 			t.Fatalf("decoder modified its input")
 		}
-		if g := (*FieldError)(nil); errors.As(gerr, &g) && isBoundsError(g) && len(check) > 0 {
+		if g := (*InvalidError)(nil); errors.As(gerr, &g) && isBoundsError(g) && len(check) > 0 {
 			// The bounds of SPEC R8 are newer than the former decoder: it either refused the
 			// record for another reason or accepted a value the bounds refuse.
 			if werr == nil && check[0](want) == nil {
@@ -116,9 +116,9 @@ func fuzzDiff[T any](f *testing.F, decode, old func([]byte) (T, error), check ..
 			t.Fatalf("%q:\n new: %+v, %v\n old: %+v, %v", data, got, gerr, want, werr)
 		}
 		if gerr != nil {
-			var g, w *FieldError
+			var g, w *InvalidError
 			if !errors.As(gerr, &g) || !errors.As(werr, &w) {
-				t.Fatalf("%q: errors are not *FieldError: %T, %T", data, gerr, werr)
+				t.Fatalf("%q: errors are not *InvalidError: %T, %T", data, gerr, werr)
 			}
 			if w.code == codeMalformed { // the scanner's wording is capped (capText)
 				if m, ok := strings.CutPrefix(w.Reason, "malformed JSON: "); ok {
@@ -167,7 +167,7 @@ func sameEvent(a, b reflect.Value) bool {
 }
 
 // isBoundsError tells a refusal by the bounds (Bounds) from one by the JSON contract.
-func isBoundsError(e *FieldError) bool {
+func isBoundsError(e *InvalidError) bool {
 	return e.code == codeRange || strings.HasPrefix(e.Reason, "longer than ") ||
 		strings.HasPrefix(e.Reason, "contains a control character")
 }

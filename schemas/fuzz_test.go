@@ -8,7 +8,7 @@ import (
 )
 
 // fuzzCodec seeds f with every sample of topic and checks, for any input: the decoder does
-// not panic; a failure is a *FieldError with a label; a success survives encode → decode
+// not panic; a failure is a *InvalidError with a label; a success survives encode → decode
 // unchanged and encodes to the same bytes again.
 func fuzzCodec(f *testing.F, topic Topic) {
 	paths, _ := filepath.Glob(filepath.Join("testdata", string(topic), "*", "*.json"))
@@ -19,9 +19,9 @@ func fuzzCodec(f *testing.F, topic Topic) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := cd.decode(data)
 		if err != nil {
-			var fe *FieldError
+			var fe *InvalidError
 			if !errors.As(err, &fe) || fe.Label() == "" {
-				t.Fatalf("error %v (%T) is not a labelled *FieldError", err, err)
+				t.Fatalf("error %v (%T) is not a labelled *InvalidError", err, err)
 			}
 			return
 		}

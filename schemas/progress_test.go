@@ -37,7 +37,7 @@ func TestDecodeLedgerProgressRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := DecodeLedgerProgress([]byte(tt.in))
-		fe, ok := err.(*FieldError)
+		fe, ok := err.(*InvalidError)
 		if !ok || fe.Label() != tt.label {
 			t.Errorf("%s: error %v, want label %s", tt.name, err, tt.label)
 		}
@@ -51,8 +51,8 @@ func FuzzDecodeLedgerProgress(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		v, err := DecodeLedgerProgress([]byte(in))
 		if err != nil {
-			if _, ok := err.(*FieldError); !ok {
-				t.Fatalf("error %T is not a *FieldError", err)
+			if _, ok := err.(*InvalidError); !ok {
+				t.Fatalf("error %T is not a *InvalidError", err)
 			}
 			return
 		}

@@ -97,7 +97,7 @@ func allTopics() []Topic {
 
 // TestSamples checks every sample under testdata/<topic>/{valid,invalid} against both the
 // JSON Schema and the Go decoder. Invalid samples are named "<field>.<code>--<what>.json"
-// and the decoder's FieldError.Label must be "<field>:<code>". Valid samples must also
+// and the decoder's InvalidError.Label must be "<field>:<code>". Valid samples must also
 // survive decode → encode → decode unchanged, and the encoded form must satisfy the schema.
 func TestSamples(t *testing.T) {
 	seenDecoderOnly := map[string]bool{}
@@ -136,12 +136,12 @@ func TestSamples(t *testing.T) {
 				name := strings.TrimSuffix(filepath.Base(path), ".json")
 				wantLabel := strings.Replace(strings.SplitN(name, "--", 2)[0], ".", ":", 1)
 				_, err := cd.decode(data)
-				var fe *FieldError
+				var fe *InvalidError
 				switch {
 				case err == nil:
 					t.Errorf("%s: decoder accepts an invalid sample", path)
 				case !errors.As(err, &fe):
-					t.Errorf("%s: decoder error %v is not a *FieldError", path, err)
+					t.Errorf("%s: decoder error %v is not a *InvalidError", path, err)
 				case fe.Label() != wantLabel:
 					t.Errorf("%s: label %q, want %q (error: %v)", path, fe.Label(), wantLabel, err)
 				}

@@ -194,7 +194,7 @@ func (fs *fields) lookup(key []byte, esc bool) int {
 // malformed words the error for a record the scanner rejected exactly as the former
 // decoder did: fastjson's validator message, or its parser's for nesting beyond maxDepth.
 // Only bad records pay for it.
-func malformed(data []byte) *FieldError {
+func malformed(data []byte) *InvalidError {
 	err := fastjson.ValidateBytes(data)
 	if err == nil {
 		p := parsers.Get()

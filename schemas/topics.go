@@ -17,7 +17,8 @@ const (
 	TopicDLQ              Topic = "taskole.dlq.v1"
 )
 
-// Topics names every topic of the contract. The zero value of a field means its default.
+// Topics names every topic of the contract. The zero value of a field means its default;
+// TopicsUnder puts them under a prefix (consumers/topology's one prefix mechanism).
 type Topics struct {
 	Enrollments      Topic
 	Bookings         Topic
@@ -51,12 +52,13 @@ func (t Topics) WithDefaults() Topics {
 	return t
 }
 
-// WithPrefix returns t with every name prefixed by p (tests use it for unique topics).
-func (t Topics) WithPrefix(p string) Topics {
-	t = t.WithDefaults()
+// TopicsUnder returns the default names, each prefixed by prefix: the one way a test or a
+// tenant gets a namespace of its own (consumers/topology.New builds on it).
+func TopicsUnder(prefix string) Topics {
+	t := Topics{}.WithDefaults()
 	for _, v := range []*Topic{&t.Enrollments, &t.Bookings, &t.Businesses, &t.Feedback,
 		&t.AcquisitionCosts, &t.RetentionCosts, &t.ReferralOwners, &t.Commissions, &t.Payouts, &t.DLQ} {
-		*v = Topic(p) + *v
+		*v = Topic(prefix) + *v
 	}
 	return t
 }

@@ -3,7 +3,7 @@
 // validate input events field by field and encoders for the events the pipeline produces.
 //
 // Decoders are the first step of every consumer and the hottest code in the system; they
-// return a *FieldError naming the offending field so that the dead-letter record says
+// return a *InvalidError naming the offending field so that the dead-letter record says
 // precisely what was wrong.
 package schemas
 

@@ -8,9 +8,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/taskole/revshare/consumers/query/querytest"
-	"github.com/taskole/revshare/consumers/simulate"
-	rules "github.com/taskole/revshare/pipelines/ledger"
+	"github.com/taskole/revshare/consumers/testkit/querytest"
+	"github.com/taskole/revshare/consumers/tools/simulate"
+	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -32,7 +32,7 @@ type derived struct {
 // ledgerInput decodes the ledger input e and applies it with apply, counting a record that
 // does not decode as refused by sink and ledger, and one apply refuses as refused by the
 // ledger; ok says it was applied.
-func ledgerInput[E any](d *derived, e simulate.Event, decode func([]byte) (E, error), apply func(E) (rules.Result, error)) (E, bool) {
+func ledgerInput[E any](d *derived, e simulate.Event, decode func([]byte) (E, error), apply func(E) (commission.Result, error)) (E, bool) {
 	ev, err := decode(e.Value)
 	if err != nil {
 		d.sinkRefused[e.Topic]++
@@ -79,7 +79,7 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 
 	// The ledger reads the whole businesses topic before judging bookings (the test produces
 	// everything before starting it), so the Engine's rates hold every businesses event.
-	rates := rules.NewRates()
+	rates := commission.NewRates()
 	type profile struct {
 		at     time.Time
 		id     string
@@ -103,16 +103,16 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 	for id, p := range latest {
 		w.Businesses[id] = querytest.Business{ID: id, Sector: p.sector}
 	}
-	eng, err := rules.New(rules.Config{}, rates)
+	eng, err := commission.New(commission.Config{}, rates)
 	if err != nil {
 		return nil, err
 	}
 
-	states := map[string]*rules.State{}
-	state := func(client string) *rules.State {
+	states := map[string]*commission.State{}
+	state := func(client string) *commission.State {
 		s := states[client]
 		if s == nil {
-			s = new(rules.State)
+			s = new(commission.State)
 			states[client] = s
 		}
 		return s
@@ -129,14 +129,14 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 				d.ledgerRefused[e.Topic]++
 			}
 		case schemas.TopicEnrollments:
-			ev, ok := ledgerInput(d, e, schemas.DecodeEnrollment, func(ev schemas.Enrollment) (rules.Result, error) {
+			ev, ok := ledgerInput(d, e, schemas.DecodeEnrollment, func(ev schemas.Enrollment) (commission.Result, error) {
 				return eng.Enrollment(state(ev.ClientID), ev)
 			})
 			if ok && once(seen, ev.EventID) {
 				enrollments = append(enrollments, ev)
 			}
 		case schemas.TopicBookings:
-			ev, ok := ledgerInput(d, e, schemas.DecodeBooking, func(ev schemas.Booking) (rules.Result, error) {
+			ev, ok := ledgerInput(d, e, schemas.DecodeBooking, func(ev schemas.Booking) (commission.Result, error) {
 				return eng.Booking(state(ev.ClientID), ev)
 			})
 			if ok && once(seen, ev.EventID) {
@@ -209,7 +209,7 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 	return d, nil
 }
 
-func (d *derived) apply(res rules.Result) {
+func (d *derived) apply(res commission.Result) {
 	if res.Owner != nil {
 		d.owners++
 	}

@@ -2,8 +2,8 @@
 // produced to fresh topics on the real Kafka broker, the ledger and the sink running
 // in-process into a fresh ClickHouse database, and every query of the BI query pack
 // (sql/queries) compared with an independent Go computation from the same simulated events
-// (consumers/query/querytest), owners and commissions derived with the pure ledger Engine
-// (pipelines/ledger), which specifies them. The report's figures (consumers/report) are
+// (consumers/testkit/querytest), owners and commissions derived with the pure ledger Engine
+// (pipelines/commission), which specifies them. The report's figures (consumers/tools/report) are
 // checked against the pack's rows on the same data.
 //
 // The package has no non-test code. Run it with the servers of deploy/local:

@@ -14,14 +14,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/itest"
-	"github.com/taskole/revshare/consumers/ledger"
-	"github.com/taskole/revshare/consumers/query"
-	"github.com/taskole/revshare/consumers/query/querytest"
-	"github.com/taskole/revshare/consumers/report"
-	"github.com/taskole/revshare/consumers/simulate"
-	"github.com/taskole/revshare/consumers/sink"
+	"github.com/taskole/revshare/consumers/runners/ledger"
+	"github.com/taskole/revshare/consumers/runners/sink"
 	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/testkit/querytest"
+	"github.com/taskole/revshare/consumers/tools/query"
+	"github.com/taskole/revshare/consumers/tools/report"
+	"github.com/taskole/revshare/consumers/tools/simulate"
 	"github.com/taskole/revshare/schemas"
 	"github.com/taskole/revshare/sql/queries"
 )
@@ -242,10 +242,10 @@ func TestPipelineMatchesReference(t *testing.T) {
 			cases = append(cases, c)
 		}
 	}
-	// The prediction queries read client_predictions (`taskole predict`); consumers/predict's
+	// The prediction queries read client_predictions (`taskole predict`); consumers/runners/predict's
 	// integration test checks them.
 	querytest.Check(ctx, t, conn, cases, "dlq_counts", "predicted_clv", "at_risk_clients", "p_alive_distribution",
-		"predicted_net_clv") // consumers/query's reference test nets predictions; this pipeline runs no predict
+		"predicted_net_clv") // consumers/tools/query's reference test nets predictions; this pipeline runs no predict
 
 	// Dead letters: per consumer and source topic, one per refused record.
 	dl := run(ctx, t, conn, "dlq_counts", nil)

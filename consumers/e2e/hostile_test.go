@@ -14,10 +14,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/taskole/revshare/consumers/itest"
-	"github.com/taskole/revshare/consumers/ledger"
-	"github.com/taskole/revshare/consumers/payouts"
-	"github.com/taskole/revshare/consumers/sink"
+	"github.com/taskole/revshare/consumers/runners/ledger"
+	"github.com/taskole/revshare/consumers/runners/payouts"
+	"github.com/taskole/revshare/consumers/runners/sink"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 )
 

@@ -14,11 +14,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/taskole/revshare/consumers/itest"
-	"github.com/taskole/revshare/consumers/ledger"
-	"github.com/taskole/revshare/consumers/payouts"
-	"github.com/taskole/revshare/consumers/simulate"
-	"github.com/taskole/revshare/pipelines/payout"
+	"github.com/taskole/revshare/consumers/runners/ledger"
+	"github.com/taskole/revshare/consumers/runners/payouts"
+	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/tools/simulate"
+	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -87,7 +87,7 @@ func TestStatementsIndependentOfSpeed(t *testing.T) {
 		diffStatements(t, backlogOne, f, base.statements, runs[f].statements)
 	}
 	for _, f := range []feed{backlogOne, backlogThree, liveInOrder} {
-		cov, err := payouts.CheckCoverage(decodeRecords(runs[f].commissions), decodeStatements(t, runs[f].statements), payout.Config{})
+		cov, err := payouts.CheckCoverage(decodeRecords(runs[f].commissions), decodeStatements(t, runs[f].statements), statement.Config{})
 		if err != nil {
 			t.Fatalf("%v: %v", f, err)
 		}

@@ -72,7 +72,7 @@ type Config struct {
 	// LazyRestore keeps each restored key's latest changelog value as bytes and decodes it on
 	// first access (Tx.State, Tx.Peek, a sweep) instead of during the restore, which then
 	// mostly copies bytes. Only for a Handler whose UnmarshalState has no side effect beyond
-	// filling the state (one that, say, indexes the restored keys must restore eagerly).
+	// filling the state (Tx.Keys lists a partition's keys, restored or not).
 	// A value that fails to decode stops Run, as it does at an eager restore.
 	LazyRestore bool
 
@@ -107,7 +107,8 @@ const abortCheckInterval = 10 * time.Second
 
 func (c Config) sweepEvery() time.Duration { return c.SweepEvery }
 
-func (c Config) withDefaults() (Config, error) {
+// problems returns what is wrong with the names of c: missing ones, and topics used twice.
+func (c Config) problems() []error {
 	var errs []error
 	if len(c.Brokers) == 0 {
 		errs = append(errs, errors.New("no brokers"))
@@ -132,6 +133,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Repartition != "" && (c.Repartition == c.Changelog || c.Repartition == c.DLQ) {
 		errs = append(errs, fmt.Errorf("repartition topic %q is also the changelog or dead-letter topic", c.Repartition))
 	}
+	return errs
+}
+
+func (c Config) withDefaults() (Config, error) {
+	errs := c.problems()
 	if c.TransactionalID == "" {
 		c.TransactionalID = c.Group + "-" + c.Name
 	}

@@ -35,7 +35,7 @@ func TestDeadLetterFits(t *testing.T) {
 		return b
 	}
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	cause := Poisoned("json:malformed", errors.New(strings.Repeat("\x00", 100_000)))
+	cause := schemas.Refused("json:malformed", errors.New(strings.Repeat("\x00", 100_000)))
 	tests := []struct {
 		name     string
 		key, val []byte

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -175,7 +174,7 @@ func (p *Processor[S]) hand(ctx context.Context, pt *part[S], q *queue) error {
 		p.forward(ctx, rec)
 		return nil
 	case it.bad != nil:
-		return p.refuse(ctx, rec, Poisoned("repartition:origin", fmt.Errorf("reading forwarded record: %w", it.bad)))
+		return p.refuse(ctx, rec, badOrigin(it.bad))
 	}
 	return p.handle(ctx, pt, it.orig)
 }

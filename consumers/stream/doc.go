@@ -60,7 +60,7 @@
 //	func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[S]) error {
 //		ev, err := schemas.DecodeX(rec.Value)
 //		if err != nil {
-//			return fmt.Errorf("decoding x: %w", err) // *schemas.FieldError: poison
+//			return fmt.Errorf("decoding x: %w", err) // *schemas.InvalidError: poison
 //		}
 //		s := tx.State(ev.Key)        // marked changed, written to the changelog at commit
 //		tx.Advance(ev.OccurredAt)    // optional event-time watermark, persisted

@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/schemas"
 )
 
 // Class is what the processor does about an error. Every error crossing the processor's
@@ -44,34 +46,14 @@ func (c Class) String() string {
 	return fmt.Sprintf("class(%d)", uint8(c))
 }
 
-// PoisonError marks an input record that can never be processed. Handlers return it (or any
-// error with a Label() string method, such as *schemas.FieldError) for bad input.
-type PoisonError struct {
-	Reason string // low-cardinality label for the dead-letter metric ("amount:invalid")
-	Err    error
-}
-
-func (e *PoisonError) Error() string { return e.Err.Error() }
-func (e *PoisonError) Unwrap() error { return e.Err }
-
-// Label returns Reason.
-func (e *PoisonError) Label() string { return e.Reason }
-
-// Poisoned wraps err as a PoisonError with the given metric label.
-func Poisoned(label string, err error) error { return &PoisonError{Reason: label, Err: err} }
-
-// labeler is the shape of input errors: *schemas.FieldError, *ledger.InvalidError, *PoisonError.
-type labeler interface{ Label() string }
-
-// Classify says what the processor does about err: Poison for input errors (a *PoisonError or
-// any error in the chain with a Label() string method), Renew for an epoch error of a
-// transaction that outlived its timeout (a *TimedOutError, see timeout.go), Retryable for
-// retriable Kafka errors and aborted transactions, Fatal for everything else, including
-// context cancellation and a producer fenced while its transaction was younger than the
-// timeout (another live instance with the same transactional id). It returns 0 for a nil
+// Classify says what the processor does about err: Poison for invalid input (a
+// *schemas.InvalidError in the chain: errors.Is(err, schemas.ErrInvalid)), Renew for an epoch
+// error of a transaction that outlived its timeout (a *TimedOutError, see timeout.go),
+// Retryable for retriable Kafka errors and aborted transactions, Fatal for everything else,
+// including context cancellation and a producer fenced while its transaction was younger than
+// the timeout (another live instance with the same transactional id). It returns 0 for a nil
 // error. It is the one place that classifies errors; errors_test.go pins it.
 func Classify(err error) Class {
-	var l labeler
 	var to *TimedOutError
 	switch {
 	case err == nil:
@@ -79,7 +61,7 @@ func Classify(err error) Class {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, kgo.ErrClientClosed):
 		return Fatal
-	case errors.As(err, &l):
+	case errors.Is(err, schemas.ErrInvalid):
 		return Poison
 	case errors.As(err, &to) && isEpochError(to.Err):
 		// Our own transaction timed out: the broker aborted it and bumped our epoch.
@@ -98,9 +80,9 @@ func Classify(err error) Class {
 
 // Label returns the metric label of a poison error ("unknown" when it has none).
 func Label(err error) string {
-	var l labeler
-	if errors.As(err, &l) && l.Label() != "" {
-		return l.Label()
+	var ie *schemas.InvalidError
+	if errors.As(err, &ie) && ie.Label() != "" {
+		return ie.Label()
 	}
 	return "unknown"
 }

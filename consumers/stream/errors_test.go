@@ -14,13 +14,10 @@ import (
 	"github.com/taskole/revshare/schemas"
 )
 
-type labelled struct{}
-
-func (labelled) Error() string { return "invalid input: refund exceeds" }
-func (labelled) Label() string { return "refund_exceeds_remaining" }
+var labelled = schemas.Refused("refund_exceeds_remaining", errors.New("invalid input: refund exceeds"))
 
 func TestClassify(t *testing.T) {
-	fieldErr := &schemas.FieldError{Field: "amount", Reason: "required"}
+	fieldErr := &schemas.InvalidError{Field: "amount", Reason: "required"}
 	tests := []struct {
 		name  string
 		err   error
@@ -29,8 +26,8 @@ func TestClassify(t *testing.T) {
 	}{
 		{"nil", nil, 0, ""},
 		{"decode error", fmt.Errorf("decoding booking: %w", fieldErr), Poison, "amount:invalid"},
-		{"rule error", fmt.Errorf("applying booking b1: %w", labelled{}), Poison, "refund_exceeds_remaining"},
-		{"explicit poison", Poisoned("key:mismatch", errors.New("wrong key")), Poison, "key:mismatch"},
+		{"rule error", fmt.Errorf("applying booking b1: %w", labelled), Poison, "refund_exceeds_remaining"},
+		{"explicit poison", schemas.Refused("key:mismatch", errors.New("wrong key")), Poison, "key:mismatch"},
 		{"retriable kafka", fmt.Errorf("producing: %w", kerr.NotLeaderForPartition), Retryable, ""},
 		{"aborting", kgo.ErrAborting, Retryable, ""},
 		{"txn abortable", kerr.TransactionAbortable, Retryable, ""},
@@ -44,8 +41,8 @@ func TestClassify(t *testing.T) {
 		{"timed-out transaction, other error", timedOut(kerr.NotLeaderForPartition, time.Minute, time.Second), Retryable, ""},
 		{"timed out, not an epoch error", &TimedOutError{Age: time.Minute, Timeout: time.Second, Err: errors.New("disk on fire")}, Fatal, ""},
 		{"timed out, then cancelled", &TimedOutError{Age: time.Minute, Timeout: time.Second, Err: fmt.Errorf("%w: %w", kerr.InvalidProducerEpoch, context.Canceled)}, Fatal, ""},
-		{"fenced, with the hint", fenced(timedOut(kerr.InvalidProducerEpoch, time.Second, 10*time.Second), "g-x"), Fatal, ""},
-		{"timed out, no hint added", fenced(timedOut(kerr.InvalidProducerEpoch, time.Minute, 10*time.Second), "g-x"), Renew, ""},
+		{"fenced, with the hint", withFenceHint(timedOut(kerr.InvalidProducerEpoch, time.Second, 10*time.Second), "g-x"), Fatal, ""},
+		{"timed out, no hint added", withFenceHint(timedOut(kerr.InvalidProducerEpoch, time.Minute, 10*time.Second), "g-x"), Renew, ""},
 		{"begin after epoch error", fmt.Errorf("beginning transaction: producer ID has a fatal, unrecoverable error, err: %w", kerr.InvalidProducerEpoch), Fatal, ""},
 		{"cancelled", fmt.Errorf("polling: %w", context.Canceled), Fatal, ""},
 		{"closed", kgo.ErrClientClosed, Fatal, ""},
@@ -100,9 +97,9 @@ func TestDeadLetterReason(t *testing.T) {
 		cause  error
 		reason string
 	}{
-		{fmt.Errorf("applying booking b1: %w", labelled{}), "refund_exceeds_remaining"},
-		{fmt.Errorf("decoding booking: %w", &schemas.FieldError{Field: "amount", Reason: "not a decimal string"}), "amount:invalid"},
-		{Poisoned("", errors.New("no label")), "unknown"},
+		{fmt.Errorf("applying booking b1: %w", labelled), "refund_exceeds_remaining"},
+		{fmt.Errorf("decoding booking: %w", &schemas.InvalidError{Field: "amount", Reason: "not a decimal string"}), "amount:invalid"},
+		{schemas.Refused("", errors.New("no label")), "unknown"},
 	} {
 		out := DeadLetter("taskole.dlq.v1", "ledger", rec, tt.cause, at)
 		d, err := schemas.DecodeDeadLetter(out.Value)
@@ -131,12 +128,12 @@ func TestFencedHint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := fenced(tt.err, "g-x")
+			got := withFenceHint(tt.err, "g-x")
 			if has := strings.Contains(got.Error(), `fenced: another process initialized transactional id "g-x"`); has != tt.hint {
-				t.Errorf("fenced(%v) = %v, hint %v, want %v", tt.err, got, has, tt.hint)
+				t.Errorf("withFenceHint(%v) = %v, hint %v, want %v", tt.err, got, has, tt.hint)
 			}
 			if !errors.Is(got, tt.err) || Classify(got) != Classify(tt.err) {
-				t.Errorf("fenced(%v) changed the error or its class: %v (%v)", tt.err, got, Classify(got))
+				t.Errorf("withFenceHint(%v) changed the error or its class: %v (%v)", tt.err, got, Classify(got))
 			}
 		})
 	}

@@ -132,23 +132,8 @@ func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) 
 			return committed, fmt.Errorf("beginning %s judge transaction: %w", cfg.Consumer, err)
 		}
 		began := time.Now()
-		var prodErr atomic.Pointer[error]
-		fetches.EachRecord(func(rec *kgo.Record) {
-			if err := judge(rec); err != nil {
-				log.Warn("dead-lettered record", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset,
-					"reason", Label(err), "error", err)
-				sess.Produce(ctx, DeadLetter(cfg.DLQ, cfg.Consumer, rec, err, time.Now()), func(_ *kgo.Record, err error) {
-					if err != nil {
-						prodErr.CompareAndSwap(nil, &err)
-					}
-				})
-			}
-		})
-		ok, err := sess.End(ctx, kgo.TransactionEndTry(true)) // flushes first
-		if p := prodErr.Load(); err == nil && p != nil {
-			err = *p
-		}
-		err = fenced(timedOut(err, time.Since(began), cfg.TransactionTimeout), cfg.TransactionalID)
+		ok, err := judgePoll(ctx, sess, cfg, log, fetches, judge)
+		err = withFenceHint(timedOut(err, time.Since(began), cfg.TransactionTimeout), cfg.TransactionalID)
 		switch {
 		case ctx.Err() != nil:
 			return committed, nil
@@ -162,4 +147,27 @@ func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) 
 			log.Warn("judge transaction aborted; retrying", "error", err)
 		}
 	}
+}
+
+// judgePoll dead-letters what judge refuses of one poll's records in the open transaction,
+// ends it with their offsets and reports whether it committed.
+func judgePoll(ctx context.Context, sess *kgo.GroupTransactSession, cfg JudgeConfig, log *slog.Logger,
+	fetches kgo.Fetches, judge func(*kgo.Record) error) (bool, error) {
+	var prodErr atomic.Pointer[error]
+	fetches.EachRecord(func(rec *kgo.Record) {
+		if err := judge(rec); err != nil {
+			log.Warn("dead-lettered record", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset,
+				"reason", Label(err), "error", err)
+			sess.Produce(ctx, DeadLetter(cfg.DLQ, cfg.Consumer, rec, err, time.Now()), func(_ *kgo.Record, err error) {
+				if err != nil {
+					prodErr.CompareAndSwap(nil, &err)
+				}
+			})
+		}
+	})
+	committed, err := sess.End(ctx, kgo.TransactionEndTry(true)) // flushes first
+	if p := prodErr.Load(); err == nil && p != nil {
+		err = *p
+	}
+	return committed, err
 }

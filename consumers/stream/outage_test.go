@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
 // TestPartitionsGaugeAfterBrokerOutage kills a private broker (kill -9) for longer than the

@@ -379,7 +379,7 @@ func (p *Processor[S]) updateSizeMetrics() {
 }
 
 // Run consumes, processes and commits until ctx is cancelled (then it finishes the open
-// transaction and returns nil) or a fatal error occurs.
+// transaction, within TransactionTimeout, and returns nil) or a fatal error occurs.
 func (p *Processor[S]) Run(ctx context.Context) error {
 	if p.sess != nil {
 		return errors.New("processor already ran")
@@ -408,34 +408,30 @@ func (p *Processor[S]) Run(ctx context.Context) error {
 	defer p.running.Store(false)
 	p.log.Info("processor starting", "group", p.cfg.Group, "inputs", p.cfg.Inputs,
 		"changelog", p.cfg.Changelog, "repartition", p.cfg.Repartition, "transactional_id", p.cfg.TransactionalID)
-	err := p.loop(ctx)
-	for renewals := 0; Classify(err) == Renew && ctx.Err() == nil; {
-		if renewals++; renewals > maxRenewals {
-			err = fmt.Errorf("giving up after %d client renewals in a row without a commit: %w", maxRenewals, err)
-			break
-		}
-		if err = p.renew(ctx, err); err != nil {
-			break
-		}
-		committed := p.committed
-		err = p.loop(ctx)
-		if p.committed != committed {
-			renewals = 0
-		}
-	}
-	if ctx.Err() != nil && Classify(err) == Renew {
-		err = nil
-	}
+	err := p.loopRenewing(ctx)
 	if p.inTxn {
 		// Finish the open transaction: commit it when all went well (less to redo), else abort.
 		endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.TransactionTimeout)
 		endErr := p.end(endCtx, err == nil && !p.mustAbort)
 		cancel()
-		if err == nil && Classify(endErr) == Fatal {
+		if endErr != nil {
+			// Nothing is lost: the broker aborts the transaction after its timeout, or a
+			// restart under the same name fences it at once.
+			p.log.Warn("stopping with the open transaction not committed", "error", endErr)
+		}
+		// A stop whose end failed (the broker is gone, the end ran out of time) is still a
+		// clean stop; being fenced by a second process with our name is reported.
+		if err == nil && fenced(endErr) {
 			err = endErr
 		}
 	}
 	return err
+}
+
+// fenced reports whether err says another producer took over our transactional id (an epoch
+// error that is not our own transaction's timeout, timeout.go).
+func fenced(err error) bool {
+	return isEpochError(err) && Classify(err) != Renew
 }
 
 func (p *Processor[S]) loop(ctx context.Context) error {
@@ -445,8 +441,10 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 		}
 		if p.inTxn && (p.mustAbort || p.txnRecs >= p.cfg.MaxBatchRecords || time.Since(p.txnStart) >= p.cfg.CommitInterval) {
 			if err := p.end(ctx, !p.mustAbort); err != nil && Classify(err) != Retryable {
-				if ctx.Err() != nil {
-					return nil // stopping: the rollback of an abort was cut short, nothing to keep
+				if ctx.Err() != nil && !fenced(err) {
+					// Stopping: the end or the rollback of an abort was cut short, nothing to keep.
+					p.log.Warn("stopping with the open transaction not committed", "error", err)
+					return nil
 				}
 				return err
 			}
@@ -673,7 +671,7 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	if err == nil {
 		err = errAborted
 	}
-	err = fenced(timedOut(err, age, p.cfg.TransactionTimeout), p.cfg.TransactionalID)
+	err = withFenceHint(timedOut(err, age, p.cfg.TransactionTimeout), p.cfg.TransactionalID)
 	if c := Classify(err); c == Fatal || c == Renew {
 		// Renew: Run replaces the client and restores every owned partition (renew.go).
 		return fmt.Errorf("ending transaction: %w", err)

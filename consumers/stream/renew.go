@@ -5,6 +5,30 @@ import (
 	"fmt"
 )
 
+// loopRenewing runs the loop, and again after renewing the client each time a transaction
+// outlived its timeout (Classify: Renew); after maxRenewals renewals in a row without a commit
+// the next timeout is returned.
+func (p *Processor[S]) loopRenewing(ctx context.Context) error {
+	err := p.loop(ctx)
+	for renewals := 0; Classify(err) == Renew && ctx.Err() == nil; {
+		if renewals++; renewals > maxRenewals {
+			return fmt.Errorf("giving up after %d client renewals in a row without a commit: %w", maxRenewals, err)
+		}
+		if err = p.renew(ctx, err); err != nil {
+			return err
+		}
+		committed := p.committed
+		err = p.loop(ctx)
+		if p.committed != committed {
+			renewals = 0
+		}
+	}
+	if ctx.Err() != nil && Classify(err) == Renew {
+		return nil // stopping: the timed-out transaction is aborted already
+	}
+	return err
+}
+
 // renew replaces the transactional client after a transaction outlived its timeout (cause
 // classifies as Renew; timeout.go says why that is safe). The old client is closed — a static
 // member does not leave the group, so the new one rejoins as the same member — everything the

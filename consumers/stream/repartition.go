@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/schemas"
 )
 
 // Co-partitioning (Config.Repartition). Producers may partition as they like (librdkafka's
@@ -110,4 +112,9 @@ func unwrap(rec *kgo.Record, inputs []string) (*kgo.Record, error) {
 		}, nil
 	}
 	return nil, errNoOrigin
+}
+
+// badOrigin refuses a forwarded record whose origin header does not read: it is poison.
+func badOrigin(err error) error {
+	return schemas.Refused(schemas.LabelRepartitionOrigin, fmt.Errorf("reading forwarded record: %w", err))
 }

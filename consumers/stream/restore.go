@@ -11,10 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// restoreIdle is how long a restore waits for more changelog records before concluding that
-// the rest of a partition up to its end offset was compacted away or is control records.
-const restoreIdle = 3 * time.Second
-
 // restore reads the changelog partitions ids from the start to their end and returns their
 // state; adm lists the changelog's offsets. It first waits until no transaction is open on them (last stable offset = high
 // watermark): a previous owner's commit writes its markers to the changelog and to the group's
@@ -34,51 +30,9 @@ func (p *Processor[S]) restore(ctx context.Context, adm *kadm.Client, ids []int3
 		}
 	}
 	if len(consume) > 0 {
-		opts := append([]kgo.Opt{
-			kgo.SeedBrokers(p.cfg.Brokers...),
-			kgo.WithLogger(kgoLogger{p.log}),
-			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.cfg.Changelog: consume}),
-			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-			kgo.KeepControlRecords(), // so the last offset before the end is always seen
-		}, p.cfg.ClientOpts...)
-		cl, err := kgo.NewClient(opts...)
+		n, err := p.readChangelog(ctx, consume, NewCatchUp(ends), parts)
 		if err != nil {
-			return nil, fmt.Errorf("creating restore client: %w", err)
-		}
-		defer cl.Close()
-		var n int64
-		for len(consume) > 0 {
-			pollCtx, cancel := context.WithTimeout(ctx, restoreIdle)
-			fetches := cl.PollFetches(pollCtx)
-			cancel()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if fetches.Empty() {
-				// Nothing more to read below the end offsets: the tail is compacted or markers.
-				p.log.Warn("changelog restore idle; assuming the rest is compacted", "partitions", consume)
-				break
-			}
-			for _, fe := range fetches.Errors() {
-				if !errors.Is(fe.Err, context.DeadlineExceeded) {
-					return nil, fmt.Errorf("reading changelog %s/%d: %w", fe.Topic, fe.Partition, fe.Err)
-				}
-			}
-			fetches.EachRecord(func(r *kgo.Record) {
-				if _, ok := consume[r.Partition]; !ok || r.Offset >= ends[r.Partition] {
-					return
-				}
-				n++
-				if !r.Attrs.IsControl() {
-					err = errors.Join(err, parts[r.Partition].apply(r))
-				}
-				if r.Offset >= ends[r.Partition]-1 {
-					delete(consume, r.Partition)
-				}
-			})
-			if err != nil {
-				return nil, fmt.Errorf("restoring changelog %s: %w", p.cfg.Changelog, err)
-			}
+			return nil, err
 		}
 		p.m.restored.Add(float64(n))
 	}
@@ -87,6 +41,55 @@ func (p *Processor[S]) restore(ctx context.Context, adm *kadm.Client, ids []int3
 		pt.lastSweep = 0
 	}
 	return parts, nil
+}
+
+// readChangelog reads the changelog partitions of consume from their start until caught up,
+// into parts, and returns the number of records read.
+func (p *Processor[S]) readChangelog(ctx context.Context, consume map[int32]kgo.Offset, catch *CatchUp, parts map[int32]*part[S]) (int64, error) {
+	opts := append([]kgo.Opt{
+		kgo.SeedBrokers(p.cfg.Brokers...),
+		kgo.WithLogger(kgoLogger{p.log}),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.cfg.Changelog: consume}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // so the last offset before the end is always seen
+	}, p.cfg.ClientOpts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return 0, fmt.Errorf("creating restore client: %w", err)
+	}
+	defer cl.Close()
+	var n int64
+	for !catch.Done() {
+		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := cl.PollFetches(pollCtx)
+		cancel()
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if fetches.Empty() && catch.Idle() {
+			// Nothing more to read below the end offsets: the tail is compacted or markers.
+			p.log.Warn("changelog restore idle; assuming the rest is compacted", "partitions", catch.Pending())
+			break
+		}
+		for _, fe := range fetches.Errors() {
+			if !errors.Is(fe.Err, context.DeadlineExceeded) {
+				return n, fmt.Errorf("reading changelog %s/%d: %w", fe.Topic, fe.Partition, fe.Err)
+			}
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			if !catch.Note(r) {
+				return
+			}
+			n++
+			if !r.Attrs.IsControl() {
+				err = errors.Join(err, parts[r.Partition].apply(r))
+			}
+		})
+		if err != nil {
+			return n, fmt.Errorf("restoring changelog %s: %w", p.cfg.Changelog, err)
+		}
+	}
+	return n, nil
 }
 
 // stableEnds waits until every partition's last stable offset equals its high watermark and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,7 +21,7 @@ import (
 // It reads and changes state through tx (tx.State) and emits output records with
 // tx.Produce. Its return value is classified by Classify:
 //   - nil: the outputs and state changes become part of the open transaction;
-//   - Poison (*PoisonError, *schemas.FieldError, any error with Label() string): the record
+//   - Poison (a *schemas.InvalidError): the record
 //     is dead-lettered and its outputs are dropped. Handle must leave state unchanged when it
 //     returns a poison error (validate first, then mutate);
 //   - Retryable: the transaction aborts and the records are processed again;
@@ -227,6 +228,21 @@ func (t *Tx[S]) Peek(key string) (*S, bool) {
 
 // Len returns the number of keys with state in this partition.
 func (t *Tx[S]) Len() int { return t.p.len() }
+
+// Keys returns the keys with state in this partition (decoded or not), sorted: a handler
+// that visits every key of its partition walks them here instead of keeping an index of its
+// own, which would outlive revoked partitions and need an eager restore.
+func (t *Tx[S]) Keys() []string {
+	keys := make([]string, 0, t.p.len())
+	for k := range t.p.m {
+		keys = append(keys, k)
+	}
+	for k := range t.p.raw {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
 
 // Produce adds an output record to the transaction. Records are sent when Handle returns nil
 // and dropped when it returns an error. Keyed records are partitioned with Kafka's murmur2.

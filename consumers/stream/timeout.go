@@ -56,8 +56,8 @@ func timedOut(err error, age, timeout time.Duration) error {
 	return &TimedOutError{Age: age, Timeout: timeout, Err: err}
 }
 
-// fenced adds to an epoch error of a young transaction (Classify: Fatal) who fenced us.
-func fenced(err error, txnID string) error {
+// withFenceHint adds to an epoch error of a young transaction (Classify: Fatal) who fenced us.
+func withFenceHint(err error, txnID string) error {
 	if Classify(err) != Fatal || !isEpochError(err) {
 		return err
 	}

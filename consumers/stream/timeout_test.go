@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -263,7 +263,7 @@ func TestJudgeTransactionOutlivesTimeout(t *testing.T) {
 					blocked.Add(1)
 				}
 			}
-			return Poisoned("test:bad", errors.New("refused"))
+			return schemas.Refused("test:bad", errors.New("refused"))
 		})
 	}()
 

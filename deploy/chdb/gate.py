@@ -3,9 +3,9 @@ gives the same answers as on ClickHouse 18.16.
 
 Usage: gate.py BUNDLE_DIR
 
-BUNDLE_DIR is written by consumers/query's TestQueryPackMatchesReference with
+BUNDLE_DIR is written by consumers/tools/query's TestQueryPackMatchesReference with
 TASKOLE_SQL_GATE_DIR set (deploy/chdb/gate.sh does both). It holds, from the 18.16 run:
-every migration statement as consumers/migrate splits it, every data table exported in
+every migration statement as consumers/runners/migrate splits it, every data table exported in
 Native format, and every query of the pack x every grouping (and a filtered run per filter
 parameter) as `taskole query` renders it, with 18.16's answer.
 

@@ -2,7 +2,7 @@
 # The current-ClickHouse gate: the project's SQL on ClickHouse 26.9 (chdb, in process) must
 # give the same answers as on the ClickHouse 18.16 server.
 #
-#   deploy/chdb/gate.sh          write the bundle on 18.16 (consumers/query's reference test
+#   deploy/chdb/gate.sh          write the bundle on 18.16 (consumers/tools/query's reference test
 #                                with TASKOLE_SQL_GATE_DIR), then run the harness
 #   deploy/chdb/gate.sh --check  run the harness on the bundle `go test ./...` already wrote
 #
@@ -42,7 +42,7 @@ fi
 
 if [[ ${1:-} != --check ]]; then
   log "writing the bundle on ClickHouse ${TASKOLE_CLICKHOUSE_ADDR:-?} into $bundle"
-  TASKOLE_INTEGRATION=1 ${GO:-go} test -count=1 -run '^TestQueryPackMatchesReference$' ./consumers/query/
+  TASKOLE_INTEGRATION=1 ${GO:-go} test -count=1 -run '^TestQueryPackMatchesReference$' ./consumers/tools/query/
 fi
 if [[ ! -f $bundle/manifest.json ]]; then
   log "no bundle in $bundle (run without --check)"

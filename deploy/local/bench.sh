@@ -6,7 +6,7 @@
 #  1. Go benchmarks of the hot paths (decode, rules, encode, row mapping), -benchmem, -count
 #     BENCH_COUNT (5): raw output in .run/bench/<run>/go.txt, comparable with
 #     `benchstat old/go.txt new/go.txt`; owner state per client at 1M and 10M clients
-#     (consumers/bench) and the sink end to end against the real servers, once each; CPU
+#     (consumers/tools/bench) and the sink end to end against the real servers, once each; CPU
 #     profiles of the commission path and of the sink (pprof -top in the run directory).
 #  2. An end-to-end load run in its own namespace (topics "bench.", database taskole_bench,
 #     `taskole reset` first): simulate at full speed, then ledger, payouts and sink each run
@@ -15,6 +15,8 @@
 #     time, peak RSS (VmHWM). Then the ledger is restarted: restore time of its state from the
 #     changelog (records/s), and `taskole probe` measures booking → commission p50/p99 at half
 #     the ledger's measured maximum rate while it runs.
+#     Then the BI query pack (deploy/local/bench-queries.sh): every panel × grouping on that
+#     database, wall time and rows/bytes read.
 #  3. A result block appended to docs/BENCHMARKS.md.
 #
 # Environment: BENCH_COUNT (5), BENCH_TIME (1s, go test -benchtime), BENCH_PRESET (demo),
@@ -24,7 +26,8 @@
 # tenth of the first one's rate),
 # BENCH_PORT (19464, first of four metrics ports), BENCH_PERF (0; 1: also `perf record` the
 # ledger and sink processes during their backlog runs), BENCH_SKIP_GO (0; 1: load run only),
-# BENCH_RESULTS (docs/BENCHMARKS.md), TASKOLE_BIN (bin/taskole).
+# BENCH_RESULTS (docs/BENCHMARKS.md), TASKOLE_BIN (bin/taskole), BENCH_QUERY_RUNS (1, runs per
+# query-pack cell; see deploy/local/bench-queries.sh for its other variables).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -222,26 +225,26 @@ benchpkgs=()
 if [ "$skip_go" != 1 ]; then
   step "1. Go benchmarks (-count $count -benchtime $benchtime -benchmem)"
   mapfile -t benchpkgs < <(grep -rl --include='*_test.go' '^func Benchmark' schemas pipelines consumers |
-    xargs -n1 dirname | sort -u | grep -vx 'consumers/bench' | sed 's#^#./#')
+    xargs -n1 dirname | sort -u | grep -vx 'consumers/tools/bench' | sed 's#^#./#')
   echo "  packages: ${benchpkgs[*]}" >&2
   # Owner state is measured at 1M/10M below; end-to-end benchmarks run once, further down.
   go test -run '^$' -bench . -skip 'OwnerState|EndToEnd' -benchmem -count "$count" -benchtime "$benchtime" \
     -timeout 60m "${benchpkgs[@]}" | tee "$out/go.txt"
 
-  step "1b. owner state per client at $state_clients clients (consumers/bench)"
+  step "1b. owner state per client at $state_clients clients (consumers/tools/bench)"
   BENCH_STATE_CLIENTS=$state_clients go test -run '^$' -bench OwnerState -benchtime 1x -count 1 -timeout 60m \
-    ./consumers/bench | tee "$out/state.txt"
+    ./consumers/tools/bench | tee "$out/state.txt"
 
-  if grep -q '^func BenchmarkSinkEndToEnd' consumers/sink/*_test.go 2>/dev/null; then
+  if grep -q '^func BenchmarkSinkEndToEnd' consumers/runners/sink/*_test.go 2>/dev/null; then
     step "1c. sink end to end against the real servers ($sink_rows rows, CPU profile)"
     TASKOLE_INTEGRATION=1 go test -run '^$' -bench 'SinkEndToEnd' -benchtime "${sink_rows}x" -count 1 -timeout 30m \
-      -cpuprofile "$out/sink.cpu.pprof" -o "$out/sink.test" ./consumers/sink | tee "$out/sink-e2e.txt"
+      -cpuprofile "$out/sink.cpu.pprof" -o "$out/sink.test" ./consumers/runners/sink | tee "$out/sink-e2e.txt"
     go tool pprof -top -nodecount 40 "$out/sink.test" "$out/sink.cpu.pprof" >"$out/sink.cpu.top.txt" 2>/dev/null
   fi
 
   step "1d. CPU profile of the commission path"
   go test -run '^$' -bench '^BenchmarkCommissionPath$' -benchtime 3s -count 1 \
-    -cpuprofile "$out/commission.cpu.pprof" -o "$out/ledger.test" ./pipelines/ledger >"$out/commission-profile.txt"
+    -cpuprofile "$out/commission.cpu.pprof" -o "$out/ledger.test" ./pipelines/commission >"$out/commission-profile.txt"
   go tool pprof -top -nodecount 40 "$out/ledger.test" "$out/commission.cpu.pprof" >"$out/commission.cpu.top.txt" 2>/dev/null
 fi
 
@@ -367,6 +370,10 @@ step "2h. recovery: kill -9 restarts, scale-out and -in, broker restart (deploy/
 BENCH_RECOVERY_OUT=$out/recovery TASKOLE_KAFKA_LIBS=$kafka_libs deploy/local/bench-recovery.sh ||
   die "recovery benchmark failed (raw: $out/recovery/)"
 
+step "2i. BI query pack at $clients clients: every panel x grouping"
+BENCH_QUERY_RUNS=${BENCH_QUERY_RUNS:-1} TASKOLE_BIN=$bin deploy/local/bench-queries.sh "$TASKOLE_CLICKHOUSE_DATABASE" \
+  >"$out/queries.md" 2>"$out/queries.log" || { tail -5 "$out/queries.log" >&2; die "query benchmark failed"; }
+
 # ---------------------------------------------------------------------------------------------
 step "3. appending the results to $results"
 
@@ -442,7 +449,7 @@ Read a block like this:
   read_committed on the commissions topic, with the ledger live, at half the ledger's measured
   maximum (wall) rate. It includes the ledger's commit interval (500 ms by default), so p50
   is dominated by it.
-- **Owner state** is `consumers/bench` BenchmarkOwnerState: heap bytes per `ledger.State` of
+- **Owner state** is `consumers/tools/bench` BenchmarkOwnerState: heap bytes per `ledger.State` of
   an owner-only client (heap delta after GC, 1M and 10M clients); *store* adds what the
   ledger's in-memory store spends per client (the client id key, the map slot, the entry).
 - **Restore** restarts the ledger after the run: changelog records read / seconds spent
@@ -521,6 +528,12 @@ done
     echo
     echo "</details>"
   fi
+} | tee -a "$results"
+{
+  echo
+  echo "BI query pack (\`deploy/local/bench-queries.sh $TASKOLE_CLICKHOUSE_DATABASE\`, a section of \`make bench\`; simulate --clients $clients):"
+  echo
+  cat "$out/queries.md"
 } | tee -a "$results"
 {
   echo

@@ -159,7 +159,7 @@ ch_up() {
       -e "s#@TCP_PORT_0@#${ch_native[0]}#g" -e "s#@TCP_PORT_1@#${ch_native[1]}#g" -e "s#@TCP_PORT_2@#${ch_native[2]}#g" \
       "$here/cluster/clickhouse.xml" >"$d/config.xml"
     # distributed_product_mode=global: the views and the query pack JOIN and IN over
-    # Distributed tables on the sharded layout (see consumers/migrate, checkProductMode).
+    # Distributed tables on the sharded layout (see consumers/runners/migrate, checkProductMode).
     sed -e "s#@RUN@/clickhouse#$d#g" \
       -e "s#<load_balancing>random</load_balancing>#&<distributed_product_mode>global</distributed_product_mode>#" \
       "$here/clickhouse/users.xml" >"$d/users.xml"

@@ -2,7 +2,7 @@
 // CLV"): the BG/NBD model of Fader, Hardie & Lee (2005) for how many purchases a client will
 // still make and whether they are still "alive", and the Gamma-Gamma model of Fader & Hardie
 // (2013) for what a purchase is worth. It is pure: no I/O, no clock. The runner
-// (consumers/predict) reads each client's summary from ClickHouse, fits here, scores here and
+// (consumers/runners/predict) reads each client's summary from ClickHouse, fits here, scores here and
 // writes the results back.
 //
 // # Summary of a client

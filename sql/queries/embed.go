@@ -13,7 +13,7 @@
 //
 // Parameters appear in the SQL the ClickHouse way, {name:Type}, so a file runs as is in
 // clickhouse-client on a current server (clickhouse-client --param_until=2025-06-01 ...).
-// ClickHouse 18.16 has no query parameters: consumers/query substitutes typed, escaped
+// ClickHouse 18.16 has no query parameters: consumers/tools/query substitutes typed, escaped
 // literals itself before sending a query.
 package queries
 

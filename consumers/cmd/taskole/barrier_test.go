@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
 func TestPasses(t *testing.T) {

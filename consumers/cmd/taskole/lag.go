@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/topology"
 )
 
 func lagCommand() command {
@@ -37,7 +39,7 @@ committed offset passes an end offset when it reaches it, or stops just below it
 transaction marker. So it returns only once everything written before it started, and
 everything written in response, is consumed and committed.`)
 			c.register(fs, "")
-			fs.StringVar(&groups, "groups", "taskole-ledger,taskole-payouts,taskole-sink", "comma-separated consumer groups (--topic-prefix is prepended)")
+			fs.StringVar(&groups, "groups", defaultGroups(), "comma-separated consumer groups (--topic-prefix is prepended)")
 			fs.BoolVar(&wait, "wait", false, "poll until caught up")
 			fs.DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait: give up after this long")
 			fs.Int("stable", 0, "ignored: the barrier needs no quiet polls (kept for older scripts)")
@@ -146,7 +148,7 @@ func resetCommand() command {
 Refuses an empty --topic-prefix and the default database names, so it cannot wipe a real
 deployment by accident.`)
 			c.register(fs, "")
-			fs.StringVar(&groups, "groups", "taskole-ledger,taskole-payouts,taskole-sink", "consumer groups to delete (--topic-prefix is prepended)")
+			fs.StringVar(&groups, "groups", defaultGroups(), "consumer groups to delete (--topic-prefix is prepended)")
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
@@ -255,3 +257,6 @@ func prefixed(prefix, list string) []string {
 	}
 	return out
 }
+
+// defaultGroups lists the runners' consumer groups of the topology, unprefixed.
+func defaultGroups() string { return strings.Join(topology.Topology{}.Groups(), ",") }

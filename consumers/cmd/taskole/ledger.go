@@ -11,11 +11,11 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/taskole/revshare/consumers/ledger"
-	"github.com/taskole/revshare/consumers/ops"
+	"github.com/taskole/revshare/consumers/runners/ledger"
+	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/stream"
-	rules "github.com/taskole/revshare/pipelines/ledger"
-	"github.com/taskole/revshare/schemas"
+	"github.com/taskole/revshare/consumers/topology"
+	"github.com/taskole/revshare/pipelines/commission"
 )
 
 func ledgerCommand() command {
@@ -69,9 +69,9 @@ type ledgerFlags struct {
 // registerLedger registers the ledger runner's flags on fs.
 func registerLedger(fs *flag.FlagSet) *ledgerFlags {
 	return &ledgerFlags{
-		defaultRate: fs.String("default-rate", rules.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)"),
-		hold:        fs.Duration("hold", rules.DefaultHold, "hold period: an accrual is payable this long after the booking"),
-		horizon:     fs.Duration("horizon", rules.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections"),
+		defaultRate: fs.String("default-rate", commission.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)"),
+		hold:        fs.Duration("hold", commission.DefaultHold, "hold period: an accrual is payable this long after the booking"),
+		horizon:     fs.Duration("horizon", commission.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections"),
 		commit:      fs.Duration("commit-interval", stream.DefaultCommitInterval, "how long a transaction stays open"),
 		maxBatch:    fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most"),
 		maxBuffered: fs.Int("max-buffered-records", stream.DefaultMaxBufferedRecords, "records buffered per input partition while the event-time merge waits for another input"),
@@ -80,7 +80,7 @@ func registerLedger(fs *flag.FlagSet) *ledgerFlags {
 		rebalance:   fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)"),
 		txnTimeout:  fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)"),
 		leave:       fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance"),
-		group:       fs.String("group", "taskole-ledger", "consumer group (--topic-prefix is prepended)"),
+		group:       fs.String("group", topology.GroupLedger, "consumer group (--topic-prefix is prepended)"),
 		changelog:   fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)"),
 		partitions:  fs.Int("partitions", 12, "partition count of topics created when missing"),
 		bounds:      registerBounds(fs),
@@ -88,20 +88,20 @@ func registerLedger(fs *flag.FlagSet) *ledgerFlags {
 }
 
 // rules is the rules' configuration from the flags.
-func (f *ledgerFlags) rules() (rules.Config, error) {
+func (f *ledgerFlags) rules() (commission.Config, error) {
 	bounds, err := f.bounds.bounds()
 	if err != nil {
-		return rules.Config{}, err
+		return commission.Config{}, err
 	}
 	rate, err := decimal.NewFromString(*f.defaultRate)
 	if err != nil {
-		return rules.Config{}, fmt.Errorf("parsing --default-rate: %w", err)
+		return commission.Config{}, fmt.Errorf("parsing --default-rate: %w", err)
 	}
-	return rules.Config{DefaultRate: rate, Hold: *f.hold, Horizon: *f.horizon, Bounds: bounds}, nil
+	return commission.Config{DefaultRate: rate, Hold: *f.hold, Horizon: *f.horizon, Bounds: bounds}, nil
 }
 
 // config is the ledger runner's configuration from the flags and the rules' rc.
-func (f *ledgerFlags) config(c *common, rc rules.Config, log *slog.Logger, reg *prometheus.Registry) (ledger.Config, error) {
+func (f *ledgerFlags) config(c *common, rc commission.Config, log *slog.Logger, reg *prometheus.Registry) (ledger.Config, error) {
 	kopts, err := c.kafkaSecurity()
 	if err != nil {
 		return ledger.Config{}, err
@@ -109,7 +109,7 @@ func (f *ledgerFlags) config(c *common, rc rules.Config, log *slog.Logger, reg *
 	return ledger.Config{
 		ClientOpts:         kopts,
 		Brokers:            c.brokerList(),
-		Topics:             schemas.Topics{}.WithPrefix(c.topicPrefix),
+		Topics:             topology.New(c.topicPrefix).Names(),
 		Changelog:          *f.changelog,
 		Group:              c.topicPrefix + *f.group,
 		Instance:           c.instance(),

@@ -10,11 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/taskole/revshare/consumers/ops"
-	"github.com/taskole/revshare/consumers/payouts"
+	"github.com/taskole/revshare/consumers/runners/ops"
+	"github.com/taskole/revshare/consumers/runners/payouts"
 	"github.com/taskole/revshare/consumers/stream"
-	"github.com/taskole/revshare/pipelines/payout"
-	"github.com/taskole/revshare/schemas"
+	"github.com/taskole/revshare/consumers/topology"
+	"github.com/taskole/revshare/pipelines/statement"
 )
 
 const payoutsSummary = "issue payout statements: taskole.commissions.v1 → taskole.payouts.v1 (exactly once)"
@@ -96,7 +96,7 @@ func registerPayouts(fs *flag.FlagSet) *payoutsFlags {
 	return &payoutsFlags{
 		period:         fs.String("period", "month", "payout period: month (calendar month, UTC) or week (Monday 00:00 UTC)"),
 		minPayout:      fs.String("min-payout", "", "minimum payout per currency, e.g. EUR=20.00,JPY=2000 (default 20 in every currency's unit)"),
-		closeDelay:     fs.Duration("close-delay", payout.DefaultCloseDelay, "event time after period_end before a period closes"),
+		closeDelay:     fs.Duration("close-delay", statement.DefaultCloseDelay, "event time after period_end before a period closes"),
 		partitions:     fs.Int("partitions", 0, "partitions of topics this command creates (0: broker default)"),
 		commitInterval: fs.Duration("commit-interval", 0, "how long a transaction stays open (0: 500ms)"),
 		session:        fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a crashed instance's partitions move after it unless it restarts under the same --instance)"),
@@ -107,11 +107,11 @@ func registerPayouts(fs *flag.FlagSet) *payoutsFlags {
 
 // config is the payouts runner's configuration from the flags.
 func (f *payoutsFlags) config(c *common, log *slog.Logger, reg *prometheus.Registry) (payouts.Config, error) {
-	p, err := payout.ParsePeriod(*f.period)
+	p, err := statement.ParsePeriod(*f.period)
 	if err != nil {
 		return payouts.Config{}, fmt.Errorf("parsing --period: %w", err)
 	}
-	mins, err := payout.ParseMinPayout(*f.minPayout)
+	mins, err := statement.ParseMinPayout(*f.minPayout)
 	if err != nil {
 		return payouts.Config{}, fmt.Errorf("parsing --min-payout: %w", err)
 	}
@@ -122,11 +122,11 @@ func (f *payoutsFlags) config(c *common, log *slog.Logger, reg *prometheus.Regis
 	return payouts.Config{
 		ClientOpts:         kopts,
 		Brokers:            c.brokerList(),
-		Topics:             schemas.Topics{}.WithPrefix(c.topicPrefix),
+		Topics:             topology.New(c.topicPrefix).Names(),
 		Prefix:             c.topicPrefix,
 		Instance:           c.instance(),
 		Partitions:         int32(*f.partitions),
-		Rules:              payout.Config{Period: p, MinPayout: mins, CloseDelay: *f.closeDelay},
+		Rules:              statement.Config{Period: p, MinPayout: mins, CloseDelay: *f.closeDelay},
 		CommitInterval:     *f.commitInterval,
 		SessionTimeout:     *f.session,
 		TransactionTimeout: *f.txnTimeout,

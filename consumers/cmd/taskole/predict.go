@@ -9,7 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/shopspring/decimal"
 
-	"github.com/taskole/revshare/consumers/predict"
+	"github.com/taskole/revshare/consumers/runners/predict"
 	"github.com/taskole/revshare/pipelines/clv"
 )
 

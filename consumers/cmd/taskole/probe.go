@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -50,7 +51,7 @@ moment its accrual is readable. Prints count, p50, p90, p99 and max.`)
 			if rate <= 0 || duration <= 0 {
 				return errors.New("--rate and --duration must be positive")
 			}
-			topics := schemas.Topics{}.WithPrefix(c.topicPrefix)
+			topics := topology.New(c.topicPrefix).Names()
 			kopts, err := c.kafkaOpts()
 			if err != nil {
 				return err

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/taskole/revshare/consumers/report"
+	"github.com/taskole/revshare/consumers/tools/report"
 )
 
 const reportSummary = "write the HTML report (inline SVG charts) from the BI query pack, and print it as text"

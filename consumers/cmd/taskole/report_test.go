@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
 func TestReportCommand(t *testing.T) {

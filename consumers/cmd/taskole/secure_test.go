@@ -11,7 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
 func runCommand(ctx context.Context, name string, args ...string) error {

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/taskole/revshare/consumers/ops"
+	"github.com/taskole/revshare/consumers/runners/ops"
 )
 
 // serve runs a long-lived consumer next to its ops server (/metrics, /healthz, /readyz on

@@ -10,8 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/simulate"
-	"github.com/taskole/revshare/schemas"
+	"github.com/taskole/revshare/consumers/tools/simulate"
+	"github.com/taskole/revshare/consumers/topology"
 )
 
 const simulateSummary = "generate a deterministic marketplace year and produce it to the input topics"
@@ -59,7 +59,7 @@ func runSimulate(ctx context.Context, args []string) error {
 		"businesses", eff.Businesses, "months", eff.Months, "start", eff.Start.Format("2006-01"), "rate", *rate)
 	began := time.Now()
 	stats, err := simulate.Produce(ctx, cl, g, simulate.ProduceOptions{
-		Topics:     schemas.Topics{}.WithPrefix(c.topicPrefix),
+		Topics:     topology.New(c.topicPrefix).Names(),
 		Rate:       *rate,
 		Progress:   os.Stdout,
 		EventOrder: *eventOrder,

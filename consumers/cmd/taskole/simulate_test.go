@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskole/revshare/consumers/itest"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
 func TestParseMonth(t *testing.T) {

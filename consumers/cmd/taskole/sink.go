@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/taskole/revshare/consumers/ops"
-	"github.com/taskole/revshare/consumers/sink"
-	"github.com/taskole/revshare/schemas"
+	"github.com/taskole/revshare/consumers/runners/ops"
+	"github.com/taskole/revshare/consumers/runners/sink"
+	"github.com/taskole/revshare/consumers/topology"
 )
 
 func sinkCommand() command {
@@ -18,7 +18,7 @@ func sinkCommand() command {
 			fs := newFlags("sink", summary)
 			var c common
 			c.register(fs, "127.0.0.1:9465") // ledger :9464, sink :9465, payouts :9466
-			group := fs.String("group", "taskole-sink", "Kafka consumer group (--topic-prefix is prepended)")
+			group := fs.String("group", topology.GroupSink, "Kafka consumer group (--topic-prefix is prepended)")
 			rows := fs.Int("batch-rows", 50_000, "flush after this many rows (max 1,000,000: one INSERT must stay one part)")
 			interval := fs.Duration("batch-interval", time.Second, "flush at least this often")
 			shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGTERM, how long the final flush and leaving the group may take")
@@ -49,7 +49,7 @@ func sinkCommand() command {
 				Password:        chc.Password,
 				TLS:             chc.TLS,
 				Brokers:         c.brokerList(),
-				Topics:          schemas.Topics{}.WithPrefix(c.topicPrefix),
+				Topics:          topology.New(c.topicPrefix).Names(),
 				Group:           c.topicPrefix + *group,
 				ClickHouseAddr:  c.chAddr,
 				Database:        c.chDatabase,

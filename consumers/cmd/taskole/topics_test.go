@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -10,7 +11,7 @@ import (
 // dead letters), the input and output event topics not compacted, referral owners compacted.
 func TestContractTopics(t *testing.T) {
 	t.Parallel()
-	specs := contractTopics(schemas.Topics{}.WithPrefix("x."), 6)
+	specs := contractTopics(topology.New("x."), 6)
 	got := map[string]bool{}
 	compact := map[string]bool{}
 	for _, s := range specs {

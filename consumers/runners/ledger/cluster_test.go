@@ -1,0 +1,97 @@
+package ledger
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/schemas"
+)
+
+// TestClusterLeaderKill runs `taskole ledger` against the three-broker cluster (RF 3, min ISR
+// 2) and SIGKILLs the broker leading bookings partition 0 in the middle of every phase, then
+// brings it back: the ledger read back must equal the reference model's, ids included.
+func TestClusterLeaderKill(t *testing.T) {
+	cl := itest.LocalCluster(t)
+	brokers := cl.Brokers
+	bin := taskoleBinary(t)
+	topics := itest.Topics(t)
+	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+	group := "g-" + itest.Unique(t)
+	fullGroup := prefix + group
+	changelog := ChangelogFor(topics)
+	t.Cleanup(func() {
+		cl.Up(t, "kafka")
+		deleteTopics(brokers, topics, changelog)
+	})
+
+	phases, _ := scenario(150)
+	wantNet, wantIDs := reference(t, phases)
+	a := startLedger(t, bin, brokers, prefix, group, "a")
+	defer func() {
+		a.kill()
+		if t.Failed() {
+			t.Logf("ledger output:\n%s", a.out)
+		}
+	}()
+	waitTopic(t, brokers, string(topics.Bookings))
+	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
+	for i, ph := range phases {
+		produce(t, brokers, topics, ph)
+		lag := killPoint(t, brokers, fullGroup, inputs...)
+		leader := leaderOf(t, brokers, string(topics.Bookings), 0)
+		t.Logf("phase %d: kill -9 broker %d (leader of bookings/0) with %d records left", i, leader, lag)
+		began := time.Now()
+		cl.Kill(t, "kafka"+string(rune('0'+leader-1)))
+		waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+		t.Logf("phase %d: caught up %v after the kill", i, time.Since(began).Round(100*time.Millisecond))
+		cl.Up(t, "kafka")
+	}
+	recs := readAll(t, brokers, string(topics.Commissions), 60*time.Second, func(rs []*kgo.Record) bool {
+		return len(rs) >= len(wantIDs)
+	})
+	time.Sleep(time.Second)
+	recs = readAll(t, brokers, string(topics.Commissions), 5*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= len(recs) })
+	net, ids, dup := ledgerOf(t, recs)
+	if len(dup) > 0 {
+		t.Errorf("duplicate commission ids after leader kills: %d (e.g. %v)", len(dup), dup[:min(3, len(dup))])
+	}
+	if strings.Join(ids, ",") != strings.Join(wantIDs, ",") {
+		t.Errorf("commission ids differ from the reference: got %d, want %d", len(ids), len(wantIDs))
+	}
+	for k, w := range wantNet {
+		if !net[k].Equal(w) {
+			t.Errorf("net %s = %s, want %s", k, net[k], w)
+		}
+	}
+	for k, g := range net {
+		if _, ok := wantNet[k]; !ok {
+			t.Errorf("unexpected ledger line %s = %s", k, g)
+		}
+	}
+}
+
+func leaderOf(t *testing.T, brokers []string, topic string, partition int32) int32 {
+	t.Helper()
+	c, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := kadm.NewClient(c).ListTopics(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := d[topic].Partitions[partition]
+	if !ok || p.Leader < 1 || p.Leader > 3 {
+		t.Fatalf("no leader for %s/%d: %+v", topic, partition, p)
+	}
+	return p.Leader
+}

@@ -1,0 +1,285 @@
+package ledger
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/pipelines/commission"
+	"github.com/taskole/revshare/schemas"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// taskoleBinary builds consumers/cmd/taskole once per test binary.
+func taskoleBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "taskole-crash")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "taskole")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/taskole/revshare/consumers/cmd/taskole").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("building taskole: %v", binErr)
+	}
+	return binPath
+}
+
+// instance is one `taskole ledger` subprocess. Exactly one goroutine calls cmd.Wait (started
+// with the process); everything else waits on done. Two concurrent Waits on one exec.Cmd race
+// for the single result of its output-copying goroutine, and the loser blocks forever — with
+// or without WaitDelay — which once hung TestLedgerBrokerRestart's cleanup.
+type instance struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{} // closed when the process has exited and its output is copied
+	err  error         // Wait's result, once done is closed
+}
+
+// syncBuffer is the subprocess's output: written by exec's copying goroutine, read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name string, extra ...string) *instance {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"ledger",
+		"--kafka-brokers", strings.Join(brokers, ","),
+		"--topic-prefix", prefix,
+		"--group", group,
+		"--instance", name,
+		"--partitions", "4",
+		"--commit-interval", "100ms",
+		"--max-batch-records", "40",
+		"--session-timeout", "6s",
+		"--rebalance-timeout", "10s",
+		"--metrics-addr", "",
+		"--log-level", "warn",
+	}, extra...)...)
+	out := new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = out, out
+	// The ledger has no children, so its output pipe closes when it exits; this only bounds
+	// the copy should anything else ever hold the pipe.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting ledger %s: %v", name, err)
+	}
+	in := &instance{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { in.err = cmd.Wait(); close(in.done) }()
+	return in
+}
+
+// kill SIGKILLs the instance: no graceful shutdown, an open transaction stays open.
+func (in *instance) kill() {
+	_ = in.cmd.Process.Kill()
+	<-in.done
+}
+
+// reference runs the pure rules over the inputs in phase order: the ledger an uninterrupted,
+// one-instance run produces (per client the order is the same; across clients it does not matter).
+func reference(t *testing.T, phases [][]input) (map[string]decimal.Decimal, []string) {
+	t.Helper()
+	rates := commission.NewRates()
+	eng, err := commission.New(commission.Config{}, rates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]*commission.State{}
+	state := func(c string) *commission.State {
+		if states[c] == nil {
+			states[c] = new(commission.State)
+		}
+		return states[c]
+	}
+	var all []schemas.Commission
+	for _, ph := range phases {
+		for _, in := range ph {
+			var res commission.Result
+			switch in.topic {
+			case "businesses":
+				b, err := schemas.DecodeBusiness([]byte(in.value))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rates.Apply(b)
+				continue
+			case "enrollments":
+				ev, err := schemas.DecodeEnrollment([]byte(in.value))
+				if err != nil || ev.ClientID != in.key {
+					continue
+				}
+				res, _ = eng.Enrollment(state(ev.ClientID), ev)
+			case "bookings":
+				ev, err := schemas.DecodeBooking([]byte(in.value))
+				if err != nil || ev.ClientID != in.key {
+					continue
+				}
+				res, _ = eng.Booking(state(ev.ClientID), ev)
+			}
+			all = append(all, res.Commissions...)
+		}
+	}
+	net := map[string]decimal.Decimal{}
+	var ids []string
+	for _, c := range all {
+		k := c.OwnerBusinessID + "/" + c.BookingID + "/" + c.Currency
+		net[k] = net[k].Add(c.Amount)
+		ids = append(ids, c.CommissionID)
+	}
+	sort.Strings(ids)
+	return net, ids
+}
+
+// TestLedgerCrash runs `taskole ledger` as subprocesses, SIGKILLs them at several points of
+// every phase and restarts them, with a second instance joining mid-run: the ledger read
+// back must equal the uninterrupted run's, commission ids included.
+func TestLedgerCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test is slow")
+	}
+	brokers := itest.Kafka(t)
+	bin := taskoleBinary(t)
+	topics := itest.Topics(t)
+	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+	group := "g-" + itest.Unique(t)
+	fullGroup := prefix + group // the binary prepends --topic-prefix to --group
+	changelog := ChangelogFor(topics)
+	t.Cleanup(func() { deleteTopics(brokers, topics, changelog) })
+
+	phases, _ := scenario(150)
+	wantNet, wantIDs := reference(t, phases)
+
+	a := startLedger(t, bin, brokers, prefix, group, "a")
+	var b *instance
+	defer func() {
+		a.kill()
+		if b != nil {
+			b.kill()
+		}
+		if t.Failed() {
+			t.Logf("instance a output:\n%s", a.out)
+			if b != nil {
+				t.Logf("instance b output:\n%s", b.out)
+			}
+		}
+	}()
+	// Wait for the topics (the ledger creates them).
+	waitTopic(t, brokers, string(topics.Bookings))
+	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
+	for i, ph := range phases {
+		produce(t, brokers, topics, ph)
+		// Kill and restart a mid-phase, twice; the second instance joins in phase 1.
+		for k := 0; k < 2; k++ {
+			lag := killPoint(t, brokers, fullGroup, inputs...)
+			t.Logf("phase %d: SIGKILL instance a with %d records left", i, lag)
+			a.kill()
+			a = startLedger(t, bin, brokers, prefix, group, "a")
+			if i == 1 && k == 0 {
+				b = startLedger(t, bin, brokers, prefix, group, "b")
+			}
+		}
+		waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+	}
+	recs := readAll(t, brokers, string(topics.Commissions), 60*time.Second, func(rs []*kgo.Record) bool {
+		return len(rs) >= len(wantIDs)
+	})
+	// Read a moment longer: a duplicate would come after the expected count.
+	time.Sleep(time.Second)
+	recs = readAll(t, brokers, string(topics.Commissions), 5*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= len(recs) })
+	net, ids, dup := ledgerOf(t, recs)
+	if len(dup) > 0 {
+		t.Errorf("duplicate commission ids after crashes: %d (e.g. %v)", len(dup), dup[:min(3, len(dup))])
+	}
+	if strings.Join(ids, ",") != strings.Join(wantIDs, ",") {
+		t.Errorf("commission ids differ from the uninterrupted run: got %d, want %d", len(ids), len(wantIDs))
+	}
+	for k, w := range wantNet {
+		if !net[k].Equal(w) {
+			t.Errorf("net %s = %s, want %s", k, net[k], w)
+		}
+	}
+	for k, g := range net {
+		if _, ok := wantNet[k]; !ok {
+			t.Errorf("unexpected ledger line %s = %s", k, g)
+		}
+	}
+}
+
+func waitTopic(t *testing.T, brokers []string, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if lagOf(t, brokers, "nobody", topic) >= 0 {
+			cl, _ := kgo.NewClient(kgo.SeedBrokers(brokers...))
+			ok := topicExists(t, cl, topic)
+			cl.Close()
+			if ok {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("topic %s not created in time", topic)
+}
+
+// killPoint waits until the group committed part, not all, of the pending input (or 20s).
+func killPoint(t *testing.T, brokers []string, group string, topics ...string) int64 {
+	t.Helper()
+	start := lagOf(t, brokers, group, topics...)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		l := lagOf(t, brokers, group, topics...)
+		if l < start || l == 0 {
+			return l
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return start
+}
+
+func waitLag(t *testing.T, brokers []string, group string, timeout time.Duration, topics ...string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if lagOf(t, brokers, group, topics...) == 0 {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("group %s did not catch up on %v in %v (lag %d)", group, topics, timeout, lagOf(t, brokers, group, topics...))
+}

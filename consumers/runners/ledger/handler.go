@@ -1,0 +1,227 @@
+package ledger
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/pipelines/commission"
+	"github.com/taskole/revshare/schemas"
+)
+
+// handler applies enrollments and bookings to the client's state (stream.Handler).
+type handler struct {
+	eng      *commission.Engine
+	bounds   schemas.Bounds
+	topics   schemas.Topics
+	rejected prometheus.Counter
+	buf      []schemas.Commission
+
+	// Set by Runner.Run before processing starts: the ledger's input set with partition
+	// counts (written into every progress marker) and the commissions partition count.
+	inputs      []schemas.InputTopic
+	commissions int32
+}
+
+// progressMeta is the stream metadata name of the progress of one input topic's partition.
+func progressMeta(topic string) string { return "progress/" + topic }
+
+// progress is how far the ledger got in one input partition (one topic's partition): the
+// offset after the last record handled and the largest occurred_at of the accepted records.
+type progress struct {
+	next      int64
+	watermark int64 // unix nanos; 0: none
+}
+
+func (p progress) append(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(p.watermark))
+	return binary.BigEndian.AppendUint64(dst, uint64(p.next))
+}
+
+func decodeProgress(b []byte) progress {
+	if len(b) != 16 {
+		return progress{}
+	}
+	return progress{watermark: int64(binary.BigEndian.Uint64(b)), next: int64(binary.BigEndian.Uint64(b[8:]))}
+}
+
+// Handle applies the record and keeps its input partition's progress: the offset always (a
+// dead-lettered record is handled too), the watermark when the record was accepted. The
+// commissions carry the partition's watermark from before the record (see schemas.SourceHeader).
+func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[commission.State]) error {
+	name := progressMeta(rec.Topic)
+	pr := decodeProgress(tx.Meta(name))
+	before := pr.watermark
+	at, err := h.apply(ctx, rec, tx, before)
+	if rec.Partition == tx.Partition() {
+		// A record forwarded through the repartition topic (stream.Config.Repartition) comes
+		// with its original coordinates, another partition's offset: it moves this state
+		// partition's watermark (its commissions are judged against it), not its offset.
+		pr.next = rec.Offset + 1
+	}
+	if err == nil && at.UnixNano() > pr.watermark {
+		pr.watermark = at.UnixNano()
+	}
+	var buf [16]byte
+	tx.SetMeta(name, pr.append(buf[:0]))
+	return err
+}
+
+// apply handles one input record; source is its partition's watermark before it.
+func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commission.State], source int64) (time.Time, error) {
+	var (
+		res    commission.Result
+		client string
+		at     time.Time
+		err    error
+	)
+	switch rec.Topic {
+	case string(h.topics.Enrollments):
+		ev, derr := h.bounds.DecodeEnrollment(rec.Value)
+		if derr != nil {
+			return at, fmt.Errorf("decoding enrollment: %w", derr)
+		}
+		if err := checkKey(rec, ev.ClientID); err != nil {
+			return at, err
+		}
+		client, at = ev.ClientID, ev.OccurredAt
+		err = update(tx, client, func(s *commission.State) (err error) {
+			res, err = h.eng.AppendEnrollment(h.buf[:0], s, ev)
+			return err
+		})
+		if err != nil {
+			return at, fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
+		}
+		if res.Rejected {
+			tx.Count(h.rejected)
+		}
+	case string(h.topics.Bookings):
+		ev, derr := h.bounds.DecodeBooking(rec.Value)
+		if derr != nil {
+			return at, fmt.Errorf("decoding booking: %w", derr)
+		}
+		if err := checkKey(rec, ev.ClientID); err != nil {
+			return at, err
+		}
+		client, at = ev.ClientID, ev.OccurredAt
+		err = update(tx, client, func(s *commission.State) (err error) {
+			res, err = h.eng.AppendBooking(h.buf[:0], s, ev)
+			return err
+		})
+		if err != nil {
+			return at, fmt.Errorf("applying booking %s event %s: %w", ev.BookingID, ev.EventID, err)
+		}
+	default:
+		return at, fmt.Errorf("record from unexpected topic %q", rec.Topic)
+	}
+	h.buf = res.Commissions[:0]
+	tx.Advance(at)
+	h.produce(rec, tx, client, res, source)
+	return at, nil
+}
+
+// produce adds the outputs of an accepted record to the transaction: the owner change, and
+// the commissions with their source partition and its watermark before the record.
+func (h *handler) produce(rec *kgo.Record, tx *stream.Tx[commission.State], client string, res commission.Result, source int64) {
+	if res.Owner != nil {
+		o := *res.Owner
+		o.ClientID = client
+		tx.Produce(&kgo.Record{Topic: string(h.topics.ReferralOwners), Key: []byte(client),
+			Value: schemas.AppendReferralOwner(nil, o)})
+	}
+	if len(res.Commissions) == 0 {
+		return
+	}
+	src := []byte(rec.Topic + "/" + strconv.FormatInt(int64(tx.Partition()), 10))
+	var wm []byte
+	if source != 0 {
+		wm = time.Unix(0, source).UTC().AppendFormat(nil, time.RFC3339Nano)
+	}
+	for _, c := range res.Commissions {
+		tx.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Key: []byte(c.OwnerBusinessID),
+			Value:   schemas.AppendCommission(nil, c),
+			Headers: []kgo.RecordHeader{{Key: schemas.SourceHeader, Value: src}, {Key: schemas.SourceWatermarkHeader, Value: wm}}})
+	}
+}
+
+// update applies fn to the client's state and marks the state changed only when fn
+// succeeds: a record the rules refuse leaves the partition's state as it was — not even a new
+// empty entry or a changelog write (the stream.Handler contract). The engine changes nothing
+// when it refuses.
+func update(tx *stream.Tx[commission.State], client string, fn func(*commission.State) error) error {
+	if s, ok := tx.Peek(client); ok {
+		if err := fn(s); err != nil {
+			return err
+		}
+		tx.State(client) // the same state, now marked changed
+		return nil
+	}
+	var fresh commission.State
+	if err := fn(&fresh); err != nil {
+		return err
+	}
+	*tx.State(client) = fresh
+	return nil
+}
+
+// BeforeCommit writes one progress marker to every partition of the commissions topic, after
+// the transaction's commissions: the progress of every input partition the transaction
+// handled, with the ledger's complete input set (stream.Committer).
+func (h *handler) BeforeCommit(c *stream.Commit) error {
+	v := schemas.LedgerProgress{Inputs: h.inputs}
+	for _, m := range c.Changed() {
+		topic, ok := strings.CutPrefix(m.Name, "progress/")
+		if !ok {
+			continue
+		}
+		pr := decodeProgress(m.Value)
+		pp := schemas.PartitionProgress{Topic: topic, Partition: m.Partition, NextOffset: pr.next}
+		if pr.watermark != 0 {
+			pp.Watermark = time.Unix(0, pr.watermark).UTC()
+		}
+		v.Progress = append(v.Progress, pp)
+	}
+	if len(v.Progress) == 0 {
+		return nil
+	}
+	if len(h.inputs) == 0 || h.commissions <= 0 {
+		return errors.New("writing progress markers: input set or commissions partition count unknown")
+	}
+	val := schemas.AppendLedgerProgress(nil, v)
+	hdr := []kgo.RecordHeader{{Key: schemas.MarkerHeader, Value: []byte(schemas.MarkerProgress)}}
+	for q := range h.commissions {
+		c.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Partition: q, Value: val, Headers: hdr})
+	}
+	return nil
+}
+
+// checkKey refuses a record whose key is not its client_id: it would sit on the wrong
+// partition, away from the client's state.
+func checkKey(rec *kgo.Record, client string) error {
+	if string(rec.Key) != client {
+		return schemas.Refused(schemas.LabelKeyMismatch, fmt.Errorf("record key %s is not the client_id %s",
+			schemas.Quote(rec.Key), schemas.Quote([]byte(client))))
+	}
+	return nil
+}
+
+func (h *handler) AppendState(dst []byte, s *commission.State) ([]byte, error) {
+	return s.AppendBinary(dst)
+}
+func (h *handler) UnmarshalState(s *commission.State, data []byte) error {
+	return h.eng.UnmarshalState(s, data)
+}
+func (h *handler) EmptyState(s *commission.State) bool { return s.Empty() }
+
+// Sweep prunes the client's bookings past its own horizon (stream.Sweeper). The partition's
+// watermark is not used: one client's far-future event must not cut another client's
+// bookings (SPEC R8; commission.Engine.PruneOwn).
+func (h *handler) Sweep(_ time.Time, s *commission.State) bool { return h.eng.PruneOwn(s) }

@@ -1,0 +1,411 @@
+// Package ledger runs the commission ledger (SPEC R1–R6, R8) on Kafka: it binds the pure
+// rules of pipelines/commission to the exactly-once stream processor.
+//
+// Topology. Enrollments and bookings (co-partitioned by client_id) are consumed in one group,
+// with the repartition topic (taskole.ledger-repartition.v1) through which the stream
+// processor routes records a producer did not write to the murmur2 partition of their
+// client_id (InputTopics lists the three);
+// each client's commission.State lives in memory per input partition and in the compacted changelog
+// (taskole.ledger-state.v1 by default, under the same topic prefix). Owner changes go to the
+// compacted referral-owners topic (keyed client_id), ledger entries to the commissions topic
+// (keyed owner_business_id), bad records to the dead-letter topic — all in the transaction that
+// commits the input offsets. The businesses topic is a table every instance reads in full
+// (a separate, non-group consumer) into commission.Rates; input processing starts only after it has
+// caught up to its end, and it keeps following afterwards.
+//
+// Dead letters. A bad enrollment or booking is dead-lettered inside the input transaction, so
+// it lands in the dead-letter topic exactly once. A bad businesses record is skipped by the
+// rates table (every instance reads the whole topic on every start) and dead-lettered by a
+// separate loop that consumes the businesses topic in a group of its own, transactionally
+// with its offsets (judgeBusinesses): exactly once per record across restarts and instances.
+// Every dead letter carries a dlq_id derived from (component, topic, partition, offset).
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/consumers/topology"
+	"github.com/taskole/revshare/pipelines/commission"
+	"github.com/taskole/revshare/schemas"
+)
+
+// DefaultChangelog is the changelog topic under the default names.
+const DefaultChangelog = topology.LedgerState
+
+// DefaultRepartition is the repartition topic under the default names: enrollments and
+// bookings that were not written to the murmur2 partition of their client_id are forwarded
+// there and handled from there (stream.Config.Repartition).
+const DefaultRepartition = topology.LedgerRepartition
+
+// DefaultMaxTaskIdle is the ledger's default Config.MaxTaskIdle: the latency it adds to live
+// records whenever one input of their partition is quiet.
+const DefaultMaxTaskIdle = 250 * time.Millisecond
+
+// Config configures a Runner. The zero value of every field but Brokers means its default.
+type Config struct {
+	Brokers   []string
+	Topics    schemas.Topics // zero names: defaults
+	Changelog string         // default: Topics' prefix + DefaultChangelog
+	// Repartition is the internal co-partitioning topic; default: Topics' prefix +
+	// DefaultRepartition.
+	Repartition string
+	Group       string // default "taskole-ledger"
+	Instance    string // unique per running instance; transactional id suffix; default "ledger"
+	// Partitions is the partition count of the topics created when missing (0: broker default).
+	Partitions int32
+	Rules      commission.Config // rates, hold, horizon
+
+	CommitInterval  time.Duration // default stream.DefaultCommitInterval
+	MaxBatchRecords int           // default stream.DefaultMaxBatchRecords
+	// MaxBufferedRecords bounds the merge buffer per input partition; default
+	// stream.DefaultMaxBufferedRecords.
+	MaxBufferedRecords int
+	// MaxTaskIdle is how long a live record waits for an empty, caught-up input of its
+	// partition (a record of it produced earlier may be a fetch behind); default
+	// DefaultMaxTaskIdle, negative: no wait. It never changes a backlog or a replay.
+	MaxTaskIdle      time.Duration
+	SessionTimeout   time.Duration // group session timeout; default stream.DefaultSessionTimeout
+	RebalanceTimeout time.Duration // default stream.DefaultRebalanceTimeout
+	// TransactionTimeout: default stream.DefaultTransactionTimeout.
+	TransactionTimeout time.Duration
+	// LeaveOnClose: leave the group on Close (scaling in) instead of holding the partitions
+	// for a restart under the same Instance (stream.Config.LeaveOnClose).
+	LeaveOnClose bool
+
+	Logger     *slog.Logger
+	Registry   prometheus.Registerer // nil: metrics are not registered
+	ClientOpts []kgo.Opt             // appended to every client's options (tests)
+}
+
+// ChangelogFor returns the changelog topic that belongs with topics (topology.Of).
+func ChangelogFor(topics schemas.Topics) string {
+	return topology.Of(topics).Name(topology.LedgerState)
+}
+
+// RepartitionFor returns the repartition topic that belongs with topics (topology.Of).
+func RepartitionFor(topics schemas.Topics) string {
+	return topology.Of(topics).Name(topology.LedgerRepartition)
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Brokers) == 0 {
+		return c, errors.New("ledger config: no brokers")
+	}
+	if c.Partitions < 0 {
+		return c, errors.New("ledger config: negative partition count")
+	}
+	c.Topics = c.Topics.WithDefaults()
+	if c.Changelog == "" {
+		c.Changelog = ChangelogFor(c.Topics)
+	}
+	if c.Repartition == "" {
+		c.Repartition = RepartitionFor(c.Topics)
+	}
+	switch {
+	case c.MaxTaskIdle == 0:
+		c.MaxTaskIdle = DefaultMaxTaskIdle
+	case c.MaxTaskIdle < 0:
+		c.MaxTaskIdle = 0
+	}
+	if c.Group == "" {
+		c.Group = topology.GroupLedger
+	}
+	if c.Instance == "" {
+		c.Instance = "ledger"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// Runner is one instance of the ledger consumer.
+type Runner struct {
+	cfg    Config
+	log    *slog.Logger
+	rates  *commission.Rates
+	eng    *commission.Engine
+	proc   *stream.Processor[commission.State]
+	h      *handler
+	admin  *kgo.Client
+	caught atomic.Bool // businesses caught up
+
+	ratesApplied prometheus.Counter
+	ratesBad     *prometheus.CounterVec
+	rejected     prometheus.Counter
+}
+
+// New validates cfg and creates a Runner; Run starts it.
+func New(cfg Config) (*Runner, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger, rates: commission.NewRatesWithin(cfg.Rules.Bounds)}
+	r.eng, err = commission.New(cfg.Rules, r.rates)
+	if err != nil {
+		return nil, err
+	}
+	r.ratesApplied = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_business_events_total",
+		Help: "Businesses events applied to the rates table."})
+	r.ratesBad = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_ledger_business_errors_total",
+		Help: "Businesses events that could not be decoded, by reason (they are dead-lettered and skipped)."}, []string{"reason"})
+	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
+		Help: "Enrollments by a business other than the client's owner when judged (SPEC §3 rejected claims; an owner re-enrolling its own client is not one), counted in committed transactions. The rejected_claims query is the authority: it also reflects later ownership corrections, which this counter cannot undo."})
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
+	}
+	t := cfg.Topics
+	r.h = &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected}
+	r.proc, err = stream.New(stream.Config{
+		Brokers:         cfg.Brokers,
+		Name:            "ledger",
+		Group:           cfg.Group,
+		TransactionalID: cfg.Group + "-" + cfg.Instance,
+		Inputs:          InputTopics(t),
+		Repartition:     cfg.Repartition,
+		// Enrollments and bookings of a partition are merged in event time (DESIGN
+		// "Co-partitioning"): the ledger's entries do not depend on the topics' pace.
+		Timestamp:          eventTime,
+		MaxBufferedRecords: cfg.MaxBufferedRecords,
+		MaxTaskIdle:        cfg.MaxTaskIdle,
+		Changelog:          cfg.Changelog,
+		DLQ:                string(t.DLQ),
+		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
+		// decoding a client on first touch instead of at restore changes nothing but speed.
+		LazyRestore:      true,
+		CommitInterval:   cfg.CommitInterval,
+		MaxBatchRecords:  cfg.MaxBatchRecords,
+		SessionTimeout:   cfg.SessionTimeout,
+		RebalanceTimeout: cfg.RebalanceTimeout,
+		// Static membership under the transactional id: both stable per instance name.
+		TransactionTimeout: cfg.TransactionTimeout,
+		LeaveOnClose:       cfg.LeaveOnClose,
+		Logger:             r.log,
+		Registry:           cfg.Registry,
+		ClientOpts:         cfg.ClientOpts,
+	}, r.h)
+	if err != nil {
+		return nil, err
+	}
+	r.admin, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.ClientOpts...)...)
+	if err != nil {
+		r.proc.Close()
+		return nil, fmt.Errorf("creating admin client: %w", err)
+	}
+	return r, nil
+}
+
+// InputTopics returns the ledger's input topics, consumed in its group and co-partitioned by
+// client_id, whatever partitioner their producers used (see ConsumedTopics). It is the one
+// list of them: the stream processor consumes these, and every
+// progress marker names these (with their partition counts) as the set of input partitions
+// whose low watermark closes payout periods (schemas.LedgerProgress).
+func InputTopics(t schemas.Topics) []string {
+	t = t.WithDefaults()
+	return []string{string(t.Enrollments), string(t.Bookings)}
+}
+
+// ConsumedTopics returns every topic the ledger consumes in its group, partition i of each
+// feeding the state of input partition i: its InputTopics and the repartition topic. (The
+// businesses topic is read outside the group, in full.)
+func ConsumedTopics(t schemas.Topics, repartition string) []string {
+	return append(InputTopics(t), repartition)
+}
+
+// Topics returns the topics the ledger needs, as it creates them when missing: what the
+// topology says it reads, writes and keeps, its changelog named changelog.
+func Topics(t schemas.Topics, changelog string, partitions int32) []stream.TopicSpec {
+	tp := topology.Of(t)
+	var specs []stream.TopicSpec
+	for _, name := range tp.Runner("ledger").Touches() {
+		topic, _ := tp.Topic(name)
+		if name == tp.Name(topology.LedgerState) {
+			topic.Name = changelog
+		}
+		specs = append(specs, topic.Spec(partitions))
+	}
+	return specs
+}
+
+// copartitioned returns the co-partition groups among the ledger's topics, under the names
+// of r's configuration.
+func (r *Runner) copartitioned() [][]string {
+	tp := topology.Of(r.cfg.Topics)
+	rename := map[string]string{
+		tp.Name(topology.LedgerState):       r.cfg.Changelog,
+		tp.Name(topology.LedgerRepartition): r.cfg.Repartition,
+	}
+	groups := tp.CoPartitioned(tp.Runner("ledger").Touches()...)
+	for _, g := range groups {
+		for i, n := range g {
+			if to, ok := rename[n]; ok {
+				g[i] = to
+			}
+		}
+	}
+	return groups
+}
+
+// Ready reports whether the rates table has caught up and every assigned partition is restored.
+func (r *Runner) Ready() bool { return r.caught.Load() && r.proc.Ready() }
+
+// Run creates missing topics, checks co-partitioning, catches up on businesses, then
+// processes until ctx is cancelled (nil) or a fatal error.
+func (r *Runner) Run(ctx context.Context) error {
+	t := r.cfg.Topics
+	specs := Topics(t, r.cfg.Changelog, r.cfg.Partitions)
+	for i := range specs {
+		if specs[i].Name == RepartitionFor(t) {
+			specs[i].Name = r.cfg.Repartition
+		}
+	}
+	if err := stream.EnsureTopics(ctx, r.admin, specs, r.copartitioned()...); err != nil {
+		return fmt.Errorf("preparing topics: %w", err)
+	}
+	if err := r.describeInputs(ctx); err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	caughtUp := make(chan struct{})
+	g.Go(func() error { return r.followBusinesses(gctx, caughtUp) })
+	g.Go(func() error { return r.judgeBusinesses(gctx) })
+	g.Go(func() error {
+		select {
+		case <-caughtUp:
+		case <-gctx.Done():
+			return nil
+		}
+		r.log.Info("businesses caught up; starting ledger", "business_rates", r.rates.Len())
+		if err := r.proc.Run(gctx); err != nil {
+			return fmt.Errorf("running ledger processor: %w", err)
+		}
+		return nil
+	})
+	err := g.Wait()
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// describeInputs gives the handler the partition counts of the input topics and of the
+// commissions topic, which its progress markers need.
+func (r *Runner) describeInputs(ctx context.Context) error {
+	names := append(InputTopics(r.cfg.Topics), string(r.cfg.Topics.Commissions))
+	td, err := kadm.NewClient(r.admin).ListTopics(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("describing input topics: %w", err)
+	}
+	counts := map[string]int32{}
+	for _, n := range names {
+		d, ok := td[n]
+		if !ok || d.Err != nil || len(d.Partitions) == 0 {
+			return fmt.Errorf("describing topic %s: not found (%v)", n, d.Err)
+		}
+		counts[n] = int32(len(d.Partitions))
+	}
+	r.h.inputs = r.h.inputs[:0]
+	for _, n := range InputTopics(r.cfg.Topics) {
+		r.h.inputs = append(r.h.inputs, schemas.InputTopic{Topic: n, Partitions: counts[n]})
+	}
+	r.h.commissions = counts[string(r.cfg.Topics.Commissions)]
+	return nil
+}
+
+// Close releases the clients (leaving the group). It is idempotent.
+func (r *Runner) Close() {
+	r.proc.Close()
+	r.admin.Close()
+}
+
+// followBusinesses reads the businesses topic from the start into the rates table, closes
+// caughtUp once it has read everything that was committed when it started (stream.CatchUp),
+// and keeps following. A bad record is skipped (judgeBusinesses dead-letters it, once).
+func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{}) error {
+	topic := string(r.cfg.Topics.Businesses)
+	ends, err := kadm.NewClient(r.admin).ListCommittedOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("listing %s end offsets: %w", topic, err)
+	}
+	last := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { last[o.Partition] = o.Offset })
+	catch := stream.NewCatchUp(last)
+	cl, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.SeedBrokers(r.cfg.Brokers...),
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+	}, r.cfg.ClientOpts...)...)
+	if err != nil {
+		return fmt.Errorf("creating businesses consumer: %w", err)
+	}
+	defer cl.Close()
+	done := false
+	check := func() {
+		if !done && catch.Done() {
+			done = true
+			r.caught.Store(true)
+			close(caughtUp)
+		}
+	}
+	check()
+	for {
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if !done {
+			pollCtx, cancel = context.WithTimeout(ctx, time.Second)
+		}
+		fetches := cl.PollFetches(pollCtx)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		for _, fe := range fetches.Errors() {
+			if !errors.Is(fe.Err, context.DeadlineExceeded) {
+				r.log.Warn("businesses fetch error", "partition", fe.Partition, "error", fe.Err)
+			}
+		}
+		if fetches.Empty() && !done && catch.Idle() {
+			// The tail below the end offsets holds only markers or was compacted away.
+			r.log.Warn("businesses catch-up idle; assuming caught up", "pending", catch.Pending())
+			catch.GiveUp()
+		}
+		fetches.EachRecord(func(rec *kgo.Record) {
+			catch.Note(rec)
+			if !rec.Attrs.IsControl() {
+				r.applyBusiness(rec)
+			}
+		})
+		check()
+	}
+}
+
+// applyBusiness applies one businesses record to the rates table; a bad one is counted and
+// skipped.
+func (r *Runner) applyBusiness(rec *kgo.Record) {
+	b, err := r.decodeBusiness(rec)
+	if err == nil {
+		err = r.rates.Apply(b)
+	}
+	if err != nil {
+		r.ratesBad.WithLabelValues(stream.Label(err)).Inc()
+		r.log.Debug("skipping bad businesses record", "partition", rec.Partition, "offset", rec.Offset, "error", err)
+		return
+	}
+	r.ratesApplied.Inc()
+}

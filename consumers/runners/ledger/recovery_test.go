@@ -1,0 +1,198 @@
+package ledger
+
+import (
+	"errors"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/schemas"
+)
+
+// stop sends SIGTERM and waits; a graceful stop must exit 0.
+func (in *instance) stop(t *testing.T, name string) {
+	t.Helper()
+	_ = in.cmd.Process.Signal(syscall.SIGTERM)
+	<-in.done
+	if in.err != nil {
+		t.Errorf("instance %s: graceful stop: %v\n%s", name, in.err, in.out)
+	}
+}
+
+// exited reports whether the process has ended, and how, without blocking.
+func (in *instance) exited() (bool, error) {
+	select {
+	case <-in.done:
+		return true, in.err
+	default:
+		return false, nil
+	}
+}
+
+// chunks splits ins into n consecutive parts (the per-client order stays as in ins).
+func chunks(ins []input, n int) [][]input {
+	var out [][]input
+	size := (len(ins) + n - 1) / n
+	for len(ins) > 0 {
+		k := min(size, len(ins))
+		out = append(out, ins[:k])
+		ins = ins[k:]
+	}
+	return out
+}
+
+// checkLedger reads the commissions back and compares them with the reference model.
+func checkLedger(t *testing.T, brokers []string, topics schemas.Topics, wantNet map[string]decimal.Decimal, wantIDs []string) {
+	t.Helper()
+	recs := readAll(t, brokers, string(topics.Commissions), 60*time.Second, func(rs []*kgo.Record) bool {
+		return len(rs) >= len(wantIDs)
+	})
+	// Read a moment longer: a duplicate would come after the expected count.
+	time.Sleep(time.Second)
+	recs = readAll(t, brokers, string(topics.Commissions), 5*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= len(recs) })
+	net, ids, dup := ledgerOf(t, recs)
+	if len(dup) > 0 {
+		t.Errorf("duplicate commission ids: %d (e.g. %v)", len(dup), dup[:min(3, len(dup))])
+	}
+	// The ids too: the stream processor merges each partition's enrollments and bookings in
+	// event time, so rebalances, restarts and the topics' pace change no entry.
+	if strings.Join(ids, ",") != strings.Join(wantIDs, ",") {
+		t.Errorf("commission ids differ from the reference: got %d, want %d", len(ids), len(wantIDs))
+	}
+	for k, w := range wantNet {
+		if !net[k].Equal(w) {
+			t.Errorf("net %s = %s, want %s", k, net[k], w)
+		}
+	}
+	for k, g := range net {
+		if _, ok := wantNet[k]; !ok {
+			t.Errorf("unexpected ledger line %s = %s", k, g)
+		}
+	}
+}
+
+// TestLedgerScaleOutAndIn scales `taskole ledger` from one instance to three and back to one
+// while input keeps arriving, SIGKILLing one of them on the way (its partitions move after the
+// session timeout) and stopping another gracefully with --leave-group: the ledger must equal
+// the reference model, commission ids included.
+func TestLedgerScaleOutAndIn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scale test is slow")
+	}
+	brokers := itest.Kafka(t)
+	bin := taskoleBinary(t)
+	topics := itest.Topics(t)
+	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+	group := "g-" + itest.Unique(t)
+	fullGroup := prefix + group
+	changelog := ChangelogFor(topics)
+	t.Cleanup(func() { deleteTopics(brokers, topics, changelog) })
+	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
+
+	phases, _ := scenario(150)
+	wantNet, wantIDs := reference(t, phases)
+
+	procs := map[string]*instance{}
+	defer func() {
+		for name, in := range procs {
+			if in != nil {
+				in.kill()
+				if t.Failed() {
+					t.Logf("instance %s output:\n%s", name, in.out)
+				}
+			}
+		}
+	}()
+	procs["a"] = startLedger(t, bin, brokers, prefix, group, "a")
+	waitTopic(t, brokers, string(topics.Bookings))
+	produce(t, brokers, topics, phases[0])
+	waitLag(t, brokers, fullGroup, 60*time.Second, inputs...)
+
+	steps := []func(){
+		func() { procs["b"] = startLedger(t, bin, brokers, prefix, group, "b", "--leave-group") },
+		func() { procs["c"] = startLedger(t, bin, brokers, prefix, group, "c") },
+		func() {
+			lag := killPoint(t, brokers, fullGroup, inputs...)
+			t.Logf("SIGKILL instance c with %d records left", lag)
+			procs["c"].kill()
+			procs["c"] = nil
+		},
+		func() {
+			procs["b"].stop(t, "b")
+			procs["b"] = nil
+		},
+	}
+	for i, ch := range chunks(phases[1], len(steps)) {
+		produce(t, brokers, topics, ch)
+		steps[i]()
+		time.Sleep(time.Second)
+	}
+	// Phase 2 (late enrollments) after phase 1 is processed, as the scenario's phases are
+	// meant: else a late enrollment could overtake, in event time, a booking still waiting.
+	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+	produce(t, brokers, topics, phases[2])
+	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+	checkLedger(t, brokers, topics, wantNet, wantIDs)
+}
+
+// TestLedgerBrokerRestart kills the broker (a private one: the shared broker is never
+// stopped) with kill -9 in the middle of a run, keeps it down 20 s and starts it again. The
+// ledger instance must keep running through it, or exit non-zero with a message (a supervisor,
+// here the test, restarts it); either way the ledger must equal the reference model. Last,
+// with the broker killed again, SIGTERM must stop the ledger within the hang guard, its stop
+// logged.
+func TestLedgerBrokerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("broker restart test is slow")
+	}
+	br := itest.PrivateKafka(t)
+	brokers := []string{br.Addr}
+	bin := taskoleBinary(t)
+	topics := itest.Topics(t)
+	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+	group := "g-" + itest.Unique(t)
+	fullGroup := prefix + group
+	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
+
+	phases, _ := scenario(150)
+	wantNet, wantIDs := reference(t, phases)
+
+	a := startLedger(t, bin, brokers, prefix, group, "a", "--log-level", "info")
+	defer func() {
+		a.kill()
+		if t.Failed() {
+			t.Logf("instance a output:\n%s", a.out)
+		}
+	}()
+	waitTopic(t, brokers, string(topics.Bookings))
+	produce(t, brokers, topics, phases[0])
+	waitLag(t, brokers, fullGroup, 60*time.Second, inputs...)
+	produce(t, brokers, topics, phases[1])
+	// At once: the ledger is still working through phase 1 (a transaction open, most likely).
+	t.Logf("kill -9 of the broker with %d records left", lagOf(t, brokers, fullGroup, inputs...))
+	br.Kill()
+	time.Sleep(20 * time.Second)
+	br.Start()
+	if done, err := a.exited(); done {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(a.out.String(), "taskole ledger:") {
+			t.Fatalf("ledger exited during the broker outage without a non-zero exit and a message (%v):\n%s", err, a.out)
+		}
+		t.Logf("ledger exited with %v; restarting it as a supervisor would", err)
+		a = startLedger(t, bin, brokers, prefix, group, "a", "--log-level", "info")
+	} else {
+		t.Logf("ledger kept running through the broker outage")
+	}
+	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+	produce(t, brokers, topics, phases[2])
+	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+	checkLedger(t, brokers, topics, wantNet, wantIDs)
+	// The last phase again (the ledger dedupes it; nothing is checked after this).
+	a.terminateWithBrokerDown(t, br, func() { produce(t, brokers, topics, phases[2]) })
+}

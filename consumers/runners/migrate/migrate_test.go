@@ -1,0 +1,259 @@
+package migrate_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/taskole/revshare/consumers/runners/migrate"
+	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/sql/migrations"
+)
+
+func TestSplit(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []migrate.Statement
+	}{
+		{"empty", "", nil},
+		{"comments only", "-- a\n  -- b\n\n", nil},
+		{"one", "SELECT 1;\n", []migrate.Statement{{Line: 1, SQL: "SELECT 1"}}},
+		{"no trailing semicolon", "SELECT 1", []migrate.Statement{{Line: 1, SQL: "SELECT 1"}}},
+		{
+			"multi-line with comments between",
+			"-- header\nCREATE TABLE t\n(\n    -- the id\n    a String -- inline stays\n);\n\nSELECT 2;  \n",
+			[]migrate.Statement{
+				{Line: 2, SQL: "CREATE TABLE t\n(\n    a String -- inline stays\n)"},
+				{Line: 8, SQL: "SELECT 2"},
+			},
+		},
+		{"semicolon inside a line is not an end", "SELECT ';' AS x,\n 1;\n", []migrate.Statement{{Line: 1, SQL: "SELECT ';' AS x,\n 1"}}},
+		{"crlf", "SELECT 1;\r\nSELECT 2;\r\n", []migrate.Statement{{Line: 1, SQL: "SELECT 1"}, {Line: 2, SQL: "SELECT 2"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := migrate.Split(tt.in)
+			if len(got) != len(tt.want) {
+				t.Fatalf("Split(%q) = %+v, want %+v", tt.in, got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("statement %d = %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	fsys := fstest.MapFS{
+		"0002_b.sql": {Data: []byte("SELECT 2;")},
+		"0001_a.sql": {Data: []byte("SELECT 1;")},
+		"README.md":  {Data: []byte("ignored")},
+		"embed.go":   {Data: []byte("ignored")},
+	}
+	ms, err := migrate.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].Name != "0001_a" || ms[1].Version != 2 || ms[0].Checksum == ms[1].Checksum {
+		t.Fatalf("Load = %+v", ms)
+	}
+	fsys["0002_c.sql"] = &fstest.MapFile{Data: []byte("SELECT 3;")}
+	if _, err := migrate.Load(fsys); err == nil || !strings.Contains(err.Error(), "share version 2") {
+		t.Fatalf("duplicate version: err = %v", err)
+	}
+}
+
+// TestEmbedded checks the project's own files load and split (no server needed).
+func TestEmbedded(t *testing.T) {
+	ms, err := migrate.Load(migrations.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].Name != "0001_raw" {
+		t.Fatalf("embedded migrations = %v", ms)
+	}
+	for _, m := range ms {
+		if len(migrate.Split(m.SQL)) == 0 {
+			t.Errorf("%s has no statements", m.Name)
+		}
+	}
+}
+
+func tables(t *testing.T, addr, db string) []string {
+	t.Helper()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.Query(context.Background(), "SELECT name FROM system.tables WHERE database = ? ORDER BY name", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func TestUpRealServer(t *testing.T) {
+	addr := itest.ClickHouse(t)
+	db := itest.Database(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := migrate.Config{Addr: addr, Database: db}
+
+	res, err := migrate.Up(ctx, cfg, migrations.FS())
+	if err != nil {
+		t.Fatalf("first Up: %v", err)
+	}
+	all, _ := migrate.Load(migrations.FS())
+	if len(res.Applied) != len(all) || res.Current != 0 {
+		t.Fatalf("first Up applied %d, current %d; want %d, 0", len(res.Applied), res.Current, len(all))
+	}
+	got := strings.Join(tables(t, addr, db), ",")
+	for _, want := range []string{"acquisition_costs", "bookings", "businesses", "commissions", "dlq", "enrollments",
+		"feedback", "payouts", "referral_owners", "retention_costs", "schema_migrations", "sink_progress"} {
+		if !strings.Contains(","+got+",", ","+want+",") {
+			t.Errorf("table %s missing after Up; have %s", want, got)
+		}
+	}
+
+	res, err = migrate.Up(ctx, cfg, migrations.FS())
+	if err != nil {
+		t.Fatalf("second Up: %v", err)
+	}
+	if len(res.Applied) != 0 || res.Current != len(all) {
+		t.Fatalf("second Up applied %d, current %d; want a no-op", len(res.Applied), res.Current)
+	}
+}
+
+func TestUpCreatesDatabase(t *testing.T) {
+	addr := itest.ClickHouse(t)
+	db := itest.Database(t) + "_new" // not created by itest
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Cleanup(func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) })
+	fsys := fstest.MapFS{"0001_t.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree ORDER BY a;\n")}}
+	if _, err := migrate.Up(context.Background(), migrate.Config{Addr: addr, Database: db}, fsys); err != nil {
+		t.Fatal(err)
+	}
+	if got := tables(t, addr, db); strings.Join(got, ",") != "schema_migrations,t" {
+		t.Fatalf("tables = %v", got)
+	}
+}
+
+func TestUpErrors(t *testing.T) {
+	addr := itest.ClickHouse(t)
+	ctx := context.Background()
+
+	t.Run("broken statement names file and statement", func(t *testing.T) {
+		db := itest.Database(t)
+		fsys := fstest.MapFS{
+			"0001_ok.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")},
+			"0002_broken.sql": {Data: []byte("-- fine first\nCREATE TABLE IF NOT EXISTS b (x UInt8) ENGINE = MergeTree ORDER BY x;\n\n" +
+				"CREATE TABLE IF NOT EXISTS c (x NoSuchType)\nENGINE = MergeTree ORDER BY x;\n")},
+			"0003_after.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS d (x UInt8) ENGINE = MergeTree ORDER BY x;\n")},
+		}
+		res, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		if err == nil {
+			t.Fatal("Up succeeded on a broken migration")
+		}
+		for _, want := range []string{"0002_broken.sql", "statement 2", "line 4", "CREATE TABLE IF NOT EXISTS c (x NoSuchType)"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name %q", err, want)
+			}
+		}
+		if len(res.Applied) != 1 || res.Applied[0].Name != "0001_ok" {
+			t.Errorf("applied before failure = %v, want 0001_ok only", res.Applied)
+		}
+		if got := strings.Join(tables(t, addr, db), ","); got != "a,b,schema_migrations" {
+			t.Errorf("tables after failure = %s (0003 must not run)", got)
+		}
+		// Fixing the file lets the next run finish: 0002 is re-run from its start.
+		fsys["0002_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE IF NOT EXISTS b (x UInt8) ENGINE = MergeTree ORDER BY x;\nCREATE TABLE IF NOT EXISTS c (x UInt8) ENGINE = MergeTree ORDER BY x;\n")}
+		res, err = migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		if err != nil || len(res.Applied) != 2 || res.Current != 1 {
+			t.Fatalf("Up after fix: %+v, %v", res, err)
+		}
+	})
+
+	t.Run("ADD COLUMN of a file applied half-way", func(t *testing.T) {
+		db := itest.Database(t)
+		fsys := fstest.MapFS{
+			"0001_a.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")},
+			"0002_add.sql": {Data: []byte("ALTER TABLE a ADD COLUMN y Int64 DEFAULT 1;\n\n" +
+				"ALTER TABLE a ADD COLUMN z Int64 DEFAULT 2 AFTER y;\n")},
+		}
+		// A run that died after the first ALTER: y exists, nothing recorded for 0002.
+		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fstest.MapFS{"0001_a.sql": fsys["0001_a.sql"]}); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := conn.Exec(ctx, "ALTER TABLE a ADD COLUMN y Int64 DEFAULT 1"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		if err != nil || len(res.Applied) != 1 {
+			t.Fatalf("Up over the half-applied file: %+v, %v", res, err)
+		}
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = 'a' AND name IN ('y', 'z')").Scan(&n); err != nil || n != 2 {
+			t.Fatalf("columns y, z: %d (%v), want 2", n, err)
+		}
+		// Any other failure of an ADD COLUMN still stops Up.
+		fsys["0003_bad.sql"] = &fstest.MapFile{Data: []byte("ALTER TABLE a ADD COLUMN w NoSuchType;\n")}
+		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys); err == nil {
+			t.Fatal("Up succeeded on an ADD COLUMN of an unknown type")
+		}
+	})
+
+	t.Run("changed applied file", func(t *testing.T) {
+		db := itest.Database(t)
+		fsys := fstest.MapFS{"0001_a.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")}}
+		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys); err != nil {
+			t.Fatal(err)
+		}
+		fsys["0001_a.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt16) ENGINE = MergeTree ORDER BY x;\n")}
+		_, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		if err == nil || !strings.Contains(err.Error(), "0001_a.sql") || !strings.Contains(err.Error(), "changed after it was applied") {
+			t.Fatalf("err = %v, want a changed-file error", err)
+		}
+	})
+
+	t.Run("unknown recorded version", func(t *testing.T) {
+		db := itest.Database(t)
+		fsys := fstest.MapFS{
+			"0001_a.sql": {Data: []byte("SELECT 1;\n")},
+			"0002_b.sql": {Data: []byte("SELECT 2;\n")},
+		}
+		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys); err != nil {
+			t.Fatal(err)
+		}
+		delete(fsys, "0002_b.sql")
+		_, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		if err == nil || !strings.Contains(err.Error(), "0002_b") {
+			t.Fatalf("err = %v, want an unknown-version error", err)
+		}
+	})
+}

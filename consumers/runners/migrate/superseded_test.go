@@ -1,0 +1,202 @@
+package migrate_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/taskole/revshare/consumers/runners/migrate"
+	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/sql/migrations"
+)
+
+func sum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func TestLoadSuperseded(t *testing.T) {
+	old := sum([]byte("SELECT 0;"))
+	tests := []struct {
+		name    string
+		table   string
+		want    []string
+		wantErr string
+	}{
+		{"none", "", nil, ""},
+		{"one with comment", "# c\n\n0001_a.sql " + old + " why\n", []string{old}, ""},
+		{"two for one file", "0001_a.sql " + old + "\n0001_a.sql " + sum([]byte("x")) + "\n", []string{old, sum([]byte("x"))}, ""},
+		{"unknown file", "0002_b.sql " + old + "\n", nil, "not a migration file"},
+		{"short checksum", "0001_a.sql abc\n", nil, "line 1"},
+		{"no checksum", "0001_a.sql\n", nil, "line 1"},
+		{"current checksum", "0001_a.sql " + sum([]byte("SELECT 1;")) + "\n", nil, "current checksum"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"0001_a.sql": {Data: []byte("SELECT 1;")}}
+			if tt.table != "" {
+				fsys[migrate.SupersededFile] = &fstest.MapFile{Data: []byte(tt.table)}
+			}
+			ms, err := migrate.Load(fsys)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(ms[0].Superseded, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("Superseded = %v, want %v", ms[0].Superseded, tt.want)
+			}
+		})
+	}
+}
+
+var createView = regexp.MustCompile(`(?is)^CREATE\s+VIEW\s+IF\s+NOT\s+EXISTS\s`)
+
+// TestEmbeddedSuperseded checks the project's table: every listed checksum is that of the
+// earlier version kept in testdata/superseded, and that version differs from the current
+// file only in its plain views (the only statements an upgrade re-runs).
+func TestEmbeddedSuperseded(t *testing.T) {
+	ms, err := migrate.Load(migrations.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range ms {
+		for _, c := range m.Superseded {
+			n++
+			b, err := os.ReadFile("testdata/superseded/" + m.Name + ".sql")
+			if err != nil {
+				t.Fatalf("%s: superseded %s but no earlier version in testdata: %v", m.Name, c[:12], err)
+			}
+			if sum(b) != c {
+				t.Errorf("%s: testdata/superseded holds checksum %s, the table lists %s", m.Name, sum(b)[:12], c[:12])
+			}
+			was, is := nonViews(string(b)), nonViews(m.SQL)
+			if strings.Join(was, "\n;\n") != strings.Join(is, "\n;\n") {
+				t.Errorf("%s: the earlier version differs outside plain views; add a new migration instead", m.Name)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no superseded checksums: the table is not read")
+	}
+}
+
+func nonViews(sql string) []string {
+	var out []string
+	for _, s := range migrate.Split(sql) {
+		if !createView.MatchString(s.SQL) {
+			out = append(out, s.SQL)
+		}
+	}
+	return out
+}
+
+// earlier returns the embedded migrations with the earlier versions of the named files.
+func earlier(t *testing.T, names ...string) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	entries, err := fs.ReadDir(migrations.FS(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(migrations.FS(), e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = &fstest.MapFile{Data: b}
+	}
+	delete(out, migrate.SupersededFile) // the binaries that applied them had none
+	for _, n := range names {
+		b, err := os.ReadFile("testdata/superseded/" + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = &fstest.MapFile{Data: b}
+	}
+	return out
+}
+
+func viewQuery(t *testing.T, conn clickhouse.Conn, db, name string) string {
+	t.Helper()
+	var q string
+	if err := conn.QueryRow(context.Background(), "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", db, name).Scan(&q); err != nil {
+		t.Fatalf("reading the definition of %s: %v", name, err)
+	}
+	return q
+}
+
+// TestUpgradeSuperseded applies the earlier versions of 0100 and 0102 (as existing
+// deployments did), then the current files: Up accepts the superseded checksums, re-creates
+// the views (later files winning) and records the current checksums; a second Up is a no-op.
+func TestUpgradeSuperseded(t *testing.T) {
+	addr := itest.ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, tt := range []struct {
+		name     string
+		earlier  []string
+		upgraded []string
+	}{
+		{"both files", []string{"0100_facts.sql", "0102_ledger_refused.sql"}, []string{"0100_facts", "0102_ledger_refused"}},
+		// Only 0100 was superseded: re-creating its purchases must not undo 0102's.
+		{"earlier file only", []string{"0100_facts.sql"}, []string{"0100_facts"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := itest.Database(t)
+			cfg := migrate.Config{Addr: addr, Database: db}
+			if _, err := migrate.Up(ctx, cfg, earlier(t, tt.earlier...)); err != nil {
+				t.Fatalf("applying the earlier versions: %v", err)
+			}
+			if q := viewQuery(t, conn, db, "business_profiles"); strings.Contains(q, "AS lhs") {
+				t.Fatalf("earlier business_profiles already aliased: %s", q)
+			}
+			res, err := migrate.Up(ctx, cfg, migrations.FS())
+			if err != nil {
+				t.Fatalf("upgrading: %v", err)
+			}
+			var got []string
+			for _, m := range res.Upgraded {
+				got = append(got, m.Name)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.upgraded, ",") || len(res.Applied) != 0 {
+				t.Fatalf("Upgraded = %v, Applied = %d, want %v and none", got, len(res.Applied), tt.upgraded)
+			}
+			for _, v := range []string{"business_profiles", "client_owners", "purchases"} {
+				if q := viewQuery(t, conn, db, v); !strings.Contains(q, "AS lhs") || !strings.Contains(q, "AS rhs") {
+					t.Errorf("%s not re-created from the current file: %s", v, q)
+				}
+			}
+			if q := viewQuery(t, conn, db, "purchases"); !strings.Contains(q, "accepted_bookings") {
+				t.Errorf("purchases lost 0102's definition (over accepted_bookings): %s", q)
+			}
+			var n uint64
+			if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".purchases").Scan(&n); err != nil {
+				t.Errorf("querying the re-created purchases: %v", err)
+			}
+			res, err = migrate.Up(ctx, cfg, migrations.FS())
+			if err != nil || len(res.Applied) != 0 || len(res.Upgraded) != 0 {
+				t.Fatalf("second Up = %+v, %v; want a no-op", res, err)
+			}
+		})
+	}
+}

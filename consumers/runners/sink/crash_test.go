@@ -1,0 +1,264 @@
+package sink
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/taskole/revshare/consumers/testkit/itest"
+)
+
+// taskoleBin is the taskole binary, built once per test binary (see TestMain).
+var taskoleBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if taskoleBin.dir != "" {
+		os.RemoveAll(taskoleBin.dir)
+	}
+	os.Exit(code)
+}
+
+// buildTaskole builds the taskole binary (once) and returns its path.
+func buildTaskole(t *testing.T) string {
+	t.Helper()
+	taskoleBin.once.Do(func() {
+		if taskoleBin.dir, taskoleBin.err = os.MkdirTemp("", "taskole-sink-test"); taskoleBin.err != nil {
+			return
+		}
+		taskoleBin.path = filepath.Join(taskoleBin.dir, "taskole")
+		out, err := exec.Command("go", "build", "-o", taskoleBin.path, "github.com/taskole/revshare/consumers/cmd/taskole").CombinedOutput()
+		if err != nil {
+			taskoleBin.err = fmt.Errorf("building taskole: %w\n%s", err, out)
+		}
+	})
+	if taskoleBin.err != nil {
+		t.Fatal(taskoleBin.err)
+	}
+	return taskoleBin.path
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// sinkProc is one `taskole sink` process.
+type sinkProc struct {
+	cmd     *exec.Cmd
+	metrics string // address of /metrics
+	done    chan struct{}
+	err     error // Wait's result, once done is closed
+}
+
+// startSink runs `taskole sink` against chAddr (the database and topics of e) with extra flags.
+func startSink(t *testing.T, e *testEnv, chAddr, group string, flags ...string) *sinkProc {
+	t.Helper()
+	bin := buildTaskole(t)
+	prefix := strings.TrimSuffix(string(e.topics.Bookings), "taskole.bookings.v1")
+	p := &sinkProc{metrics: freeAddr(t), done: make(chan struct{})}
+	args := append([]string{"sink", "--group", group, "--metrics-addr", p.metrics, "--log-level", "warn"}, flags...)
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(),
+		"TASKOLE_KAFKA_BROKERS="+strings.Join(e.brokers, ","),
+		"TASKOLE_CLICKHOUSE_ADDR="+chAddr,
+		"TASKOLE_CLICKHOUSE_DATABASE="+e.db,
+		"TASKOLE_TOPIC_PREFIX="+prefix,
+	)
+	p.cmd.Stderr = &prefixWriter{t: t, prefix: "sink " + group + ": "}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+func (p *sinkProc) kill() {
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// terminate sends SIGTERM and returns how long the process took to exit, and its error.
+func (p *sinkProc) terminate(t *testing.T, limit time.Duration) (time.Duration, error) {
+	t.Helper()
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+		return time.Since(start), p.err
+	case <-time.After(limit):
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT) // goroutine dump on stderr
+		<-p.done
+		t.Fatalf("taskole sink did not exit within %v of SIGTERM", limit)
+		return 0, nil
+	}
+}
+
+// metric reads one unlabelled sample from the process's /metrics ("" when unavailable).
+func (p *sinkProc) metric(name string) string {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + p.metrics + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// prefixWriter logs a subprocess's stderr through t.
+type prefixWriter struct {
+	t      *testing.T
+	prefix string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (w *prefixWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, b...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		line := string(w.buf[:i])
+		w.buf = w.buf[i+1:]
+		func() {
+			defer func() { _ = recover() }() // the test may have ended
+			w.t.Log(w.prefix + line)
+		}()
+	}
+}
+
+var _ io.Writer = (*prefixWriter)(nil)
+
+func totalRows(d dataset) int {
+	n := 0
+	for _, v := range d.rows {
+		n += int(v)
+	}
+	return n
+}
+
+// TestSinkSIGTERM: on SIGTERM `taskole sink` stores what it has read and exits 0 within a
+// few seconds; a restart then adds only what is new.
+func TestSinkSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals the binary")
+	}
+	e := newEnv(t)
+	group := "g-" + itest.Unique(t)
+	all := generate(e.topics, "a", 3000)
+	e.produce(t, all.recs)
+
+	// Batches that never fill and never time out: only the shutdown flush can store them.
+	p := startSink(t, e, e.chAddr, group+"-1", "--batch-rows", "1000000", "--batch-interval", "1h")
+	want := strconv.Itoa(totalRows(all))
+	deadline := time.Now().Add(60 * time.Second)
+	for p.metric("taskole_sink_buffered_rows") != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("sink buffered %q rows, want %s", p.metric("taskole_sink_buffered_rows"), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := e.count(t, "SELECT count() FROM bookings"); n != 0 {
+		t.Fatalf("%d bookings stored before SIGTERM; the test needs them buffered", n)
+	}
+	took, err := p.terminate(t, 15*time.Second)
+	if err != nil {
+		t.Fatalf("taskole sink exited with %v after SIGTERM", err)
+	}
+	if took > 5*time.Second {
+		t.Errorf("taskole sink took %v to exit after SIGTERM, want < 5s", took)
+	}
+	t.Logf("exited 0 %v after SIGTERM", took.Round(time.Millisecond))
+	e.verify(t, all) // flushed on the way out, exactly once
+
+	// Restart: what is new is added, nothing is doubled.
+	more := generate(e.topics, "b", 700)
+	e.produce(t, more.recs)
+	all.merge(more)
+	p = startSink(t, e, e.chAddr, group+"-2", "--batch-rows", "500", "--batch-interval", "100ms")
+	e.waitFor(t, all, 60*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if _, err := p.terminate(t, 15*time.Second); err != nil {
+		t.Errorf("second run exited with %v", err)
+	}
+	e.verify(t, all)
+}
+
+// TestSinkCrash kills `taskole sink` with SIGKILL several times while it copies, restarts
+// it, and checks the raw tables hold every produced record exactly once.
+func TestSinkCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test builds and kills the binary")
+	}
+	e := newEnv(t)
+	group := "g-" + itest.Unique(t)
+
+	all := generate(e.topics, "a", 20000)
+	e.produce(t, all.recs)
+
+	run := 0
+	start := func() *sinkProc {
+		// A new group each time: nothing waits for the killed member's session to expire,
+		// and the resume point can only come from ClickHouse.
+		run++
+		return startSink(t, e, e.chAddr, group+"-"+strconv.Itoa(run), "--batch-rows", "400", "--batch-interval", "50ms")
+	}
+	for i, after := range []time.Duration{1500 * time.Millisecond, 900 * time.Millisecond, 2 * time.Second, 700 * time.Millisecond} {
+		p := start()
+		time.Sleep(after)
+		p.kill()
+		t.Logf("kill %d: bookings rows so far %d", i+1, e.count(t, "SELECT count() FROM bookings"))
+		if i == 1 { // more data arrives between crashes
+			more := generate(e.topics, "b", 3000)
+			e.produce(t, more.recs)
+			all.merge(more)
+		}
+	}
+	p := start()
+	e.waitFor(t, all, 120*time.Second)
+	time.Sleep(time.Second)
+	e.verify(t, all)
+	if _, err := p.terminate(t, 15*time.Second); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("final run exited with %v", err)
+	}
+}

@@ -1,0 +1,106 @@
+package commission
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/taskole/revshare/schemas"
+)
+
+// Rates is the businesses table (taskole.businesses.v1): every business's referral-rate
+// history. Every ledger instance reads the topic in full and applies each event; Apply is
+// idempotent per event_id and order-independent. Rates is safe for concurrent use.
+type Rates struct {
+	bounds schemas.Bounds
+	mu     sync.RWMutex
+	m      map[string][]rateAt // per business, sorted by (at, eventID)
+}
+
+type rateAt struct {
+	at      int64 // unix nanos
+	eventID string
+	rate    decimal.Decimal
+}
+
+func (a rateAt) cmp(b rateAt) int {
+	if a.at != b.at {
+		if a.at < b.at {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.eventID, b.eventID)
+}
+
+// NewRates returns an empty table under the default bounds.
+func NewRates() *Rates { return NewRatesWithin(schemas.Bounds{}) }
+
+// NewRatesWithin returns an empty table that refuses events outside bounds.
+func NewRatesWithin(bounds schemas.Bounds) *Rates {
+	return &Rates{bounds: bounds.WithDefaults(), m: make(map[string][]rateAt)}
+}
+
+// Apply records a business's referral rate from its occurred_at on. A repeated event_id
+// replaces the earlier one. An event outside the bounds (SPEC R8: a rate in [0, 1] with at
+// most 6 decimals, a time in [1970, 2200)) is refused with a *schemas.InvalidError and changes
+// nothing, so no rate in force can move beyond the range.
+func (r *Rates) Apply(b schemas.Business) error {
+	if err := r.bounds.CheckBusiness(b); err != nil {
+		return err
+	}
+	e := rateAt{at: b.OccurredAt.UnixNano(), eventID: strings.Clone(b.EventID), rate: b.ReferralRate}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hist := r.m[b.BusinessID]
+	for i := range hist {
+		if hist[i].eventID == e.eventID {
+			hist = slices.Delete(hist, i, i+1)
+			break
+		}
+	}
+	i, _ := slices.BinarySearchFunc(hist, e, rateAt.cmp)
+	hist = slices.Insert(hist, i, e)
+	if len(hist) == 1 {
+		r.m[strings.Clone(b.BusinessID)] = hist
+		return nil
+	}
+	r.m[b.BusinessID] = hist
+	return nil
+}
+
+// At returns the rate of businessID in force at t: the latest event with occurred_at at or
+// before t, on equal times the larger event_id. ok is false when there is none.
+func (r *Rates) At(businessID string, t time.Time) (rate decimal.Decimal, ok bool) {
+	return r.at(businessID, t.UnixNano())
+}
+
+func (r *Rates) at(businessID string, t int64) (decimal.Decimal, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	hist := r.m[businessID]
+	// First entry with at > t; the one before it is in force.
+	i, _ := slices.BinarySearchFunc(hist, t, func(e rateAt, t int64) int {
+		if e.at <= t {
+			return -1
+		}
+		return 1
+	})
+	if i == 0 {
+		return decimal.Decimal{}, false
+	}
+	return hist[i-1].rate, true
+}
+
+// Len returns the number of rate events held.
+func (r *Rates) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := 0
+	for _, h := range r.m {
+		n += len(h)
+	}
+	return n
+}

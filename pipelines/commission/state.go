@@ -1,0 +1,479 @@
+package commission
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taskole/revshare/schemas"
+	"github.com/taskole/revshare/schemas/wire"
+)
+
+// State is one client's ledger state: the referral owner (only the current winner, R1) and
+// the client's bookings within the horizon (for refunds, cancellations and ownership
+// corrections). The zero value is a new client. A State is not safe for concurrent use; the
+// runner owns each client's state on one goroutine (its partition).
+//
+// Layout: an owner-only client is one 64-byte allocation (no pointers to private memory
+// besides the interned owner id) when its establishing event id is a canonical UUID or at most
+// 16 bytes; everything else lives behind x.
+type State struct {
+	since  int64    // owned_since, unix nanos; valid when owner != ""
+	pruned int64    // bookings before this time were pruned (0: none); older unknown bookings are refused
+	owner  string   // interned owner business id; "" = no owner yet
+	ev     [16]byte // establishing event id, packed (see evKind)
+	evKind uint8    // 0..16: raw id of that length in ev; evUUIDLower/Upper: packed UUID; evLong: in x.ev
+	src    uint8    // srcEnrollment or srcBooking
+	x      *extra
+}
+
+const (
+	evUUIDLower = 17
+	evUUIDUpper = 18
+	evLong      = 19
+
+	srcEnrollment = 1
+	srcBooking    = 2
+)
+
+type extra struct {
+	ev    string // establishing event id when evKind == evLong
+	books []book
+}
+
+// book is one booking of the client kept in state.
+type book struct {
+	id       string
+	provider string // interned
+	cur      string // interned; set once completed
+	owner    string // interned business that holds this booking's commission; "" = none (direct value or not completed)
+	amount   decimal.Decimal
+	refunded decimal.Decimal
+	rate     decimal.Decimal // owner's rate, fixed at the first judgement of (owner, booking)
+	at       int64           // completion time once completed, else the latest event's time
+	payable  int64           // payable_at of owner's accrual
+	seen     []uint64        // FNV-1a hashes of the booking's applied event ids (R4)
+	status   schemas.Status
+	done     bool // reached completed
+	exp      int32
+}
+
+// kept is what the booking's owner keeps now (R3): round((amount − refunded) × rate).
+func (b *book) kept() decimal.Decimal {
+	if b.owner == "" || !b.done || b.status == schemas.StatusCancelled {
+		return decimal.Decimal{}
+	}
+	left := b.amount
+	if !b.refunded.IsZero() {
+		left = left.Sub(b.refunded)
+	}
+	return mulRound(left, b.rate, b.exp)
+}
+
+func (b *book) seenEvent(h uint64) bool {
+	for _, v := range b.seen {
+		if v == h {
+			return true
+		}
+	}
+	return false
+}
+
+// hashID is the hash the state keeps of an applied id (wire.Hash).
+func hashID(s string) uint64 { return wire.Hash(s) }
+
+// Owner returns the client's referral owner. ClientID is empty: the state does not store its
+// key (the changelog and referral-owners topics are keyed by client_id); the caller sets it.
+func (s *State) Owner() (schemas.ReferralOwner, bool) {
+	if s.owner == "" {
+		return schemas.ReferralOwner{}, false
+	}
+	src := schemas.OwnerByEnrollment
+	if s.src == srcBooking {
+		src = schemas.OwnerByBooking
+	}
+	return schemas.ReferralOwner{
+		OwnerBusinessID: s.owner,
+		OwnedSince:      time.Unix(0, s.since).UTC(),
+		Source:          src,
+		EventID:         s.eventID(),
+	}, true
+}
+
+// Empty reports whether the state holds nothing worth keeping (no owner, no bookings): the
+// runner writes a tombstone instead.
+func (s *State) Empty() bool {
+	return s.owner == "" && (s.x == nil || len(s.x.books) == 0)
+}
+
+// Bookings returns the number of bookings kept (for metrics).
+func (s *State) Bookings() int {
+	if s.x == nil {
+		return 0
+	}
+	return len(s.x.books)
+}
+
+func (s *State) find(id string) int {
+	if s.x == nil {
+		return -1
+	}
+	for i := range s.x.books {
+		if s.x.books[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// add appends booking b to s and returns it (valid until the next add).
+func (s *State) add(b book) *book {
+	if s.x == nil {
+		s.x = &extra{}
+	}
+	if b.seen == nil {
+		b.seen = make([]uint64, 0, 4) // a booking's lifecycle is usually ≤ 4 events
+	}
+	s.x.books = append(s.x.books, b)
+	return &s.x.books[len(s.x.books)-1]
+}
+
+// cmpEst compares establishing event (t, id) with the current owner's: negative when it is
+// earlier (it wins), zero when it is the same event.
+func (s *State) cmpEst(t int64, id string) int {
+	if t != s.since {
+		if t < s.since {
+			return -1
+		}
+		return 1
+	}
+	var buf [36]byte
+	ev := s.evBytes(buf[:0])
+	switch {
+	case id < string(ev):
+		return -1
+	case id == string(ev):
+		return 0
+	}
+	return 1
+}
+
+func (s *State) setOwner(owner string, t int64, id string, src uint8) {
+	s.owner, s.since, s.src = owner, t, src
+	s.ev = [16]byte{}
+	if s.x != nil {
+		s.x.ev = ""
+		if len(s.x.books) == 0 {
+			s.x = nil
+		}
+	}
+	switch {
+	case len(id) <= 16:
+		copy(s.ev[:], id)
+		s.evKind = uint8(len(id))
+	case packUUID(&s.ev, id, false):
+		s.evKind = evUUIDLower
+	case packUUID(&s.ev, id, true):
+		s.evKind = evUUIDUpper
+	default:
+		s.evKind = evLong
+		if s.x == nil {
+			s.x = &extra{}
+		}
+		s.x.ev = strings.Clone(id)
+	}
+}
+
+func (s *State) eventID() string {
+	if s.evKind == evLong {
+		return s.x.ev
+	}
+	var buf [36]byte
+	return string(s.evBytes(buf[:0]))
+}
+
+// evBytes appends the establishing event id to dst.
+func (s *State) evBytes(dst []byte) []byte {
+	switch s.evKind {
+	case evUUIDLower, evUUIDUpper:
+		hex := "0123456789abcdef"
+		if s.evKind == evUUIDUpper {
+			hex = "0123456789ABCDEF"
+		}
+		for i, c := range s.ev {
+			if i == 4 || i == 6 || i == 8 || i == 10 {
+				dst = append(dst, '-')
+			}
+			dst = append(dst, hex[c>>4], hex[c&15])
+		}
+		return dst
+	case evLong:
+		return append(dst, s.x.ev...)
+	}
+	return append(dst, s.ev[:s.evKind]...)
+}
+
+// packUUID packs a canonical UUID (8-4-4-12 hex digits, one letter case) into 16 bytes.
+func packUUID(dst *[16]byte, id string, upper bool) bool {
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+		return false
+	}
+	var out [16]byte
+	n := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
+			continue
+		}
+		hi, ok1 := unhex(id[i], upper)
+		lo, ok2 := unhex(id[i+1], upper)
+		if !ok1 || !ok2 {
+			return false
+		}
+		out[n] = hi<<4 | lo
+		n++
+	}
+	if n != 16 {
+		return false
+	}
+	*dst = out
+	return true
+}
+
+func unhex(c byte, upper bool) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case !upper && c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case upper && c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// Changelog encoding, version 1 (all integers varint/uvarint, strings length-prefixed):
+//
+//	version(1) flags(bit0 owner, bit1 source=booking)
+//	[owner: since owner evKind evBytes]
+//	pruned nbooks { id provider status done at [done: cur amount refunded owner rate payable] nseen seen×8 }
+const stateVersion = 1
+
+// MarshalBinary encodes the state as the changelog value.
+func (s *State) MarshalBinary() ([]byte, error) {
+	return s.AppendBinary(make([]byte, 0, s.sizeHint()))
+}
+
+func (s *State) sizeHint() int {
+	n := 2 + 10 + len(s.owner) + 2 + 36 + 10 + 2
+	if s.x != nil {
+		n += len(s.x.ev) + len(s.x.books)*96
+	}
+	return n
+}
+
+// AppendBinary appends the changelog encoding of the state to dst.
+func (s *State) AppendBinary(dst []byte) ([]byte, error) {
+	dst = append(dst, stateVersion)
+	var flags byte
+	if s.owner != "" {
+		flags |= 1
+		if s.src == srcBooking {
+			flags |= 2
+		}
+	}
+	dst = append(dst, flags)
+	if s.owner != "" {
+		dst = binary.AppendVarint(dst, s.since)
+		dst = wire.AppendString(dst, s.owner)
+		dst = append(dst, s.evKind)
+		switch s.evKind {
+		case evUUIDLower, evUUIDUpper:
+			dst = append(dst, s.ev[:]...)
+		case evLong:
+			dst = wire.AppendString(dst, s.x.ev)
+		default:
+			dst = append(dst, s.ev[:s.evKind]...)
+		}
+	}
+	dst = binary.AppendVarint(dst, s.pruned)
+	var books []book
+	if s.x != nil {
+		books = s.x.books
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(books)))
+	for i := range books {
+		b := &books[i]
+		dst = wire.AppendString(dst, b.id)
+		dst = wire.AppendString(dst, b.provider)
+		dst = append(dst, byte(b.status))
+		dst = wire.AppendFlag(dst, b.done)
+		dst = binary.AppendVarint(dst, b.at)
+		if b.done {
+			dst = wire.AppendString(dst, b.cur)
+			dst = appendDecimal(dst, b.amount)
+			dst = appendDecimal(dst, b.refunded)
+			dst = wire.AppendString(dst, b.owner)
+			dst = appendDecimal(dst, b.rate)
+			dst = binary.AppendVarint(dst, b.payable)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(b.seen)))
+		for _, h := range b.seen {
+			dst = wire.AppendUint64(dst, h)
+		}
+	}
+	return dst, nil
+}
+
+// appendDecimal encodes d as varint exponent then varint coefficient, or, for a coefficient
+// beyond int64, a marker exponent (math.MinInt32-ish, never a real one) and the decimal text.
+func appendDecimal(dst []byte, d decimal.Decimal) []byte {
+	if d.NumDigits() <= 18 {
+		dst = binary.AppendVarint(dst, int64(d.Exponent()))
+		return binary.AppendVarint(dst, d.CoefficientInt64())
+	}
+	dst = binary.AppendVarint(dst, bigDecimal)
+	return wire.AppendString(dst, d.String())
+}
+
+const bigDecimal = 1 << 40 // exponent marker: the decimal follows as text
+
+var errCorrupt = errors.New("corrupt state")
+
+// UnmarshalBinary decodes a changelog value into s, replacing its contents. On error s is
+// unchanged. Engine.UnmarshalState does the same and interns business ids (less memory).
+func (s *State) UnmarshalBinary(data []byte) error {
+	return s.unmarshal(data, func(b []byte) string { return string(b) })
+}
+
+func (s *State) unmarshal(data []byte, str func([]byte) string) error {
+	r := wire.NewReader(data)
+	if v := r.Byte(); v != stateVersion {
+		if r.Err() != nil {
+			return fmt.Errorf("decoding state: %w", errCorrupt)
+		}
+		return fmt.Errorf("decoding state: unknown version %d", v)
+	}
+	var n State
+	flags := r.Byte()
+	if flags&^3 != 0 {
+		return fmt.Errorf("decoding state: %w: flags %#x", errCorrupt, flags)
+	}
+	if flags&1 != 0 {
+		readOwner(&r, &n, flags, str)
+	}
+	n.pruned = r.Varint()
+	nb := r.Count(7) // every booking takes at least 7 bytes
+	books := make([]book, 0, nb)
+	for i := 0; i < nb && r.Err() == nil; i++ {
+		books = append(books, readBook(&r, str))
+	}
+	if r.Complete() != nil {
+		return fmt.Errorf("decoding state: %w", errCorrupt)
+	}
+	if len(books) > 0 {
+		if n.x == nil {
+			n.x = &extra{}
+		}
+		n.x.books = books
+	}
+	*s = n
+	return nil
+}
+
+// readOwner reads the owner part of a changelog value (flags bit 0 set) into n; a bad one
+// fails r.
+func readOwner(r *wire.Reader, n *State, flags byte, str func([]byte) string) {
+	since := r.Varint()
+	owner := str(r.Raw())
+	src := uint8(srcEnrollment)
+	if flags&2 != 0 {
+		src = srcBooking
+	}
+	var id string
+	switch k := r.Byte(); {
+	case k == evUUIDLower || k == evUUIDUpper:
+		var ev [16]byte
+		copy(ev[:], r.Bytes(16))
+		tmp := State{ev: ev, evKind: k}
+		id = tmp.eventID()
+	case k == evLong:
+		id = r.Text()
+		if len(id) <= 16 {
+			r.Fail()
+		}
+	case k <= 16:
+		id = string(r.Bytes(int(k)))
+	default:
+		r.Fail()
+	}
+	if owner == "" {
+		r.Fail()
+	}
+	if r.Err() == nil {
+		n.setOwner(owner, since, id, src)
+	}
+}
+
+// readBook reads one booking of a changelog value; a bad one fails r.
+func readBook(r *wire.Reader, str func([]byte) string) book {
+	var b book
+	b.id = r.Text()
+	b.provider = str(r.Raw())
+	b.status = schemas.Status(r.Byte())
+	b.done = r.Flag()
+	b.at = r.Varint()
+	if b.status < schemas.StatusCreated || b.status > schemas.StatusRefunded || b.id == "" {
+		r.Fail()
+	}
+	if b.done {
+		b.cur = str(r.Raw())
+		b.amount = readDecimal(r)
+		b.refunded = readDecimal(r)
+		b.owner = str(r.Raw())
+		b.rate = readDecimal(r)
+		b.payable = r.Varint()
+		exp, ok := schemas.MinorUnit(b.cur)
+		if !ok {
+			r.Fail()
+		}
+		b.exp = exp
+		if b.amount.Sign() <= 0 || b.refunded.GreaterThan(b.amount) || b.rate.GreaterThan(decimal.NewFromInt(1)) {
+			r.Fail()
+		}
+	} else if b.status != schemas.StatusCreated && b.status != schemas.StatusConfirmed && b.status != schemas.StatusCancelled {
+		r.Fail()
+	}
+	b.seen = make([]uint64, r.Count(8))
+	for j := range b.seen {
+		b.seen[j] = r.Uint64()
+	}
+	return b
+}
+
+// readDecimal reads a decimal written by appendDecimal: non-negative, exponent within ±32.
+func readDecimal(r *wire.Reader) decimal.Decimal {
+	e := r.Varint()
+	var d decimal.Decimal
+	if e == bigDecimal {
+		var err error
+		if d, err = decimal.NewFromString(string(r.Raw())); err != nil {
+			r.Fail()
+		}
+	} else {
+		c := r.Varint()
+		if e < -32 || e > 32 {
+			r.Fail()
+		}
+		d = decimal.New(c, int32(e))
+	}
+	if r.Err() != nil || d.Sign() < 0 || d.Exponent() < -32 || d.Exponent() > 32 {
+		r.Fail()
+		return decimal.Decimal{}
+	}
+	return d
+}
