@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -135,9 +136,10 @@ func (e *Engine) UnmarshalState(s *State, data []byte) error {
 	return s.unmarshal(data, e.internBytes)
 }
 
-// rateOf is the owner's rate in force at t, else the default (R2).
-func (e *Engine) rateOf(owner string, t int64) decimal.Decimal {
-	if r, ok := e.rates.at(owner, t); ok {
+// rateOf is the owner's rate in force at t among the rates announced by asOf, else the
+// default (R2).
+func (e *Engine) rateOf(owner string, t, asOf int64) decimal.Decimal {
+	if r, ok := e.rates.at(owner, t, asOf); ok {
 		return r
 	}
 	return e.rate
@@ -152,7 +154,19 @@ func (e *Engine) Enrollment(s *State, ev schemas.Enrollment) (Result, error) {
 }
 
 // AppendEnrollment is Enrollment with the ledger entries appended to dst (Result.Commissions).
+// Every rate the table holds is seen (AppendEnrollmentAsOf sees those announced by an instant).
 func (e *Engine) AppendEnrollment(dst []schemas.Commission, s *State, ev schemas.Enrollment) (Result, error) {
+	return e.appendEnrollment(dst, s, ev, math.MaxInt64)
+}
+
+// AppendEnrollmentAsOf is AppendEnrollment judging the bookings it moves to a new owner with
+// the rates announced at or before asOf (Rates.ApplyAnnounced): the time the enrollment
+// itself was announced, so that a rate announced after it does not count (R2).
+func (e *Engine) AppendEnrollmentAsOf(dst []schemas.Commission, s *State, ev schemas.Enrollment, asOf time.Time) (Result, error) {
+	return e.appendEnrollment(dst, s, ev, asOf.UnixNano())
+}
+
+func (e *Engine) appendEnrollment(dst []schemas.Commission, s *State, ev schemas.Enrollment, asOf int64) (Result, error) {
 	switch {
 	case ev.EventID == "":
 		return Result{}, invalid(schemas.LabelMissingField, "enrollment: event_id is required")
@@ -172,18 +186,18 @@ func (e *Engine) AppendEnrollment(dst []schemas.Commission, s *State, ev schemas
 		}
 	}
 	res := Result{Commissions: dst}
-	res.Owner = e.establish(&res, s, e.intern(ev.BusinessID), t, ev.EventID, srcEnrollment, ev.ClientID, ev.EventID)
+	res.Owner = e.establish(&res, s, e.intern(ev.BusinessID), t, ev.EventID, srcEnrollment, ev.ClientID, ev.EventID, asOf)
 	return res, nil
 }
 
 // establish makes owner the client's owner by the establishing event (t, id) and re-judges
 // every kept booking when the owner business changes (R5).
-func (e *Engine) establish(res *Result, s *State, owner string, t int64, id string, src uint8, client, trigger string) *schemas.ReferralOwner {
+func (e *Engine) establish(res *Result, s *State, owner string, t int64, id string, src uint8, client, trigger string, asOf int64) *schemas.ReferralOwner {
 	old := s.owner
 	s.setOwner(owner, t, id, src)
 	if old != "" && old != owner && s.x != nil {
 		for i := range s.x.books {
-			e.rejudge(res, s, &s.x.books[i], owner, client, trigger, t)
+			e.rejudge(res, s, &s.x.books[i], owner, client, trigger, t, asOf)
 		}
 	}
 	ro, _ := s.Owner()
@@ -194,7 +208,7 @@ func (e *Engine) establish(res *Result, s *State, owner string, t int64, id stri
 
 // rejudge moves booking b to owner: a reversal of what its previous owner keeps and an
 // accrual of what owner now keeps, both with reason ownership_correction.
-func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger string, t int64) {
+func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger string, t, asOf int64) {
 	if !b.done || b.owner == owner {
 		return
 	}
@@ -206,7 +220,7 @@ func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger 
 		b.owner, b.rate = "", decimal.Decimal{}
 		return
 	}
-	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at), b.at+e.hold
+	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at, asOf), b.at+e.hold
 	if k := b.kept(); k.Sign() > 0 {
 		res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonOwnershipCorrection,
 			b, owner, k, client, trigger, t, b.payable))
@@ -222,14 +236,26 @@ func (e *Engine) Booking(s *State, ev schemas.Booking) (Result, error) {
 // caller can reuse one slice across events. After a booking event is applied, the client's
 // bookings past its own horizon are pruned (see PruneOwn).
 func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
-	res, err := e.appendBooking(dst, s, ev)
+	return e.appendBookingPruned(dst, s, ev, math.MaxInt64)
+}
+
+// AppendBookingAsOf is AppendBooking judging with the rates announced at or before asOf
+// (Rates.ApplyAnnounced): the time the booking event itself was announced (its record's
+// timestamp), so that a rate announced after it does not count (R2: rates are not
+// retroactive), however fast the table was read.
+func (e *Engine) AppendBookingAsOf(dst []schemas.Commission, s *State, ev schemas.Booking, asOf time.Time) (Result, error) {
+	return e.appendBookingPruned(dst, s, ev, asOf.UnixNano())
+}
+
+func (e *Engine) appendBookingPruned(dst []schemas.Commission, s *State, ev schemas.Booking, asOf int64) (Result, error) {
+	res, err := e.appendBooking(dst, s, ev, asOf)
 	if err == nil && !res.Duplicate {
 		e.pruneOwn(s, ev.OccurredAt.UnixNano()) // within the bounds (checked in appendBooking)
 	}
 	return res, err
 }
 
-func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
+func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Booking, asOf int64) (Result, error) {
 	res := Result{Commissions: dst}
 	switch {
 	case ev.EventID == "":
@@ -294,10 +320,10 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 		b.seen = append(b.seen, h)
 		// A completed booking is itself an establishing event (R1): the booking always has an owner.
 		if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
-			res.Owner = e.establish(&res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
+			res.Owner = e.establish(&res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID, asOf)
 		}
 		if b.provider != s.owner {
-			b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t), t+e.hold
+			b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t, asOf), t+e.hold
 			if k := b.kept(); k.Sign() > 0 {
 				res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonCompleted,
 					b, b.owner, k, ev.ClientID, ev.EventID, t, b.payable))

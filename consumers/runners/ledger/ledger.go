@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,11 @@ type Config struct {
 	// LeaveOnClose: leave the group on Close (scaling in) instead of holding the partitions
 	// for a restart under the same Instance (stream.Config.LeaveOnClose).
 	LeaveOnClose bool
+	// RatesWait bounds how long a fetched batch waits for the rates table to reach the
+	// businesses topic's end offsets listed after it was fetched (rates.go); default
+	// DefaultRatesWait. Past it the batch is judged with what the table holds (logged,
+	// counted in taskole_ledger_rates_wait_timeouts_total).
+	RatesWait time.Duration
 
 	Logger     *slog.Logger
 	Registry   prometheus.Registerer // nil: metrics are not registered
@@ -93,6 +99,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Partitions < 0 {
 		return c, errors.New("ledger config: negative partition count")
+	}
+	if c.RatesWait < 0 {
+		return c, errors.New("ledger config: negative rates wait")
 	}
 	c.Topics = c.Topics.WithDefaults()
 	if c.Changelog == "" {
@@ -123,6 +132,10 @@ type Runner struct {
 	h      *handler
 	admin  *kgo.Client
 	caught atomic.Bool // businesses caught up
+	gate   *ratesGate
+	// followDelay holds the follower back after each fetch once caught up (tests: a slow
+	// follower).
+	followDelay time.Duration
 
 	ratesApplied prometheus.Counter
 	ratesBad     *prometheus.CounterVec
@@ -146,11 +159,20 @@ func New(cfg Config) (*Runner, error) {
 		Help: "Businesses events that could not be decoded, by reason (they are dead-lettered and skipped)."}, []string{"reason"})
 	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
 		Help: "Enrollments by a business other than the client's owner when judged (SPEC §3 rejected claims; an owner re-enrolling its own client is not one), counted in committed transactions. The rejected_claims query is the authority: it also reflects later ownership corrections, which this counter cannot undo."})
-	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
-	}
 	t := cfg.Topics
-	r.h = &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected}
+	r.admin, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.ClientOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("creating admin client: %w", err)
+	}
+	r.gate = newRatesGate(r.admin, string(t.Businesses), cfg.RatesWait)
+	r.gate.onTimeout = func(pending map[int32]int64) {
+		r.log.Warn("rates table behind the businesses topic past the rates wait; judging with what it holds",
+			"topic", string(t.Businesses), "pending", pending, "rates_wait", r.gate.limit)
+	}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected, r.gate.waitSeconds, r.gate.timeouts)
+	}
+	r.h = &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected, gate: r.gate}
 	r.proc, err = stream.New(stream.Config{
 		Brokers:         cfg.Brokers,
 		Name:            "ledger",
@@ -172,15 +194,12 @@ func New(cfg Config) (*Runner, error) {
 		LeaveOnClose:       cfg.LeaveOnClose,
 		Logger:             r.log,
 		Registry:           cfg.Registry,
-		ClientOpts:         cfg.ClientOpts,
+		// The fetch count tells the rates gate when a batch was fetched after its last look.
+		ClientOpts: append(slices.Clip(cfg.ClientOpts), kgo.WithHooks(&r.gate.fetched)),
 	}, r.h)
 	if err != nil {
+		r.admin.Close()
 		return nil, err
-	}
-	r.admin, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.ClientOpts...)...)
-	if err != nil {
-		r.proc.Close()
-		return nil, fmt.Errorf("creating admin client: %w", err)
 	}
 	return r, nil
 }
@@ -358,6 +377,13 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 				r.log.Warn("businesses fetch error", "partition", fe.Partition, "error", fe.Err)
 			}
 		}
+		if done && r.followDelay > 0 && !fetches.Empty() {
+			select {
+			case <-time.After(r.followDelay):
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		if fetches.Empty() && !done && catch.Idle() {
 			// The tail below the end offsets holds only markers or was compacted away.
 			r.log.Warn("businesses catch-up idle; assuming caught up", "pending", catch.Pending())
@@ -368,6 +394,7 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 			if !rec.Attrs.IsControl() {
 				r.applyBusiness(rec)
 			}
+			r.gate.read.advance(rec)
 		})
 		check()
 	}
@@ -378,7 +405,8 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 func (r *Runner) applyBusiness(rec *kgo.Record) {
 	b, err := r.decodeBusiness(rec)
 	if err == nil {
-		err = r.rates.Apply(b)
+		// Announced when its record was written (rates.go: the rates gate).
+		err = r.rates.ApplyAnnounced(b, rec.Timestamp)
 	}
 	if err != nil {
 		r.ratesBad.WithLabelValues(stream.Label(err)).Inc()

@@ -1,0 +1,190 @@
+package ledger
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// DefaultRatesWait bounds how long the ledger waits for the rates table before judging a
+// fetched batch (Config.RatesWait).
+const DefaultRatesWait = 30 * time.Second
+
+// The rates gate: which businesses events a booking is judged against is a function of the
+// logs, not of how fast the rates follower reads (SPEC R2, DESIGN "Rates are judged once").
+//
+//  1. Visibility. Every businesses event enters the table with its record timestamp as its
+//     announcement (commission.Rates.ApplyAnnounced), and a booking or enrollment is judged
+//     with the events announced at or before its own record's timestamp
+//     (Engine.AppendBookingAsOf): a rate change announced after the booking does not count,
+//     whether or not the follower has read it by then.
+//  2. Completeness. Before the handler judges a record fetched after the last check, the gate
+//     lists the businesses topic's last stable offsets once and waits until the follower has
+//     read up to them (wait). A record was fetched, hence appended, before that listing, so
+//     every businesses event appended before the record is in the table when it is judged.
+//
+// One listing covers every record fetched before it: the processor client's fetch hook
+// counts fetched batches, and the gate lists again only when that count moved since its
+// last listing began — once per fetch, not per record. The wait is bounded (RatesWait):
+// past it the gate logs, counts taskole_ledger_rates_wait_timeouts_total and judges with
+// what the table holds, so a stuck follower delays the ledger but never stalls it.
+type ratesGate struct {
+	admin   *kadm.Client
+	topic   string
+	limit   time.Duration
+	fetched fetchCounter
+	covered uint64 // fetch count when the last listing began (the handler's goroutine only)
+	read    readPositions
+
+	waitSeconds prometheus.Histogram
+	timeouts    prometheus.Counter
+	onTimeout   func(pending map[int32]int64) // logs; pending -1: the end offsets could not be listed
+}
+
+func newRatesGate(admin *kgo.Client, topic string, limit time.Duration) *ratesGate {
+	if limit <= 0 {
+		limit = DefaultRatesWait
+	}
+	g := &ratesGate{admin: kadm.NewClient(admin), topic: topic, limit: limit}
+	g.read.next = map[int32]int64{}
+	g.read.changed = make(chan struct{})
+	g.waitSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "taskole_ledger_rates_wait_seconds",
+		Help:    "Time the ledger waited, per fetched batch, for the rates table to reach the businesses topic's end offsets listed after the batch was fetched.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)})
+	g.timeouts = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rates_wait_timeouts_total",
+		Help: "Batches judged after the rates wait limit (--rates-wait) passed with the rates table still behind the businesses topic's end offsets: their rates may depend on timing."})
+	return g
+}
+
+// fetchCounter counts the batches the processor's client fetched (kgo.HookFetchBatchRead,
+// called before the batch's records can be polled).
+type fetchCounter struct{ n atomic.Uint64 }
+
+func (c *fetchCounter) OnFetchBatchRead(kgo.BrokerMetadata, string, int32, kgo.FetchBatchMetrics) {
+	c.n.Add(1)
+}
+
+// readPositions is how far the follower has read each businesses partition: the offset after
+// the last record it applied or skipped (control records included).
+type readPositions struct {
+	mu      sync.Mutex
+	next    map[int32]int64
+	changed chan struct{} // closed and replaced on every advance
+}
+
+// advance records that the follower has read rec.
+func (p *readPositions) advance(rec *kgo.Record) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rec.Offset+1 > p.next[rec.Partition] {
+		p.next[rec.Partition] = rec.Offset + 1
+	}
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// behind returns the partitions of ends not read up to their end yet, and a channel closed at
+// the next advance.
+func (p *readPositions) behind(ends map[int32]int64) (map[int32]int64, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pending map[int32]int64
+	for part, end := range ends {
+		if p.next[part] < end {
+			if pending == nil {
+				pending = map[int32]int64{}
+			}
+			pending[part] = end
+		}
+	}
+	return pending, p.changed
+}
+
+// wait makes sure every businesses event appended before the records fetched so far is in the
+// table, within the limit. It returns an error only when ctx ends.
+func (g *ratesGate) wait(ctx context.Context) error {
+	n := g.fetched.n.Load()
+	if n == g.covered {
+		return nil
+	}
+	start := time.Now()
+	deadline := time.NewTimer(g.limit)
+	defer deadline.Stop()
+	want, err := g.ends(ctx, deadline.C)
+	if err != nil || want == nil {
+		g.covered = n
+		return err
+	}
+	for pruned := false; ; {
+		pending, changed := g.read.behind(want)
+		if pending == nil {
+			break
+		}
+		if !pruned {
+			// A partition whose records all expired (start = end) has nothing to read.
+			pruned = true
+			if starts, err := g.admin.ListStartOffsets(ctx, g.topic); err == nil {
+				starts.Each(func(o kadm.ListedOffset) {
+					if o.Err == nil && o.Offset >= want[o.Partition] {
+						delete(want, o.Partition)
+					}
+				})
+				continue
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			g.timedOut(pending)
+			g.covered = n
+			return nil
+		}
+	}
+	g.waitSeconds.Observe(time.Since(start).Seconds())
+	g.covered = n
+	return nil
+}
+
+// ends lists the businesses topic's last stable offsets (read_committed ends), retrying
+// until it succeeds or the deadline fires (nil: judge with what the table holds).
+func (g *ratesGate) ends(ctx context.Context, deadline <-chan time.Time) (map[int32]int64, error) {
+	for {
+		ends, err := g.admin.ListCommittedOffsets(ctx, g.topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err == nil {
+			want := map[int32]int64{}
+			ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
+			return want, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		retry := time.NewTimer(200 * time.Millisecond)
+		select {
+		case <-retry.C:
+		case <-ctx.Done():
+			retry.Stop()
+			return nil, ctx.Err()
+		case <-deadline:
+			retry.Stop()
+			g.timedOut(map[int32]int64{-1: -1})
+			return nil, nil
+		}
+	}
+}
+
+func (g *ratesGate) timedOut(pending map[int32]int64) {
+	g.timeouts.Inc()
+	if g.onTimeout != nil {
+		g.onTimeout(pending)
+	}
+}
