@@ -65,7 +65,11 @@ func SortByEventTime(events []Event) {
 }
 
 // Produce sends every event of g to Kafka through cl (asynchronous, batched by franz-go),
-// waits until all are acknowledged and returns the generator's Stats. It stops at the first
+// waits until all are acknowledged and returns the generator's Stats. A businesses event is
+// acknowledged before any later event of another topic is sent (a flush after each run of
+// businesses events), so a rate change is in the log before the bookings it covers (SPEC R2:
+// announced no later than it takes effect) even though franz-go does not order appends
+// across partitions. It stops at the first
 // failed record or when ctx is done, returning the error and the Stats of what was generated.
 func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOptions) (Stats, error) {
 	if opts.Rate < 0 {
@@ -102,6 +106,7 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 	prog := newProgress(opts.Progress, opts.Interval, start)
 	var sent int64
 	var err error
+	rates := false // businesses events sent since the last flush
 	next := g.Next
 	if opts.EventOrder {
 		var all []Event
@@ -130,6 +135,13 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 		if !ok {
 			break
 		}
+		if rates && e.Topic != schemas.TopicBusinesses {
+			if err = cl.Flush(ctx); err != nil {
+				err = fmt.Errorf("flushing businesses events: %w", err)
+				break
+			}
+		}
+		rates = e.Topic == schemas.TopicBusinesses
 		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, promise)
 		sent++
 		if opts.Rate > 0 {

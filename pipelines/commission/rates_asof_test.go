@@ -1,0 +1,74 @@
+package commission
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taskole/revshare/schemas"
+)
+
+// TestRatesAsOf: a lookup as of an instant sees only the events announced at or before it;
+// among those, the latest occurred_at at or before the booking time wins (ties: larger
+// event_id); a redelivery keeps its first announcement; Apply counts as always announced.
+func TestRatesAsOf(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC) }
+	biz := func(id, rate string, occurred int) schemas.Business {
+		return schemas.Business{EventID: id, BusinessID: "B", Name: "n", Sector: "s",
+			ReferralRate: decimal.RequireFromString(rate), OccurredAt: day(occurred)}
+	}
+	r := NewRates()
+	for _, a := range []struct {
+		b         schemas.Business
+		announced int // day; 0: Apply
+	}{
+		{biz("e1", "0.10", 1), 1},
+		{biz("e2", "0.20", 5), 4},  // announced ahead of its effect
+		{biz("e3", "0.30", 3), 10}, // retroactive: dated day 3, announced day 10
+		{biz("e4", "0.40", 5), 6},  // same time as e2, larger event id, announced later
+		{biz("e2", "0.20", 5), 20}, // a redelivery of e2: still announced on day 4
+		{biz("e5", "0.50", 25), 0}, // applied without an announcement: always visible
+	} {
+		var err error
+		if a.announced == 0 {
+			err = r.Apply(a.b)
+		} else {
+			err = r.ApplyAnnounced(a.b, day(a.announced))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name     string
+		at, asOf int
+		want     string // "": none in force
+	}{
+		{"nothing announced yet", 2, 0, ""},
+		{"first rate", 2, 1, "0.10"},
+		{"announced, not yet in force", 4, 4, "0.10"},
+		{"in force once announced", 5, 4, "0.20"},
+		{"redelivery does not delay e2", 5, 5, "0.20"},
+		{"tie on time: larger event id once announced", 5, 6, "0.40"},
+		{"retroactive e3 unseen before its announcement", 3, 9, "0.10"},
+		{"retroactive e3 seen after it", 3, 10, "0.30"},
+		{"later events still win over e3", 6, 10, "0.40"},
+		{"Apply is always visible", 26, 0, "0.50"},
+		{"At sees everything", 3, -1, "0.30"},
+	} {
+		var got decimal.Decimal
+		var ok bool
+		if c.asOf < 0 {
+			got, ok = r.At("B", day(c.at))
+		} else {
+			got, ok = r.AtAsOf("B", day(c.at), day(c.asOf)) // day 0: February 28, before every announcement
+		}
+		switch {
+		case c.want == "" && ok:
+			t.Errorf("%s: got %s, want none", c.name, got)
+		case c.want != "" && (!ok || !got.Equal(decimal.RequireFromString(c.want))):
+			t.Errorf("%s: got %s (%v), want %s", c.name, got, ok, c.want)
+		}
+	}
+}
