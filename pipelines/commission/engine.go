@@ -154,19 +154,9 @@ func (e *Engine) Enrollment(s *State, ev schemas.Enrollment) (Result, error) {
 }
 
 // AppendEnrollment is Enrollment with the ledger entries appended to dst (Result.Commissions).
-// Every rate the table holds is seen (AppendEnrollmentAsOf sees those announced by an instant).
+// A booking it moves to a new owner is judged with the rates announced by the booking's own
+// announcement (AppendBookingAsOf), not by the enrollment's.
 func (e *Engine) AppendEnrollment(dst []schemas.Commission, s *State, ev schemas.Enrollment) (Result, error) {
-	return e.appendEnrollment(dst, s, ev, math.MaxInt64)
-}
-
-// AppendEnrollmentAsOf is AppendEnrollment judging the bookings it moves to a new owner with
-// the rates announced at or before asOf (Rates.ApplyAnnounced): the time the enrollment
-// itself was announced, so that a rate announced after it does not count (R2).
-func (e *Engine) AppendEnrollmentAsOf(dst []schemas.Commission, s *State, ev schemas.Enrollment, asOf time.Time) (Result, error) {
-	return e.appendEnrollment(dst, s, ev, asOf.UnixNano())
-}
-
-func (e *Engine) appendEnrollment(dst []schemas.Commission, s *State, ev schemas.Enrollment, asOf int64) (Result, error) {
 	switch {
 	case ev.EventID == "":
 		return Result{}, invalid(schemas.LabelMissingField, "enrollment: event_id is required")
@@ -186,18 +176,18 @@ func (e *Engine) appendEnrollment(dst []schemas.Commission, s *State, ev schemas
 		}
 	}
 	res := Result{Commissions: dst}
-	res.Owner = e.establish(&res, s, e.intern(ev.BusinessID), t, ev.EventID, srcEnrollment, ev.ClientID, ev.EventID, asOf)
+	res.Owner = e.establish(&res, s, e.intern(ev.BusinessID), t, ev.EventID, srcEnrollment, ev.ClientID, ev.EventID)
 	return res, nil
 }
 
 // establish makes owner the client's owner by the establishing event (t, id) and re-judges
 // every kept booking when the owner business changes (R5).
-func (e *Engine) establish(res *Result, s *State, owner string, t int64, id string, src uint8, client, trigger string, asOf int64) *schemas.ReferralOwner {
+func (e *Engine) establish(res *Result, s *State, owner string, t int64, id string, src uint8, client, trigger string) *schemas.ReferralOwner {
 	old := s.owner
 	s.setOwner(owner, t, id, src)
 	if old != "" && old != owner && s.x != nil {
 		for i := range s.x.books {
-			e.rejudge(res, s, &s.x.books[i], owner, client, trigger, t, asOf)
+			e.rejudge(res, s, &s.x.books[i], owner, client, trigger, t)
 		}
 	}
 	ro, _ := s.Owner()
@@ -208,7 +198,7 @@ func (e *Engine) establish(res *Result, s *State, owner string, t int64, id stri
 
 // rejudge moves booking b to owner: a reversal of what its previous owner keeps and an
 // accrual of what owner now keeps, both with reason ownership_correction.
-func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger string, t, asOf int64) {
+func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger string, t int64) {
 	if !b.done || b.owner == owner {
 		return
 	}
@@ -220,7 +210,7 @@ func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger 
 		b.owner, b.rate = "", decimal.Decimal{}
 		return
 	}
-	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at, asOf), b.at+e.hold
+	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at, b.announced), b.at+e.hold
 	if k := b.kept(); k.Sign() > 0 {
 		res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonOwnershipCorrection,
 			b, owner, k, client, trigger, t, b.payable))
@@ -239,10 +229,11 @@ func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 	return e.appendBookingPruned(dst, s, ev, math.MaxInt64)
 }
 
-// AppendBookingAsOf is AppendBooking judging with the rates announced at or before asOf
-// (Rates.ApplyAnnounced): the time the booking event itself was announced (its record's
-// timestamp), so that a rate announced after it does not count (R2: rates are not
-// retroactive), however fast the table was read.
+// AppendBookingAsOf is AppendBooking for a booking event announced at asOf (its record's
+// timestamp): a completed booking is judged — now and in every later ownership correction —
+// with the rates announced at or before the announcement of its completion
+// (Rates.ApplyAnnounced), so that a rate announced after it does not count (R2: rates are not
+// retroactive), however fast the table was read and whichever record triggers the judgement.
 func (e *Engine) AppendBookingAsOf(dst []schemas.Commission, s *State, ev schemas.Booking, asOf time.Time) (Result, error) {
 	return e.appendBookingPruned(dst, s, ev, asOf.UnixNano())
 }
@@ -316,14 +307,14 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 		}
 		b.status, b.done, b.at = schemas.StatusCompleted, true, t
 		b.cur, b.exp, b.amount, b.refunded = e.intern(ev.Currency), exp, ev.Amount, decimal.Decimal{}
-		b.owner, b.rate = "", decimal.Decimal{}
+		b.owner, b.rate, b.announced = "", decimal.Decimal{}, asOf
 		b.seen = append(b.seen, h)
 		// A completed booking is itself an establishing event (R1): the booking always has an owner.
 		if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
-			res.Owner = e.establish(&res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID, asOf)
+			res.Owner = e.establish(&res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
 		}
 		if b.provider != s.owner {
-			b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t, asOf), t+e.hold
+			b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t, b.announced), t+e.hold
 			if k := b.kept(); k.Sign() > 0 {
 				res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonCompleted,
 					b, b.owner, k, ev.ClientID, ev.EventID, t, b.payable))

@@ -72,3 +72,58 @@ func TestRatesAsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrectionJudgesAsOfTheBooking: a booking is judged with the rates announced by its own
+// completion's announcement, whichever record judges it: the same rate whether the owner's
+// enrollment is handled before the booking or after it (an ownership correction), and a rate
+// announced after the booking never counts.
+func TestCorrectionJudgesAsOfTheBooking(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC) }
+	rates := NewRates()
+	for _, a := range []struct {
+		id, rate            string
+		occurred, announced int
+	}{{"x1", "0.10", 1, 1}, {"x2", "0.20", 2, 5}} {
+		if err := rates.ApplyAnnounced(schemas.Business{EventID: a.id, BusinessID: "X", Name: "n", Sector: "s",
+			ReferralRate: decimal.RequireFromString(a.rate), OccurredAt: day(a.occurred)}, day(a.announced)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng, err := New(Config{}, rates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enr := schemas.Enrollment{EventID: "en", ClientID: "c", BusinessID: "X", Source: "invite", OccurredAt: day(1)}
+	bk := schemas.Booking{EventID: "bk-c", BookingID: "bk", ClientID: "c", BusinessID: "P", Status: schemas.StatusCompleted,
+		Amount: decimal.RequireFromString("100.00"), Currency: "EUR", OccurredAt: day(3)}
+	for _, enrollFirst := range []bool{true, false} {
+		var s State
+		var entries []schemas.Commission
+		steps := []func() (Result, error){
+			func() (Result, error) { return eng.AppendEnrollment(nil, &s, enr) },
+			func() (Result, error) { return eng.AppendBookingAsOf(nil, &s, bk, day(3)) },
+		}
+		if !enrollFirst {
+			steps[0], steps[1] = steps[1], steps[0]
+		}
+		for _, step := range steps {
+			res, err := step()
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries = append(entries, res.Commissions...)
+		}
+		net := decimal.Zero
+		for _, c := range entries {
+			if c.OwnerBusinessID == "X" {
+				net = net.Add(c.Amount)
+				if !c.Rate.Equal(decimal.RequireFromString("0.10")) {
+					t.Errorf("enrollment first %v: entry %s at rate %s, want 0.10 (0.20 was announced after the booking)", enrollFirst, c.Reason, c.Rate)
+				}
+			}
+		}
+		if !net.Equal(decimal.RequireFromString("10.00")) {
+			t.Errorf("enrollment first %v: X nets %s, want 10.00", enrollFirst, net)
+		}
+	}
+}

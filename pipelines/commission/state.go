@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -55,10 +56,14 @@ type book struct {
 	rate     decimal.Decimal // owner's rate, fixed at the first judgement of (owner, booking)
 	at       int64           // completion time once completed, else the latest event's time
 	payable  int64           // payable_at of owner's accrual
-	seen     []uint64        // FNV-1a hashes of the booking's applied event ids (R4)
-	status   schemas.Status
-	done     bool // reached completed
-	exp      int32
+	// announced is when the completion was announced (its record's timestamp, unix nanos;
+	// math.MaxInt64: unknown, every rate counts): the rates of this booking are those
+	// announced by then (Rates.AtAsOf), whenever (owner, booking) is judged.
+	announced int64
+	seen      []uint64 // FNV-1a hashes of the booking's applied event ids (R4)
+	status    schemas.Status
+	done      bool // reached completed
+	exp       int32
 }
 
 // kept is what the booking's owner keeps now (R3): round((amount − refunded) × rate).
@@ -249,12 +254,17 @@ func unhex(c byte, upper bool) (byte, bool) {
 	return 0, false
 }
 
-// Changelog encoding, version 1 (all integers varint/uvarint, strings length-prefixed):
+// Changelog encoding, version 2 (all integers varint/uvarint, strings length-prefixed):
 //
-//	version(1) flags(bit0 owner, bit1 source=booking)
+//	version(2) flags(bit0 owner, bit1 source=booking)
 //	[owner: since owner evKind evBytes]
-//	pruned nbooks { id provider status done at [done: cur amount refunded owner rate payable] nseen seen×8 }
-const stateVersion = 1
+//	pruned nbooks { id provider status done at [done: cur amount refunded owner rate payable announced] nseen seen×8 }
+//
+// Version 1 (no announced) is still read: its bookings count as announced after every rate.
+const (
+	stateVersion   = 2
+	stateVersionV1 = 1
+)
 
 // MarshalBinary encodes the state as the changelog value.
 func (s *State) MarshalBinary() ([]byte, error) {
@@ -313,6 +323,7 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 			dst = wire.AppendString(dst, b.owner)
 			dst = appendDecimal(dst, b.rate)
 			dst = binary.AppendVarint(dst, b.payable)
+			dst = binary.AppendVarint(dst, b.announced)
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(b.seen)))
 		for _, h := range b.seen {
@@ -345,7 +356,8 @@ func (s *State) UnmarshalBinary(data []byte) error {
 
 func (s *State) unmarshal(data []byte, str func([]byte) string) error {
 	r := wire.NewReader(data)
-	if v := r.Byte(); v != stateVersion {
+	v := r.Byte()
+	if v != stateVersion && v != stateVersionV1 {
 		if r.Err() != nil {
 			return fmt.Errorf("decoding state: %w", errCorrupt)
 		}
@@ -407,6 +419,10 @@ func (s *State) unmarshal(data []byte, str func([]byte) string) error {
 			b.owner = str(r.Raw())
 			b.rate = readDecimal(&r)
 			b.payable = r.Varint()
+			b.announced = math.MaxInt64
+			if v >= 2 {
+				b.announced = r.Varint()
+			}
 			exp, ok := schemas.MinorUnit(b.cur)
 			if !ok {
 				r.Fail()

@@ -100,7 +100,7 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		err = update(tx, client, func(s *commission.State) (err error) {
-			res, err = h.eng.AppendEnrollmentAsOf(h.buf[:0], s, ev, rec.Timestamp)
+			res, err = h.eng.AppendEnrollment(h.buf[:0], s, ev)
 			return err
 		})
 		if err != nil {
