@@ -11,7 +11,9 @@
 // (keyed owner_business_id), bad records to the dead-letter topic — all in the transaction that
 // commits the input offsets. The businesses topic is a table every instance reads in full
 // (a separate, non-group consumer) into commission.Rates; input processing starts only after it has
-// caught up to its end, and it keeps following afterwards.
+// caught up to its end, and it keeps following afterwards. Which rates a booking is judged
+// with does not depend on how fast it follows (rates.go, the rates gate): a booking sees the
+// rates announced before its record, and is judged only once the table holds all of them.
 //
 // Dead letters. A bad enrollment or booking is dead-lettered inside the input transaction, so
 // it lands in the dead-letter topic exactly once. A bad businesses record is skipped by the
