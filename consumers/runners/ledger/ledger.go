@@ -171,6 +171,10 @@ func New(cfg Config) (*Runner, error) {
 		r.log.Warn("rates table behind the businesses topic past the rates wait; judging with what it holds",
 			"topic", string(t.Businesses), "pending", pending, "rates_wait", r.gate.limit)
 	}
+	r.gate.onIdle = func(pending map[int32]int64) {
+		r.log.Warn("rates follower idle short of the businesses end offsets; assuming the rest is compacted away or markers",
+			"topic", string(t.Businesses), "pending", pending)
+	}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected, r.gate.waitSeconds, r.gate.timeouts)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/stream"
 )
 
 // DefaultRatesWait bounds how long the ledger waits for the rates table before judging a
@@ -30,7 +32,9 @@ const DefaultRatesWait = 30 * time.Second
 //
 // One listing covers every record fetched before it: the processor client's fetch hook
 // counts fetched batches, and the gate lists again only when that count moved since its
-// last listing began — once per fetch, not per record. The wait is bounded (RatesWait):
+// last listing began — once per fetch, not per record. When the follower reads nothing for
+// stream.CatchUpIdle while short of the ends, the rest is taken as compacted away or markers
+// (the start's catch-up rule). The wait is bounded (RatesWait):
 // past it the gate logs, counts taskole_ledger_rates_wait_timeouts_total and judges with
 // what the table holds, so a stuck follower delays the ledger but never stalls it.
 type ratesGate struct {
@@ -44,6 +48,7 @@ type ratesGate struct {
 	waitSeconds prometheus.Histogram
 	timeouts    prometheus.Counter
 	onTimeout   func(pending map[int32]int64) // logs; pending -1: the end offsets could not be listed
+	onIdle      func(pending map[int32]int64) // logs
 }
 
 func newRatesGate(admin *kgo.Client, topic string, limit time.Duration) *ratesGate {
@@ -88,6 +93,15 @@ func (p *readPositions) advance(rec *kgo.Record) {
 	p.changed = make(chan struct{})
 }
 
+// skip counts the partitions of ends as read up to their ends.
+func (p *readPositions) skip(ends map[int32]int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for part, end := range ends {
+		p.next[part] = max(p.next[part], end)
+	}
+}
+
 // behind returns the partitions of ends not read up to their end yet, and a channel closed at
 // the next advance.
 func (p *readPositions) behind(ends map[int32]int64) (map[int32]int64, <-chan struct{}) {
@@ -120,6 +134,8 @@ func (g *ratesGate) wait(ctx context.Context) error {
 		g.covered = n
 		return err
 	}
+	idle := time.NewTimer(stream.CatchUpIdle)
+	defer idle.Stop()
 	for pruned := false; ; {
 		pending, changed := g.read.behind(want)
 		if pending == nil {
@@ -139,6 +155,15 @@ func (g *ratesGate) wait(ctx context.Context) error {
 		}
 		select {
 		case <-changed:
+			idle.Reset(stream.CatchUpIdle)
+		case <-idle.C:
+			// The follower read nothing for CatchUpIdle with these partitions short of their
+			// ends: what is left below them is compacted away or markers (as stream.CatchUp
+			// concludes at start). Count them as read up to there.
+			if g.onIdle != nil {
+				g.onIdle(pending)
+			}
+			g.read.skip(pending)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
