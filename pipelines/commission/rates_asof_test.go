@@ -1,6 +1,9 @@
 package commission
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math"
 	"testing"
 	"time"
 
@@ -125,5 +128,42 @@ func TestCorrectionJudgesAsOfTheBooking(t *testing.T) {
 		if !net.Equal(decimal.RequireFromString("10.00")) {
 			t.Errorf("enrollment first %v: X nets %s, want 10.00", enrollFirst, net)
 		}
+	}
+}
+
+// TestStateVersion1: a version-1 changelog value (no announcement per booking) still reads,
+// its bookings counting as announced after every rate (the behaviour before announcements).
+func TestStateVersion1(t *testing.T) {
+	eng, err := New(Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s State
+	if _, err := eng.Enrollment(&s, schemas.Enrollment{EventID: "en", ClientID: "c", BusinessID: "X", Source: "invite",
+		OccurredAt: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Booking(&s, schemas.Booking{EventID: "bk-c", BookingID: "bk", ClientID: "c", BusinessID: "P",
+		Status: schemas.StatusCompleted, Amount: decimal.RequireFromString("100.00"), Currency: "EUR",
+		OccurredAt: time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Booking (no announcement) wrote announced = MaxInt64; version 1 is the same bytes without it.
+	unknown := binary.AppendVarint(nil, math.MaxInt64)
+	i := bytes.Index(v2, unknown)
+	if v2[0] != stateVersion || i < 0 {
+		t.Fatalf("version-2 encoding %x: no announcement field found", v2)
+	}
+	v1 := append(append([]byte{stateVersionV1}, v2[1:i]...), v2[i+len(unknown):]...)
+	var back State
+	if err := back.UnmarshalBinary(v1); err != nil {
+		t.Fatalf("reading version 1: %v", err)
+	}
+	if again, _ := back.MarshalBinary(); !bytes.Equal(again, v2) {
+		t.Fatalf("version 1 read back as %x, want %x", again, v2)
 	}
 }
