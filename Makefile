@@ -12,6 +12,8 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 TEST_TIMEOUT  ?= 20m
 # The bundle consumers/tools/query's reference test writes for the current-ClickHouse gate.
 SQL_GATE_DIR  := $(CURDIR)/.run/chdb-gate
+# make up-cluster SHARDS=2 also starts shard 02 of the two-shard layout (cluster taskole_sharded).
+SHARDS        ?= 1
 
 # The local servers (override to use others).
 export TASKOLE_KAFKA_BROKERS   ?= 127.0.0.1:9092
@@ -48,18 +50,19 @@ test-current: up ## the SQL on current ClickHouse (26.9 via chdb) against 18.16'
 test-unit: ## unit tests only (integration tests skip without servers)
 	TASKOLE_KAFKA_BROKERS= TASKOLE_CLICKHOUSE_ADDR= TASKOLE_INTEGRATION= $(GO) test -count=1 -short ./...
 
-up-cluster: ## start 3 KRaft brokers, ZooKeeper and 2 ClickHouse replicas on loopback (ports 19xxx; needs `make up` once)
-	deploy/local/cluster.sh up
+up-cluster: ## start 3 KRaft brokers, ZooKeeper and 2 ClickHouse replicas on loopback (ports 19xxx; needs `make up` once; SHARDS=2 adds shard 02)
+	deploy/local/cluster.sh up --shards $(SHARDS)
 
 down-cluster: ## stop the local clusters (the single node keeps running)
 	deploy/local/cluster.sh down
 
-test-recovery: up ## the broker-loss test on a private broker (not part of make test)
-	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestLedgerBrokerRestart -v ./consumers/runners/ledger/
+test-recovery: up ## the broker-loss tests (private brokers killed with kill -9; all but the gauge test also run in make test)
+	TASKOLE_INTEGRATION=1 TASKOLE_RECOVERY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'TestLedgerBrokerRestart|BrokerLoss|TestPartitionsGaugeAfterBrokerOutage' -v ./consumers/runners/ledger/ ./consumers/runners/payouts/ ./consumers/runners/sink/ ./consumers/stream/
 
-test-cluster: ## migrations and fault tests on the local clusters (not part of make test)
-	deploy/local/cluster.sh up
-	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/runners/migrate/ ./consumers/runners/ledger/ ./consumers/runners/sink/
+# -p 1: the fault tests kill brokers, a replica and ZooKeeper; one package at a time.
+test-cluster: ## migrations, fault tests and the two-shard layout on the local clusters (not part of make test)
+	deploy/local/cluster.sh up --shards 2
+	eval "$$(deploy/local/cluster.sh env)"; TASKOLE_CLUSTER=1 $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -run Cluster ./consumers/runners/migrate/ ./consumers/runners/ledger/ ./consumers/runners/sink/ ./consumers/e2e/
 
 demo: up build ## simulate a marketplace end to end and print what it earned
 	deploy/local/demo.sh

@@ -100,8 +100,8 @@ func AsInvalid(err error) *InvalidError {
 	switch {
 	case !errors.As(err, &ie):
 		return Refused(LabelDecode, err)
-	case error(ie) == err:
-		return ie
+	case ie.Error() == err.Error():
+		return ie // err is ie, or reads as it
 	}
 	return Refused(ie.Label(), err)
 }

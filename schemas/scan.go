@@ -439,6 +439,32 @@ func skipArray(b []byte, i, depth int) (int, bool) {
 	}
 }
 
+// unescapeU appends the character of a \u escape whose hex digits (and, for a surrogate
+// pair, second escape) start s, and returns the rest of s. A malformed escape is kept as it
+// stands, as unescape does.
+func unescapeU(dst, s []byte) ([]byte, []byte) {
+	if len(s) < 4 {
+		return append(dst, `\u`...), s
+	}
+	xs := s[:4]
+	x, err := strconv.ParseUint(string(xs), 16, 16)
+	if err != nil {
+		return append(dst, `\u`...), s
+	}
+	s = s[4:]
+	if !utf16.IsSurrogate(rune(x)) {
+		return utf8.AppendRune(dst, rune(x)), s
+	}
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return append(append(dst, `\u`...), xs...), s
+	}
+	x1, err := strconv.ParseUint(string(s[2:6]), 16, 16)
+	if err != nil {
+		return append(append(dst, `\u`...), xs...), s
+	}
+	return utf8.AppendRune(dst, utf16.DecodeRune(rune(x), rune(x1))), s[6:]
+}
+
 // unescape appends s with its escape sequences decoded to dst, exactly as fastjson decoded
 // them (unescapeStringBestEffort): a lone or mismatched UTF-16 surrogate is kept as the
 // text \uXXXX, or becomes U+FFFD when another \u escape follows it.
@@ -466,34 +492,7 @@ func unescape(dst, s []byte) []byte {
 		case 't':
 			dst = append(dst, '\t')
 		case 'u':
-			if len(s) < 4 {
-				dst = append(dst, `\u`...)
-				break
-			}
-			xs := s[:4]
-			x, err := strconv.ParseUint(string(xs), 16, 16)
-			if err != nil {
-				dst = append(dst, `\u`...)
-				break
-			}
-			s = s[4:]
-			if !utf16.IsSurrogate(rune(x)) {
-				dst = utf8.AppendRune(dst, rune(x))
-				break
-			}
-			if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
-				dst = append(dst, `\u`...)
-				dst = append(dst, xs...)
-				break
-			}
-			x1, err := strconv.ParseUint(string(s[2:6]), 16, 16)
-			if err != nil {
-				dst = append(dst, `\u`...)
-				dst = append(dst, xs...)
-				break
-			}
-			dst = utf8.AppendRune(dst, utf16.DecodeRune(rune(x), rune(x1)))
-			s = s[6:]
+			dst, s = unescapeU(dst, s)
 		default:
 			dst = append(dst, '\\', ch)
 		}

@@ -29,6 +29,45 @@ type derived struct {
 	records, sinkRefused, ledgerRefused map[schemas.Topic]int
 }
 
+// ledgerInput decodes the ledger input e and applies it with apply, counting a record that
+// does not decode as refused by sink and ledger, and one apply refuses as refused by the
+// ledger; ok says it was applied.
+func ledgerInput[E any](d *derived, e simulate.Event, decode func([]byte) (E, error), apply func(E) (commission.Result, error)) (E, bool) {
+	ev, err := decode(e.Value)
+	if err != nil {
+		d.sinkRefused[e.Topic]++
+		d.ledgerRefused[e.Topic]++
+		return ev, false
+	}
+	res, err := apply(ev)
+	if err != nil {
+		d.ledgerRefused[e.Topic]++
+		return ev, false
+	}
+	d.apply(res)
+	return ev, true
+}
+
+// sinkInput decodes the sink-only input e, counting a record that does not decode as refused
+// by the sink.
+func sinkInput[E any](d *derived, e simulate.Event, decode func([]byte) (E, error)) (E, bool) {
+	ev, err := decode(e.Value)
+	if err != nil {
+		d.sinkRefused[e.Topic]++
+		return ev, false
+	}
+	return ev, true
+}
+
+// once reports whether id is new to seen, and adds it.
+func once(seen map[string]bool, id string) bool {
+	if seen[id] {
+		return false
+	}
+	seen[id] = true
+	return true
+}
+
 // derive feeds the simulated events (in production order: per client, the order of its
 // partition) through decoders, the ledger Engine and the definitions of SPEC §3.
 func derive(events []simulate.Event, start, end time.Time, windows map[string]int) (*derived, error) {
@@ -90,69 +129,31 @@ func derive(events []simulate.Event, start, end time.Time, windows map[string]in
 				d.ledgerRefused[e.Topic]++
 			}
 		case schemas.TopicEnrollments:
-			ev, err := schemas.DecodeEnrollment(e.Value)
-			if err != nil {
-				d.sinkRefused[e.Topic]++
-				d.ledgerRefused[e.Topic]++
-				continue
-			}
-			res, err := eng.Enrollment(state(ev.ClientID), ev)
-			if err != nil {
-				d.ledgerRefused[e.Topic]++
-				continue
-			}
-			d.apply(res)
-			if !seen[ev.EventID] {
-				seen[ev.EventID] = true
+			ev, ok := ledgerInput(d, e, schemas.DecodeEnrollment, func(ev schemas.Enrollment) (commission.Result, error) {
+				return eng.Enrollment(state(ev.ClientID), ev)
+			})
+			if ok && once(seen, ev.EventID) {
 				enrollments = append(enrollments, ev)
 			}
 		case schemas.TopicBookings:
-			ev, err := schemas.DecodeBooking(e.Value)
-			if err != nil {
-				d.sinkRefused[e.Topic]++
-				d.ledgerRefused[e.Topic]++
-				continue
-			}
-			res, err := eng.Booking(state(ev.ClientID), ev)
-			if err != nil {
-				d.ledgerRefused[e.Topic]++
-				continue
-			}
-			d.apply(res)
-			if !seen[ev.EventID] {
-				seen[ev.EventID] = true
+			ev, ok := ledgerInput(d, e, schemas.DecodeBooking, func(ev schemas.Booking) (commission.Result, error) {
+				return eng.Booking(state(ev.ClientID), ev)
+			})
+			if ok && once(seen, ev.EventID) {
 				bookingEvents[ev.BookingID] = append(bookingEvents[ev.BookingID], ev)
 			}
 		case schemas.TopicFeedback:
-			f, err := schemas.DecodeFeedback(e.Value)
-			if err != nil {
-				d.sinkRefused[e.Topic]++
-				continue
-			}
-			if !seen[f.EventID] {
-				seen[f.EventID] = true
+			if f, ok := sinkInput(d, e, schemas.DecodeFeedback); ok && once(seen, f.EventID) {
 				w.Feedback = append(w.Feedback, querytest.Feedback{EventID: f.EventID, Business: f.BusinessID,
 					Kind: string(f.Kind), Score: f.Score, At: sec(f.OccurredAt)})
 			}
 		case schemas.TopicAcquisitionCosts:
-			a, err := schemas.DecodeAcquisitionCost(e.Value)
-			if err != nil {
-				d.sinkRefused[e.Topic]++
-				continue
-			}
-			if !seen[a.EventID] {
-				seen[a.EventID] = true
+			if a, ok := sinkInput(d, e, schemas.DecodeAcquisitionCost); ok && once(seen, a.EventID) {
 				w.Spend = append(w.Spend, querytest.Spend{EventID: a.EventID, Business: a.BusinessID,
 					Currency: a.Currency, Amount: a.Amount, At: sec(a.OccurredAt)})
 			}
 		case schemas.TopicRetentionCosts:
-			rc, err := schemas.DecodeRetentionCost(e.Value)
-			if err != nil {
-				d.sinkRefused[e.Topic]++
-				continue
-			}
-			if !seen[rc.EventID] {
-				seen[rc.EventID] = true
+			if rc, ok := sinkInput(d, e, schemas.DecodeRetentionCost); ok && once(seen, rc.EventID) {
 				w.Retention = append(w.Retention, querytest.RetentionSpend{EventID: rc.EventID, Business: rc.BusinessID,
 					Client: rc.ClientID, Currency: rc.Currency, Amount: rc.Amount, At: sec(rc.OccurredAt)})
 			}

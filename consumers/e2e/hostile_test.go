@@ -9,19 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/taskole/revshare/consumers/runners/ledger"
-	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/consumers/runners/payouts"
 	"github.com/taskole/revshare/consumers/runners/sink"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
-	"github.com/taskole/revshare/sql/migrations"
 )
 
 // corpusRecord is one record of the hostile corpus and who must refuse it.
@@ -54,6 +51,8 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 		tp.Feedback:   {{"event_id", `"E"`}, {"client_id", `"C"`}, {"business_id", `"B1"`}, {"kind", `"nps"`}, {"score", `9`}, {"occurred_at", `"2025-03-01T00:00:00Z"`}},
 		tp.AcquisitionCosts: {{"event_id", `"E"`}, {"business_id", `"B1"`}, {"amount", `"10.00"`}, {"currency", `"EUR"`}, {"channel", `"ads"`},
 			{"occurred_at", `"2025-03-01T00:00:00Z"`}},
+		tp.RetentionCosts: {{"event_id", `"E"`}, {"business_id", `"B1"`}, {"client_id", `"C"`}, {"amount", `"5.00"`}, {"currency", `"EUR"`},
+			{"kind", `"loyalty_discount"`}, {"occurred_at", `"2025-03-01T00:00:00Z"`}},
 	}
 	render := func(fs []field, n int, replace string, with string) []byte {
 		var b strings.Builder
@@ -81,10 +80,13 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 	timeField := "occurred_at"
 	var out []corpusRecord
 	n := 0
-	for _, topic := range []schemas.Topic{tp.Enrollments, tp.Bookings, tp.Businesses, tp.Feedback, tp.AcquisitionCosts} {
+	for _, topic := range []schemas.Topic{tp.Enrollments, tp.Bookings, tp.Businesses, tp.Feedback, tp.AcquisitionCosts, tp.RetentionCosts} {
 		fs := templates[topic]
 		ledgerTopic := topic == tp.Enrollments || topic == tp.Bookings || topic == tp.Businesses
 		idField := fs[1].name // client_id, booking_id or business_id
+		if topic == tp.RetentionCosts {
+			idField = "client_id" // optional, but an id when present
+		}
 		moneyField, moneyOK := "", false
 		for _, f := range fs {
 			switch f.name {
@@ -117,6 +119,15 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 					func() []byte { return render(fs, n, "amount", `"1.001"`) },
 					func() []byte { return render(fs, n, "currency", `"eur"`) },
 					func() []byte { return render(fs, n, "currency", `"XXX"`) })
+				if topic == tp.RetentionCosts {
+					hostile = append(hostile,
+						func() []byte { return render(fs, n, "amount", `"-5.00"`) },
+						func() []byte { return render(fs, n, "amount", `5`) },
+						func() []byte { return render(fs, n, "kind", `"bribe"`) },
+						func() []byte { return render(fs, n, "kind", `null`) },
+						func() []byte { return render(fs, n, "client_id", `""`) },
+						func() []byte { return render(fs, n, "business_id", `"`+strings.Repeat("b", 100_000)+`"`) })
+				}
 			case "referral_rate":
 				hostile = append(hostile,
 					func() []byte { return render(fs, n, "referral_rate", `"1.5"`) },
@@ -158,21 +169,12 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 // reference says.
 func TestHostileCorpus(t *testing.T) {
 	brokers := itest.Kafka(t)
-	addr := itest.ClickHouse(t)
 	topics := itest.Topics(t).WithDefaults()
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	addr, db, conn := itest.MigratedDatabase(ctx, t)
 	itest.CreateTopics(t, brokers, partitions, string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses),
-		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.ReferralOwners), string(topics.Commissions),
+		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts), string(topics.ReferralOwners), string(topics.Commissions),
 		string(topics.Payouts), string(topics.DLQ))
 
 	// Control: B1 has rate 0.10 from 2025; 50 clients enrolled by B1, each with a 100.00 EUR
@@ -198,6 +200,11 @@ func TestHostileCorpus(t *testing.T) {
 	}
 	first = append(first,
 		ctl(topics.AcquisitionCosts, "B1", `{"event_id":"ctl-a1","business_id":"B1","amount":"500.00","currency":"EUR","occurred_at":"2025-02-01T00:00:00Z"}`),
+		// Retention spend of B1: one attributed to a control client, one spread (no client_id),
+		// and a valid one dated far in the future.
+		ctl(topics.RetentionCosts, "B1", `{"event_id":"ctl-rc1","business_id":"B1","client_id":"ctl-c0","amount":"4.99","currency":"EUR","kind":"loyalty_discount","occurred_at":"2025-03-01T10:00:00Z"}`),
+		ctl(topics.RetentionCosts, "B1", `{"event_id":"ctl-rc2","business_id":"B1","amount":"20.00","currency":"EUR","kind":"free_service","occurred_at":"2025-03-15T00:00:00Z"}`),
+		ctl(topics.RetentionCosts, "B1", `{"event_id":"ctl-rc3","business_id":"B1","amount":"1.00","currency":"EUR","kind":"guarantee","occurred_at":"2100-01-01T00:00:00Z"}`),
 		corpusRecord{rec: &kgo.Record{Topic: string(topics.Businesses), Key: []byte("B1"),
 			Value: []byte(`{"event_id":"h-r9","business_id":"B1","name":"n","sector":"beauty","referral_rate":"1","occurred_at":"9999-12-31T00:00:00Z"}`)}, byLedger: true, bySink: true})
 	// Produced once the refunds are in: a later booking, and valid far-future bookings spread
@@ -215,11 +222,7 @@ func TestHostileCorpus(t *testing.T) {
 	all := append(append(append(append([]corpusRecord(nil), corpus...), first...), second...), third...)
 	t.Logf("corpus: %d hostile records, %d control/hijack records", len(corpus), len(first)+len(second)+len(third))
 
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerBatchMaxBytes(1_048_000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pcl.Close()
+	pcl := itest.Client(t, brokers, kgo.ProducerBatchMaxBytes(1_048_000))
 	produce := func(rs []corpusRecord) {
 		recs := make([]*kgo.Record, len(rs))
 		for i := range rs {
@@ -271,16 +274,12 @@ func TestHostileCorpus(t *testing.T) {
 		pay.Close()
 		snk.Close()
 	}()
-	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	k := kadm.NewClient(adm)
-	inputs := []string{string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses), string(topics.Feedback), string(topics.AcquisitionCosts)}
+	k := kadm.NewClient(itest.Client(t, brokers))
+	inputs := []string{string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses), string(topics.Feedback),
+		string(topics.AcquisitionCosts), string(topics.RetentionCosts)}
 	wait := func() {
-		waitFor(egCtx, t, "the ledger", func() (bool, string) {
-			return caughtUp(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
+		itest.WaitFor(egCtx, t, "the ledger", func() (bool, string) {
+			return itest.CaughtUp(egCtx, k, group+"-ledger", 0, string(topics.Enrollments), string(topics.Bookings))
 		})
 	}
 	wait()
@@ -296,7 +295,7 @@ func TestHostileCorpus(t *testing.T) {
 		if w.what == "" {
 			ts = inputs
 		}
-		waitFor(egCtx, t, w.group, func() (bool, string) { return caughtUp(egCtx, k, w.group, ts...) })
+		itest.WaitFor(egCtx, t, w.group, func() (bool, string) { return itest.CaughtUp(egCtx, k, w.group, 0, ts...) })
 	}
 	select {
 	case name := <-exited:
@@ -386,7 +385,7 @@ func TestHostileCorpus(t *testing.T) {
 	if err := payouts.Close(egCtx, payCfg, time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(egCtx, t, "the March statement", func() (bool, string) {
+	itest.WaitFor(egCtx, t, "the March statement", func() (bool, string) {
 		return len(readCommitted(egCtx, t, brokers, string(topics.Payouts))) > 0, "no statement yet"
 	})
 	for _, r := range readCommitted(egCtx, t, brokers, string(topics.Payouts)) {
@@ -405,7 +404,7 @@ func TestHostileCorpus(t *testing.T) {
 
 	// ClickHouse: every control row, nothing hostile. Key-mismatched records are valid rows
 	// (the ledger refused them, analytics anti-joins them out).
-	waitFor(egCtx, t, "the sink", func() (bool, string) { return caughtUp(egCtx, k, group+"-sink", inputs...) })
+	itest.WaitFor(egCtx, t, "the sink", func() (bool, string) { return itest.CaughtUp(egCtx, k, group+"-sink", 0, inputs...) })
 	count := func(q string) uint64 {
 		var n uint64
 		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
@@ -430,6 +429,9 @@ func TestHostileCorpus(t *testing.T) {
 		{"SELECT count() FROM businesses", 1},
 		{"SELECT count() FROM feedback", clients},
 		{"SELECT count() FROM acquisition_costs", 1},
+		{"SELECT count() FROM retention_costs WHERE event_id LIKE 'ctl-%'", 3},
+		{"SELECT count() FROM retention_costs WHERE event_id NOT LIKE 'ctl-%'", 0},
+		{"SELECT count() FROM retention_costs WHERE client_id = 'ctl-c0' AND amount = toDecimal64('4.99', 4) AND kind = 'loyalty_discount'", 1},
 		{"SELECT count() FROM commissions WHERE client_id NOT LIKE 'ctl-%'", 0},
 		{"SELECT count() FROM bookings WHERE length(client_id) > 256 OR length(event_id) > 256 OR toYear(occurred_at) > 2100", 0},
 	} {

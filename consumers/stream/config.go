@@ -51,6 +51,24 @@ type Config struct {
 	// its state (when the Handler is a Sweeper); default 24h.
 	SweepEvery time.Duration
 
+	// Timestamp extracts the time by which the co-partitioned inputs of a partition number are
+	// merged (merge.go): the handler always gets the buffered record with the smallest
+	// timestamp among the heads of its inputs. It must be a function of the record's bytes
+	// (key, value, headers); ok false (a record it cannot read) hands the record at once,
+	// ahead of the others. A forwarded record is timed from its original bytes. Default: the
+	// Kafka record timestamp.
+	Timestamp func(rec *kgo.Record) (t time.Time, ok bool)
+	// MaxTaskIdle is how long a buffered record waits for an empty input of its partition
+	// number that is caught up (Kafka Streams' max.task.idle.ms): live, a record of another
+	// input produced before it may still be on its way (fetched a moment later). It changes
+	// nothing for a backlog or a replay, where a caught-up input has nothing more; it only
+	// delays live records. Default 0: no wait.
+	MaxTaskIdle time.Duration
+	// MaxBufferedRecords bounds the records buffered per consumed topic partition while the
+	// merge waits for another input of its partition number: fetching a partition pauses at
+	// this many buffered records and resumes below half of it. Default 5000.
+	MaxBufferedRecords int
+
 	// LazyRestore keeps each restored key's latest changelog value as bytes and decodes it on
 	// first access (Tx.State, Tx.Peek, a sweep) instead of during the restore, which then
 	// mostly copies bytes. Only for a Handler whose UnmarshalState has no side effect beyond
@@ -78,6 +96,8 @@ const (
 	DefaultSessionTimeout   = 15 * time.Second
 	DefaultRebalanceTimeout = 60 * time.Second
 	DefaultSweepEvery       = 24 * time.Hour
+	// DefaultMaxBufferedRecords bounds the merge buffer of one topic partition.
+	DefaultMaxBufferedRecords = 5000
 )
 
 // abortCheckInterval is the default of the broker's
@@ -87,7 +107,8 @@ const abortCheckInterval = 10 * time.Second
 
 func (c Config) sweepEvery() time.Duration { return c.SweepEvery }
 
-func (c Config) withDefaults() (Config, error) {
+// problems returns what is wrong with the names of c: missing ones, and topics used twice.
+func (c Config) problems() []error {
 	var errs []error
 	if len(c.Brokers) == 0 {
 		errs = append(errs, errors.New("no brokers"))
@@ -112,6 +133,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Repartition != "" && (c.Repartition == c.Changelog || c.Repartition == c.DLQ) {
 		errs = append(errs, fmt.Errorf("repartition topic %q is also the changelog or dead-letter topic", c.Repartition))
 	}
+	return errs
+}
+
+func (c Config) withDefaults() (Config, error) {
+	errs := c.problems()
 	if c.TransactionalID == "" {
 		c.TransactionalID = c.Group + "-" + c.Name
 	}
@@ -136,11 +162,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SweepEvery == 0 {
 		c.SweepEvery = DefaultSweepEvery
 	}
+	if c.MaxBufferedRecords == 0 {
+		c.MaxBufferedRecords = DefaultMaxBufferedRecords
+	}
 	if c.RestoreTimeout == 0 {
 		c.RestoreTimeout = 2*c.TransactionTimeout + abortCheckInterval
 	}
 	if c.CommitInterval < 0 || c.MaxBatchRecords < 0 || c.TransactionTimeout < 0 ||
-		c.SessionTimeout < 0 || c.RebalanceTimeout < 0 || c.RestoreTimeout < 0 {
+		c.SessionTimeout < 0 || c.RebalanceTimeout < 0 || c.RestoreTimeout < 0 || c.MaxBufferedRecords < 0 || c.MaxTaskIdle < 0 {
 		errs = append(errs, errors.New("negative interval or bound"))
 	}
 	if c.CommitInterval >= c.TransactionTimeout {

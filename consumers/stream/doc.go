@@ -30,6 +30,15 @@
 //     their producers used: a record not on KeyPartition(key) (Kafka's murmur2) is forwarded
 //     to that partition of the repartition topic in the open transaction and handled when
 //     read back, as the record it came from (repartition.go); the rest is handled directly.
+//   - The inputs of one partition number (and its repartition partition) are merged
+//     deterministically (merge.go, in the spirit of Kafka Streams' PartitionGroup): records are
+//     buffered per topic partition and the handler always gets the buffered head with the
+//     smallest Config.Timestamp (ties: input order, original partition, original offset); while
+//     an input's buffer is empty the partition waits for it unless it is fetched to its last
+//     stable offset (then, live, up to Config.MaxTaskIdle more). A backlog or a replay is thus
+//     handled in the same order at any speed and with any number of instances. A transaction
+//     commits the offsets of the records it handed, never of merely buffered ones; fetching a
+//     partition pauses at Config.MaxBufferedRecords buffered.
 //   - Partition assignment is cooperative (KIP-429) and sticky, and gives partition i of every
 //     input to the same member (balancer.go); EnsureTopics refuses co-partitioned topics whose
 //     counts differ. A rebalance revokes only the partitions that move: the other partitions

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -49,6 +50,14 @@ type Processor[S any] struct {
 	txnRepart map[int32]int64
 	purge     map[int32]int64
 	lastPurge time.Time
+	// The merge (merge.go): a task per owned partition number; the items handed in the open
+	// transaction (put back in their queues when it aborts) and the offsets after them, which
+	// are what the transaction commits (commitHook).
+	tasks     map[int32]*task
+	undo      []undoEntry
+	txnHanded map[string]map[int32]kgo.EpochOffset
+	lastList  time.Time
+	epoch     time.Time // origin of now (merge.go's item.at)
 
 	running   atomic.Bool
 	restoring atomic.Int32
@@ -63,8 +72,15 @@ type Processor[S any] struct {
 
 // event is a change of partition ownership, handed from the group callbacks to the loop.
 type event[S any] struct {
-	add  map[int32]*part[S] // restored partitions to own
-	drop []int32            // partitions revoked or lost
+	add   map[int32]*part[S]         // restored partitions to own
+	start map[int32]map[string]int64 // their consumed topics' start offsets (-1: unknown)
+	drop  []int32                    // partitions revoked or lost
+}
+
+// undoEntry is an item handed in the open transaction and the queue it came from.
+type undoEntry struct {
+	q  *queue
+	it item
 }
 
 // txnCounts are the metric increments of the open transaction, applied when it commits.
@@ -95,6 +111,9 @@ func New[S any](cfg Config, h Handler[S]) (*Processor[S], error) {
 		touched:   map[int32]bool{},
 		txnRepart: map[int32]int64{},
 		purge:     map[int32]int64{},
+		tasks:     map[int32]*task{},
+		epoch:     time.Now(),
+		txnHanded: map[string]map[int32]kgo.EpochOffset{},
 	}
 	p.sw, _ = h.(Sweeper[S])
 	p.cm, _ = h.(Committer)
@@ -111,6 +130,9 @@ func (p *Processor[S]) connect() error {
 		kgo.ConsumeTopics(p.consumed()...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers tell the merge how far a partition was fetched (merge.go): a
+		// partition whose last records are markers or aborted is caught up at its end.
+		kgo.KeepControlRecords(),
 		// Partition i of every co-partitioned input goes to the same member, cooperatively.
 		kgo.Balancers(copartitioned{}),
 		kgo.SessionTimeout(p.cfg.SessionTimeout),
@@ -122,7 +144,8 @@ func (p *Processor[S]) connect() error {
 		kgo.AdjustFetchOffsetsFn(p.onFetched),
 		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
-		kgo.OnPartitionsLost(p.onRevoked),
+		kgo.OnPartitionsLost(p.onLost),
+		kgo.WithHooks(p),
 	}
 	if p.cfg.InstanceID != "-" {
 		opts = append(opts, kgo.InstanceID(p.cfg.InstanceID))
@@ -177,8 +200,27 @@ func (p *Processor[S]) Ready() bool {
 }
 
 // onAssigned runs on the group goroutine when the group assigned partitions to this member;
-// their restore follows in onFetched.
+// their restore follows in onFetched. A newly assigned partition this member still holds
+// restored was lost or revoked without its callback reaching us (the transact session calls
+// the revoke and lost callbacks once per transaction; an idle member ends none, so a second
+// loss goes unseen): its state is dropped here, and onFetched restores it afresh.
 func (p *Processor[S]) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	p.mu.Lock()
+	var stale []int32
+	for _, ps := range assigned {
+		for _, id := range ps {
+			if p.assigned[id] {
+				delete(p.assigned, id)
+				stale = append(stale, id)
+			}
+		}
+	}
+	if len(stale) > 0 {
+		p.events = append(p.events, event[S]{drop: stale})
+		p.log.Info("partitions assigned again without a revoke; restoring them afresh", "partitions", stale)
+	}
+	p.setOwned()
+	p.mu.Unlock()
 	for _, ps := range assigned {
 		if len(ps) > 0 {
 			p.awaiting.Store(true)
@@ -187,6 +229,23 @@ func (p *Processor[S]) onAssigned(_ context.Context, _ *kgo.Client, assigned map
 	}
 	p.joined.Store(true)
 }
+
+// onLost runs on the group goroutine when the member's session ended (e.g. the broker was
+// unreachable for longer than the session timeout): its partitions are dropped, and it is not
+// ready until the group assigns it partitions again and they are restored.
+func (p *Processor[S]) onLost(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
+	p.joined.Store(false)
+	p.onRevoked(ctx, cl, lost)
+}
+
+// OnGroupManageError implements kgo.HookGroupManageError: kgo calls it whenever the group
+// session ends in an error, also when the transact session does not pass the lost callback
+// on (see onAssigned). The member owns nothing until the next assignment.
+func (p *Processor[S]) OnGroupManageError(error) { p.joined.Store(false) }
+
+// setOwned sets the partitions gauge from what the callbacks own restored, the one record of
+// ownership readiness also follows. p.mu must be held.
+func (p *Processor[S]) setOwned() { p.m.partitions.Set(float64(len(p.assigned))) }
 
 // Close leaves the group and closes the client. It is idempotent; call it after Run returns.
 func (p *Processor[S]) Close() {
@@ -232,10 +291,18 @@ func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int
 		}
 		return nil, err
 	}
+	start := map[int32]map[string]int64{}
 	for id := range parts {
 		p.assigned[id] = true
+		start[id] = map[string]int64{}
+		for t, ps := range offsets {
+			if o, ok := ps[id]; ok {
+				start[id][t] = o.EpochOffset().Offset
+			}
+		}
 	}
-	p.events = append(p.events, event[S]{add: parts})
+	p.setOwned()
+	p.events = append(p.events, event[S]{add: parts, start: start})
 	return offsets, nil
 }
 
@@ -256,6 +323,7 @@ func (p *Processor[S]) onRevoked(_ context.Context, _ *kgo.Client, revoked map[s
 	if len(drop) > 0 {
 		p.events = append(p.events, event[S]{drop: drop})
 	}
+	p.setOwned()
 }
 
 // drain applies ownership events; a dropped partition aborts the open transaction.
@@ -269,6 +337,10 @@ func (p *Processor[S]) drain() error {
 	}
 	for _, ev := range evs {
 		for _, id := range ev.drop {
+			if t := p.tasks[id]; t != nil {
+				p.resume(t.qs, true)
+				delete(p.tasks, id)
+			}
 			if p.parts[id] != nil {
 				delete(p.parts, id)
 				p.mustAbort = p.mustAbort || p.inTxn
@@ -278,6 +350,15 @@ func (p *Processor[S]) drain() error {
 		}
 		for id, pt := range ev.add {
 			p.parts[id] = pt
+			t := &task{id: id}
+			for _, topic := range p.consumed() {
+				start, ok := ev.start[id][topic]
+				if !ok {
+					start = -1
+				}
+				t.qs = append(t.qs, newQueue(topic, id, start))
+			}
+			p.tasks[id] = t
 			p.log.Info("partition restored", "partition", id, "keys", pt.len(), "bytes", pt.bytes)
 		}
 	}
@@ -295,11 +376,10 @@ func (p *Processor[S]) updateSizeMetrics() {
 	}
 	p.m.keys.Set(float64(keys))
 	p.m.bytes.Set(float64(bytes))
-	p.m.partitions.Set(float64(len(p.parts)))
 }
 
 // Run consumes, processes and commits until ctx is cancelled (then it finishes the open
-// transaction and returns nil) or a fatal error occurs.
+// transaction, within TransactionTimeout, and returns nil) or a fatal error occurs.
 func (p *Processor[S]) Run(ctx context.Context) error {
 	if p.sess != nil {
 		return errors.New("processor already ran")
@@ -334,11 +414,23 @@ func (p *Processor[S]) Run(ctx context.Context) error {
 		endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.TransactionTimeout)
 		endErr := p.end(endCtx, err == nil && !p.mustAbort)
 		cancel()
-		if err == nil && Classify(endErr) == Fatal {
+		if endErr != nil {
+			// Nothing is lost: the broker aborts the transaction after its timeout, or a
+			// restart under the same name fences it at once.
+			p.log.Warn("stopping with the open transaction not committed", "error", endErr)
+		}
+		// A stop whose end failed (the broker is gone, the end ran out of time) is still a
+		// clean stop; being fenced by a second process with our name is reported.
+		if err == nil && fenced(endErr) {
 			err = endErr
 		}
 	}
 	return err
+}
+
+// fenced reports whether err says another producer took over our transactional id.
+func fenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch)
 }
 
 func (p *Processor[S]) loop(ctx context.Context) error {
@@ -348,18 +440,41 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 		}
 		if p.inTxn && (p.mustAbort || p.txnRecs >= p.cfg.MaxBatchRecords || time.Since(p.txnStart) >= p.cfg.CommitInterval) {
 			if err := p.end(ctx, !p.mustAbort); err != nil && Classify(err) != Retryable {
-				if ctx.Err() != nil {
-					return nil // stopping: the rollback of an abort was cut short, nothing to keep
+				if ctx.Err() != nil && !fenced(err) {
+					// Stopping: the end or the rollback of an abort was cut short, nothing to keep.
+					p.log.Warn("stopping with the open transaction not committed", "error", err)
+					return nil
 				}
 				return err
 			}
 			continue
 		}
-		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		if p.inTxn {
-			pollCtx, cancel = context.WithDeadline(ctx, p.txnStart.Add(p.cfg.CommitInterval))
+		if !p.mustAbort {
+			n, err := p.dispatch(ctx)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
 		}
-		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxBatchRecords-p.txnRecs)
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		// Wake up for the open transaction's end, a listing of empty partitions or the end of
+		// a record's wait for a quiet input (Config.MaxTaskIdle), whichever comes first.
+		var deadline time.Time
+		if p.inTxn {
+			deadline = p.txnStart.Add(p.cfg.CommitInterval)
+		}
+		if p.needList() {
+			deadline = earliest(deadline, time.Now().Add(listInterval))
+		}
+		if w := p.idleWait(); w > 0 {
+			deadline = earliest(deadline, time.Now().Add(w))
+		}
+		if !deadline.IsZero() {
+			pollCtx, cancel = context.WithDeadline(ctx, deadline)
+		}
+		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxBatchRecords)
 		cancel()
 		if ctx.Err() != nil {
 			return nil
@@ -370,20 +485,38 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 		if err := p.drain(); err != nil {
 			return err
 		}
-		if fetches.Empty() || p.mustAbort {
+		if p.mustAbort {
 			continue
 		}
-		if !p.inTxn {
-			if err := p.sess.Begin(); err != nil {
-				return fmt.Errorf("beginning transaction: %w", err)
+		p.buffer(fetches)
+		if err := p.listUnknown(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
-			p.inTxn, p.txnStart, p.txnRecs = true, time.Now(), 0
-			p.prodErr.Store(nil)
-		}
-		if err := p.process(ctx, fetches); err != nil {
-			return err
+			p.log.Warn("listing offsets of empty partitions", "error", err)
 		}
 	}
+}
+
+// earliest returns the earlier of a and b; a zero a is none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// begin opens a transaction unless one is open.
+func (p *Processor[S]) begin() error {
+	if p.inTxn {
+		return nil
+	}
+	if err := p.sess.Begin(); err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	p.inTxn, p.txnStart, p.txnRecs = true, time.Now(), 0
+	p.prodErr.Store(nil)
+	return nil
 }
 
 // fetchErrors logs fetch errors; client closure is fatal, the rest kgo retries itself.
@@ -400,45 +533,6 @@ func (p *Processor[S]) fetchErrors(fetches kgo.Fetches) error {
 	return nil
 }
 
-// process handles one poll's records in the open transaction.
-func (p *Processor[S]) process(ctx context.Context, fetches kgo.Fetches) error {
-	var err error
-	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if err != nil || p.mustAbort || len(fp.Records) == 0 {
-			return
-		}
-		pt := p.parts[fp.Partition]
-		if pt == nil {
-			// Not ours (any more): never commit past it.
-			p.mustAbort = true
-			return
-		}
-		fromRepart := p.nparts > 0 && fp.Topic == p.cfg.Repartition
-		for _, rec := range fp.Records {
-			switch {
-			case fromRepart:
-				err = p.handleForwarded(ctx, pt, rec)
-			case p.nparts > 0 && route(rec, p.nparts) != fp.Partition:
-				p.forward(ctx, rec)
-			default:
-				err = p.handle(ctx, pt, rec)
-			}
-			if err != nil || p.mustAbort {
-				return
-			}
-		}
-		last := fp.Records[len(fp.Records)-1]
-		if fromRepart {
-			p.txnRepart[fp.Partition] = last.Offset + 1
-		}
-		p.m.lag.WithLabelValues(fp.Topic, itoa32(fp.Partition)).Set(float64(max(fp.HighWatermark-last.Offset-1, 0)))
-		if p.sw != nil && pt.wm-pt.lastSweep >= int64(p.cfg.sweepEvery()) {
-			err = p.sweep(pt)
-		}
-	})
-	return err
-}
-
 // forward sends rec, which is not on the partition of its key, to that partition of the
 // repartition topic in the open transaction (the direct path's order per source partition is
 // kept: kgo produces in order per partition).
@@ -446,17 +540,6 @@ func (p *Processor[S]) forward(ctx context.Context, rec *kgo.Record) {
 	p.txnRecs++
 	p.counts.repart[rec.Topic]++
 	p.produce(ctx, forwarded(p.cfg.Repartition, rec, route(rec, p.nparts)))
-}
-
-// handleForwarded handles a record read back from the repartition topic as the record it was
-// forwarded from; one without a valid origin (not written by a processor) is dead-lettered
-// with its repartition coordinates.
-func (p *Processor[S]) handleForwarded(ctx context.Context, pt *part[S], rec *kgo.Record) error {
-	orig, err := unwrap(rec, p.cfg.Inputs)
-	if err != nil {
-		return p.refuse(ctx, rec, badOrigin(err))
-	}
-	return p.handle(ctx, pt, orig)
 }
 
 // refuse dead-letters rec for herr (poison) outside any Handle call.
@@ -556,8 +639,13 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	}
 	commit = commit && werr == nil
 	start := time.Now()
-	committed, err := p.sess.End(ctx, kgo.TransactionEndTry(commit))
-	p.inTxn, p.mustAbort = false, false
+	committed, err := p.sess.End(kgo.PreTxnCommitFnContext(ctx, p.commitHook), kgo.TransactionEndTry(commit))
+	p.inTxn, p.mustAbort, p.txnRecs = false, false, 0
+	clear(p.txnHanded)
+	if !committed {
+		p.putBack()
+	}
+	p.undo = p.undo[:0]
 	if committed {
 		p.m.commit.Observe(time.Since(start).Seconds())
 		p.m.txns.WithLabelValues("committed").Inc()

@@ -15,7 +15,9 @@ import (
 // value is a new key); the Processor keeps one S per key per input partition in memory and
 // mirrors it to the changelog topic.
 //
-// Handle is called for each input record, in offset order per partition, on one goroutine.
+// Handle is called for each input record, in offset order per topic partition and, across
+// the inputs of a partition number, in the merge order of Config.Timestamp (merge.go), on one
+// goroutine.
 // It reads and changes state through tx (tx.State) and emits output records with
 // tx.Produce. Its return value is classified by Classify:
 //   - nil: the outputs and state changes become part of the open transaction;

@@ -15,6 +15,8 @@
 #     time, peak RSS (VmHWM). Then the ledger is restarted: restore time of its state from the
 #     changelog (records/s), and `taskole probe` measures booking → commission p50/p99 at half
 #     the ledger's measured maximum rate while it runs.
+#     Then the BI query pack (deploy/local/bench-queries.sh): every panel × grouping on that
+#     database, wall time and rows/bytes read.
 #  3. A result block appended to docs/BENCHMARKS.md.
 #
 # Environment: BENCH_COUNT (5), BENCH_TIME (1s, go test -benchtime), BENCH_PRESET (demo),
@@ -24,7 +26,8 @@
 # tenth of the first one's rate),
 # BENCH_PORT (19464, first of four metrics ports), BENCH_PERF (0; 1: also `perf record` the
 # ledger and sink processes during their backlog runs), BENCH_SKIP_GO (0; 1: load run only),
-# BENCH_RESULTS (docs/BENCHMARKS.md), TASKOLE_BIN (bin/taskole).
+# BENCH_RESULTS (docs/BENCHMARKS.md), TASKOLE_BIN (bin/taskole), BENCH_QUERY_RUNS (1, runs per
+# query-pack cell; see deploy/local/bench-queries.sh for its other variables).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -367,6 +370,10 @@ step "2h. recovery: kill -9 restarts, scale-out and -in, broker restart (deploy/
 BENCH_RECOVERY_OUT=$out/recovery TASKOLE_KAFKA_LIBS=$kafka_libs deploy/local/bench-recovery.sh ||
   die "recovery benchmark failed (raw: $out/recovery/)"
 
+step "2i. BI query pack at $clients clients: every panel x grouping"
+BENCH_QUERY_RUNS=${BENCH_QUERY_RUNS:-1} TASKOLE_BIN=$bin deploy/local/bench-queries.sh "$TASKOLE_CLICKHOUSE_DATABASE" \
+  >"$out/queries.md" 2>"$out/queries.log" || { tail -5 "$out/queries.log" >&2; die "query benchmark failed"; }
+
 # ---------------------------------------------------------------------------------------------
 step "3. appending the results to $results"
 
@@ -521,6 +528,12 @@ done
     echo
     echo "</details>"
   fi
+} | tee -a "$results"
+{
+  echo
+  echo "BI query pack (\`deploy/local/bench-queries.sh $TASKOLE_CLICKHOUSE_DATABASE\`, a section of \`make bench\`; simulate --clients $clients):"
+  echo
+  cat "$out/queries.md"
 } | tee -a "$results"
 {
   echo

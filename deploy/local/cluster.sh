@@ -5,11 +5,15 @@
 #     creates gets RF 3 / min ISR 2 (producers use acks=all, franz-go's default);
 #   - ClickHouse: two clickhouse-server processes, two replicas of one shard (cluster
 #     `taskole_replicated` in remote_servers), replicated through ZooKeeper (Debian's
-#     `zookeeper` package, installed with apt-get when missing).
+#     `zookeeper` package, installed with apt-get when missing);
+#   - with `--shards 2` (or TASKOLE_CLUSTER_SHARDS=2) a third clickhouse-server, shard 02 of
+#     cluster `taskole_sharded` (shard 01: the two replicas above, shard 02: this one). Both
+#     cluster definitions are on every server; a database is migrated for one of them.
 #
-# Usage: deploy/local/cluster.sh up|down|status|env [kafka|clickhouse]
+# Usage: deploy/local/cluster.sh up|down|status|env [kafka|clickhouse] [--shards 1|2]
 # Ports (distinct from the single node): Kafka 19092/19094/19096 (controllers +1), ClickHouse
-# native 19000/19001, http 18123/18124, interserver 19009/19010, ZooKeeper 12181.
+# native 19000/19001 (+19002), http 18123/18124 (+18125), interserver 19009/19010 (+19011),
+# ZooKeeper 12181.
 # State lives under $TASKOLE_RUN_DIR/cluster (default .run/cluster, git-ignored).
 set -euo pipefail
 
@@ -19,9 +23,11 @@ run=${TASKOLE_RUN_DIR:-$project/.run}
 dir=$run/cluster
 kafka_libs=${TASKOLE_KAFKA_LIBS:-$run/kafka/libs}
 brokers=(19092 19094 19096)
-ch_native=(19000 19001)
-ch_http=(18123 18124)
-ch_inter=(19009 19010)
+ch_native=(19000 19001 19002)
+ch_http=(18123 18124 18125)
+ch_inter=(19009 19010 19011)
+ch_shard=(01 01 02)
+ch_replica=(r1 r2 r1)
 zk_port=12181
 cluster_id=TaskoleLocalClusterA1Bw
 
@@ -78,10 +84,10 @@ PROPS
 }
 
 kafka_up() {
-  [ -d "$kafka_libs" ] || die "no Kafka jars in $kafka_libs: run 'make up' once (it fetches them)"
   for i in 0 1 2; do
     local d=$dir/kafka$i
     if port_open "${brokers[$i]}"; then log "broker $i already on ${brokers[$i]}"; continue; fi
+    [ -d "$kafka_libs" ] || die "no Kafka jars in $kafka_libs: run 'make up' once (it fetches them)"
     mkdir -p "$d/data" "$d/log"
     kafka_props "$i" >"$d/server.properties"
     if [ ! -f "$d/data/meta.properties" ]; then
@@ -139,29 +145,36 @@ CFG
 }
 zk_down() { stop_pid "$dir/zk/pid" zookeeper; }
 
+ch_servers() { if [ "$shards" = 2 ]; then echo 0 1 2; else echo 0 1; fi; }
 ch_up() {
   command -v clickhouse-server >/dev/null || die "clickhouse-server missing: run 'make up' once"
   zk_up
-  for i in 0 1; do
+  for i in $(ch_servers); do
     local d=$dir/ch$i
     if port_open "${ch_native[$i]}"; then log "clickhouse replica $i already on ${ch_native[$i]}"; continue; fi
     mkdir -p "$d/data" "$d/tmp" "$d/log" "$d/user_files" "$d/format_schemas"
     sed -e "s#@DIR@#$d#g" -e "s#@TCP_PORT@#${ch_native[$i]}#g" -e "s#@HTTP_PORT@#${ch_http[$i]}#g" \
       -e "s#@INTERSERVER_PORT@#${ch_inter[$i]}#g" -e "s#@ZK_PORT@#$zk_port#g" \
-      -e "s#@REPLICA@#r$((i + 1))#g" -e "s#@TCP_PORT_0@#${ch_native[0]}#g" -e "s#@TCP_PORT_1@#${ch_native[1]}#g" \
+      -e "s#@SHARD@#${ch_shard[$i]}#g" -e "s#@REPLICA@#${ch_replica[$i]}#g" \
+      -e "s#@TCP_PORT_0@#${ch_native[0]}#g" -e "s#@TCP_PORT_1@#${ch_native[1]}#g" -e "s#@TCP_PORT_2@#${ch_native[2]}#g" \
       "$here/cluster/clickhouse.xml" >"$d/config.xml"
-    sed -e "s#@RUN@/clickhouse#$d#g" "$here/clickhouse/users.xml" >"$d/users.xml"
-    log "starting clickhouse replica $i on 127.0.0.1:${ch_native[$i]}"
+    # distributed_product_mode=global: the views and the query pack JOIN and IN over
+    # Distributed tables on the sharded layout (see consumers/runners/migrate, checkProductMode).
+    sed -e "s#@RUN@/clickhouse#$d#g" \
+      -e "s#<load_balancing>random</load_balancing>#&<distributed_product_mode>global</distributed_product_mode>#" \
+      "$here/clickhouse/users.xml" >"$d/users.xml"
+    log "starting clickhouse server $i (shard ${ch_shard[$i]}, replica ${ch_replica[$i]}) on 127.0.0.1:${ch_native[$i]}"
     setsid clickhouse-server --config-file="$d/config.xml" >>"$d/log/stdout.log" 2>&1 </dev/null &
     echo $! >"$d/pid"
   done
-  for i in 0 1; do
+  for i in $(ch_servers); do
     wait_for "clickhouse $i" 60 clickhouse-client --host 127.0.0.1 --port "${ch_native[$i]}" --query 'SELECT 1' ||
       { tail -30 "$dir/ch$i/log/server.err.log" >&2; die "clickhouse replica $i did not start"; }
   done
   log "clickhouse replicas up: 127.0.0.1:${ch_native[0]}, 127.0.0.1:${ch_native[1]} (cluster taskole_replicated)"
+  if [ "$shards" = 2 ]; then log "clickhouse shard 02 up: 127.0.0.1:${ch_native[2]} (cluster taskole_sharded)"; fi
 }
-ch_down() { for i in 0 1; do stop_pid "$dir/ch$i/pid" "clickhouse replica $i"; done; zk_down; }
+ch_down() { for i in 0 1 2; do stop_pid "$dir/ch$i/pid" "clickhouse server $i"; done; zk_down; }
 
 status() {
   for p in "${brokers[@]}"; do port_open "$p" && echo "kafka 127.0.0.1:$p up" || echo "kafka 127.0.0.1:$p down"; done
@@ -169,6 +182,17 @@ status() {
   for p in "${ch_native[@]}"; do port_open "$p" && echo "clickhouse 127.0.0.1:$p up" || echo "clickhouse 127.0.0.1:$p down"; done
 }
 
+shards=${TASKOLE_CLUSTER_SHARDS:-1}
+args=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --shards) shards=${2:-}; shift 2 || shift ;;
+    --shards=*) shards=${1#--shards=}; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+case $shards in 1|2) ;; *) die "--shards must be 1 or 2, not '$shards'" ;; esac
+set -- "${args[@]+"${args[@]}"}"
 what=${2:-all}
 case ${1:-} in
   up)
@@ -180,6 +204,7 @@ case ${1:-} in
     echo "export TASKOLE_CLUSTER_KAFKA_BROKERS=$(kafka_seeds)"
     echo "export TASKOLE_CLUSTER_CLICKHOUSE_ADDRS=127.0.0.1:${ch_native[0]},127.0.0.1:${ch_native[1]}"
     echo "export TASKOLE_CLUSTER_CLICKHOUSE_NAME=taskole_replicated"
+    echo "export TASKOLE_CLUSTER_CLICKHOUSE_SHARD2_ADDR=127.0.0.1:${ch_native[2]} TASKOLE_CLUSTER_CLICKHOUSE_SHARDED_NAME=taskole_sharded"
     echo "export TASKOLE_CLUSTER_DIR=$dir TASKOLE_CLUSTER_SCRIPT=$here/cluster.sh TASKOLE_KAFKA_LIBS=$kafka_libs" ;;
-  *) die "usage: $0 up|down|status|env [kafka|clickhouse]" ;;
+  *) die "usage: $0 up|down|status|env [kafka|clickhouse] [--shards 1|2]" ;;
 esac

@@ -81,15 +81,40 @@ func FitBGNBD(cs []Customer) (BGNBDFit, error) {
 	return BGNBDFit{Params: m, LogLikelihood: m.LogLikelihood(cs), Clients: len(cs), Repeaters: repeaters, Iterations: iters}, nil
 }
 
+// bgnbdTerms are the per-x terms of the BG/NBD likelihood and its gradient, one slot per
+// distinct x, refilled at every evaluation.
+type bgnbdTerms struct {
+	lgRx, lgBx, lgABx, psRx, psBx, psABx, lBx1 []float64
+}
+
+func newBGNBDTerms(n int) bgnbdTerms {
+	return bgnbdTerms{
+		lgRx: make([]float64, n), lgBx: make([]float64, n), lgABx: make([]float64, n),
+		psRx: make([]float64, n), psBx: make([]float64, n), psABx: make([]float64, n),
+		lBx1: make([]float64, n),
+	}
+}
+
+// fill computes the terms of every x in xs at r, a and b (the digammas only with grad).
+func (t bgnbdTerms) fill(xs []float64, r, a, b float64, grad bool) {
+	for j, x := range xs {
+		t.lgRx[j], _ = math.Lgamma(r + x)
+		t.lgBx[j], _ = math.Lgamma(b + x)
+		t.lgABx[j], _ = math.Lgamma(a + b + x)
+		t.lBx1[j] = math.Log(b + x - 1) // NaN for x = 0, never used there
+		if grad {
+			t.psRx[j], t.psBx[j], t.psABx[j] = digamma(r+x), digamma(b+x), digamma(a+b+x)
+		}
+	}
+}
+
 // bgnbdObjective returns −LL/n of cs at θ = exp(u) (r, α, a, b), and writes its gradient in u
 // into grad when grad is not nil. The chain rule of the log-parameterisation makes each
 // partial θ · ∂/∂θ; the digamma terms are d ln Γ.
 func bgnbdObjective(cs []Customer) func(u, grad []float64) float64 {
 	xc := newXCache(len(cs), func(i int) int { return cs[i].X })
-	nx := len(xc.xs)
-	lgRx, lgBx, lgABx := make([]float64, nx), make([]float64, nx), make([]float64, nx)
-	psRx, psBx, psABx := make([]float64, nx), make([]float64, nx), make([]float64, nx)
-	lBx1 := make([]float64, nx)
+	t := newBGNBDTerms(len(xc.xs))
+	lgRx, lgBx, lgABx, psRx, psBx, psABx, lBx1 := t.lgRx, t.lgBx, t.lgABx, t.psRx, t.psBx, t.psABx, t.lBx1
 	scale := 1 / float64(len(cs))
 
 	return func(u []float64, grad []float64) float64 {
@@ -98,15 +123,7 @@ func bgnbdObjective(cs []Customer) func(u, grad []float64) float64 {
 		lgB, _ := math.Lgamma(b)
 		lgAB, _ := math.Lgamma(a + b)
 		lAlpha, la := math.Log(alpha), math.Log(a)
-		for j, x := range xc.xs {
-			lgRx[j], _ = math.Lgamma(r + x)
-			lgBx[j], _ = math.Lgamma(b + x)
-			lgABx[j], _ = math.Lgamma(a + b + x)
-			lBx1[j] = math.Log(b + x - 1) // NaN for x = 0, never used there
-			if grad != nil {
-				psRx[j], psBx[j], psABx[j] = digamma(r+x), digamma(b+x), digamma(a+b+x)
-			}
-		}
+		t.fill(xc.xs, r, a, b, grad != nil)
 		var psR, psB, psAB float64
 		if grad != nil {
 			psR, psB, psAB = digamma(r), digamma(b), digamma(a+b)

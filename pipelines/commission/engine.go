@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -246,45 +247,22 @@ func (e *Engine) appendBookingPruned(dst []schemas.Commission, s *State, ev sche
 	return res, err
 }
 
+// appendBooking checks ev, finds its booking and applies ev by its status.
 func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Booking, asOf int64) (Result, error) {
 	res := Result{Commissions: dst}
-	switch {
-	case ev.EventID == "":
-		return res, invalid(schemas.LabelMissingField, "booking %s: event_id is required", ev.BookingID)
-	case ev.BookingID == "":
-		return res, invalid(schemas.LabelMissingField, "booking event %s: booking_id is required", ev.EventID)
-	case ev.BusinessID == "":
-		return res, invalid(schemas.LabelMissingField, "booking %s event %s: business_id is required", ev.BookingID, ev.EventID)
-	case ev.Status < schemas.StatusCreated || ev.Status > schemas.StatusRefunded:
-		return res, invalid(schemas.LabelUnknownStatus, "booking %s event %s: unknown status %d", ev.BookingID, ev.EventID, ev.Status)
-	}
-	if err := e.bounds.CheckBooking(ev); err != nil {
-		return res, bounded(err, "booking "+schemas.Quote([]byte(ev.BookingID))+" event "+schemas.Quote([]byte(ev.EventID)))
+	if err := e.checkBooking(&ev); err != nil {
+		return res, err
 	}
 	t := ev.OccurredAt.UnixNano() // within the bounds: no wrap (Bounds.Validate)
 	h := hashID(ev.EventID)
-	i := s.find(ev.BookingID)
-	var b *book
-	prev := schemas.StatusUnknown
-	if i >= 0 {
-		b = &s.x.books[i]
-		if b.seenEvent(h) {
-			res.Duplicate = true
-			return res, nil
-		}
-		prev = b.status
-		if b.provider != ev.BusinessID {
-			return res, invalid(schemas.LabelProviderMismatch, "booking %s event %s: business_id %q, the booking's provider is %q",
-				ev.BookingID, ev.EventID, ev.BusinessID, b.provider)
-		}
-	} else if s.pruned != 0 && t < s.pruned {
-		return res, invalid(schemas.LabelBeyondHorizon, "booking %s event %s: occurred_at %s is before the kept horizon %s",
-			ev.BookingID, ev.EventID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, s.pruned).UTC().Format(time.RFC3339Nano))
+	b, prev, dup, err := locateBooking(s, &ev, t, h)
+	if err != nil || dup {
+		res.Duplicate = dup
+		return res, err
 	}
 	if err := transition(prev, ev); err != nil {
 		return res, err
 	}
-
 	switch ev.Status {
 	case schemas.StatusCreated, schemas.StatusConfirmed:
 		if b == nil {
@@ -293,71 +271,126 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 		b.status, b.at = ev.Status, t
 		b.seen = append(b.seen, h)
 		return res, nil
-
 	case schemas.StatusCompleted:
-		if ev.Amount.Sign() <= 0 {
-			return res, invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: completed with amount %s, must be positive", ev.BookingID, ev.EventID, ev.Amount)
-		}
-		exp, ok := schemas.MinorUnit(ev.Currency)
-		if !ok {
-			return res, invalid(schemas.LabelUnknownCurrency, "booking %s event %s: unknown currency %q", ev.BookingID, ev.EventID, ev.Currency)
-		}
-		if b == nil {
-			b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID)})
-		}
-		b.status, b.done, b.at = schemas.StatusCompleted, true, t
-		b.cur, b.exp, b.amount, b.refunded = e.intern(ev.Currency), exp, ev.Amount, decimal.Decimal{}
-		b.owner, b.rate, b.announced = "", decimal.Decimal{}, asOf
-		b.seen = append(b.seen, h)
-		// A completed booking is itself an establishing event (R1): the booking always has an owner.
-		if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
-			res.Owner = e.establish(&res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
-		}
-		if b.provider != s.owner {
-			b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t, b.announced), t+e.hold
-			if k := b.kept(); k.Sign() > 0 {
-				res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonCompleted,
-					b, b.owner, k, ev.ClientID, ev.EventID, t, b.payable))
-			}
-		}
-		return res, nil
-
+		return res, e.completed(&res, s, b, &ev, t, h, asOf)
 	case schemas.StatusRefunded:
-		r := ev.RefundAmount
-		if r.Sign() <= 0 {
-			return res, invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: refund_amount %s, must be positive", ev.BookingID, ev.EventID, r)
-		}
-		if ev.Currency != "" && ev.Currency != b.cur {
-			return res, invalid(schemas.LabelCurrencyMismatch, "booking %s event %s: refund in %s, the booking is in %s", ev.BookingID, ev.EventID, ev.Currency, b.cur)
-		}
-		left := b.amount.Sub(b.refunded)
-		if r.GreaterThan(left) {
-			return res, invalid(schemas.LabelRefundExceeds, "booking %s event %s: refund %s %s beyond the %s %s left", ev.BookingID, ev.EventID, r, b.cur, left, b.cur)
-		}
-		before := b.kept()
-		b.status, b.refunded = schemas.StatusRefunded, b.refunded.Add(r)
-		b.seen = append(b.seen, h)
-		if d := before.Sub(b.kept()); d.Sign() > 0 {
-			res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonRefund,
-				b, b.owner, d.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
-		}
+		return res, e.refunded(&res, b, &ev, t, h)
+	default:
+		e.cancelled(&res, s, b, &ev, t, h)
 		return res, nil
+	}
+}
 
-	default: // cancelled
-		if b == nil {
-			b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID), at: t})
+// checkBooking refuses a booking event without its ids, with an unknown status or out of
+// the bounds.
+func (e *Engine) checkBooking(ev *schemas.Booking) error {
+	switch {
+	case ev.EventID == "":
+		return invalid(schemas.LabelMissingField, "booking %s: event_id is required", ev.BookingID)
+	case ev.BookingID == "":
+		return invalid(schemas.LabelMissingField, "booking event %s: booking_id is required", ev.EventID)
+	case ev.BusinessID == "":
+		return invalid(schemas.LabelMissingField, "booking %s event %s: business_id is required", ev.BookingID, ev.EventID)
+	case ev.Status < schemas.StatusCreated || ev.Status > schemas.StatusRefunded:
+		return invalid(schemas.LabelUnknownStatus, "booking %s event %s: unknown status %d", ev.BookingID, ev.EventID, ev.Status)
+	}
+	if err := e.bounds.CheckBooking(*ev); err != nil {
+		return bounded(err, "booking "+schemas.Quote([]byte(ev.BookingID))+" event "+schemas.Quote([]byte(ev.EventID)))
+	}
+	return nil
+}
+
+// locateBooking finds ev's booking in s (nil: none yet) and its status so far; dup says ev
+// (hashed h, at t) was applied before. A new booking older than the kept horizon, or one
+// event naming another provider, is refused.
+func locateBooking(s *State, ev *schemas.Booking, t int64, h uint64) (b *book, prev schemas.Status, dup bool, err error) {
+	i := s.find(ev.BookingID)
+	if i < 0 {
+		if s.pruned != 0 && t < s.pruned {
+			return nil, 0, false, invalid(schemas.LabelBeyondHorizon, "booking %s event %s: occurred_at %s is before the kept horizon %s",
+				ev.BookingID, ev.EventID, ev.OccurredAt.UTC().Format(time.RFC3339Nano), time.Unix(0, s.pruned).UTC().Format(time.RFC3339Nano))
 		}
-		before := b.kept()
-		b.status = schemas.StatusCancelled
-		if !b.done {
-			b.at = t
+		return nil, schemas.StatusUnknown, false, nil
+	}
+	b = &s.x.books[i]
+	if b.seenEvent(h) {
+		return b, b.status, true, nil
+	}
+	if b.provider != ev.BusinessID {
+		return nil, 0, false, invalid(schemas.LabelProviderMismatch, "booking %s event %s: business_id %q, the booking's provider is %q",
+			ev.BookingID, ev.EventID, ev.BusinessID, b.provider)
+	}
+	return b, b.status, false, nil
+}
+
+// completed applies a completion (R1, R2): the booking's amount, an establishing event for
+// the client, and the accrual of what its owner keeps.
+func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, t int64, h uint64, asOf int64) error {
+	if ev.Amount.Sign() <= 0 {
+		return invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: completed with amount %s, must be positive", ev.BookingID, ev.EventID, ev.Amount)
+	}
+	exp, ok := schemas.MinorUnit(ev.Currency)
+	if !ok {
+		return invalid(schemas.LabelUnknownCurrency, "booking %s event %s: unknown currency %q", ev.BookingID, ev.EventID, ev.Currency)
+	}
+	if b == nil {
+		b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID)})
+	}
+	b.status, b.done, b.at = schemas.StatusCompleted, true, t
+	b.cur, b.exp, b.amount, b.refunded = e.intern(ev.Currency), exp, ev.Amount, decimal.Decimal{}
+	b.owner, b.rate, b.announced = "", decimal.Decimal{}, asOf
+	b.seen = append(b.seen, h)
+	// A completed booking is itself an establishing event (R1): the booking always has an owner.
+	if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
+		res.Owner = e.establish(res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
+	}
+	if b.provider != s.owner {
+		b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t, b.announced), t+e.hold
+		if k := b.kept(); k.Sign() > 0 {
+			res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonCompleted,
+				b, b.owner, k, ev.ClientID, ev.EventID, t, b.payable))
 		}
-		b.seen = append(b.seen, h)
-		if before.Sign() > 0 {
-			res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonCancellation,
-				b, b.owner, before.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
-		}
-		return res, nil
+	}
+	return nil
+}
+
+// refunded applies a refund (R3): the reversal of what the owner no longer keeps.
+func (e *Engine) refunded(res *Result, b *book, ev *schemas.Booking, t int64, h uint64) error {
+	r := ev.RefundAmount
+	if r.Sign() <= 0 {
+		return invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: refund_amount %s, must be positive", ev.BookingID, ev.EventID, r)
+	}
+	if ev.Currency != "" && ev.Currency != b.cur {
+		return invalid(schemas.LabelCurrencyMismatch, "booking %s event %s: refund in %s, the booking is in %s", ev.BookingID, ev.EventID, ev.Currency, b.cur)
+	}
+	left := b.amount.Sub(b.refunded)
+	if r.GreaterThan(left) {
+		return invalid(schemas.LabelRefundExceeds, "booking %s event %s: refund %s %s beyond the %s %s left", ev.BookingID, ev.EventID, r, b.cur, left, b.cur)
+	}
+	before := b.kept()
+	b.status, b.refunded = schemas.StatusRefunded, b.refunded.Add(r)
+	b.seen = append(b.seen, h)
+	if d := before.Sub(b.kept()); d.Sign() > 0 {
+		res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonRefund,
+			b, b.owner, d.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
+	}
+	return nil
+}
+
+// cancelled applies a cancellation (R3): the reversal of all the owner keeps.
+func (e *Engine) cancelled(res *Result, s *State, b *book, ev *schemas.Booking, t int64, h uint64) {
+	if b == nil {
+		b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID), at: t})
+	}
+	before := b.kept()
+	b.status = schemas.StatusCancelled
+	if !b.done {
+		b.at = t
+	}
+	b.seen = append(b.seen, h)
+	if before.Sign() > 0 {
+		res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonCancellation,
+			b, b.owner, before.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
 	}
 }
 
@@ -423,17 +456,6 @@ func statusName(s schemas.Status) string {
 		return "refunded"
 	}
 	return "unknown"
-}
-
-func (s *State) add(b book) *book {
-	if s.x == nil {
-		s.x = &extra{}
-	}
-	if b.seen == nil {
-		b.seen = make([]uint64, 0, 4) // a booking's lifecycle is usually ≤ 4 events
-	}
-	s.x.books = append(s.x.books, b)
-	return &s.x.books[len(s.x.books)-1]
 }
 
 // entry builds one ledger entry. commission_id is the first 16 bytes (hex) of

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
 	"github.com/taskole/revshare/schemas"
 	"github.com/taskole/revshare/schemas/wire"
 )
@@ -87,14 +88,8 @@ func (b *book) seenEvent(h uint64) bool {
 	return false
 }
 
-func hashID(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
+// hashID is the hash the state keeps of an applied id (wire.Hash).
+func hashID(s string) uint64 { return wire.Hash(s) }
 
 // Owner returns the client's referral owner. ClientID is empty: the state does not store its
 // key (the changelog and referral-owners topics are keyed by client_id); the caller sets it.
@@ -138,6 +133,18 @@ func (s *State) find(id string) int {
 		}
 	}
 	return -1
+}
+
+// add appends booking b to s and returns it (valid until the next add).
+func (s *State) add(b book) *book {
+	if s.x == nil {
+		s.x = &extra{}
+	}
+	if b.seen == nil {
+		b.seen = make([]uint64, 0, 4) // a booking's lifecycle is usually ≤ 4 events
+	}
+	s.x.books = append(s.x.books, b)
+	return &s.x.books[len(s.x.books)-1]
 }
 
 // cmpEst compares establishing event (t, id) with the current owner's: negative when it is
@@ -369,76 +376,13 @@ func (s *State) unmarshal(data []byte, str func([]byte) string) error {
 		return fmt.Errorf("decoding state: %w: flags %#x", errCorrupt, flags)
 	}
 	if flags&1 != 0 {
-		since := r.Varint()
-		owner := str(r.Raw())
-		src := uint8(srcEnrollment)
-		if flags&2 != 0 {
-			src = srcBooking
-		}
-		var id string
-		switch k := r.Byte(); {
-		case k == evUUIDLower || k == evUUIDUpper:
-			var ev [16]byte
-			copy(ev[:], r.Bytes(16))
-			tmp := State{ev: ev, evKind: k}
-			id = tmp.eventID()
-		case k == evLong:
-			id = r.Text()
-			if len(id) <= 16 {
-				r.Fail()
-			}
-		case k <= 16:
-			id = string(r.Bytes(int(k)))
-		default:
-			r.Fail()
-		}
-		if owner == "" {
-			r.Fail()
-		}
-		if r.Err() == nil {
-			n.setOwner(owner, since, id, src)
-		}
+		readOwner(&r, &n, flags, str)
 	}
 	n.pruned = r.Varint()
 	nb := r.Count(7) // every booking takes at least 7 bytes
 	books := make([]book, 0, nb)
 	for i := 0; i < nb && r.Err() == nil; i++ {
-		var b book
-		b.id = r.Text()
-		b.provider = str(r.Raw())
-		b.status = schemas.Status(r.Byte())
-		b.done = r.Flag()
-		b.at = r.Varint()
-		if b.status < schemas.StatusCreated || b.status > schemas.StatusRefunded || b.id == "" {
-			r.Fail()
-		}
-		if b.done {
-			b.cur = str(r.Raw())
-			b.amount = readDecimal(&r)
-			b.refunded = readDecimal(&r)
-			b.owner = str(r.Raw())
-			b.rate = readDecimal(&r)
-			b.payable = r.Varint()
-			b.announced = math.MaxInt64
-			if v >= 2 {
-				b.announced = r.Varint()
-			}
-			exp, ok := schemas.MinorUnit(b.cur)
-			if !ok {
-				r.Fail()
-			}
-			b.exp = exp
-			if b.amount.Sign() <= 0 || b.refunded.GreaterThan(b.amount) || b.rate.GreaterThan(decimal.NewFromInt(1)) {
-				r.Fail()
-			}
-		} else if b.status != schemas.StatusCreated && b.status != schemas.StatusConfirmed && b.status != schemas.StatusCancelled {
-			r.Fail()
-		}
-		b.seen = make([]uint64, r.Count(8))
-		for j := range b.seen {
-			b.seen[j] = r.Uint64()
-		}
-		books = append(books, b)
+		books = append(books, readBook(&r, str, v))
 	}
 	if r.Complete() != nil {
 		return fmt.Errorf("decoding state: %w", errCorrupt)
@@ -451,6 +395,80 @@ func (s *State) unmarshal(data []byte, str func([]byte) string) error {
 	}
 	*s = n
 	return nil
+}
+
+// readOwner reads the owner part of a changelog value (flags bit 0 set) into n; a bad one
+// fails r.
+func readOwner(r *wire.Reader, n *State, flags byte, str func([]byte) string) {
+	since := r.Varint()
+	owner := str(r.Raw())
+	src := uint8(srcEnrollment)
+	if flags&2 != 0 {
+		src = srcBooking
+	}
+	var id string
+	switch k := r.Byte(); {
+	case k == evUUIDLower || k == evUUIDUpper:
+		var ev [16]byte
+		copy(ev[:], r.Bytes(16))
+		tmp := State{ev: ev, evKind: k}
+		id = tmp.eventID()
+	case k == evLong:
+		id = r.Text()
+		if len(id) <= 16 {
+			r.Fail()
+		}
+	case k <= 16:
+		id = string(r.Bytes(int(k)))
+	default:
+		r.Fail()
+	}
+	if owner == "" {
+		r.Fail()
+	}
+	if r.Err() == nil {
+		n.setOwner(owner, since, id, src)
+	}
+}
+
+// readBook reads one booking of a changelog value; a bad one fails r.
+func readBook(r *wire.Reader, str func([]byte) string, version byte) book {
+	var b book
+	b.id = r.Text()
+	b.provider = str(r.Raw())
+	b.status = schemas.Status(r.Byte())
+	b.done = r.Flag()
+	b.at = r.Varint()
+	if b.status < schemas.StatusCreated || b.status > schemas.StatusRefunded || b.id == "" {
+		r.Fail()
+	}
+	if b.done {
+		b.cur = str(r.Raw())
+		b.amount = readDecimal(r)
+		b.refunded = readDecimal(r)
+		b.owner = str(r.Raw())
+		b.rate = readDecimal(r)
+		b.payable = r.Varint()
+		b.announced = math.MaxInt64
+		if version >= 2 {
+			b.announced = r.Varint()
+		}
+		exp, ok := schemas.MinorUnit(b.cur)
+		if !ok {
+			r.Fail()
+		}
+		b.exp = exp
+		if b.amount.Sign() <= 0 || b.refunded.GreaterThan(b.amount) || b.rate.GreaterThan(decimal.NewFromInt(1)) {
+			r.Fail()
+		}
+	} else if b.status != schemas.StatusCreated && b.status != schemas.StatusConfirmed && b.status != schemas.StatusCancelled {
+		r.Fail()
+	}
+	b.seen = make([]uint64, r.Count(8))
+	for j := range b.seen {
+		b.seen[j] = r.Uint64()
+	}
+	return b
 }
 
 // readDecimal reads a decimal written by appendDecimal: non-negative, exponent within ±32.

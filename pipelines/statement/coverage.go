@@ -42,15 +42,9 @@ func (c Coverage) String() string {
 		c.Misplaced, c.InNone)
 }
 
-// CheckCoverage computes the Coverage of statements over entries, with the final low watermark
-// over markers (each the latest progress of its input partitions, as the ledger wrote them).
-func CheckCoverage(cfg Config, entries []Sourced, markers []schemas.LedgerProgress, statements []schemas.Payout) (Coverage, error) {
-	e, err := New(cfg)
-	if err != nil {
-		return Coverage{}, err
-	}
-	var cov Coverage
-	// The low watermark: every input partition of the latest input set, at its largest.
+// lowWatermark is the low watermark over markers, in Unix nanoseconds (0: none): every input
+// partition of the latest input set, at its largest.
+func lowWatermark(markers []schemas.LedgerProgress) int64 {
 	wm := map[string]int64{}
 	var inputs []schemas.InputTopic
 	for _, m := range markers {
@@ -62,23 +56,29 @@ func CheckCoverage(cfg Config, entries []Sourced, markers []schemas.LedgerProgre
 			}
 		}
 	}
-	if len(inputs) > 0 {
-		low := int64(math.MaxInt64)
-		for _, in := range inputs {
-			for p := range in.Partitions {
-				low = min(low, wm[fmt.Sprintf("%s/%d", in.Topic, p)])
-			}
-		}
-		if low > 0 {
-			cov.Low = time.Unix(0, low).UTC()
-			cov.OpenFrom = e.OpenFrom(cov.Low)
+	if len(inputs) == 0 {
+		return 0
+	}
+	low := int64(math.MaxInt64)
+	for _, in := range inputs {
+		for p := range in.Partitions {
+			low = min(low, wm[fmt.Sprintf("%s/%d", in.Topic, p)])
 		}
 	}
-	type where struct {
-		period time.Time
-		late   bool
-	}
-	in := map[string]where{} // commission id → its statement
+	return low
+}
+
+// statementPlace is where a commission is: its statement's period and whether the statement
+// lists it as late.
+type statementPlace struct {
+	period time.Time
+	late   bool
+}
+
+// statementOf maps each commission id of statements to its place; a commission in two
+// statements is an error.
+func statementOf(statements []schemas.Payout) (map[string]statementPlace, error) {
+	in := map[string]statementPlace{}
 	for _, st := range statements {
 		late := map[string]bool{}
 		for _, id := range st.LateCommissionIDs {
@@ -86,10 +86,29 @@ func CheckCoverage(cfg Config, entries []Sourced, markers []schemas.LedgerProgre
 		}
 		for _, id := range st.CommissionIDs {
 			if _, dup := in[id]; dup {
-				return cov, fmt.Errorf("commission %s is in two statements", id)
+				return nil, fmt.Errorf("commission %s is in two statements", id)
 			}
-			in[id] = where{st.PeriodStart, late[id]}
+			in[id] = statementPlace{st.PeriodStart, late[id]}
 		}
+	}
+	return in, nil
+}
+
+// CheckCoverage computes the Coverage of statements over entries, with the final low watermark
+// over markers (each the latest progress of its input partitions, as the ledger wrote them).
+func CheckCoverage(cfg Config, entries []Sourced, markers []schemas.LedgerProgress, statements []schemas.Payout) (Coverage, error) {
+	e, err := New(cfg)
+	if err != nil {
+		return Coverage{}, err
+	}
+	var cov Coverage
+	if low := lowWatermark(markers); low > 0 {
+		cov.Low = time.Unix(0, low).UTC()
+		cov.OpenFrom = e.OpenFrom(cov.Low)
+	}
+	in, err := statementOf(statements)
+	if err != nil {
+		return cov, err
 	}
 	seen := map[string]bool{}
 	for _, c := range entries {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -335,22 +336,52 @@ func (e *Engine) Advance(dst []schemas.Payout, s *State, watermark time.Time) []
 	return dst
 }
 
+// nextPeriod is the account's next period to close before target: the earliest period with
+// entries before target, else (with a balance) the period after the last statement.
+func (a *account) nextPeriod(target int64) (int64, bool) {
+	p, ok := int64(0), false
+	for i := range a.entries {
+		if q := a.entries[i].period; q < target && (!ok || q < p) {
+			p, ok = q, true
+		}
+	}
+	if !a.balance.IsZero() && a.nextSet && (!ok || a.next < p) {
+		p, ok = a.next, a.next < target
+	}
+	return p, ok
+}
+
+// take removes the entries of period p from the account and returns their sums, their ids
+// (sorted, as the entries are), the ids of the late ones and the ids' hashes.
+func (a *account) take(p int64) (accrued, reversed decimal.Decimal, ids, late []string, hashes []uint64) {
+	kept := a.entries[:0]
+	for _, en := range a.entries {
+		if en.period != p {
+			kept = append(kept, en)
+			continue
+		}
+		if en.amount.Sign() >= 0 {
+			accrued = accrued.Add(en.amount)
+		} else {
+			reversed = reversed.Add(en.amount)
+		}
+		ids = append(ids, en.id) // entries are sorted by id
+		if en.late {
+			late = append(late, en.id)
+		}
+		hashes = append(hashes, hashID(en.id))
+	}
+	clear(a.entries[len(kept):])
+	a.entries = kept
+	return accrued, reversed, ids, late, hashes
+}
+
 // closeAccount issues the statements of a for every period before target.
 func (e *Engine) closeAccount(dst []schemas.Payout, owner string, a *account, target int64) []schemas.Payout {
 	exp, _ := schemas.MinorUnit(a.cur)
 	min := e.MinPayout(a.cur)
 	for {
-		// The earliest period with entries before target, else (with a balance) the
-		// period after the last statement.
-		p, ok := int64(0), false
-		for i := range a.entries {
-			if q := a.entries[i].period; q < target && (!ok || q < p) {
-				p, ok = q, true
-			}
-		}
-		if !a.balance.IsZero() && a.nextSet && (!ok || a.next < p) {
-			p, ok = a.next, a.next < target
-		}
+		p, ok := a.nextPeriod(target)
 		if !ok {
 			return dst
 		}
@@ -362,28 +393,7 @@ func (e *Engine) closeAccount(dst []schemas.Payout, owner string, a *account, ta
 			PeriodEnd:       time.Unix(e.next(p), 0).UTC(),
 			OpeningBalance:  a.balance.RoundBank(exp),
 		}
-		var accrued, reversed decimal.Decimal
-		var ids, late []string
-		kept := a.entries[:0]
-		var hashes []uint64
-		for _, en := range a.entries {
-			if en.period != p {
-				kept = append(kept, en)
-				continue
-			}
-			if en.amount.Sign() >= 0 {
-				accrued = accrued.Add(en.amount)
-			} else {
-				reversed = reversed.Add(en.amount)
-			}
-			ids = append(ids, en.id) // entries are sorted by id
-			if en.late {
-				late = append(late, en.id)
-			}
-			hashes = append(hashes, hashID(en.id))
-		}
-		clear(a.entries[len(kept):])
-		a.entries = kept
+		accrued, reversed, ids, late, hashes := a.take(p)
 		st.Accrued = accrued.RoundBank(exp)
 		st.Reversed = reversed.RoundBank(exp)
 		st.Net = accrued.Add(reversed).RoundBank(exp)

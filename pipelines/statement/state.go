@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/shopspring/decimal"
+
 	"github.com/taskole/revshare/schemas"
 	"github.com/taskole/revshare/schemas/wire"
 )
@@ -135,15 +136,8 @@ func (s *State) remembered() int {
 // Empty reports whether the state holds nothing at all (the runner may delete it).
 func (s *State) Empty() bool { return len(s.accts) == 0 }
 
-// hashID is FNV-1a 64 of a commission id.
-func hashID(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
+// hashID is the hash the state keeps of an applied id (wire.Hash).
+func hashID(s string) uint64 { return wire.Hash(s) }
 
 // stateVersion 2 added the late flag of open entries; version 1 values (no flag) still decode.
 const stateVersion = 2

@@ -8,6 +8,17 @@ import (
 // ErrCorrupt is the error a Reader records: the input is truncated or malformed.
 var ErrCorrupt = errors.New("corrupt input")
 
+// Hash is FNV-1a 64 of s: the hash the states keep of the event and commission ids they have
+// applied (it is part of their changelog values, so it never changes).
+func Hash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
 // Reader decodes the primitives from a byte slice. A read past the end or of a malformed
 // value records ErrCorrupt, drops the rest of the input and returns the zero value; every
 // later read returns zero values too, so a decoder reads a whole record and checks Err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/topology"
 )
@@ -60,27 +61,34 @@ everything written in response, is consumed and committed.`)
 				fmt.Print(report)
 				return nil
 			}
-			ctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-			conn, err := c.kafkaOpts()
-			if err != nil {
-				return err
-			}
-			if err := newBarrier(cl, conn, names).wait(ctx, logf); err != nil {
-				rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				_, report, _ := groupLag(rctx, adm, names)
-				rcancel()
-				return fmt.Errorf("waiting for groups to catch up: %w (last:\n%s)", err, report)
-			}
-			_, report, err := groupLag(ctx, adm, names)
-			if err != nil {
-				return err
-			}
-			fmt.Print(report)
-			return nil
+			return waitLag(ctx, &c, cl, names, timeout)
 		},
 	}
+}
+
+// waitLag waits (at most timeout) until the groups names have caught up (the barrier) and
+// prints their lag.
+func waitLag(ctx context.Context, c *common, cl *kgo.Client, names []string, timeout time.Duration) error {
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	conn, err := c.kafkaOpts()
+	if err != nil {
+		return err
+	}
+	if err := newBarrier(cl, conn, names).wait(ctx, logf); err != nil {
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, report, _ := groupLag(rctx, adm, names)
+		rcancel()
+		return fmt.Errorf("waiting for groups to catch up: %w (last:\n%s)", err, report)
+	}
+	_, report, err := groupLag(ctx, adm, names)
+	if err != nil {
+		return err
+	}
+	fmt.Print(report)
+	return nil
 }
 
 // groupLag returns a signature of the committed offsets (empty while any partition is more
@@ -157,38 +165,12 @@ deployment by accident.`)
 			defer cl.Close()
 			adm := kadm.NewClient(cl)
 			names := prefixed(c.topicPrefix, groups)
-			// A group that never existed (or a broker that never had a group) is fine; a
-			// group with live members is not, and Kafka refuses that deletion itself.
-			resp, err := adm.DeleteGroups(ctx, names...)
-			for _, r := range resp {
-				if r.Err != nil && !errors.Is(r.Err, kerr.GroupIDNotFound) {
-					return fmt.Errorf("deleting group %s: %w", r.Group, r.Err)
-				}
+			if err := deleteGroups(ctx, adm, names); err != nil {
+				return err
 			}
-			if err != nil && !errors.Is(err, kerr.CoordinatorNotAvailable) {
-				return fmt.Errorf("deleting groups: %w", err)
-			}
-			topics, err := adm.ListTopics(ctx)
+			doomed, err := deleteTopicsUnder(ctx, adm, c.topicPrefix)
 			if err != nil {
-				return fmt.Errorf("listing topics: %w", err)
-			}
-			var doomed []string
-			for _, t := range topics.Names() {
-				if strings.HasPrefix(t, c.topicPrefix) {
-					doomed = append(doomed, t)
-				}
-			}
-			if len(doomed) > 0 {
-				resp, err := adm.DeleteTopics(ctx, doomed...)
-				if err == nil {
-					err = resp.Error()
-				}
-				if err != nil {
-					return fmt.Errorf("deleting topics: %w", err)
-				}
-				if err := waitTopicsGone(ctx, adm, doomed); err != nil {
-					return err
-				}
+				return err
 			}
 			if err := dropDatabase(ctx, &c, c.chDatabase); err != nil {
 				return err
@@ -197,6 +179,48 @@ deployment by accident.`)
 			return nil
 		},
 	}
+}
+
+// deleteGroups deletes the consumer groups names. A group that never existed (or a broker
+// that never had a group) is fine; a group with live members is not, and Kafka refuses that
+// deletion itself.
+func deleteGroups(ctx context.Context, adm *kadm.Client, names []string) error {
+	resp, err := adm.DeleteGroups(ctx, names...)
+	for _, r := range resp {
+		if r.Err != nil && !errors.Is(r.Err, kerr.GroupIDNotFound) {
+			return fmt.Errorf("deleting group %s: %w", r.Group, r.Err)
+		}
+	}
+	if err != nil && !errors.Is(err, kerr.CoordinatorNotAvailable) {
+		return fmt.Errorf("deleting groups: %w", err)
+	}
+	return nil
+}
+
+// deleteTopicsUnder deletes every topic whose name starts with prefix, waits until they are
+// gone and returns their names.
+func deleteTopicsUnder(ctx context.Context, adm *kadm.Client, prefix string) ([]string, error) {
+	topics, err := adm.ListTopics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing topics: %w", err)
+	}
+	var doomed []string
+	for _, t := range topics.Names() {
+		if strings.HasPrefix(t, prefix) {
+			doomed = append(doomed, t)
+		}
+	}
+	if len(doomed) == 0 {
+		return nil, nil
+	}
+	resp, err := adm.DeleteTopics(ctx, doomed...)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("deleting topics: %w", err)
+	}
+	return doomed, waitTopicsGone(ctx, adm, doomed)
 }
 
 func waitTopicsGone(ctx context.Context, adm *kadm.Client, topics []string) error {

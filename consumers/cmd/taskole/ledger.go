@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shopspring/decimal"
 
@@ -22,60 +27,24 @@ func ledgerCommand() command {
 			fs := newFlags("ledger", summary)
 			var c common
 			c.register(fs, "127.0.0.1:9464")
-			defaultRate := fs.String("default-rate", commission.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)")
-			hold := fs.Duration("hold", commission.DefaultHold, "hold period: an accrual is payable this long after the booking")
-			horizon := fs.Duration("horizon", commission.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections")
-			commit := fs.Duration("commit-interval", stream.DefaultCommitInterval, "how long a transaction stays open")
-			maxBatch := fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most")
-			session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)")
-			rebalance := fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)")
-			txnTimeout := fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)")
-			ratesWait := fs.Duration("rates-wait", ledger.DefaultRatesWait, "how long a fetched batch waits for the rates table to reach the businesses topic's end offsets before it is judged (past it: judged with what the table holds, logged and counted)")
-			leave := fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance")
-			group := fs.String("group", topology.GroupLedger, "consumer group (--topic-prefix is prepended)")
-			changelog := fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)")
-			partitions := fs.Int("partitions", 12, "partition count of topics created when missing")
-			bf := registerBounds(fs)
+			lf := registerLedger(fs)
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
-			bounds, err := bf.bounds()
+			rc, err := lf.rules()
 			if err != nil {
 				return err
-			}
-			rate, err := decimal.NewFromString(*defaultRate)
-			if err != nil {
-				return fmt.Errorf("parsing --default-rate: %w", err)
 			}
 			log, err := c.logger("ledger")
 			if err != nil {
 				return err
 			}
-			kopts, err := c.kafkaSecurity()
+			reg := ops.NewRegistry()
+			cfg, err := lf.config(&c, rc, log, reg)
 			if err != nil {
 				return err
 			}
-			reg := ops.NewRegistry()
-			topics := topology.New(c.topicPrefix).Names()
-			r, err := ledger.New(ledger.Config{
-				ClientOpts:         kopts,
-				Brokers:            c.brokerList(),
-				Topics:             topics,
-				Changelog:          *changelog,
-				Group:              c.topicPrefix + *group,
-				Instance:           c.instance(),
-				Partitions:         int32(*partitions),
-				Rules:              commission.Config{DefaultRate: rate, Hold: *hold, Horizon: *horizon, Bounds: bounds},
-				CommitInterval:     *commit,
-				MaxBatchRecords:    *maxBatch,
-				SessionTimeout:     *session,
-				RebalanceTimeout:   *rebalance,
-				TransactionTimeout: *txnTimeout,
-				LeaveOnClose:       *leave,
-				RatesWait:          *ratesWait,
-				Logger:             log,
-				Registry:           reg,
-			})
+			r, err := ledger.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -83,4 +52,81 @@ func ledgerCommand() command {
 			return serve(ctx, &c, "ledger", log, reg, r.Ready, r.Run)
 		},
 	}
+}
+
+// ledgerFlags are the flags of the ledger runner's configuration.
+type ledgerFlags struct {
+	defaultRate, group, changelog  *string
+	hold, horizon, commit          *time.Duration
+	session, rebalance, txnTimeout *time.Duration
+	maxBatch, partitions           *int
+	maxBuffered                    *int
+	maxIdle                        *time.Duration
+	leave                          *bool
+	ratesWait                      *time.Duration
+	bounds                         *boundsFlags
+}
+
+// registerLedger registers the ledger runner's flags on fs.
+func registerLedger(fs *flag.FlagSet) *ledgerFlags {
+	return &ledgerFlags{
+		defaultRate: fs.String("default-rate", commission.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)"),
+		hold:        fs.Duration("hold", commission.DefaultHold, "hold period: an accrual is payable this long after the booking"),
+		horizon:     fs.Duration("horizon", commission.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections"),
+		commit:      fs.Duration("commit-interval", stream.DefaultCommitInterval, "how long a transaction stays open"),
+		maxBatch:    fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most"),
+		maxBuffered: fs.Int("max-buffered-records", stream.DefaultMaxBufferedRecords, "records buffered per input partition while the event-time merge waits for another input"),
+		maxIdle:     fs.Duration("max-task-idle", ledger.DefaultMaxTaskIdle, "how long a live record waits for a quiet input of its partition before the event-time merge passes it (never changes a replay; negative: no wait)"),
+		session:     fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)"),
+		rebalance:   fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)"),
+		txnTimeout:  fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)"),
+		ratesWait:   fs.Duration("rates-wait", ledger.DefaultRatesWait, "how long a fetched batch waits for the rates table to reach the businesses topic's end offsets before it is judged (past it: judged with what the table holds, logged and counted)"),
+		leave:       fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance"),
+		group:       fs.String("group", topology.GroupLedger, "consumer group (--topic-prefix is prepended)"),
+		changelog:   fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)"),
+		partitions:  fs.Int("partitions", 12, "partition count of topics created when missing"),
+		bounds:      registerBounds(fs),
+	}
+}
+
+// rules is the rules' configuration from the flags.
+func (f *ledgerFlags) rules() (commission.Config, error) {
+	bounds, err := f.bounds.bounds()
+	if err != nil {
+		return commission.Config{}, err
+	}
+	rate, err := decimal.NewFromString(*f.defaultRate)
+	if err != nil {
+		return commission.Config{}, fmt.Errorf("parsing --default-rate: %w", err)
+	}
+	return commission.Config{DefaultRate: rate, Hold: *f.hold, Horizon: *f.horizon, Bounds: bounds}, nil
+}
+
+// config is the ledger runner's configuration from the flags and the rules' rc.
+func (f *ledgerFlags) config(c *common, rc commission.Config, log *slog.Logger, reg *prometheus.Registry) (ledger.Config, error) {
+	kopts, err := c.kafkaSecurity()
+	if err != nil {
+		return ledger.Config{}, err
+	}
+	return ledger.Config{
+		ClientOpts:         kopts,
+		Brokers:            c.brokerList(),
+		Topics:             topology.New(c.topicPrefix).Names(),
+		Changelog:          *f.changelog,
+		Group:              c.topicPrefix + *f.group,
+		Instance:           c.instance(),
+		Partitions:         int32(*f.partitions),
+		Rules:              rc,
+		CommitInterval:     *f.commit,
+		MaxBatchRecords:    *f.maxBatch,
+		MaxBufferedRecords: *f.maxBuffered,
+		MaxTaskIdle:        *f.maxIdle,
+		SessionTimeout:     *f.session,
+		RebalanceTimeout:   *f.rebalance,
+		TransactionTimeout: *f.txnTimeout,
+		LeaveOnClose:       *f.leave,
+		RatesWait:          *f.ratesWait,
+		Logger:             log,
+		Registry:           reg,
+	}, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/sql/migrations"
@@ -16,7 +17,8 @@ func migrateCommand() command {
 			fs := newFlags("migrate", summary)
 			var c common
 			c.register(fs, "")
-			cluster := fs.String("cluster", "", "remote_servers cluster: run every DDL ON CLUSTER with Replicated* engines (empty: one server)")
+			cluster := fs.String("cluster", "", "remote_servers cluster: run every DDL ON CLUSTER with Replicated* engines, plus Distributed tables over <table>_local when it has several shards (empty: one server)")
+			rebuild := fs.Bool("rebuild-rollups", false, "after migrating, empty every rollup table and recompute it from the raw tables (stop the sink first; not with --cluster)")
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
@@ -28,7 +30,7 @@ func migrateCommand() command {
 			if err != nil {
 				return err
 			}
-			res, err := migrate.Up(ctx, migrate.Config{
+			cfg := migrate.Config{
 				Addr:     c.chAddr,
 				Username: chc.User,
 				Password: chc.Password,
@@ -36,11 +38,23 @@ func migrateCommand() command {
 				Database: c.chDatabase,
 				Cluster:  *cluster,
 				Logger:   log,
-			}, migrations.FS())
+			}
+			if *rebuild && *cluster != "" {
+				return fmt.Errorf("--rebuild-rollups: not supported with --cluster")
+			}
+			res, err := migrate.Up(ctx, cfg, migrations.FS())
 			if err != nil {
 				return err
 			}
 			log.Info("migrations up to date", "database", c.chDatabase, "applied", len(res.Applied), "already_applied", res.Current)
+			if !*rebuild {
+				return nil
+			}
+			n, err := migrate.Rebuild(ctx, cfg, migrations.FS())
+			if err != nil {
+				return err
+			}
+			log.Info("rollups rebuilt from the raw tables", "database", c.chDatabase, "statements", n)
 			return nil
 		},
 	}

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/runners/payouts"
@@ -36,14 +40,7 @@ back from Kafka, prints how many commissions of the closed periods are in the st
 their period, and exits.`)
 	var c common
 	c.register(fs, "127.0.0.1:9466")
-	period := fs.String("period", "month", "payout period: month (calendar month, UTC) or week (Monday 00:00 UTC)")
-	minPayout := fs.String("min-payout", "", "minimum payout per currency, e.g. EUR=20.00,JPY=2000 (default 20 in every currency's unit)")
-	closeDelay := fs.Duration("close-delay", statement.DefaultCloseDelay, "event time after period_end before a period closes")
-	partitions := fs.Int("partitions", 0, "partitions of topics this command creates (0: broker default)")
-	commitInterval := fs.Duration("commit-interval", 0, "how long a transaction stays open (0: 500ms)")
-	session := fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a crashed instance's partitions move after it unless it restarts under the same --instance)")
-	txnTimeout := fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)")
-	leave := fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance")
+	pf := registerPayouts(fs)
 	closeThrough := fs.String("close-through", "", "write a close command for every period ending at or before this date (2025-02-01 or RFC 3339) and exit")
 	coverage := fs.Bool("coverage", false, "read commissions and statements back, print the coverage of the closed periods and exit")
 	if err := parseFlags(fs, args); err != nil {
@@ -53,33 +50,10 @@ their period, and exits.`)
 	if err != nil {
 		return err
 	}
-	p, err := statement.ParsePeriod(*period)
-	if err != nil {
-		return fmt.Errorf("parsing --period: %w", err)
-	}
-	mins, err := statement.ParseMinPayout(*minPayout)
-	if err != nil {
-		return fmt.Errorf("parsing --min-payout: %w", err)
-	}
-	kopts, err := c.kafkaSecurity()
+	reg := ops.NewRegistry()
+	cfg, err := pf.config(&c, log, reg)
 	if err != nil {
 		return err
-	}
-	reg := ops.NewRegistry()
-	cfg := payouts.Config{
-		ClientOpts:         kopts,
-		Brokers:            c.brokerList(),
-		Topics:             topology.New(c.topicPrefix).Names(),
-		Prefix:             c.topicPrefix,
-		Instance:           c.instance(),
-		Partitions:         int32(*partitions),
-		Rules:              statement.Config{Period: p, MinPayout: mins, CloseDelay: *closeDelay},
-		CommitInterval:     *commitInterval,
-		SessionTimeout:     *session,
-		TransactionTimeout: *txnTimeout,
-		LeaveOnClose:       *leave,
-		Logger:             log,
-		Registry:           reg,
 	}
 	if *closeThrough != "" {
 		t, err := parseDate(*closeThrough)
@@ -106,6 +80,60 @@ their period, and exits.`)
 	}
 	defer r.Close()
 	return serve(ctx, &c, "payouts", log, reg, r.Ready, r.Run)
+}
+
+// payoutsFlags are the flags of the payouts runner's configuration.
+type payoutsFlags struct {
+	period, minPayout          *string
+	closeDelay, commitInterval *time.Duration
+	session, txnTimeout        *time.Duration
+	partitions                 *int
+	leave                      *bool
+}
+
+// registerPayouts registers the payouts runner's flags on fs.
+func registerPayouts(fs *flag.FlagSet) *payoutsFlags {
+	return &payoutsFlags{
+		period:         fs.String("period", "month", "payout period: month (calendar month, UTC) or week (Monday 00:00 UTC)"),
+		minPayout:      fs.String("min-payout", "", "minimum payout per currency, e.g. EUR=20.00,JPY=2000 (default 20 in every currency's unit)"),
+		closeDelay:     fs.Duration("close-delay", statement.DefaultCloseDelay, "event time after period_end before a period closes"),
+		partitions:     fs.Int("partitions", 0, "partitions of topics this command creates (0: broker default)"),
+		commitInterval: fs.Duration("commit-interval", 0, "how long a transaction stays open (0: 500ms)"),
+		session:        fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a crashed instance's partitions move after it unless it restarts under the same --instance)"),
+		txnTimeout:     fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)"),
+		leave:          fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance"),
+	}
+}
+
+// config is the payouts runner's configuration from the flags.
+func (f *payoutsFlags) config(c *common, log *slog.Logger, reg *prometheus.Registry) (payouts.Config, error) {
+	p, err := statement.ParsePeriod(*f.period)
+	if err != nil {
+		return payouts.Config{}, fmt.Errorf("parsing --period: %w", err)
+	}
+	mins, err := statement.ParseMinPayout(*f.minPayout)
+	if err != nil {
+		return payouts.Config{}, fmt.Errorf("parsing --min-payout: %w", err)
+	}
+	kopts, err := c.kafkaSecurity()
+	if err != nil {
+		return payouts.Config{}, err
+	}
+	return payouts.Config{
+		ClientOpts:         kopts,
+		Brokers:            c.brokerList(),
+		Topics:             topology.New(c.topicPrefix).Names(),
+		Prefix:             c.topicPrefix,
+		Instance:           c.instance(),
+		Partitions:         int32(*f.partitions),
+		Rules:              statement.Config{Period: p, MinPayout: mins, CloseDelay: *f.closeDelay},
+		CommitInterval:     *f.commitInterval,
+		SessionTimeout:     *f.session,
+		TransactionTimeout: *f.txnTimeout,
+		LeaveOnClose:       *f.leave,
+		Logger:             log,
+		Registry:           reg,
+	}, nil
 }
 
 // parseDate accepts a date (midnight UTC) or an RFC 3339 time.

@@ -108,110 +108,140 @@ func probe(ctx context.Context, kopts []kgo.Opt, topics schemas.Topics, rate flo
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	cons.PollRecords(pctx, 1)
 	cancel()
-	var (
-		mu      sync.Mutex
-		sentAt  = map[string]time.Time{}
-		partOf  = map[string]int32{}
-		maxBy   = map[int32]time.Duration{}
-		lat     []time.Duration
-		sent    int
-		started = time.Now()
-	)
+	pr := &prober{prod: prod, cons: cons, topics: topics, rate: rate, duration: duration, drain: drain, runID: runID,
+		sentAt: map[string]time.Time{}, partOf: map[string]int32{}, maxBy: map[int32]time.Duration{}, started: time.Now()}
 	g, gctx := errgroup.WithContext(ctx)
 	doneProducing := make(chan struct{})
 	g.Go(func() error {
 		defer close(doneProducing)
-		base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		interval := time.Duration(float64(time.Second) / rate)
-		next := time.Now()
-		for i := 0; time.Since(started) < duration; i++ {
-			if d := time.Until(next); d > 0 {
-				select {
-				case <-gctx.Done():
-					return gctx.Err()
-				case <-time.After(d):
-				}
-			}
-			next = next.Add(interval)
-			client := fmt.Sprintf("probe-%s-%d", runID, i)
-			at := base.Add(time.Duration(i) * time.Millisecond)
-			enr := schemas.AppendEnrollment(nil, schemas.Enrollment{EventID: client + "-e", ClientID: client,
-				BusinessID: "probe-owner", Source: "invite", OccurredAt: at})
-			bk := schemas.AppendBooking(nil, schemas.Booking{EventID: client + "-b", BookingID: client, ClientID: client,
-				BusinessID: "probe-provider", Status: schemas.StatusCompleted, Amount: decimal.New(5000, -2),
-				Currency: "EUR", OccurredAt: at.Add(time.Hour)})
-			key := []byte(client)
-			prod.Produce(gctx, &kgo.Record{Topic: string(topics.Enrollments), Key: key, Value: enr}, nil)
-			prod.Produce(gctx, &kgo.Record{Topic: string(topics.Bookings), Key: key, Value: bk}, func(r *kgo.Record, err error) {
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				sentAt[client] = time.Now()
-				partOf[client] = r.Partition
-				sent++
-				mu.Unlock()
-			})
-		}
-		return prod.Flush(gctx)
+		return pr.produce(gctx)
 	})
-	g.Go(func() error {
-		var deadline <-chan time.Time
-		for {
-			select {
-			case <-doneProducing:
-				if deadline == nil {
-					deadline = time.After(drain)
-				}
-			default:
-			}
-			select {
-			case <-deadline:
-				return nil
-			default:
-			}
-			pctx, cancel := context.WithTimeout(gctx, 200*time.Millisecond)
-			fs := cons.PollFetches(pctx)
-			cancel()
-			if gctx.Err() != nil {
-				return gctx.Err()
-			}
-			now := time.Now()
-			fs.EachRecord(func(r *kgo.Record) {
-				cm, err := schemas.DecodeCommission(r.Value)
-				if err != nil || cm.Kind != schemas.Accrual {
-					return
-				}
-				mu.Lock()
-				// Matched by booking: if the ledger saw the booking before the enrollment
-				// (two topics), the accrual comes as an ownership correction instead.
-				if t, ok := sentAt[cm.BookingID]; ok {
-					d := now.Sub(t)
-					lat = append(lat, d)
-					p := partOf[cm.BookingID]
-					maxBy[p] = max(maxBy[p], d)
-					delete(sentAt, cm.BookingID)
-				}
-				mu.Unlock()
-			})
-			mu.Lock()
-			finished := deadline != nil && len(sentAt) == 0
-			mu.Unlock()
-			if finished {
-				return nil
-			}
-		}
-	})
+	g.Go(func() error { return pr.consume(gctx, doneProducing) })
 	if err := g.Wait(); err != nil {
 		return probeResult{}, err
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	return pr.result()
+}
+
+// prober is one probe run: the producer's side records when each probe booking was
+// acknowledged, the consumer's side the latency until its accrual is readable.
+type prober struct {
+	prod, cons      *kgo.Client
+	topics          schemas.Topics
+	rate            float64
+	duration, drain time.Duration
+	runID           string
+	started         time.Time
+
+	mu     sync.Mutex
+	sentAt map[string]time.Time
+	partOf map[string]int32
+	maxBy  map[int32]time.Duration
+	lat    []time.Duration
+	sent   int
+}
+
+// produce produces one probe client's enrollment and completed booking at the probe's rate
+// for its duration, then flushes.
+func (pr *prober) produce(ctx context.Context) error {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	interval := time.Duration(float64(time.Second) / pr.rate)
+	next := time.Now()
+	for i := 0; time.Since(pr.started) < pr.duration; i++ {
+		if d := time.Until(next); d > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		next = next.Add(interval)
+		client := fmt.Sprintf("probe-%s-%d", pr.runID, i)
+		at := base.Add(time.Duration(i) * time.Millisecond)
+		enr := schemas.AppendEnrollment(nil, schemas.Enrollment{EventID: client + "-e", ClientID: client,
+			BusinessID: "probe-owner", Source: "invite", OccurredAt: at})
+		bk := schemas.AppendBooking(nil, schemas.Booking{EventID: client + "-b", BookingID: client, ClientID: client,
+			BusinessID: "probe-provider", Status: schemas.StatusCompleted, Amount: decimal.New(5000, -2),
+			Currency: "EUR", OccurredAt: at.Add(time.Hour)})
+		key := []byte(client)
+		pr.prod.Produce(ctx, &kgo.Record{Topic: string(pr.topics.Enrollments), Key: key, Value: enr}, nil)
+		pr.prod.Produce(ctx, &kgo.Record{Topic: string(pr.topics.Bookings), Key: key, Value: bk}, func(r *kgo.Record, err error) {
+			if err != nil {
+				return
+			}
+			pr.mu.Lock()
+			pr.sentAt[client] = time.Now()
+			pr.partOf[client] = r.Partition
+			pr.sent++
+			pr.mu.Unlock()
+		})
+	}
+	return pr.prod.Flush(ctx)
+}
+
+// consume reads the commissions until every acknowledged booking has its accrual, or the
+// drain time has passed since doneProducing closed.
+func (pr *prober) consume(ctx context.Context, doneProducing <-chan struct{}) error {
+	var deadline <-chan time.Time
+	for {
+		select {
+		case <-doneProducing:
+			if deadline == nil {
+				deadline = time.After(pr.drain)
+			}
+		default:
+		}
+		select {
+		case <-deadline:
+			return nil
+		default:
+		}
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		fs := pr.cons.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		now := time.Now()
+		fs.EachRecord(func(r *kgo.Record) { pr.seen(r, now) })
+		pr.mu.Lock()
+		finished := deadline != nil && len(pr.sentAt) == 0
+		pr.mu.Unlock()
+		if finished {
+			return nil
+		}
+	}
+}
+
+// seen records the latency of the probe booking whose accrual r is, read at now.
+func (pr *prober) seen(r *kgo.Record, now time.Time) {
+	cm, err := schemas.DecodeCommission(r.Value)
+	if err != nil || cm.Kind != schemas.Accrual {
+		return
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	// Matched by booking: if the ledger saw the booking before the enrollment
+	// (two topics), the accrual comes as an ownership correction instead.
+	if t, ok := pr.sentAt[cm.BookingID]; ok {
+		d := now.Sub(t)
+		pr.lat = append(pr.lat, d)
+		p := pr.partOf[cm.BookingID]
+		pr.maxBy[p] = max(pr.maxBy[p], d)
+		delete(pr.sentAt, cm.BookingID)
+	}
+}
+
+// result summarizes the latencies seen.
+func (pr *prober) result() (probeResult, error) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	lat := pr.lat
 	if len(lat) == 0 {
-		return probeResult{}, fmt.Errorf("no commission seen for %d probe bookings: is `taskole ledger` running on these topics?", sent)
+		return probeResult{}, fmt.Errorf("no commission seen for %d probe bookings: is `taskole ledger` running on these topics?", pr.sent)
 	}
 	slices.Sort(lat)
 	q := func(p float64) time.Duration { return lat[int(math.Ceil(p*float64(len(lat))))-1] }
-	return probeResult{sent: sent, seen: len(lat), p50: q(0.50), p90: q(0.90), p99: q(0.99), max: lat[len(lat)-1],
-		achieved: float64(sent) / duration.Seconds(), maxBy: maxBy}, nil
+	return probeResult{sent: pr.sent, seen: len(lat), p50: q(0.50), p90: q(0.90), p99: q(0.99), max: lat[len(lat)-1],
+		achieved: float64(pr.sent) / pr.duration.Seconds(), maxBy: pr.maxBy}, nil
 }

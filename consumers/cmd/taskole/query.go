@@ -39,6 +39,7 @@ func queryCommand() command {
 			list := fs.Bool("list", false, "list the queries with their parameters and exit")
 			format := fs.String("format", "table", "output format: table, tsv or csv")
 			timeout := fs.Duration("timeout", 5*time.Minute, "query timeout")
+			stats := fs.Bool("stats", false, "print the wall time and the rows and bytes the server read to stderr")
 			// Flags may follow the query name: taskole query NAME --param k=v.
 			var name string
 			if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -57,10 +58,8 @@ func queryCommand() command {
 				fmt.Fprintln(fs.Output(), "taskole query: want one query NAME (or --list)")
 				return errUsage
 			}
-			switch *format {
-			case "table", "tsv", "csv":
-			default:
-				return fmt.Errorf("unknown --format %q (table, tsv or csv)", *format)
+			if err := checkFormat(*format); err != nil {
+				return err
 			}
 			q, err := queries.Lookup(name)
 			if err != nil {
@@ -73,19 +72,31 @@ func queryCommand() command {
 			defer conn.Close()
 			ctx, cancel := context.WithTimeout(ctx, *timeout)
 			defer cancel()
+			var st queryStats
+			if *stats {
+				ctx = st.context(ctx)
+			}
 			t, err := query.Run(ctx, conn, q, params)
 			if err != nil {
 				return err
 			}
-			switch *format {
-			case "tsv":
-				return t.WriteCSV(os.Stdout, '\t')
-			case "csv":
-				return t.WriteCSV(os.Stdout, ',')
-			default:
-				return t.Print(os.Stdout)
+			if *stats {
+				st.write(os.Stderr)
 			}
+			return writeTable(t, *format)
 		},
+	}
+}
+
+// writeTable prints t to standard output in format (table, tsv or csv).
+func writeTable(t *query.Table, format string) error {
+	switch format {
+	case "tsv":
+		return t.WriteCSV(os.Stdout, '\t')
+	case "csv":
+		return t.WriteCSV(os.Stdout, ',')
+	default:
+		return t.Print(os.Stdout)
 	}
 }
 
@@ -106,4 +117,13 @@ func listQueries() error {
 		fmt.Println()
 	}
 	return nil
+}
+
+// checkFormat refuses an output format writeTable does not know.
+func checkFormat(format string) error {
+	switch format {
+	case "table", "tsv", "csv":
+		return nil
+	}
+	return fmt.Errorf("unknown --format %q (table, tsv or csv)", format)
 }

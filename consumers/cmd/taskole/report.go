@@ -62,12 +62,21 @@ func runReport(ctx context.Context, args []string) error {
 	if err := report.HTML(&buf, data); err != nil {
 		return err
 	}
-	// Write beside the target and rename, so a reader never sees half a report.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".report-*.html")
+	if err := writeReport(*out, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", *out, buf.Len())
+	return nil
+}
+
+// writeReport writes b to out beside the target and renames it, so a reader never sees half
+// a report.
+func writeReport(out string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".report-*.html")
 	if err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
-	_, werr := tmp.Write(buf.Bytes())
+	_, werr := tmp.Write(b)
 	cerr := tmp.Close()
 	if werr != nil || cerr != nil {
 		os.Remove(tmp.Name())
@@ -77,10 +86,9 @@ func runReport(ctx context.Context, args []string) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("writing report: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
+	if err := os.Rename(tmp.Name(), out); err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("writing report %s: %w", *out, err)
+		return fmt.Errorf("writing report %s: %w", out, err)
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", *out, buf.Len())
 	return nil
 }

@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	"github.com/taskole/revshare/sql/migrations"
 )
 
 func TestReportCommand(t *testing.T) {
@@ -18,9 +16,7 @@ func TestReportCommand(t *testing.T) {
 	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
+	itest.Migrate(ctx, t, addr, db)
 	out := filepath.Join(t.TempDir(), "report.html")
 	err := runReport(ctx, []string{"--clickhouse-addr", addr, "--clickhouse-database", db,
 		"--out", out, "--text=false", "--until", "2025-12-01", "--title", "Empty marketplace"})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -25,16 +26,9 @@ func runSimulate(ctx context.Context, args []string) error {
 		"--clients, --businesses and --months override it. The topics must exist (taskole topics).")
 	var c common
 	c.register(fs, "")
-	preset := fs.String("preset", "demo", "scale preset: "+strings.Join(simulate.Presets(), ", "))
-	seed := fs.Uint64("seed", simulate.DefaultSeed, "random seed; the same seed yields the same events and ids")
+	sf := registerSimulation(fs)
 	rate := fs.Float64("rate", 0, "events per second (0: as fast as possible)")
 	eventOrder := fs.Bool("event-order", false, "produce the year sorted by event time (held in memory: demo and small presets)")
-	clients := fs.Int("clients", 0, "number of clients (0: the preset's)")
-	businesses := fs.Int("businesses", 0, "number of businesses (0: the preset's)")
-	months := fs.Int("months", 0, "simulated months (0: the preset's)")
-	start := fs.String("start", simulate.DefaultStart.Format("2006-01"), "first simulated month: YYYY-MM, YYYY-MM-DD or RFC 3339")
-	dupRate := fs.Float64("duplicate-rate", 0, "share of events delivered twice (0: default 0.01, negative: none)")
-	badRate := fs.Float64("malformed-rate", 0, "chance of a malformed record after an event (0: default 0.002, negative: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -42,24 +36,10 @@ func runSimulate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := simulate.Preset(*preset)
+	cfg, err := sf.config()
 	if err != nil {
-		return fmt.Errorf("reading --preset: %w", err)
+		return err
 	}
-	cfg.Seed = *seed
-	if *clients != 0 {
-		cfg.Clients = *clients
-	}
-	if *businesses != 0 {
-		cfg.Businesses = *businesses
-	}
-	if *months != 0 {
-		cfg.Months = *months
-	}
-	if cfg.Start, err = parseMonth(*start); err != nil {
-		return fmt.Errorf("reading --start: %w", err)
-	}
-	cfg.DuplicateRate, cfg.MalformedRate = *dupRate, *badRate
 	g, err := simulate.New(cfg)
 	if err != nil {
 		return err
@@ -75,7 +55,7 @@ func runSimulate(ctx context.Context, args []string) error {
 	}
 	defer cl.Close()
 	eff := g.Config()
-	log.Info("simulating", "preset", *preset, "seed", eff.Seed, "clients", eff.Clients,
+	log.Info("simulating", "preset", *sf.preset, "seed", eff.Seed, "clients", eff.Clients,
 		"businesses", eff.Businesses, "months", eff.Months, "start", eff.Start.Format("2006-01"), "rate", *rate)
 	began := time.Now()
 	stats, err := simulate.Produce(ctx, cl, g, simulate.ProduceOptions{
@@ -101,4 +81,51 @@ func parseMonth(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not YYYY-MM, YYYY-MM-DD or RFC 3339", s)
+}
+
+// simulationFlags are the flags that shape the simulated marketplace.
+type simulationFlags struct {
+	preset                      *string
+	seed                        *uint64
+	clients, businesses, months *int
+	start                       *string
+	dupRate, badRate            *float64
+}
+
+// registerSimulation registers the flags of the marketplace's shape on fs.
+func registerSimulation(fs *flag.FlagSet) *simulationFlags {
+	f := &simulationFlags{
+		preset: fs.String("preset", "demo", "scale preset: "+strings.Join(simulate.Presets(), ", ")),
+		seed:   fs.Uint64("seed", simulate.DefaultSeed, "random seed; the same seed yields the same events and ids"),
+	}
+	f.clients = fs.Int("clients", 0, "number of clients (0: the preset's)")
+	f.businesses = fs.Int("businesses", 0, "number of businesses (0: the preset's)")
+	f.months = fs.Int("months", 0, "simulated months (0: the preset's)")
+	f.start = fs.String("start", simulate.DefaultStart.Format("2006-01"), "first simulated month: YYYY-MM, YYYY-MM-DD or RFC 3339")
+	f.dupRate = fs.Float64("duplicate-rate", 0, "share of events delivered twice (0: default 0.01, negative: none)")
+	f.badRate = fs.Float64("malformed-rate", 0, "chance of a malformed record after an event (0: default 0.002, negative: none)")
+	return f
+}
+
+// config is the preset with the flags' overrides.
+func (f *simulationFlags) config() (simulate.Config, error) {
+	cfg, err := simulate.Preset(*f.preset)
+	if err != nil {
+		return cfg, fmt.Errorf("reading --preset: %w", err)
+	}
+	cfg.Seed = *f.seed
+	if *f.clients != 0 {
+		cfg.Clients = *f.clients
+	}
+	if *f.businesses != 0 {
+		cfg.Businesses = *f.businesses
+	}
+	if *f.months != 0 {
+		cfg.Months = *f.months
+	}
+	if cfg.Start, err = parseMonth(*f.start); err != nil {
+		return cfg, fmt.Errorf("reading --start: %w", err)
+	}
+	cfg.DuplicateRate, cfg.MalformedRate = *f.dupRate, *f.badRate
+	return cfg, nil
 }

@@ -47,10 +47,33 @@ func taskoleBinary(t *testing.T) string {
 	return binPath
 }
 
-// instance is one `taskole ledger` subprocess.
+// instance is one `taskole ledger` subprocess. Exactly one goroutine calls cmd.Wait (started
+// with the process); everything else waits on done. Two concurrent Waits on one exec.Cmd race
+// for the single result of its output-copying goroutine, and the loser blocks forever — with
+// or without WaitDelay — which once hung TestLedgerBrokerRestart's cleanup.
 type instance struct {
-	cmd *exec.Cmd
-	out *bytes.Buffer
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{} // closed when the process has exited and its output is copied
+	err  error         // Wait's result, once done is closed
+}
+
+// syncBuffer is the subprocess's output: written by exec's copying goroutine, read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name string, extra ...string) *instance {
@@ -68,21 +91,23 @@ func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name
 		"--metrics-addr", "",
 		"--log-level", "warn",
 	}, extra...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// Wait returns at most this long after the process ended, even when something else still
-	// holds its output pipe (one fresh-clone run hung five minutes in kill's Wait).
+	out := new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = out, out
+	// The ledger has no children, so its output pipe closes when it exits; this only bounds
+	// the copy should anything else ever hold the pipe.
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting ledger %s: %v", name, err)
 	}
-	return &instance{cmd: cmd, out: &out}
+	in := &instance{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { in.err = cmd.Wait(); close(in.done) }()
+	return in
 }
 
 // kill SIGKILLs the instance: no graceful shutdown, an open transaction stays open.
 func (in *instance) kill() {
 	_ = in.cmd.Process.Kill()
-	_ = in.cmd.Wait()
+	<-in.done
 }
 
 // reference runs the pure rules over the inputs in phase order: the ledger an uninterrupted,

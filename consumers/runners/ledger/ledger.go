@@ -51,6 +51,10 @@ const DefaultChangelog = topology.LedgerState
 // there and handled from there (stream.Config.Repartition).
 const DefaultRepartition = topology.LedgerRepartition
 
+// DefaultMaxTaskIdle is the ledger's default Config.MaxTaskIdle: the latency it adds to live
+// records whenever one input of their partition is quiet.
+const DefaultMaxTaskIdle = 250 * time.Millisecond
+
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
 	Brokers   []string
@@ -65,8 +69,15 @@ type Config struct {
 	Partitions int32
 	Rules      commission.Config // rates, hold, horizon
 
-	CommitInterval   time.Duration // default stream.DefaultCommitInterval
-	MaxBatchRecords  int           // default stream.DefaultMaxBatchRecords
+	CommitInterval  time.Duration // default stream.DefaultCommitInterval
+	MaxBatchRecords int           // default stream.DefaultMaxBatchRecords
+	// MaxBufferedRecords bounds the merge buffer per input partition; default
+	// stream.DefaultMaxBufferedRecords.
+	MaxBufferedRecords int
+	// MaxTaskIdle is how long a live record waits for an empty, caught-up input of its
+	// partition (a record of it produced earlier may be a fetch behind); default
+	// DefaultMaxTaskIdle, negative: no wait. It never changes a backlog or a replay.
+	MaxTaskIdle      time.Duration
 	SessionTimeout   time.Duration // group session timeout; default stream.DefaultSessionTimeout
 	RebalanceTimeout time.Duration // default stream.DefaultRebalanceTimeout
 	// TransactionTimeout: default stream.DefaultTransactionTimeout.
@@ -111,6 +122,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Repartition == "" {
 		c.Repartition = RepartitionFor(c.Topics)
+	}
+	switch {
+	case c.MaxTaskIdle == 0:
+		c.MaxTaskIdle = DefaultMaxTaskIdle
+	case c.MaxTaskIdle < 0:
+		c.MaxTaskIdle = 0
 	}
 	if c.Group == "" {
 		c.Group = topology.GroupLedger
@@ -166,15 +183,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating admin client: %w", err)
 	}
-	r.gate = newRatesGate(r.admin, string(t.Businesses), cfg.RatesWait)
-	r.gate.onTimeout = func(pending map[int32]int64) {
-		r.log.Warn("rates table behind the businesses topic past the rates wait; judging with what it holds",
-			"topic", string(t.Businesses), "pending", pending, "rates_wait", r.gate.limit)
-	}
-	r.gate.onIdle = func(pending map[int32]int64) {
-		r.log.Warn("rates follower idle short of the businesses end offsets; assuming the rest is compacted away or markers",
-			"topic", string(t.Businesses), "pending", pending)
-	}
+	r.gate = r.newGate(string(t.Businesses), cfg.RatesWait)
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected, r.gate.waitSeconds, r.gate.timeouts)
 	}
@@ -186,8 +195,13 @@ func New(cfg Config) (*Runner, error) {
 		TransactionalID: cfg.Group + "-" + cfg.Instance,
 		Inputs:          InputTopics(t),
 		Repartition:     cfg.Repartition,
-		Changelog:       cfg.Changelog,
-		DLQ:             string(t.DLQ),
+		// Enrollments and bookings of a partition are merged in event time (DESIGN
+		// "Co-partitioning"): the ledger's entries do not depend on the topics' pace.
+		Timestamp:          eventTime,
+		MaxBufferedRecords: cfg.MaxBufferedRecords,
+		MaxTaskIdle:        cfg.MaxTaskIdle,
+		Changelog:          cfg.Changelog,
+		DLQ:                string(t.DLQ),
 		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
 		// decoding a client on first touch instead of at restore changes nothing but speed.
 		LazyRestore:      true,
@@ -383,27 +397,27 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 				r.log.Warn("businesses fetch error", "partition", fe.Partition, "error", fe.Err)
 			}
 		}
-		if done && r.followDelay > 0 && !fetches.Empty() {
-			select {
-			case <-time.After(r.followDelay):
-			case <-ctx.Done():
-				return nil
-			}
+		if done && !fetches.Empty() && !r.holdBack(ctx) {
+			return nil
 		}
 		if fetches.Empty() && !done && catch.Idle() {
 			// The tail below the end offsets holds only markers or was compacted away.
 			r.log.Warn("businesses catch-up idle; assuming caught up", "pending", catch.Pending())
 			catch.GiveUp()
 		}
-		fetches.EachRecord(func(rec *kgo.Record) {
-			catch.Note(rec)
-			if !rec.Attrs.IsControl() {
-				r.applyBusiness(rec)
-			}
-			r.gate.read.advance(rec)
-		})
+		fetches.EachRecord(func(rec *kgo.Record) { r.readBusiness(catch, rec) })
 		check()
 	}
+}
+
+// readBusiness notes rec for the catch-up, applies it to the rates table unless it is a
+// control record, and tells the rates gate how far the follower got.
+func (r *Runner) readBusiness(catch *stream.CatchUp, rec *kgo.Record) {
+	catch.Note(rec)
+	if !rec.Attrs.IsControl() {
+		r.applyBusiness(rec)
+	}
+	r.gate.read.advance(rec)
 }
 
 // applyBusiness applies one businesses record to the rates table; a bad one is counted and

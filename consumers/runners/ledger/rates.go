@@ -66,6 +66,33 @@ func newRatesGate(admin *kgo.Client, topic string, limit time.Duration) *ratesGa
 	return g
 }
 
+// newGate creates the rates gate of the businesses topic, logging through r.
+func (r *Runner) newGate(topic string, limit time.Duration) *ratesGate {
+	g := newRatesGate(r.admin, topic, limit)
+	g.onTimeout = func(pending map[int32]int64) {
+		r.log.Warn("rates table behind the businesses topic past the rates wait; judging with what it holds",
+			"topic", topic, "pending", pending, "rates_wait", g.limit)
+	}
+	g.onIdle = func(pending map[int32]int64) {
+		r.log.Warn("rates follower idle short of the businesses end offsets; assuming the rest is compacted away or markers",
+			"topic", topic, "pending", pending)
+	}
+	return g
+}
+
+// holdBack delays the follower by followDelay (tests: a slow follower); false when ctx ended.
+func (r *Runner) holdBack(ctx context.Context) bool {
+	if r.followDelay <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(r.followDelay):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // fetchCounter counts the batches the processor's client fetched (kgo.HookFetchBatchRead,
 // called before the batch's records can be polled).
 type fetchCounter struct{ n atomic.Uint64 }

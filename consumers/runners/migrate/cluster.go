@@ -58,3 +58,96 @@ func OnCluster(stmt, cluster, database string) (string, error) {
 	}
 	return out, nil
 }
+
+// LocalSuffix names the shard-local table behind each Distributed table of a sharded cluster.
+const LocalSuffix = "_local"
+
+var (
+	orderBy    = regexp.MustCompile(`(?is)\bORDER\s+BY\s+(\([^()]*\)|[A-Za-z_][A-Za-z0-9_]*)`)
+	kafkaCoord = regexp.MustCompile(`(?m)^\s*_topic\s+String\b[\s\S]*^\s*_partition\s+UInt32\b`)
+	columnDDL  = regexp.MustCompile(`(?i)^\s*(ADD|DROP|MODIFY|COMMENT|CLEAR)\s+COLUMN\b`)
+)
+
+// OnShardedCluster rewrites one migration statement for a cluster of several shards. A
+// MergeTree table T becomes two, both ON CLUSTER: T_local, the Replicated table of OnCluster
+// on every host (its shard's replicas share a ZooKeeper path through the {shard} macro), and
+// T itself, a Distributed table over T_local with the columns of T_local. Everything that
+// names T — views, materialized views, the query pack, the sink's inserts — reads and writes
+// the whole cluster through it, so the migrations and the SQL stay single-source.
+//
+// The sharding key (ShardingKey) puts every Kafka partition of a raw table wholly on one
+// shard and every sorting key of another table on one shard. DROP TABLE drops both tables,
+// a column ALTER changes both (local first), any other ALTER the local table only. Other
+// statements are those of OnCluster.
+func OnShardedCluster(stmt, cluster, database string) ([]string, error) {
+	m := ddlHead.FindStringSubmatchIndex(stmt)
+	if m == nil {
+		return []string{stmt}, nil
+	}
+	head := strings.ToUpper(strings.Join(strings.Fields(stmt[m[4]:m[5]]), " "))
+	name := stmt[m[6]:m[7]]
+	db, table := database, name
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		db, table = name[:i], name[i+1:]
+	}
+	local := stmt[:m[6]] + db + "." + table + LocalSuffix + stmt[m[7]:]
+	switch {
+	case strings.HasPrefix(head, "CREATE TABLE") && mergeTree.MatchString(stmt):
+		key, err := ShardingKey(stmt)
+		if err != nil {
+			return nil, fmt.Errorf("sharding table %s: %w", name, err)
+		}
+		l, err := OnCluster(local, cluster, db)
+		if err != nil {
+			return nil, err
+		}
+		d := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s%s ENGINE = Distributed(%s, %s, %s%s, %s)",
+			db, table, cluster, db, table, LocalSuffix, cluster, db, table, LocalSuffix, key)
+		return []string{l, d}, nil
+	case strings.HasPrefix(head, "DROP TABLE"):
+		d, err := OnCluster(stmt, cluster, database)
+		if err != nil {
+			return nil, err
+		}
+		return []string{d, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s%s ON CLUSTER %s", db, table, LocalSuffix, cluster)}, nil
+	case strings.HasPrefix(head, "ALTER TABLE"):
+		l, err := OnCluster(local, cluster, db)
+		if err != nil {
+			return nil, err
+		}
+		if !columnDDL.MatchString(stmt[m[7]:]) {
+			return []string{l}, nil
+		}
+		d, err := OnCluster(stmt, cluster, database)
+		if err != nil {
+			return nil, err
+		}
+		return []string{l, d}, nil
+	}
+	s, err := OnCluster(stmt, cluster, database)
+	if err != nil {
+		return nil, err
+	}
+	return []string{s}, nil
+}
+
+// ShardingKey returns the Distributed sharding key of a CREATE TABLE statement:
+// cityHash64(_topic, _partition) for a raw table (one with the sink's Kafka coordinates), so
+// each Kafka partition is on one shard and the sink's per-partition high-water marks and
+// atomic-per-shard inserts keep its exactly-once argument; otherwise cityHash64 of the
+// sorting key, so all versions of a key meet on one shard, where Replacing/Aggregating merges
+// see them.
+func ShardingKey(createTable string) (string, error) {
+	if kafkaCoord.MatchString(createTable) {
+		return "cityHash64(_topic, _partition)", nil
+	}
+	m := orderBy.FindStringSubmatch(createTable)
+	if m == nil {
+		return "", fmt.Errorf("no ORDER BY columns to shard by")
+	}
+	cols := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(m[1], "("), ")"))
+	if cols == "" || strings.EqualFold(m[1], "tuple") {
+		return "", fmt.Errorf("no ORDER BY columns to shard by")
+	}
+	return "cityHash64(" + strings.Join(strings.Fields(cols), " ") + ")", nil
+}

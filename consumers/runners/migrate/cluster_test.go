@@ -53,3 +53,53 @@ func TestOnCluster(t *testing.T) {
 		t.Error("a table counted as a view")
 	}
 }
+
+func TestOnShardedCluster(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+		wantErr  string
+	}{
+		{name: "raw table: local replicated + distributed by kafka partition",
+			in: "CREATE TABLE IF NOT EXISTS bookings\n(\n    a String,\n    _topic String,\n    _partition UInt32,\n    _offset UInt64\n)\nENGINE = ReplacingMergeTree\nORDER BY (_topic, _partition, _offset)",
+			want: []string{
+				"CREATE TABLE IF NOT EXISTS db.bookings_local ON CLUSTER c\n(\n    a String,\n    _topic String,\n    _partition UInt32,\n    _offset UInt64\n)\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/bookings_local', '{replica}')\nORDER BY (_topic, _partition, _offset)",
+				"CREATE TABLE IF NOT EXISTS db.bookings ON CLUSTER c AS db.bookings_local ENGINE = Distributed(c, db, bookings_local, cityHash64(_topic, _partition))",
+			}},
+		{name: "other table: sharded by its sorting key",
+			in: "CREATE TABLE IF NOT EXISTS sink_progress (topic String, partition UInt32, offset UInt64) ENGINE = ReplacingMergeTree(offset) ORDER BY (topic, partition)",
+			want: []string{
+				"CREATE TABLE IF NOT EXISTS db.sink_progress_local ON CLUSTER c (topic String, partition UInt32, offset UInt64) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/sink_progress_local', '{replica}', offset) ORDER BY (topic, partition)",
+				"CREATE TABLE IF NOT EXISTS db.sink_progress ON CLUSTER c AS db.sink_progress_local ENGINE = Distributed(c, db, sink_progress_local, cityHash64(topic, partition))",
+			}},
+		{name: "single sorting column",
+			in:   "CREATE TABLE IF NOT EXISTS m (version UInt32) ENGINE = MergeTree ORDER BY version",
+			want: []string{"CREATE TABLE IF NOT EXISTS db.m_local ON CLUSTER c (version UInt32) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db/m_local', '{replica}') ORDER BY version", "CREATE TABLE IF NOT EXISTS db.m ON CLUSTER c AS db.m_local ENGINE = Distributed(c, db, m_local, cityHash64(version))"}},
+		{name: "no sorting columns refused", in: "CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY tuple()", wantErr: "no ORDER BY"},
+		{name: "drop drops both", in: "DROP TABLE IF EXISTS purchases",
+			want: []string{"DROP TABLE IF EXISTS db.purchases ON CLUSTER c", "DROP TABLE IF EXISTS db.purchases_local ON CLUSTER c"}},
+		{name: "column alter on both, local first", in: "ALTER TABLE bookings ADD COLUMN x UInt8",
+			want: []string{"ALTER TABLE db.bookings_local ON CLUSTER c ADD COLUMN x UInt8", "ALTER TABLE db.bookings ON CLUSTER c ADD COLUMN x UInt8"}},
+		{name: "partition alter on the local table", in: "ALTER TABLE client_predictions DROP PARTITION '2025-01-01'",
+			want: []string{"ALTER TABLE db.client_predictions_local ON CLUSTER c DROP PARTITION '2025-01-01'"}},
+		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: []string{"INSERT INTO feedback_monthly SELECT 1"}},
+		{name: "database", in: "CREATE DATABASE IF NOT EXISTS db", want: []string{"CREATE DATABASE IF NOT EXISTS db ON CLUSTER c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := OnShardedCluster(tt.in, "c", "db")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "\n;\n") != strings.Join(tt.want, "\n;\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n;\n"), strings.Join(tt.want, "\n;\n"))
+			}
+		})
+	}
+}

@@ -19,8 +19,10 @@
 // migrate as a deploy step, as always.
 //
 // ClickHouse has no transactional DDL: a file that failed half-way is applied again from its
-// first statement next time, so statements must be idempotent (IF NOT EXISTS). Up does not
-// lock; run one migrate at a time (it is a deploy step).
+// first statement next time, so statements must be idempotent (IF NOT EXISTS), or an ALTER
+// TABLE … ADD COLUMN of one column, which Up counts as done when the column exists (18.16 has
+// no ADD COLUMN IF NOT EXISTS). Up does not lock; run one migrate at a time (it is a deploy
+// step).
 package migrate
 
 import (
@@ -202,11 +204,15 @@ type Config struct {
 	Password string
 	TLS      *tls.Config // nil: plaintext
 	// Cluster, when set, names a remote_servers cluster: every DDL runs ON CLUSTER and
-	// MergeTree tables become Replicated* (see OnCluster). Empty: one server (the default).
+	// MergeTree tables become Replicated* (see OnCluster); on a cluster of several shards
+	// each becomes a Replicated <name>_local and a Distributed <name> over it (see
+	// OnShardedCluster). Empty: one server (the default).
 	Cluster string
 	Table   string        // the record of applied files; default schema_migrations
 	Timeout time.Duration // per statement; default 5 minutes
 	Logger  *slog.Logger  // default: discard
+
+	shards int // of Cluster, from system.clusters (set by Up)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -262,27 +268,15 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		return Result{}, err
 	}
 	defer conn.Close()
-
-	if err := execDDL(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
-    version    UInt32,
-    name       String,
-    checksum   String,
-    applied_at DateTime('UTC') DEFAULT now()
-) ENGINE = MergeTree ORDER BY version`); err != nil {
-		return Result{}, fmt.Errorf("creating %s.%s: %w", cfg.Database, cfg.Table, err)
+	if cfg.Cluster != "" {
+		if err := cfg.readCluster(ctx, conn); err != nil {
+			return Result{}, err
+		}
 	}
-	applied, err := recorded(ctx, conn, cfg.Table)
+
+	applied, err := appliedMigrations(ctx, cfg, conn, ms)
 	if err != nil {
 		return Result{}, err
-	}
-	known := map[int]bool{}
-	for _, m := range ms {
-		known[m.Version] = true
-	}
-	for v, r := range applied {
-		if !known[v] {
-			return Result{}, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, r[0].name, v)
-		}
 	}
 
 	var (
@@ -312,20 +306,71 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 			res.Current++
 			continue
 		}
-		start := time.Now()
-		stmts := Split(m.SQL)
-		for i, s := range stmts {
-			if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
-				return res, fmt.Errorf("applying migration %s.sql, statement %d at line %d (%s): %w", m.Name, i+1, s.Line, s.FirstLine(), err)
-			}
+		if err := apply(ctx, cfg, conn, m); err != nil {
+			return res, err
 		}
-		if err := record(ctx, conn, cfg.Table, m); err != nil {
-			return res, fmt.Errorf("recording migration %s.sql: %w", m.Name, err)
-		}
-		cfg.Logger.Info("applied migration", "file", m.Name+".sql", "statements", len(stmts), "took", time.Since(start).Round(time.Millisecond))
 		res.Applied = append(res.Applied, m)
 	}
 	return res, nil
+}
+
+// addColumn matches an ALTER TABLE whose actions are all ADD COLUMN.
+var addColumn = regexp.MustCompile(`(?is)^(?:\s*--[^\n]*\n)*\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s`)
+
+// columnExists reports whether err is ClickHouse's "column with this name already exists"
+// (code 44) for an ALTER TABLE … ADD COLUMN statement: ClickHouse 18.16 has no ADD COLUMN IF
+// NOT EXISTS, so a file applied half-way before is applied again with the column present,
+// which counts as done. Add one column per statement.
+func columnExists(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	return addColumn.MatchString(stmt) && errors.As(err, &ex) && ex.Code == 44
+}
+
+// appliedMigrations creates the record table when missing and returns what it records,
+// refusing a recorded version that ms does not have.
+func appliedMigrations(ctx context.Context, cfg Config, conn driver.Conn, ms []Migration) (map[int][]row, error) {
+	if err := execDDL(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
+    version    UInt32,
+    name       String,
+    checksum   String,
+    applied_at DateTime('UTC') DEFAULT now()
+) ENGINE = MergeTree ORDER BY version`); err != nil {
+		return nil, fmt.Errorf("creating %s.%s: %w", cfg.Database, cfg.Table, err)
+	}
+	applied, err := recorded(ctx, conn, cfg.Table)
+	if err != nil {
+		return nil, err
+	}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.Version] = true
+	}
+	for v, r := range applied {
+		if !known[v] {
+			return nil, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, r[0].name, v)
+		}
+	}
+	return applied, nil
+}
+
+// apply runs every statement of migration m and records it.
+func apply(ctx context.Context, cfg Config, conn driver.Conn, m Migration) error {
+	start := time.Now()
+	stmts := Split(m.SQL)
+	for i, s := range stmts {
+		if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
+			if columnExists(s.SQL, err) {
+				cfg.Logger.Info("column already added (the file was applied half-way before)", "file", m.Name+".sql", "statement", i+1)
+				continue
+			}
+			return fmt.Errorf("applying migration %s.sql, statement %d at line %d (%s): %w", m.Name, i+1, s.Line, s.FirstLine(), err)
+		}
+	}
+	if err := record(ctx, conn, cfg.Table, m); err != nil {
+		return fmt.Errorf("recording migration %s.sql: %w", m.Name, err)
+	}
+	cfg.Logger.Info("applied migration", "file", m.Name+".sql", "statements", len(stmts), "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 type recordedState int
@@ -360,10 +405,10 @@ func recreateViews(ctx context.Context, cfg Config, conn driver.Conn, m Migratio
 		if v == nil {
 			continue
 		}
-		if err := exec(ctx, cfg, conn, "DROP TABLE IF EXISTS "+v[1]); err != nil {
+		if err := execDDL(ctx, cfg, conn, "DROP TABLE IF EXISTS "+v[1]); err != nil {
 			return n, fmt.Errorf("upgrading migration %s.sql: dropping view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
 		}
-		if err := exec(ctx, cfg, conn, s.SQL); err != nil {
+		if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
 			return n, fmt.Errorf("upgrading migration %s.sql: re-creating view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
 		}
 		n++
@@ -379,7 +424,13 @@ func short(sum string) string {
 }
 
 func open(cfg Config, database string) (driver.Conn, error) {
+	var settings clickhouse.Settings
+	if cfg.Cluster != "" {
+		// An INSERT … SELECT into a Distributed table is complete when it returns.
+		settings = clickhouse.Settings{"insert_distributed_sync": 1}
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
+		Settings:    settings,
 		Addr:        []string{cfg.Addr},
 		Auth:        clickhouse.Auth{Database: database, Username: cfg.Username, Password: cfg.Password},
 		DialTimeout: 10 * time.Second,
@@ -417,12 +468,53 @@ func execDDL(ctx context.Context, cfg Config, conn driver.Conn, sql string) erro
 		if isView(sql) {
 			return onEveryHost(ctx, cfg, conn, sql)
 		}
+		if cfg.shards > 1 {
+			stmts, err := OnShardedCluster(sql, cfg.Cluster, cfg.Database)
+			if err != nil {
+				return err
+			}
+			for _, s := range stmts {
+				if err := exec(ctx, cfg, conn, s); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		var err error
 		if sql, err = OnCluster(sql, cfg.Cluster, cfg.Database); err != nil {
 			return err
 		}
 	}
 	return exec(ctx, cfg, conn, sql)
+}
+
+// shardCount returns the number of shards of cluster.
+func shardCount(ctx context.Context, conn driver.Conn, cluster string) (int, error) {
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = ?", cluster).Scan(&n); err != nil {
+		return 0, fmt.Errorf("reading the shards of cluster %s: %w", cluster, err)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("cluster %s: no such cluster in system.clusters", cluster)
+	}
+	return int(n), nil
+}
+
+// checkProductMode refuses a sharded cluster whose profile does not set
+// distributed_product_mode = 'global': the views and the query pack join and IN-filter
+// Distributed tables, which 18.16 refuses by default ('deny') and which are only right when
+// the inner side is read whole ('global'; 'local' would join each shard with its own part).
+// The setting is a string, which the native protocol cannot send to 18.16 per query, so it
+// belongs in the users' profile (deploy/local/cluster.sh sets it).
+func checkProductMode(ctx context.Context, conn driver.Conn, cluster string) error {
+	var mode string
+	if err := conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = 'distributed_product_mode'").Scan(&mode); err != nil {
+		return fmt.Errorf("reading distributed_product_mode: %w", err)
+	}
+	if mode != "global" {
+		return fmt.Errorf("cluster %s has several shards but this user's profile sets distributed_product_mode = '%s': set it to 'global' on every server (users.xml profile) for the views and queries over Distributed tables", cluster, mode)
+	}
+	return nil
 }
 
 // onEveryHost runs a view's DDL on every host of the cluster, each in the migrated database:
@@ -504,4 +596,20 @@ func record(ctx context.Context, conn driver.Conn, table string, m Migration) er
 		return err
 	}
 	return b.Send()
+}
+
+// readCluster learns the cluster's shard count and checks a sharded cluster's
+// distributed_product_mode.
+func (c *Config) readCluster(ctx context.Context, conn driver.Conn) error {
+	var err error
+	if c.shards, err = shardCount(ctx, conn, c.Cluster); err != nil {
+		return err
+	}
+	if c.shards > 1 {
+		if err := checkProductMode(ctx, conn, c.Cluster); err != nil {
+			return err
+		}
+	}
+	c.Logger.Info("migrating a cluster", "cluster", c.Cluster, "shards", c.shards)
+	return nil
 }

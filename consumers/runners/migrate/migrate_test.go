@@ -194,6 +194,40 @@ func TestUpErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("ADD COLUMN of a file applied half-way", func(t *testing.T) {
+		db := itest.Database(t)
+		fsys := fstest.MapFS{
+			"0001_a.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")},
+			"0002_add.sql": {Data: []byte("ALTER TABLE a ADD COLUMN y Int64 DEFAULT 1;\n\n" +
+				"ALTER TABLE a ADD COLUMN z Int64 DEFAULT 2 AFTER y;\n")},
+		}
+		// A run that died after the first ALTER: y exists, nothing recorded for 0002.
+		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fstest.MapFS{"0001_a.sql": fsys["0001_a.sql"]}); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := conn.Exec(ctx, "ALTER TABLE a ADD COLUMN y Int64 DEFAULT 1"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		if err != nil || len(res.Applied) != 1 {
+			t.Fatalf("Up over the half-applied file: %+v, %v", res, err)
+		}
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = 'a' AND name IN ('y', 'z')").Scan(&n); err != nil || n != 2 {
+			t.Fatalf("columns y, z: %d (%v), want 2", n, err)
+		}
+		// Any other failure of an ADD COLUMN still stops Up.
+		fsys["0003_bad.sql"] = &fstest.MapFile{Data: []byte("ALTER TABLE a ADD COLUMN w NoSuchType;\n")}
+		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys); err == nil {
+			t.Fatal("Up succeeded on an ADD COLUMN of an unknown type")
+		}
+	})
+
 	t.Run("changed applied file", func(t *testing.T) {
 		db := itest.Database(t)
 		fsys := fstest.MapFS{"0001_a.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")}}

@@ -114,8 +114,10 @@ type env struct {
 	cfg     payouts.Config
 }
 
-func newEnv(t *testing.T) env {
-	brokers := itest.Kafka(t)
+func newEnv(t *testing.T) env { return newEnvOn(t, itest.Kafka(t)) }
+
+// newEnvOn creates the topics of a new prefix on brokers (a private broker for kill tests).
+func newEnvOn(t *testing.T, brokers []string) env {
 	prefix := "t_" + itest.Unique(t) + "."
 	topics := topology.New(prefix).Names()
 	cfg := payouts.Config{Brokers: brokers, Topics: topics, Prefix: prefix, CommitInterval: 100 * time.Millisecond,

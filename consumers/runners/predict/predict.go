@@ -113,127 +113,14 @@ func Run(ctx context.Context, conn driver.Conn, cfg Config) (Result, error) {
 	}
 	fmt.Fprintf(cfg.Progress, "predict: %d client accounts read\n", len(accts))
 
-	var fits []fitRow
-	// BG/NBD per sector, with the platform fit as fallback.
-	bySector := map[string][]int{}
-	all := make([]clv.Customer, len(accts))
-	for i, a := range accts {
-		all[i] = a.sum.Customer()
-		bySector[a.sector] = append(bySector[a.sector], i)
-	}
-	platform, err := clv.FitBGNBD(all)
+	ft := &fitter{cfg: cfg, accts: accts}
+	bgOf, scopeOf, err := ft.bgnbd()
 	if err != nil {
-		return res, fmt.Errorf("fitting the platform BG/NBD: %w", err)
+		return res, err
 	}
-	fits = append(fits, bgRow("platform", platform))
-	fmt.Fprintf(cfg.Progress, "predict: platform BG/NBD r=%.4g alpha=%.4g a=%.4g b=%.4g over %d accounts\n",
-		platform.Params.R, platform.Params.Alpha, platform.Params.A, platform.Params.B, platform.Clients)
-	bgOf := make([]clv.BGNBD, len(accts))
-	scopeOf := make([]string, len(accts))
-	for _, sector := range sortedKeys(bySector) {
-		idx := bySector[sector]
-		scope := "sector:" + sector
-		cs := make([]clv.Customer, len(idx))
-		repeat := 0
-		for k, i := range idx {
-			cs[k] = all[i]
-			if cs[k].X > 0 {
-				repeat++
-			}
-		}
-		m, used := platform.Params, "platform"
-		switch {
-		case sector == "":
-			// Owners without a known sector are scored with the platform fit, silently: there
-			// is no sector to fit.
-		case repeat < cfg.MinRepeatClients:
-			note := fmt.Sprintf("%d repeat accounts < %d: platform fit used", repeat, cfg.MinRepeatClients)
-			cfg.Logger.Warn("sector falls back to the platform BG/NBD fit", "sector", sector, "repeat_accounts", repeat, "min", cfg.MinRepeatClients)
-			fits = append(fits, fitRow{model: "bgnbd", scope: scope, clients: len(cs), repeat: repeat, fallback: true, note: note})
-			res.Fallbacks = append(res.Fallbacks, scope)
-		default:
-			f, err := clv.FitBGNBD(cs)
-			if err != nil {
-				note := "fit failed, platform fit used: " + err.Error()
-				cfg.Logger.Warn("sector falls back to the platform BG/NBD fit", "sector", sector, "err", err)
-				fits = append(fits, fitRow{model: "bgnbd", scope: scope, clients: len(cs), repeat: repeat, fallback: true, note: note})
-				res.Fallbacks = append(res.Fallbacks, scope)
-				break
-			}
-			m, used = f.Params, scope
-			fits = append(fits, bgRow(scope, f))
-			fmt.Fprintf(cfg.Progress, "predict: %s BG/NBD over %d accounts\n", scope, len(cs))
-		}
-		for _, i := range idx {
-			bgOf[i], scopeOf[i] = m, used
-		}
-	}
-
-	// Gamma-Gamma per sector × currency, with the platform fit of the currency as fallback.
-	byCur := map[string][]int{}
-	bySC := map[sectorCurrency][]int{}
-	for i, a := range accts {
-		byCur[a.currency] = append(byCur[a.currency], i)
-		bySC[sectorCurrency{a.sector, a.currency}] = append(bySC[sectorCurrency{a.sector, a.currency}], i)
-	}
-	spends := func(idx []int) ([]clv.Spend, int) {
-		ss := make([]clv.Spend, len(idx))
-		n := 0
-		for k, i := range idx {
-			ss[k] = accts[i].sum.Spend()
-			if ss[k].X > 0 && ss[k].Mean > 0 {
-				n++
-			}
-		}
-		return ss, n
-	}
-	ggPlatform := map[string]*clv.GammaGamma{}
-	for _, cur := range sortedKeys(byCur) {
-		ss, n := spends(byCur[cur])
-		f, err := clv.FitGammaGamma(ss)
-		if err == nil && f.Params.Q <= 1 {
-			err = errors.New("q ≤ 1: no finite expected value")
-		}
-		if err != nil {
-			cfg.Logger.Warn("no platform Gamma-Gamma fit: clients' own mean values used", "currency", cur, "err", err)
-			fits = append(fits, fitRow{model: "gamma_gamma", scope: "platform", currency: cur, clients: len(ss), repeat: n, fallback: true,
-				note: "no usable fit (" + err.Error() + "): each client's own mean purchase value used"})
-			continue
-		}
-		p := f.Params
-		ggPlatform[cur] = &p
-		fits = append(fits, ggRow("platform", cur, f))
-	}
-	ggOf := make([]*clv.GammaGamma, len(accts))
-	for _, k := range sortedSC(bySC) {
-		key := sectorCurrency{k[0], k[1]}
-		idx := bySC[key]
-		m := ggPlatform[key.currency]
-		if key.sector != "" {
-			ss, n := spends(idx)
-			scope := "sector:" + key.sector
-			var f clv.GammaGammaFit
-			err := fmt.Errorf("%d repeat accounts < %d", n, cfg.MinRepeatClients)
-			if n >= cfg.MinRepeatClients {
-				f, err = clv.FitGammaGamma(ss)
-				if err == nil && f.Params.Q <= 1 {
-					err = errors.New("q ≤ 1: no finite expected value")
-				}
-			}
-			if err != nil {
-				fits = append(fits, fitRow{model: "gamma_gamma", scope: scope, currency: key.currency, clients: len(ss), repeat: n, fallback: true,
-					note: err.Error() + ": platform fit used"})
-				cfg.Logger.Info("sector falls back to the platform Gamma-Gamma fit", "sector", key.sector, "currency", key.currency, "reason", err.Error())
-			} else {
-				p := f.Params
-				m = &p
-				fits = append(fits, ggRow(scope, key.currency, f))
-			}
-		}
-		for _, i := range idx {
-			ggOf[i] = m
-		}
-	}
+	ggOf := ft.gammaGamma()
+	fits := ft.fits
+	res.Fallbacks = ft.fallbacks
 
 	// Score.
 	rows := make([]predictionRow, len(accts))
@@ -255,6 +142,169 @@ func Run(ctx context.Context, conn driver.Conn, cfg Config) (Result, error) {
 	res.Predictions, res.Fits = len(rows), len(fits)
 	cfg.Logger.Info("predictions written", "as_of", asOf.Format(time.DateOnly), "predictions", res.Predictions, "fits", res.Fits, "fallbacks", len(res.Fallbacks))
 	return res, nil
+}
+
+// fitter fits the models of one run, recording a row per fit or fallback and the scopes
+// that fell back to the platform BG/NBD fit.
+type fitter struct {
+	cfg       Config
+	accts     []account
+	fits      []fitRow
+	fallbacks []string
+}
+
+// bgnbd fits BG/NBD per sector, with the platform fit as fallback, and returns each
+// account's model and the scope it came from.
+func (ft *fitter) bgnbd() ([]clv.BGNBD, []string, error) {
+	bySector := map[string][]int{}
+	all := make([]clv.Customer, len(ft.accts))
+	for i, a := range ft.accts {
+		all[i] = a.sum.Customer()
+		bySector[a.sector] = append(bySector[a.sector], i)
+	}
+	platform, err := clv.FitBGNBD(all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fitting the platform BG/NBD: %w", err)
+	}
+	ft.fits = append(ft.fits, bgRow("platform", platform))
+	fmt.Fprintf(ft.cfg.Progress, "predict: platform BG/NBD r=%.4g alpha=%.4g a=%.4g b=%.4g over %d accounts\n",
+		platform.Params.R, platform.Params.Alpha, platform.Params.A, platform.Params.B, platform.Clients)
+	bgOf := make([]clv.BGNBD, len(ft.accts))
+	scopeOf := make([]string, len(ft.accts))
+	for _, sector := range sortedKeys(bySector) {
+		idx := bySector[sector]
+		cs := make([]clv.Customer, len(idx))
+		for k, i := range idx {
+			cs[k] = all[i]
+		}
+		m, used := ft.sectorBGNBD(sector, cs, platform.Params)
+		for _, i := range idx {
+			bgOf[i], scopeOf[i] = m, used
+		}
+	}
+	return bgOf, scopeOf, nil
+}
+
+// sectorBGNBD fits BG/NBD to the accounts cs of sector and returns the model and its scope,
+// or the platform's model and "platform" when the sector is unknown, has too few repeat
+// accounts or does not fit.
+func (ft *fitter) sectorBGNBD(sector string, cs []clv.Customer, platform clv.BGNBD) (clv.BGNBD, string) {
+	scope := "sector:" + sector
+	repeat := 0
+	for _, c := range cs {
+		if c.X > 0 {
+			repeat++
+		}
+	}
+	switch {
+	case sector == "":
+		// Owners without a known sector are scored with the platform fit, silently: there
+		// is no sector to fit.
+	case repeat < ft.cfg.MinRepeatClients:
+		note := fmt.Sprintf("%d repeat accounts < %d: platform fit used", repeat, ft.cfg.MinRepeatClients)
+		ft.cfg.Logger.Warn("sector falls back to the platform BG/NBD fit", "sector", sector, "repeat_accounts", repeat, "min", ft.cfg.MinRepeatClients)
+		ft.fits = append(ft.fits, fitRow{model: "bgnbd", scope: scope, clients: len(cs), repeat: repeat, fallback: true, note: note})
+		ft.fallbacks = append(ft.fallbacks, scope)
+	default:
+		f, err := clv.FitBGNBD(cs)
+		if err != nil {
+			note := "fit failed, platform fit used: " + err.Error()
+			ft.cfg.Logger.Warn("sector falls back to the platform BG/NBD fit", "sector", sector, "err", err)
+			ft.fits = append(ft.fits, fitRow{model: "bgnbd", scope: scope, clients: len(cs), repeat: repeat, fallback: true, note: note})
+			ft.fallbacks = append(ft.fallbacks, scope)
+			break
+		}
+		ft.fits = append(ft.fits, bgRow(scope, f))
+		fmt.Fprintf(ft.cfg.Progress, "predict: %s BG/NBD over %d accounts\n", scope, len(cs))
+		return f.Params, scope
+	}
+	return platform, "platform"
+}
+
+// gammaGamma fits Gamma-Gamma per sector × currency, with the platform fit of the currency
+// as fallback, and returns each account's model (nil: the client's own mean value).
+func (ft *fitter) gammaGamma() []*clv.GammaGamma {
+	byCur := map[string][]int{}
+	bySC := map[sectorCurrency][]int{}
+	for i, a := range ft.accts {
+		byCur[a.currency] = append(byCur[a.currency], i)
+		bySC[sectorCurrency{a.sector, a.currency}] = append(bySC[sectorCurrency{a.sector, a.currency}], i)
+	}
+	ggPlatform := ft.platformGammaGamma(byCur)
+	ggOf := make([]*clv.GammaGamma, len(ft.accts))
+	for _, k := range sortedSC(bySC) {
+		key := sectorCurrency{k[0], k[1]}
+		idx := bySC[key]
+		m := ggPlatform[key.currency]
+		if key.sector != "" {
+			m = ft.sectorGammaGamma(key, idx, m)
+		}
+		for _, i := range idx {
+			ggOf[i] = m
+		}
+	}
+	return ggOf
+}
+
+// spends returns the spend summaries of the accounts idx and how many of them repeat with a
+// positive mean value.
+func (ft *fitter) spends(idx []int) ([]clv.Spend, int) {
+	ss := make([]clv.Spend, len(idx))
+	n := 0
+	for k, i := range idx {
+		ss[k] = ft.accts[i].sum.Spend()
+		if ss[k].X > 0 && ss[k].Mean > 0 {
+			n++
+		}
+	}
+	return ss, n
+}
+
+// platformGammaGamma fits Gamma-Gamma per currency over the accounts byCur; a currency
+// without a usable fit has none.
+func (ft *fitter) platformGammaGamma(byCur map[string][]int) map[string]*clv.GammaGamma {
+	ggPlatform := map[string]*clv.GammaGamma{}
+	for _, cur := range sortedKeys(byCur) {
+		ss, n := ft.spends(byCur[cur])
+		f, err := clv.FitGammaGamma(ss)
+		if err == nil && f.Params.Q <= 1 {
+			err = errors.New("q ≤ 1: no finite expected value")
+		}
+		if err != nil {
+			ft.cfg.Logger.Warn("no platform Gamma-Gamma fit: clients' own mean values used", "currency", cur, "err", err)
+			ft.fits = append(ft.fits, fitRow{model: "gamma_gamma", scope: "platform", currency: cur, clients: len(ss), repeat: n, fallback: true,
+				note: "no usable fit (" + err.Error() + "): each client's own mean purchase value used"})
+			continue
+		}
+		p := f.Params
+		ggPlatform[cur] = &p
+		ft.fits = append(ft.fits, ggRow("platform", cur, f))
+	}
+	return ggPlatform
+}
+
+// sectorGammaGamma fits Gamma-Gamma to the accounts idx of one sector and currency, or
+// returns platform when they are too few repeat accounts or do not fit.
+func (ft *fitter) sectorGammaGamma(key sectorCurrency, idx []int, platform *clv.GammaGamma) *clv.GammaGamma {
+	ss, n := ft.spends(idx)
+	scope := "sector:" + key.sector
+	var f clv.GammaGammaFit
+	err := fmt.Errorf("%d repeat accounts < %d", n, ft.cfg.MinRepeatClients)
+	if n >= ft.cfg.MinRepeatClients {
+		f, err = clv.FitGammaGamma(ss)
+		if err == nil && f.Params.Q <= 1 {
+			err = errors.New("q ≤ 1: no finite expected value")
+		}
+	}
+	if err != nil {
+		ft.fits = append(ft.fits, fitRow{model: "gamma_gamma", scope: scope, currency: key.currency, clients: len(ss), repeat: n, fallback: true,
+			note: err.Error() + ": platform fit used"})
+		ft.cfg.Logger.Info("sector falls back to the platform Gamma-Gamma fit", "sector", key.sector, "currency", key.currency, "reason", err.Error())
+		return platform
+	}
+	p := f.Params
+	ft.fits = append(ft.fits, ggRow(scope, key.currency, f))
+	return &p
 }
 
 type predictionRow struct {

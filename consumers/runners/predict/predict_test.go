@@ -15,22 +15,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/taskole/revshare/consumers/runners/ledger"
-	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/consumers/runners/sink"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/consumers/tools/query"
 	"github.com/taskole/revshare/consumers/tools/report"
 	"github.com/taskole/revshare/consumers/tools/simulate"
 	"github.com/taskole/revshare/pipelines/clv"
-	"github.com/taskole/revshare/sql/migrations"
 	"github.com/taskole/revshare/sql/queries"
 )
 
@@ -39,19 +34,10 @@ import (
 // same purchases, and that the query pack answers over them.
 func TestPredictOnThePipeline(t *testing.T) {
 	brokers := itest.Kafka(t)
-	addr := itest.ClickHouse(t)
 	topics := itest.Topics(t)
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	addr, db, conn := itest.MigratedDatabase(ctx, t)
 
 	cfg, err := simulate.Preset("small")
 	if err != nil {
@@ -60,18 +46,14 @@ func TestPredictOnThePipeline(t *testing.T) {
 	cfg.Seed = 17
 	itest.CreateTopics(t, brokers, 3, string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses),
 		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts), string(topics.Payouts))
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
 	g, err := simulate.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pcl := itest.Client(t, brokers)
 	if _, err := simulate.Produce(ctx, pcl, g, simulate.ProduceOptions{Topics: topics}); err != nil {
 		t.Fatalf("producing: %v", err)
 	}
-	pcl.Close()
 
 	quiet := slog.New(slog.DiscardHandler)
 	group := "predict-" + itest.Unique(t)
@@ -85,34 +67,19 @@ func TestPredictOnThePipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	eg, egCtx := errgroup.WithContext(runCtx)
-	eg.Go(func() error { return led.Run(egCtx) })
-	eg.Go(func() error { return snk.Run(egCtx) })
-	defer func() {
-		stop()
-		if err := eg.Wait(); err != nil {
-			t.Errorf("running ledger and sink: %v", err)
-		}
-		led.Close()
-		snk.Close()
-	}()
-	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	ka := kadm.NewClient(adm)
-	waitFor(egCtx, t, "the ledger", func() (bool, string) {
-		return caughtUp(egCtx, ka, group+"-ledger", 0, string(topics.Enrollments), string(topics.Bookings))
+	egCtx, stop := itest.Start(ctx, t, "ledger and sink", led, snk)
+	defer stop()
+	ka := kadm.NewClient(itest.Client(t, brokers))
+	itest.WaitFor(egCtx, t, "the ledger", func() (bool, string) {
+		return itest.CaughtUp(egCtx, ka, group+"-ledger", 0, string(topics.Enrollments), string(topics.Bookings))
 	})
-	waitFor(egCtx, t, "the sink on the inputs", func() (bool, string) {
-		return caughtUp(egCtx, ka, group+"-sink", 0, string(topics.Bookings), string(topics.Businesses))
+	itest.WaitFor(egCtx, t, "the sink on the inputs", func() (bool, string) {
+		return itest.CaughtUp(egCtx, ka, group+"-sink", 0, string(topics.Bookings), string(topics.Businesses))
 	})
 	// The ledger's outputs end with a transaction's commit marker, which the sink never
 	// commits past: one offset of slack per partition, once the ledger has finished.
-	waitFor(egCtx, t, "the sink on the ledger's outputs", func() (bool, string) {
-		return caughtUp(egCtx, ka, group+"-sink", 1, string(topics.ReferralOwners), string(topics.Commissions))
+	itest.WaitFor(egCtx, t, "the sink on the ledger's outputs", func() (bool, string) {
+		return itest.CaughtUp(egCtx, ka, group+"-sink", 1, string(topics.ReferralOwners), string(topics.Commissions))
 	})
 
 	var progress strings.Builder
@@ -346,13 +313,7 @@ func checkReportPanel(ctx context.Context, t *testing.T, conn driver.Conn, asOf 
 	if uint64(accounts) != want {
 		t.Errorf("P(alive) histogram holds %d accounts, the table %d", accounts, want)
 	}
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
+	bin := itest.Chromium()
 	if bin == "" {
 		t.Fatal("chromium not installed (apt-get install -y chromium)")
 	}
@@ -442,45 +403,4 @@ func checkSummaries(ctx context.Context, t *testing.T, conn driver.Conn, asOf ti
 	if n == 0 || bad > 0 {
 		t.Errorf("%d of %d stored summaries differ from the Go summaries", bad, n)
 	}
-}
-
-// waitFor polls cond until it holds, failing after 90 s or when ctx ends.
-func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %s (%v)", what, state, ctx.Err())
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-// caughtUp reports whether group has committed the end offset (less slack) of every
-// partition of topics.
-func caughtUp(ctx context.Context, adm *kadm.Client, group string, slack int64, topics ...string) (bool, string) {
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return false, err.Error()
-	}
-	committed, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
-		return false, err.Error()
-	}
-	ok, lag := true, int64(0)
-	ends.Each(func(o kadm.ListedOffset) {
-		c, found := committed.Lookup(o.Topic, o.Partition)
-		if !found || c.At < o.Offset-slack {
-			ok = false
-			lag += o.Offset - max(c.At, 0)
-		}
-	})
-	return ok, fmt.Sprintf("lag %d", lag)
 }

@@ -2,7 +2,8 @@ package sink
 
 import (
 	"fmt"
-	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -32,7 +33,7 @@ type (
 
 func (c *strCol) appendTo(b driver.BatchColumn) error    { return b.Append([]string(*c)) }
 func (c *decCol) appendTo(b driver.BatchColumn) error    { return b.Append([]decimal.Decimal(*c)) }
-func (c *timeCol) appendTo(b driver.BatchColumn) error   { return b.Append([]time.Time(*c)) }
+func (c *timeCol) appendTo(b driver.BatchColumn) error   { return b.Append(clampDateTimes(*c)) }
 func (c *u8Col) appendTo(b driver.BatchColumn) error     { return b.Append([]uint8(*c)) }
 func (c *i8Col) appendTo(b driver.BatchColumn) error     { return b.Append([]int8(*c)) }
 func (c *u32Col) appendTo(b driver.BatchColumn) error    { return b.Append([]uint32(*c)) }
@@ -51,6 +52,54 @@ func (c *i32Col) reset()    { *c = (*c)[:0] }
 func (c *u64Col) reset()    { *c = (*c)[:0] }
 func (c *i64Col) reset()    { *c = (*c)[:0] }
 func (c *strArrCol) reset() { clear(*c); *c = (*c)[:0] }
+
+// unixCol is the exact companion of a DateTime column (migration 0120): the whole seconds
+// since 1970 of its times as Int64, unclamped. It reads its source's buffer at append time.
+type unixCol struct{ src *timeCol }
+
+func (c unixCol) appendTo(b driver.BatchColumn) error {
+	s := make([]int64, len(*c.src))
+	for i, t := range *c.src {
+		s[i] = t.Unix()
+	}
+	return b.Append(s)
+}
+
+func (unixCol) reset() {}
+
+// withUnix adds the exact companion <name>_unix after every event-time column of cols (the
+// DateTime columns the sink writes; "_"-prefixed bookkeeping columns have none).
+func withUnix(cols []namedCol) []namedCol {
+	out := make([]namedCol, 0, len(cols)+2)
+	for _, c := range cols {
+		out = append(out, c)
+		if tc, ok := c.col.(*timeCol); ok && !strings.HasPrefix(c.name, "_") {
+			out = append(out, namedCol{c.name + "_unix", unixCol{tc}})
+		}
+	}
+	return out
+}
+
+// clampDateTimes returns ts with every time after the DateTime ceiling (2105-12-31 23:59:59
+// UTC) replaced by the ceiling: a valid event dated later (SPEC R8 allows up to 2200) is stored, its
+// DateTime column saturated and its exact time in the <column>_unix companion. Without the
+// clamp the driver would wrap the seconds modulo 2^32 silently. ts itself is left as it is
+// (the companion reads it); a copy is made only when a time needs the clamp.
+func clampDateTimes(ts []time.Time) []time.Time {
+	var out []time.Time
+	for i, t := range ts {
+		if t.After(dateTimeCeiling) {
+			if out == nil {
+				out = slices.Clone(ts)
+			}
+			out[i] = dateTimeCeiling
+		}
+	}
+	if out == nil {
+		return ts
+	}
+	return out
+}
 
 // namedCol binds a column buffer to its ClickHouse column name.
 type namedCol struct {
@@ -103,15 +152,19 @@ func (s decimalSpec) check(d decimal.Decimal) string {
 	return ""
 }
 
-// DateTime holds seconds since 1970 in a UInt32.
+// DateTime holds seconds since 1970 in a UInt32 (to 2106-02-07 06:28:15), but ClickHouse
+// 18.16's calendar ends with 2105 (its DateLUT): toDate('2106-01-01') is 0000-00-00, so no
+// query could name a day of 2106, and toStartOfMonth is wrong from 2106-02-07. A time after
+// the ceiling 2105-12-31 23:59:59 UTC is stored clamped to it, exactly in the _unix
+// companion (clampDateTimes); a time before 1970 cannot be stored.
 var (
-	minDateTime = time.Unix(0, 0)
-	maxDateTime = time.Unix(math.MaxUint32, 0)
+	minDateTime     = time.Unix(0, 0)
+	dateTimeCeiling = time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
 )
 
 func checkTime(t time.Time) string {
-	if t.Before(minDateTime) || t.After(maxDateTime) {
-		return t.Format(time.RFC3339Nano) + " is outside DateTime's range (1970 to 2106)"
+	if t.Before(minDateTime) {
+		return t.Format(time.RFC3339Nano) + " is before DateTime's start (1970)"
 	}
 	return ""
 }

@@ -60,6 +60,7 @@ func (s *Sink) insert(ctx context.Context, t *table) error {
 	if err != nil {
 		return fmt.Errorf("preparing insert into %s: %w", t.name, err)
 	}
+	t.inserted.fill(t.rows)
 	for i, c := range t.cols {
 		if err := c.col.appendTo(b.Column(i)); err != nil {
 			_ = b.Abort()
@@ -94,11 +95,35 @@ func (s *Sink) landed(ctx context.Context, t *table) (bool, error) {
 		}
 	}
 	if len(there) > 0 && len(missing) > 0 {
+		distributed, err := s.distributed(ctx, t)
+		if err != nil {
+			return false, err
+		}
+		if distributed {
+			// A Distributed insert is atomic per shard, not across shards (each partition
+			// lives on one shard: migrate shards by _topic, _partition). Sending the same
+			// batch again is safe: each shard's part of it is the identical block (stamp), which
+			// a shard that stored it already drops as a duplicate.
+			s.log.Info("insert landed on some shards; sending it again (the shards that have it deduplicate)",
+				"table", t.name, "stored", strings.Join(there, ","), "missing", strings.Join(missing, ","))
+			t.attempted = false
+			return false, nil
+		}
 		return false, &fatalError{fmt.Errorf("insert into %s landed partly (%s stored, %s not): inserts are not atomic; check max_insert_block_size and the table's PARTITION BY",
 			t.name, strings.Join(there, ","), strings.Join(missing, ","))}
 	}
 	t.attempted = false
 	return len(there) > 0, nil
+}
+
+// distributed reports whether t is a Distributed table (a sharded cluster).
+func (s *Sink) distributed(ctx context.Context, t *table) (bool, error) {
+	var engine string
+	row := s.ch.QueryRow(ctx, "SELECT engine FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, t.name)
+	if err := row.Scan(&engine); err != nil {
+		return false, fmt.Errorf("reading the engine of %s: %w", t.name, err)
+	}
+	return engine == "Distributed", nil
 }
 
 // fatalError marks an error no retry can fix.

@@ -20,7 +20,11 @@
 //   - An insert that fails is not simply retried: the ack may have been lost after the part
 //     was committed. Before retrying, the sink asks ClickHouse whether the batch's last
 //     offset of each partition is there (all there: done; none: retry; a mix: fatal, since
-//     inserts are atomic).
+//     inserts are atomic — except into a Distributed table, atomic per shard only, where the
+//     batch is sent again and the shards that stored it drop the identical block).
+//   - Every attempt of a batch is the identical block: the sink sends `_inserted_at` itself,
+//     from the batch's records (stamp.go), so Replicated tables deduplicate a retry on any
+//     replica (docs/DESIGN.md, "Replicated ClickHouse" and "Sharded ClickHouse").
 //
 // Records the decoders refuse, and values that would not fit their column exactly
 // (Decimal(18,4) money with more places, times outside DateTime), go to the dlq table with
@@ -251,6 +255,10 @@ func openClickHouse(cfg Config) (driver.Conn, error) {
 		BlockBufferSize:  2,
 		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
 		TLS:              cfg.TLS,
+		// Into a Distributed table (a sharded cluster, see migrate --cluster), an INSERT
+		// returns only once every shard stored its rows, so its success means stored and a
+		// failure is retried like any other (landed). No effect on other tables.
+		Settings: clickhouse.Settings{"insert_distributed_sync": 1},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening clickhouse %s: %w", cfg.ClickHouseAddr, err)

@@ -3,6 +3,8 @@ package sink
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,11 +58,50 @@ func TestCheckTime(t *testing.T) {
 		{time.Unix(0, 0), true},
 		{time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), true},
 		{time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), false},
-		{time.Date(2107, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		// After DateTime's end: stored, clamped, exact in the _unix companion (SPEC R8).
+		{time.Date(2107, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{time.Date(2199, 12, 31, 23, 59, 59, 0, time.UTC), true},
 	} {
 		if why := checkTime(tt.t); (why == "") != tt.ok {
 			t.Errorf("checkTime(%v) = %q, want ok=%v", tt.t, why, tt.ok)
 		}
+	}
+}
+
+// TestClampDateTimes pins the far-future storage rule: the DateTime column saturates at
+// 2105-12-31 23:59:59 UTC (the last second of ClickHouse 18.16's calendar), the _unix companion keeps the exact seconds, and the buffer the
+// companion reads is not changed by the clamp.
+func TestClampDateTimes(t *testing.T) {
+	far := time.Date(2150, 6, 1, 12, 0, 0, 0, time.UTC)
+	end := time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		in   []time.Time
+		want []time.Time
+	}{
+		{"none", []time.Time{time.Unix(10, 0)}, []time.Time{time.Unix(10, 0)}},
+		{"the ceiling itself", []time.Time{end}, []time.Time{end}},
+		{"DateTime's last second", []time.Time{time.Unix(math.MaxUint32, 0)}, []time.Time{end}},
+		{"2150", []time.Time{time.Unix(10, 0), far}, []time.Time{time.Unix(10, 0), end}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := slices.Clone(tt.in)
+			got := clampDateTimes(in)
+			if !slices.EqualFunc(got, tt.want, time.Time.Equal) {
+				t.Errorf("clamped %v, want %v", got, tt.want)
+			}
+			if !slices.EqualFunc(in, tt.in, time.Time.Equal) {
+				t.Errorf("the source buffer changed: %v", in)
+			}
+		})
+	}
+	cols := withUnix([]namedCol{{"occurred_at", &timeCol{}}, {"_inserted_at", &timeCol{}}, {"amount", &decCol{}}})
+	var names []string
+	for _, c := range cols {
+		names = append(names, c.name)
+	}
+	if want := []string{"occurred_at", "occurred_at_unix", "_inserted_at", "amount"}; !slices.Equal(names, want) {
+		t.Errorf("columns %v, want %v", names, want)
 	}
 }
 
@@ -279,6 +320,7 @@ func (e *testEnv) verify(t *testing.T, d dataset) {
 	if err := e.conn.QueryRow(context.Background(), "SELECT toString(rate) FROM commissions LIMIT 1").Scan(&rate); err != nil || rate != "0.0700000000" {
 		t.Errorf("commissions.rate = %q, %v", rate, err)
 	}
+	e.verifyRollups(t)
 }
 
 func runSink(t *testing.T, e *testEnv, group string) (stop func()) {

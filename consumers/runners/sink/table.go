@@ -27,13 +27,15 @@ type table struct {
 	last  map[tp]int64
 	query string // INSERT INTO db.name (c1, c2, …)
 	meta  meta
+	// inserted is the batch's _inserted_at (stamp.go), the last column of every raw table.
+	inserted stamp
 
 	attempted bool // an insert of the current buffer was sent and failed
 }
 
 func (t *table) init(db, name string, cols []namedCol) {
 	t.name = name
-	t.cols = append(cols, t.meta.cols()...)
+	t.cols = append(withUnix(append(cols, t.meta.cols()...)), namedCol{"_inserted_at", &t.inserted.col})
 	t.last = map[tp]int64{}
 	names := make([]string, len(t.cols))
 	for i, c := range t.cols {
@@ -48,6 +50,7 @@ func (t *table) init(db, name string, cols []namedCol) {
 func (t *table) added(r *kgo.Record) {
 	t.meta.add(r)
 	t.rows++
+	t.inserted.note(r)
 }
 
 // noteLast records that the buffer holds records of k up to offset off.
@@ -61,6 +64,7 @@ func (t *table) reset() {
 	for _, c := range t.cols {
 		c.col.reset()
 	}
+	t.inserted.reset()
 	t.rows = 0
 	t.attempted = false
 	clear(t.last)

@@ -81,6 +81,13 @@ func NewCA(t testing.TB) CA {
 	if err != nil {
 		t.Fatalf("encoding server key: %v", err)
 	}
+	return writeCA(t, dir, caDER, der, pkcs8)
+}
+
+// writeCA writes the CA certificate caDER, the server certificate der and its key pkcs8 as
+// PEM files into dir.
+func writeCA(t testing.TB, dir string, caDER, der, pkcs8 []byte) CA {
+	t.Helper()
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})
@@ -127,59 +134,18 @@ type SecureKafka struct {
 // fetches them there).
 func StartSecureKafka(t testing.TB, ca CA) SecureKafka {
 	t.Helper()
-	libs := os.Getenv("TASKOLE_KAFKA_LIBS")
-	if libs == "" {
-		run := os.Getenv("TASKOLE_RUN_DIR") // as deploy/local/servers.sh
-		if run == "" {
-			run = filepath.Join(repoRoot(t), ".run")
-		}
-		libs = filepath.Join(run, "kafka", "libs")
-	}
-	if _, err := os.Stat(filepath.Join(libs)); err != nil {
-		unavailable(t, "kafka jars for a private broker", fmt.Errorf("%w (set TASKOLE_KAFKA_LIBS or run `make up`)", err))
-	}
+	libs := kafkaLibs(t)
 	if _, err := exec.LookPath("java"); err != nil {
 		unavailable(t, "java for a private broker", err)
 	}
-	ports := make([]int, 3)
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = p
-	}
+	ports := freePorts(t, 3)
 	k := SecureKafka{
 		Addr:      fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		PlainUser: "alice", PlainPass: "alice-" + Unique(t),
 		ScramUser: "bob", ScramPass: "bob-" + Unique(t),
 	}
 	dir := t.TempDir()
-	props := fmt.Sprintf(`process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:%[3]d
-listeners=SASL_SSL://127.0.0.1:%[1]d,INTERNAL://127.0.0.1:%[2]d,CONTROLLER://127.0.0.1:%[3]d
-advertised.listeners=SASL_SSL://127.0.0.1:%[1]d,INTERNAL://127.0.0.1:%[2]d
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=INTERNAL
-listener.security.protocol.map=SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
-sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
-listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_%[5]s="%[6]s";
-listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-ssl.keystore.type=PEM
-ssl.keystore.location=%[4]s
-log.dirs=%[7]s
-num.partitions=1
-auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-`, ports[0], ports[1], ports[2], ca.ServerPEM, k.PlainUser, k.PlainPass, filepath.Join(dir, "data"))
+	props := fmt.Sprintf(secureKafkaProps, ports[0], ports[1], ports[2], ca.ServerPEM, k.PlainUser, k.PlainPass, filepath.Join(dir, "data"))
 	cfgFile := filepath.Join(dir, "server.properties")
 	if err := os.WriteFile(cfgFile, []byte(props), 0o600); err != nil {
 		t.Fatal(err)
@@ -195,16 +161,7 @@ group.initial.rebalance.delay.ms=0
 	if out, err := format.CombinedOutput(); err != nil {
 		t.Fatalf("formatting private broker storage: %v\n%s", err, out)
 	}
-	var logBuf bytes.Buffer
-	srv := java("kafka.Kafka", cfgFile)
-	srv.Stdout, srv.Stderr = &logBuf, &logBuf
-	if err := srv.Start(); err != nil {
-		t.Fatalf("starting private broker: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = srv.Process.Kill()
-		_ = srv.Wait()
-	})
+	logBuf := startProcess(t, "private broker", java("kafka.Kafka", cfgFile))
 	// Ready when a SCRAM client over TLS answers.
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Addr), kgo.DialTLSConfig(ca.ClientTLS(t)),
 		kgo.SASL(scram.Auth{User: k.ScramUser, Pass: k.ScramPass}.AsSha512Mechanism()))
@@ -244,19 +201,74 @@ func StartSecureClickHouse(t testing.TB, ca CA) SecureClickHouse {
 	if err != nil {
 		unavailable(t, "clickhouse-server for a private server", err)
 	}
-	ports := make([]int, 4)
-	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ports := freePorts(t, 4)
 	s := SecureClickHouse{
 		Addr:      fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		PlainAddr: fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		User:      "taskole", Password: "ch-" + Unique(t),
 	}
 	dir := t.TempDir()
-	config := fmt.Sprintf(`<?xml version="1.0"?>
+	config := fmt.Sprintf(secureClickHouseConfig, dir, ports[0], ports[1], ports[2], ports[3], ca.CertFile, ca.KeyFile)
+	users := fmt.Sprintf(secureClickHouseUsers, s.Password, s.User)
+	for name, body := range map[string]string{"config.xml": config, "users.xml": users} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logBuf := startProcess(t, "private clickhouse", exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml")))
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{s.Addr}, TLS: ca.ClientTLS(t),
+		Auth: clickhouse.Auth{Username: s.User, Password: s.Password}, DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		if err = conn.Ping(ctx); err == nil {
+			return s
+		}
+		if ctx.Err() != nil {
+			errLog, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
+			t.Fatalf("private TLS clickhouse did not answer in 60s: %v\n%s\n%s", err, tail(logBuf.String(), 2000), tail(string(errLog), 2000))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// secureKafkaProps is the private broker's server.properties: SASL_SSL (PLAIN and
+// SCRAM-SHA-512) outside, plaintext inside. Arguments: the SASL_SSL, internal and
+// controller ports, the server PEM, the PLAIN user and password, the data directory.
+const secureKafkaProps = `process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:%[3]d
+listeners=SASL_SSL://127.0.0.1:%[1]d,INTERNAL://127.0.0.1:%[2]d,CONTROLLER://127.0.0.1:%[3]d
+advertised.listeners=SASL_SSL://127.0.0.1:%[1]d,INTERNAL://127.0.0.1:%[2]d
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=INTERNAL
+listener.security.protocol.map=SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_%[5]s="%[6]s";
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=%[4]s
+log.dirs=%[7]s
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+`
+
+// secureClickHouseConfig is the private clickhouse-server's config.xml. Arguments: the
+// directory, the TLS native, plaintext native, HTTP and interserver ports, the certificate
+// and key files.
+const secureClickHouseConfig = `<?xml version="1.0"?>
 <yandex>
     <logger><level>warning</level><log>%[1]s/server.log</log><errorlog>%[1]s/server.err.log</errorlog></logger>
     <listen_host>127.0.0.1</listen_host>
@@ -288,8 +300,10 @@ func StartSecureClickHouse(t testing.TB, ca CA) SecureClickHouse {
     <timezone>UTC</timezone>
     <mlock_executable>false</mlock_executable>
 </yandex>
-`, dir, ports[0], ports[1], ports[2], ports[3], ca.CertFile, ca.KeyFile)
-	users := fmt.Sprintf(`<?xml version="1.0"?>
+`
+
+// secureClickHouseUsers is its users.xml. Arguments: the password and the user.
+const secureClickHouseUsers = `<?xml version="1.0"?>
 <yandex>
     <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
     <users>
@@ -298,40 +312,54 @@ func StartSecureClickHouse(t testing.TB, ca CA) SecureClickHouse {
     </users>
     <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
-`, s.Password, s.User)
-	for name, body := range map[string]string{"config.xml": config, "users.xml": users} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+`
+
+// kafkaLibs is the directory of the Kafka jars: TASKOLE_KAFKA_LIBS, else
+// $TASKOLE_RUN_DIR/kafka/libs, else .run/kafka/libs at the top of the repository.
+func kafkaLibs(t testing.TB) string {
+	t.Helper()
+	libs := os.Getenv("TASKOLE_KAFKA_LIBS")
+	if libs == "" {
+		run := os.Getenv("TASKOLE_RUN_DIR") // as deploy/local/servers.sh
+		if run == "" {
+			run = filepath.Join(repoRoot(t), ".run")
+		}
+		libs = filepath.Join(run, "kafka", "libs")
+	}
+	if _, err := os.Stat(filepath.Join(libs)); err != nil {
+		unavailable(t, "kafka jars for a private broker", fmt.Errorf("%w (set TASKOLE_KAFKA_LIBS or run `make up`)", err))
+	}
+	return libs
+}
+
+// freePorts returns n free local ports.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		p, err := freePort()
+		if err != nil {
 			t.Fatal(err)
 		}
+		ports[i] = p
 	}
+	return ports
+}
+
+// startProcess starts cmd (what names it in errors), killed at cleanup, and returns the
+// buffer its output goes to.
+func startProcess(t testing.TB, what string, cmd *exec.Cmd) *bytes.Buffer {
+	t.Helper()
 	var logBuf bytes.Buffer
-	srv := exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml"))
-	srv.Stdout, srv.Stderr = &logBuf, &logBuf
-	if err := srv.Start(); err != nil {
-		t.Fatalf("starting private clickhouse: %v", err)
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", what, err)
 	}
 	t.Cleanup(func() {
-		_ = srv.Process.Kill()
-		_ = srv.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 	})
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{s.Addr}, TLS: ca.ClientTLS(t),
-		Auth: clickhouse.Auth{Username: s.User, Password: s.Password}, DialTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for {
-		if err = conn.Ping(ctx); err == nil {
-			return s
-		}
-		if ctx.Err() != nil {
-			errLog, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
-			t.Fatalf("private TLS clickhouse did not answer in 60s: %v\n%s\n%s", err, tail(logBuf.String(), 2000), tail(string(errLog), 2000))
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	return &logBuf
 }
 
 func tail(s string, n int) string {
@@ -365,8 +393,12 @@ type Cluster struct {
 	Brokers    []string // three KRaft brokers
 	ClickHouse []string // two replicas of one shard
 	Name       string   // the remote_servers cluster
-	Dir        string   // cluster.sh's state: kafka<i>/pid, ch<i>/pid, zk/pid
-	Script     string   // deploy/local/cluster.sh
+	// Sharded names the two-shard cluster (shard 01: ClickHouse, shard 02: Shard2), when
+	// cluster.sh runs it (--shards 2); see ShardedCluster.
+	Sharded string
+	Shard2  string // the server of shard 02
+	Dir     string // cluster.sh's state: kafka<i>/pid, ch<i>/pid, zk/pid
+	Script  string // deploy/local/cluster.sh
 }
 
 // Kill SIGKILLs the process whose pid file is Dir/<part>/pid (kafka0…2, ch0…1, zk).
@@ -389,6 +421,20 @@ func (c Cluster) Up(t testing.TB, what string) {
 	}
 }
 
+// ShardedCluster is LocalCluster with the two-shard layout, which must be running
+// (cluster.sh up --shards 2, as make test-cluster does).
+func ShardedCluster(t testing.TB) Cluster {
+	t.Helper()
+	c := LocalCluster(t)
+	if c.Sharded == "" || c.Shard2 == "" {
+		t.Fatalf("TASKOLE_CLUSTER=1 but the sharded layout is not described: eval \"$(deploy/local/cluster.sh env)\"")
+	}
+	if err := pingClickHouse(c.Shard2); err != nil {
+		t.Fatalf("clickhouse shard 02 %s: %v (deploy/local/cluster.sh up --shards 2)", c.Shard2, err)
+	}
+	return c
+}
+
 // LocalCluster returns the clusters from TASKOLE_CLUSTER_* (cluster.sh env). Cluster tests
 // skip unless TASKOLE_CLUSTER=1, and then fail when the clusters are missing.
 func LocalCluster(t testing.TB) Cluster {
@@ -400,6 +446,8 @@ func LocalCluster(t testing.TB) Cluster {
 		Brokers:    strings.Split(os.Getenv("TASKOLE_CLUSTER_KAFKA_BROKERS"), ","),
 		ClickHouse: strings.Split(os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_ADDRS"), ","),
 		Name:       os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_NAME"),
+		Sharded:    os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_SHARDED_NAME"),
+		Shard2:     os.Getenv("TASKOLE_CLUSTER_CLICKHOUSE_SHARD2_ADDR"),
 		Dir:        os.Getenv("TASKOLE_CLUSTER_DIR"),
 		Script:     os.Getenv("TASKOLE_CLUSTER_SCRIPT"),
 	}

@@ -31,6 +31,9 @@ type Options struct {
 	At     time.Time // the instant of the lifecycle stages
 	Owner  string    // an owner for the filtered realized_clv case (empty: the first client's)
 	Sector string    // a sector for the filtered churn_ltv and cac_ltv cases (empty: fitness)
+	// AsOf is the as-of day of the world's Predictions for predicted_net_clv (zero: no such
+	// case; the caller names the query in Check's elsewhere).
+	AsOf time.Time
 }
 
 // Cases returns a case for every query of the pack: client metrics with every by, business
@@ -57,6 +60,14 @@ func (r *Ref) Cases(o Options) []Case {
 			Case{"retention_rate", p, []string{"dim", "month"}, r.retentionRate(by, until)},
 			Case{"lifecycle_counts", map[string]string{"by": by, "at": at.Format(time.DateTime)}, []string{"dim", "stage"}, r.lifecycleCounts(by, at)},
 		)
+	}
+	if !o.AsOf.IsZero() {
+		for _, by := range []string{"platform", "owner", "sector", "cohort"} {
+			cases = append(cases, Case{"predicted_net_clv", map[string]string{"by": by, "as_of": day(o.AsOf)},
+				[]string{"dim", "currency"}, r.predictedNetCLV(by, o.AsOf)})
+		}
+		cases = append(cases, Case{"predicted_net_clv", map[string]string{"by": "owner", "owner": o.Owner, "as_of": day(o.AsOf)},
+			[]string{"dim", "currency"}, filter(r.predictedNetCLV("owner", o.AsOf), "dim", o.Owner)})
 	}
 	cases = append(cases, Case{"lifecycle_stage", map[string]string{"at": at.Format(time.DateTime)}, []string{"client_id"}, r.lifecycleStage(at)})
 	for _, by := range []string{"business", "sector", "platform"} {

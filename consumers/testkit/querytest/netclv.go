@@ -111,6 +111,81 @@ func (r *Ref) netCLV(by string, until time.Time) []Row {
 	return out
 }
 
+// costsTo returns, as net_clv computes them for month m: the clients acquired by m's end per
+// dim, and the acquisition and retention cost to date per dim × currency.
+func (r *Ref) costsTo(by string, m time.Time) (acquired map[string]int, acq, ret map[[2]string]decimal.Decimal) {
+	acquired, acq, ret = map[string]int{}, map[[2]string]decimal.Decimal{}, map[[2]string]decimal.Decimal{}
+	established := map[[2]string]bool{}
+	for _, c := range r.w.Clients {
+		cohort := monthOf(c.OwnedSince)
+		established[[2]string{c.Owner, day(cohort)}] = true
+		if !cohort.After(m) {
+			acquired[r.dim(by, c)]++
+		}
+	}
+	for _, s := range r.w.Spend {
+		sm := monthOf(s.At)
+		if !established[[2]string{s.Business, day(sm)}] || sm.After(m) {
+			continue
+		}
+		dim := "platform"
+		switch by {
+		case "owner":
+			dim = s.Business
+		case "sector":
+			dim = r.sector(s.Business)
+		case "cohort":
+			dim = day(sm)
+		}
+		k := [2]string{dim, s.Currency}
+		acq[k] = acq[k].Add(s.Amount)
+	}
+	for _, a := range r.retentionAllocations() {
+		if !a.month.After(m) {
+			k := [2]string{r.dim(by, a.client), a.currency}
+			ret[k] = ret[k].Add(a.amount)
+		}
+	}
+	return acquired, acq, ret
+}
+
+// predictedNetCLV is predicted_net_clv: the predictions of asOf per dim × currency, less the
+// acquisition and retention cost per client to date of asOf's month (net_clv's rules).
+func (r *Ref) predictedNetCLV(by string, asOf time.Time) []Row {
+	type cell struct {
+		clients int
+		pred    decimal.Decimal
+	}
+	cells := map[[2]string]*cell{}
+	for _, p := range r.w.Predictions {
+		c, ok := r.byID[p.Client]
+		if !ok || !p.AsOf.Equal(asOf) {
+			continue
+		}
+		k := [2]string{r.dim(by, c), p.Currency}
+		if cells[k] == nil {
+			cells[k] = &cell{}
+		}
+		cells[k].clients++
+		cells[k].pred = cells[k].pred.Add(p.PredictedCLV)
+	}
+	acquired, acq, ret := r.costsTo(by, monthOf(asOf))
+	var out []Row
+	for k, c := range cells {
+		n := acquired[k[0]]
+		a, rt := acq[k], ret[k]
+		net := dec(c.pred) / float64(c.clients)
+		if n > 0 {
+			net -= (dec(a) + dec(rt)) / float64(n)
+		}
+		out = append(out, Row{"dim": k[0], "currency": k[1], "clients": c.clients, "predicted_clv": c.pred,
+			"predicted_per_client": perClient(c.pred, c.clients), "acquired_clients": n,
+			"acquisition_cost": a, "acquisition_cost_per_client": perClient(a, max(n, 1)),
+			"retention_cost": rt, "retention_cost_per_client": perClient(rt, max(n, 1)), "predicted_net_clv": net})
+	}
+	return out
+}
+
 func (r *Ref) retentionRate(by string, until time.Time) []Row {
 	type cell struct{ start, end, established int }
 	cells := map[[2]string]*cell{}

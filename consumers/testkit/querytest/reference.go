@@ -1,6 +1,7 @@
 package querytest
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -21,8 +22,53 @@ type Ref struct {
 	byOwner map[string][]Purchase // client id -> purchases
 }
 
-// NewRef indexes w; w must not change afterwards.
+// dateTimeCeiling is the last second of ClickHouse 18.16's calendar (it ends with 2105): the sink stores a
+// later event time (valid until 2200, SPEC R8) saturated at it in the DateTime columns the
+// queries read, the exact time in the *_unix companions (sql/migrations/0120_exact_times.sql).
+var dateTimeCeiling = time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// asStored returns t as the query pack sees it: saturated at dateTimeCeiling.
+func asStored(t time.Time) time.Time {
+	if t.After(dateTimeCeiling) {
+		return dateTimeCeiling
+	}
+	return t
+}
+
+// storedWorld returns a copy of w with every event time as the query pack sees it, so that the
+// reference buckets events after the ceiling where the SQL does (in the month 2105-12).
+func storedWorld(w *World) *World {
+	c := *w
+	c.Clients = slices.Clone(w.Clients)
+	for i := range c.Clients {
+		c.Clients[i].OwnedSince = asStored(c.Clients[i].OwnedSince)
+	}
+	c.Purchases = slices.Clone(w.Purchases)
+	for i := range c.Purchases {
+		c.Purchases[i].At = asStored(c.Purchases[i].At)
+	}
+	c.Enrollments = slices.Clone(w.Enrollments)
+	for i := range c.Enrollments {
+		c.Enrollments[i].At = asStored(c.Enrollments[i].At)
+	}
+	c.Feedback = slices.Clone(w.Feedback)
+	for i := range c.Feedback {
+		c.Feedback[i].At = asStored(c.Feedback[i].At)
+	}
+	c.Spend = slices.Clone(w.Spend)
+	for i := range c.Spend {
+		c.Spend[i].At = asStored(c.Spend[i].At)
+	}
+	c.Retention = slices.Clone(w.Retention)
+	for i := range c.Retention {
+		c.Retention[i].At = asStored(c.Retention[i].At)
+	}
+	return &c
+}
+
+// NewRef indexes w (its times as stored, storedWorld); w must not change afterwards.
 func NewRef(w *World) *Ref {
+	w = storedWorld(w)
 	r := &Ref{w: w, byID: map[string]Client{}, byOwner: map[string][]Purchase{}}
 	for _, c := range w.Clients {
 		r.byID[c.ID] = c
@@ -222,48 +268,8 @@ func (r *Ref) orderMetrics(by string, until time.Time) []Row {
 		m, _ := time.Parse(time.DateOnly, ce.month)
 		end := m.AddDate(0, 1, 0)
 		dm := [2]string{ce.dim, ce.month}
-		// lifespan so far of every Client of the dim who bought before the month's end
-		total, clients := 0, 0
-		for _, c := range r.w.Clients {
-			if r.dim(by, c) != ce.dim {
-				continue
-			}
-			var first, last time.Time
-			for _, p := range r.byOwner[c.ID] {
-				if !p.At.Before(end) {
-					continue
-				}
-				pm := monthOf(p.At)
-				if first.IsZero() || pm.Before(first) {
-					first = pm
-				}
-				if pm.After(last) {
-					last = pm
-				}
-			}
-			if !first.IsZero() {
-				total += monthsBetween(first, last) + 1
-				clients++
-			}
-		}
-		lifespan := ratio(total, clients)
-		spend := decimal.Zero
-		for _, s := range r.w.Spend {
-			var sd string
-			switch by {
-			case "owner":
-				sd = s.Business
-			case "sector":
-				sd = r.sector(s.Business)
-			case "cohort":
-				sd = day(monthOf(s.At))
-			default:
-				sd = "platform"
-			}
-			if sd == ce.dim && s.Currency == ce.currency && s.At.Before(end) {
-				spend = spend.Add(s.Amount)
-			}
-		}
+		lifespan := r.lifespan(by, ce.dim, end)
+		spend := r.spendBefore(by, ce.dim, ce.currency, end)
 		acquired := 0
 		for _, c := range r.w.Clients {
 			if r.dim(by, c) == ce.dim && c.OwnedSince.Before(end) {
@@ -282,6 +288,57 @@ func (r *Ref) orderMetrics(by string, until time.Time) []Row {
 			"cac": cac, "clv": dec(value[ce])/float64(n)*freq*lifespan - cacF})
 	}
 	return out
+}
+
+// lifespan is the mean lifespan so far, in months, of every client of dim (under by) who
+// bought before end.
+func (r *Ref) lifespan(by, dim string, end time.Time) float64 {
+	total, clients := 0, 0
+	for _, c := range r.w.Clients {
+		if r.dim(by, c) != dim {
+			continue
+		}
+		var first, last time.Time
+		for _, p := range r.byOwner[c.ID] {
+			if !p.At.Before(end) {
+				continue
+			}
+			pm := monthOf(p.At)
+			if first.IsZero() || pm.Before(first) {
+				first = pm
+			}
+			if pm.After(last) {
+				last = pm
+			}
+		}
+		if !first.IsZero() {
+			total += monthsBetween(first, last) + 1
+			clients++
+		}
+	}
+	return ratio(total, clients)
+}
+
+// spendBefore is the acquisition spend of dim (under by) in currency before end.
+func (r *Ref) spendBefore(by, dim, currency string, end time.Time) decimal.Decimal {
+	spend := decimal.Zero
+	for _, s := range r.w.Spend {
+		var sd string
+		switch by {
+		case "owner":
+			sd = s.Business
+		case "sector":
+			sd = r.sector(s.Business)
+		case "cohort":
+			sd = day(monthOf(s.At))
+		default:
+			sd = "platform"
+		}
+		if sd == dim && s.Currency == currency && s.At.Before(end) {
+			spend = spend.Add(s.Amount)
+		}
+	}
+	return spend
 }
 
 func (r *Ref) repeatPurchaseRate(by string, until time.Time) []Row {

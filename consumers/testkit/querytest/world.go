@@ -31,6 +31,9 @@ type World struct {
 	Spend       []Spend
 	Retention   []RetentionSpend
 	DeadLetters []DeadLetter
+	// Predictions are client_predictions rows (what `taskole predict` wrote): the predicted
+	// CLV of a client × currency account as of a day, which predicted_net_clv nets.
+	Predictions []Prediction
 }
 
 // Business is a business's current profile.
@@ -78,6 +81,13 @@ type RetentionSpend struct {
 	EventID, Business, Client, Currency string
 	Amount                              decimal.Decimal
 	At                                  time.Time
+}
+
+// Prediction is one client_predictions row: a client's predicted CLV as of a day.
+type Prediction struct {
+	Client, Currency string
+	AsOf             time.Time
+	PredictedCLV     decimal.Decimal
 }
 
 // DeadLetter is one record a consumer refused, with the reason it counts under.

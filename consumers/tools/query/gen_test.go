@@ -35,12 +35,15 @@ var rawColumns = map[string][]string{
 	"feedback":          {"event_id", "client_id", "business_id", "kind", "score", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
 	"acquisition_costs": {"event_id", "business_id", "amount", "currency", "channel", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
 	"retention_costs":   {"event_id", "business_id", "client_id", "amount", "currency", "kind", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
-	"dlq":               {"source_topic", "source_partition", "source_offset", "key", "value", "error", "error_label", "consumer", "failed_at", "_topic", "_partition", "_offset"},
+	// what `taskole predict` writes, in the columns predicted_net_clv reads
+	"client_predictions": {"as_of", "client_id", "currency", "owner_business_id", "sector", "cohort", "predicted_clv"},
+	"dlq":                {"source_topic", "source_partition", "source_offset", "key", "value", "error", "error_label", "consumer", "failed_at", "_topic", "_partition", "_offset"},
 }
 
 var (
 	genStart = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	genEnd   = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	genAsOf  = time.Date(2025, 12, 15, 0, 0, 0, 0, time.UTC) // the predictions' as-of day
 	sectors  = []string{"beauty", "spa", "massage", "fitness", "yoga", "nutrition"}
 )
 
@@ -317,6 +320,23 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 				Amount: amount, At: randTime(genStart.AddDate(0, m, 0), genStart.AddDate(0, m+1, 0))}
 			w.Retention = append(w.Retention, e)
 			emit("retention_costs", e.EventID, e.Business, "", e.Amount, e.Currency, kinds[rng.IntN(len(kinds))], e.At, uint32(0))
+		}
+	}
+
+	// Predictions as of genAsOf for every client owned by then (and, for a few, as of an
+	// earlier day, which predicted_net_clv of genAsOf must not count), last so the rest of the
+	// world stays as it was.
+	for _, c := range w.Clients {
+		b := w.Businesses[c.Owner]
+		cohort := time.Date(c.OwnedSince.Year(), c.OwnedSince.Month(), 1, 0, 0, 0, 0, time.UTC)
+		for _, asOf := range []time.Time{genAsOf, genAsOf.AddDate(0, -6, 0)} {
+			if c.OwnedSince.After(asOf) || (!asOf.Equal(genAsOf) && rng.IntN(5) != 0) {
+				continue
+			}
+			pr := querytest.Prediction{Client: c.ID, Currency: b.Currency, AsOf: asOf, PredictedCLV: money(0, 600, b.Currency)}
+			w.Predictions = append(w.Predictions, pr)
+			w.raw["client_predictions"] = append(w.raw["client_predictions"],
+				[]any{pr.AsOf, pr.Client, pr.Currency, c.Owner, b.Sector, cohort, pr.PredictedCLV})
 		}
 	}
 	return w

@@ -6,12 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
-	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/consumers/testkit/querytest"
-	"github.com/taskole/revshare/sql/migrations"
 )
 
 // TestQueryPackMatchesReference generates a marketplace of a few thousand clients, writes
@@ -21,18 +17,9 @@ import (
 // the last decimal, counts to the client, ratios to 1e-9. With TASKOLE_SQL_GATE_DIR set it
 // also writes the bundle of the current-ClickHouse gate there (gate_test.go).
 func TestQueryPackMatchesReference(t *testing.T) {
-	addr := itest.ClickHouse(t)
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	addr, db, conn := itest.MigratedDatabase(ctx, t)
 
 	w := generate(42, 48, 3000)
 	w.load(ctx, t, conn)
@@ -47,9 +34,11 @@ func TestQueryPackMatchesReference(t *testing.T) {
 	querytest.Check(ctx, t, conn, r.Cases(querytest.Options{
 		Until: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC),
 		At:    time.Date(2025, 9, 15, 12, 0, 0, 0, time.UTC),
+		AsOf:  genAsOf,
 	}), predictionQueries...)
 }
 
 // predictionQueries read client_predictions, which `taskole predict` fills from fitted models,
 // not from the world: consumers/runners/predict's integration test checks them against the table.
+// (predicted_net_clv is checked here: the world holds predictions to net.)
 var predictionQueries = []string{"predicted_clv", "at_risk_clients", "p_alive_distribution"}

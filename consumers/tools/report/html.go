@@ -255,8 +255,8 @@ th{background:#f0f2f4;font-weight:600}
 {{.Chart}}
 {{.PAlive}}
 <table>
-<thead><tr><th>Cohort</th><th class="t">Currency</th><th>Clients</th><th>Mean P(alive)</th><th>Realized per client</th><th>Predicted per client</th><th>Expected commissions</th></tr></thead>
-<tbody>{{range .Rows}}<tr><td>{{.Cohort}}</td><td class="t">{{.Currency}}</td><td>{{.Clients}}</td><td>{{.PAlive}}</td><td>{{.Realized}}</td><td>{{.Predicted}}</td><td>{{.Commissions}}</td></tr>{{end}}</tbody>
+<thead><tr><th>Cohort</th><th class="t">Currency</th><th>Clients</th><th>Mean P(alive)</th><th>Realized per client</th><th>Predicted per client</th><th>Predicted net of acquisition and retention cost</th><th>Expected commissions</th></tr></thead>
+<tbody>{{range .Rows}}<tr><td>{{.Cohort}}</td><td class="t">{{.Currency}}</td><td>{{.Clients}}</td><td>{{.PAlive}}</td><td>{{.Realized}}</td><td>{{.Predicted}}</td><td class="predicted-net">{{.Net}}</td><td>{{.Commissions}}</td></tr>{{end}}</tbody>
 </table>
 </section>
 {{end}}

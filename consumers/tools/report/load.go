@@ -48,7 +48,35 @@ func Load(ctx context.Context, conn driver.Conn, src Source) (Data, error) {
 	if err != nil {
 		return d, err
 	}
-	run := func(name string, p map[string]string) (*table, error) {
+	run := packRunner(ctx, conn)
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"retention", func() error { return loadRetention(run, params, &d) }},
+		{"clv", func() error { return loadCLV(run, params, &d) }},
+		{"owners", func() error { return loadOwners(run, params, names, &d) }},
+		{"churn", func() error { return loadChurn(run, params, &d) }},
+		{"net-clv", func() error { return loadNetCLV(run, params, &d) }},
+		{"retention-rate", func() error { return loadRetentionRate(run, params, &d) }},
+		{"satisfaction", func() error { return loadSatisfaction(run, names, &d) }},
+		{"ltv-cac", func() error { return loadLTVCAC(run, names, &d) }},
+		{"predicted clv", func() error { return loadPredicted(ctx, conn, run, &d) }},
+		{"dead letters", func() error { return loadDeadLetters(run, &d) }},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return d, fmt.Errorf("loading %s: %w", s.name, err)
+		}
+	}
+	d.Summary = summarize(d)
+	return d, nil
+}
+
+// packRunner returns a function that runs the named query of the pack on conn with those of
+// p's parameters the query declares.
+func packRunner(ctx context.Context, conn driver.Conn) func(string, map[string]string) (*table, error) {
+	return func(name string, p map[string]string) (*table, error) {
 		q, err := queries.Lookup(name)
 		if err != nil {
 			return nil, err
@@ -65,103 +93,96 @@ func Load(ctx context.Context, conn driver.Conn, src Source) (Data, error) {
 		}
 		return &table{name: name, t: t}, nil
 	}
-	steps := []struct {
-		name string
-		fn   func() error
-	}{
-		{"retention", func() error {
-			t, err := run("retention_clients", params)
-			if err != nil {
-				return err
-			}
-			return t.each(func(r row) {
-				d.Retention = append(d.Retention, RetentionCell{Cohort: r.time("cohort"), Offset: int(r.int("k")),
-					Size: r.int("cohort_clients"), Active: r.int("active_clients")})
-			})
-		}},
-		{"clv", func() error {
-			t, err := run("realized_clv", params)
-			if err != nil {
-				return err
-			}
-			return t.each(func(r row) {
-				d.CLV = append(d.CLV, CLVPoint{Cohort: r.time("cohort"), Offset: int(r.int("k")), Currency: r.str("currency"),
-					Direct: r.dec("direct_per_client"), Indirect: r.dec("indirect_per_client"),
-					Commissions: r.dec("commissions_per_client")})
-			})
-		}},
-		{"owners", func() error { return loadOwners(run, params, names, &d) }},
-		{"churn", func() error { return loadChurn(run, params, &d) }},
-		{"net-clv", func() error { return loadNetCLV(run, params, &d) }},
-		{"retention-rate", func() error { return loadRetentionRate(run, params, &d) }},
-		{"satisfaction", func() error {
-			t, err := run("nps_csat", map[string]string{"by": "business"})
-			if err != nil {
-				return err
-			}
-			by := map[string]*Satisfaction{}
-			var order []string
-			err = t.each(func(r row) {
-				id := r.str("dim")
-				s := by[id]
-				if s == nil {
-					s = &Satisfaction{BusinessID: id}
-					by[id] = s
-					order = append(order, id)
-				}
-				s.NPSResponses += r.int("nps_answers")
-				s.Promoters += r.int("promoters")
-				s.Detractors += r.int("detractors")
-				s.CSATResponses += r.int("csat_answers")
-				s.Satisfied += r.int("satisfied")
-			})
-			for _, id := range order {
-				by[id].Name = names[id].name
-				d.NPS = append(d.NPS, *by[id])
-			}
-			return err
-		}},
-		{"ltv-cac", func() error {
-			t, err := run("cac_ltv", map[string]string{"by": "business"})
-			if err != nil {
-				return err
-			}
-			latest := map[string]int{}
-			err = t.each(func(r row) {
-				x := LTVCAC{BusinessID: r.str("dim"), Currency: r.str("currency"), NewClients: r.int("new_clients"),
-					Spend: r.dec("acquisition_spend"), CAC: r.nullDec("cac"), LTV: r.nullDec("ltv")}
-				key := x.BusinessID + "/" + x.Currency
-				if i, ok := latest[key]; ok { // rows come by month: keep the latest
-					d.LTVCAC[i] = x
-					return
-				}
-				latest[key] = len(d.LTVCAC)
-				d.LTVCAC = append(d.LTVCAC, x)
-			})
-			for i := range d.LTVCAC {
-				d.LTVCAC[i].Name = names[d.LTVCAC[i].BusinessID].name
-			}
-			return err
-		}},
-		{"predicted clv", func() error { return loadPredicted(ctx, conn, run, &d) }},
-		{"dead letters", func() error {
-			t, err := run("dlq_counts", nil)
-			if err != nil {
-				return err
-			}
-			return t.each(func(r row) {
-				d.DLQ = append(d.DLQ, DeadLetters{Consumer: r.str("consumer"), Topic: r.str("source_topic"),
-					Reason: r.str("reason"), Count: r.int("dead_letters")})
-			})
-		}},
+}
+
+// loadRetention reads the retention triangle (retention_clients).
+func loadRetention(run func(string, map[string]string) (*table, error), params map[string]string, d *Data) error {
+	t, err := run("retention_clients", params)
+	if err != nil {
+		return err
 	}
-	for _, s := range steps {
-		if err := s.fn(); err != nil {
-			return d, fmt.Errorf("loading %s: %w", s.name, err)
+	return t.each(func(r row) {
+		d.Retention = append(d.Retention, RetentionCell{Cohort: r.time("cohort"), Offset: int(r.int("k")),
+			Size: r.int("cohort_clients"), Active: r.int("active_clients")})
+	})
+}
+
+// loadCLV reads the realized CLV curves (realized_clv).
+func loadCLV(run func(string, map[string]string) (*table, error), params map[string]string, d *Data) error {
+	t, err := run("realized_clv", params)
+	if err != nil {
+		return err
+	}
+	return t.each(func(r row) {
+		d.CLV = append(d.CLV, CLVPoint{Cohort: r.time("cohort"), Offset: int(r.int("k")), Currency: r.str("currency"),
+			Direct: r.dec("direct_per_client"), Indirect: r.dec("indirect_per_client"),
+			Commissions: r.dec("commissions_per_client")})
+	})
+}
+
+// loadSatisfaction sums NPS and CSAT per business over the months (nps_csat).
+func loadSatisfaction(run func(string, map[string]string) (*table, error), names map[string]nameSector, d *Data) error {
+	t, err := run("nps_csat", map[string]string{"by": "business"})
+	if err != nil {
+		return err
+	}
+	by := map[string]*Satisfaction{}
+	var order []string
+	err = t.each(func(r row) {
+		id := r.str("dim")
+		s := by[id]
+		if s == nil {
+			s = &Satisfaction{BusinessID: id}
+			by[id] = s
+			order = append(order, id)
 		}
+		s.NPSResponses += r.int("nps_answers")
+		s.Promoters += r.int("promoters")
+		s.Detractors += r.int("detractors")
+		s.CSATResponses += r.int("csat_answers")
+		s.Satisfied += r.int("satisfied")
+	})
+	for _, id := range order {
+		by[id].Name = names[id].name
+		d.NPS = append(d.NPS, *by[id])
 	}
-	d.Summary = summarize(d)
-	return d, nil
+	return err
+}
+
+// loadLTVCAC keeps the latest month of LTV : CAC per business and currency (cac_ltv).
+func loadLTVCAC(run func(string, map[string]string) (*table, error), names map[string]nameSector, d *Data) error {
+	t, err := run("cac_ltv", map[string]string{"by": "business"})
+	if err != nil {
+		return err
+	}
+	latest := map[string]int{}
+	err = t.each(func(r row) {
+		x := LTVCAC{BusinessID: r.str("dim"), Currency: r.str("currency"), NewClients: r.int("new_clients"),
+			Spend: r.dec("acquisition_spend"), CAC: r.nullDec("cac"), LTV: r.nullDec("ltv")}
+		key := x.BusinessID + "/" + x.Currency
+		if i, ok := latest[key]; ok { // rows come by month: keep the latest
+			d.LTVCAC[i] = x
+			return
+		}
+		latest[key] = len(d.LTVCAC)
+		d.LTVCAC = append(d.LTVCAC, x)
+	})
+	for i := range d.LTVCAC {
+		d.LTVCAC[i].Name = names[d.LTVCAC[i].BusinessID].name
+	}
+	return err
+}
+
+// loadDeadLetters reads the dead-letter counts (dlq_counts).
+func loadDeadLetters(run func(string, map[string]string) (*table, error), d *Data) error {
+	t, err := run("dlq_counts", nil)
+	if err != nil {
+		return err
+	}
+	return t.each(func(r row) {
+		d.DLQ = append(d.DLQ, DeadLetters{Consumer: r.str("consumer"), Topic: r.str("source_topic"),
+			Reason: r.str("reason"), Count: r.int("dead_letters")})
+	})
 }
 
 func loadOwners(run func(string, map[string]string) (*table, error), params map[string]string, names map[string]nameSector, d *Data) error {

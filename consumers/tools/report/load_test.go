@@ -7,28 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
-	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	"github.com/taskole/revshare/sql/migrations"
 )
 
 // TestLoadFromQueryPack writes a tiny marketplace into the raw tables of a freshly migrated
 // database, loads the report through the query pack and checks every section's figures.
 func TestLoadFromQueryPack(t *testing.T) {
-	addr := itest.ClickHouse(t)
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, _, conn := itest.MigratedDatabase(ctx, t)
 
 	empty, err := Load(ctx, conn, Source{})
 	if err != nil {

@@ -30,6 +30,10 @@ type PredictedCohort struct {
 	RealizedPerCl   decimal.Decimal
 	PredictedPerCl  decimal.Decimal
 	ExpectedCommiss decimal.Decimal
+	// Net is predicted_net_clv by cohort: the predicted CLV per client less the acquisition
+	// and retention cost per client to date (net_clv's rules); HasNet is false without a row.
+	Net    float64
+	HasNet bool
 }
 
 // loadPredicted fills d.Predicted from the latest as-of date in client_predictions; it leaves
@@ -62,6 +66,17 @@ func loadPredicted(ctx context.Context, conn driver.Conn, run func(string, map[s
 	if err != nil {
 		return err
 	}
+	t, err = run("predicted_net_clv", params)
+	if err != nil {
+		return err
+	}
+	net := map[[2]string]float64{}
+	if err := t.each(func(r row) { net[[2]string{r.str("dim"), r.str("currency")}] = r.float("predicted_net_clv") }); err != nil {
+		return err
+	}
+	for i, c := range p.Cohorts {
+		p.Cohorts[i].Net, p.Cohorts[i].HasNet = net[[2]string{c.Cohort.Format(time.DateOnly), c.Currency}]
+	}
 	t, err = run("p_alive_distribution", map[string]string{"as_of": params["as_of"]})
 	if err != nil {
 		return err
@@ -83,7 +98,7 @@ type predictedView struct {
 	Rows          []predictedRow
 }
 
-type predictedRow struct{ Cohort, Currency, Clients, PAlive, Realized, Predicted, Commissions string }
+type predictedRow struct{ Cohort, Currency, Clients, PAlive, Realized, Predicted, Net, Commissions string }
 
 func predictedViewOf(p *Predicted, cur string) *predictedView {
 	if p == nil {
@@ -100,9 +115,18 @@ func predictedViewOf(p *Predicted, cur string) *predictedView {
 	for _, c := range rows {
 		v.Rows = append(v.Rows, predictedRow{Cohort: monthLabel(c.Cohort), Currency: c.Currency, Clients: fmt.Sprint(c.Clients),
 			PAlive: fmt.Sprintf("%.2f", c.MeanPAlive), Realized: money(c.RealizedPerCl, c.Currency),
-			Predicted: money(c.PredictedPerCl, c.Currency), Commissions: money(c.ExpectedCommiss, c.Currency)})
+			Predicted: money(c.PredictedPerCl, c.Currency), Net: netMoney(c), Commissions: money(c.ExpectedCommiss, c.Currency)})
 	}
 	return v
+}
+
+// netMoney formats the predicted net CLV per client (a Float64 estimate) in its currency's
+// minor unit, or "–" without a net figure.
+func netMoney(c PredictedCohort) string {
+	if !c.HasNet || math.IsNaN(c.Net) || math.IsInf(c.Net, 0) {
+		return "–"
+	}
+	return money(decimal.NewFromFloat(c.Net), c.Currency)
 }
 
 func cmpString(a, b string) int {

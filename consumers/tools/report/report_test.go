@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -209,13 +211,7 @@ func TestRatios(t *testing.T) {
 // TestHTMLInChromium renders the fixture, opens it in headless Chromium, takes a screenshot
 // and checks the charts survive in the browser's DOM.
 func TestHTMLInChromium(t *testing.T) {
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
+	bin := itest.Chromium()
 	if bin == "" {
 		if os.Getenv("TASKOLE_INTEGRATION") == "1" {
 			t.Fatal("chromium not installed (apt-get install -y chromium)")
@@ -224,7 +220,9 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(file, []byte(render(t, fixture())), 0o644); err != nil {
+	data := fixture()
+	data.Predicted = predictedFixture()
+	if err := os.WriteFile(file, []byte(render(t, data)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -253,7 +251,8 @@ func TestHTMLInChromium(t *testing.T) {
 	for _, want := range []string{`class="chart retention-heatmap"`, `class="chart clv-chart"`, `class="chart owners-chart"`,
 		`<rect class="cell"`, `<polyline class="clv-line"`, `class="bar bar-indirect"`,
 		`class="chart net-clv-chart"`, `<polyline class="clv-gross"`, `<polyline class="clv-net"`,
-		`class="chart crr-chart"`, `<polyline class="crr-line"`} {
+		`class="chart crr-chart"`, `<polyline class="crr-line"`,
+		`class="chart predicted-chart"`, `<td class="predicted-net">401.56</td>`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("browser DOM lacks %s", want)
 		}

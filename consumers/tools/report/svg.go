@@ -98,12 +98,10 @@ func niceStep(maxV float64, n int) float64 {
 	return 10 * mag
 }
 
-// clvChart draws one line per cohort: cumulative value per client (direct + indirect) by
-// month offset, in currency cur.
-func clvChart(points []CLVPoint, cur string) template.HTML {
-	series := map[string][]CLVPoint{}
-	var keys []string
-	maxOff, maxV := 0, 0.0
+// clvSeries groups the points in currency cur by cohort (keys: the cohorts in order of first
+// appearance) and returns the largest offset and value.
+func clvSeries(points []CLVPoint, cur string) (series map[string][]CLVPoint, keys []string, maxOff int, maxV float64) {
+	series = map[string][]CLVPoint{}
 	for _, p := range points {
 		if p.Currency != cur {
 			continue
@@ -116,6 +114,13 @@ func clvChart(points []CLVPoint, cur string) template.HTML {
 		maxOff = max(maxOff, p.Offset)
 		maxV = math.Max(maxV, p.Total().InexactFloat64())
 	}
+	return series, keys, maxOff, maxV
+}
+
+// clvChart draws one line per cohort: cumulative value per client (direct + indirect) by
+// month offset, in currency cur.
+func clvChart(points []CLVPoint, cur string) template.HTML {
+	series, keys, maxOff, maxV := clvSeries(points, cur)
 	if len(keys) == 0 {
 		return emptyChart("clv-chart", "No CLV data in "+cur+".")
 	}

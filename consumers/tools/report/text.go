@@ -13,56 +13,85 @@ import (
 // Text writes the report's figures as plain text tables for a terminal (no colours, no
 // escapes), at most 100 columns wide for the usual 12-month period.
 func Text(w io.Writer, d Data) error {
-	cur := d.chartCurrency()
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	var err error
-	p := func(format string, args ...any) {
-		if err == nil {
-			_, err = fmt.Fprintf(tw, format, args...)
-		}
+	t := &textWriter{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight), cur: d.chartCurrency()}
+	for _, section := range []func(*textWriter, Data){
+		(*textWriter).summary, (*textWriter).owners, (*textWriter).retention, (*textWriter).realizedCLV,
+		(*textWriter).churn, (*textWriter).netCLV, (*textWriter).crr, (*textWriter).satisfaction,
+		(*textWriter).ltvCAC, (*textWriter).deadLetters,
+	} {
+		section(t, d)
 	}
-	flush := func() {
-		if err == nil {
-			err = tw.Flush()
-		}
+	if t.err != nil {
+		return fmt.Errorf("writing text report: %w", t.err)
 	}
+	return nil
+}
+
+// textWriter writes the text report's tables through one tabwriter and keeps the first error:
+// after it, nothing more is written.
+type textWriter struct {
+	tw  *tabwriter.Writer
+	cur string
+	err error
+}
+
+func (t *textWriter) p(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.tw, format, args...)
+	}
+}
+
+func (t *textWriter) flush() {
+	if t.err == nil {
+		t.err = t.tw.Flush()
+	}
+}
+
+// summary writes the title and the summary figures.
+func (t *textWriter) summary(d Data) {
 	title := cmp.Or(d.Title, "Taskole marketplace report")
-	p("%s\n%s\n", title, strings.Repeat("=", len([]rune(title))))
-	flush()
+	t.p("%s\n%s\n", title, strings.Repeat("=", len([]rune(title))))
+	t.flush()
 	width := 0
 	for _, f := range d.Summary {
 		width = max(width, len([]rune(f.Label))+1)
 	}
 	for _, f := range d.Summary {
-		p("%-*s  %s\n", width, f.Label+":", f.Value)
+		t.p("%-*s  %s\n", width, f.Label+":", f.Value)
 	}
-	flush()
+	t.flush()
+}
 
-	p("\nTop owners by passive income (%s)\n", cur)
-	flush()
-	p("%-34s\tclients\tdirect value\tclients' spend elsewhere\tcommissions\t\n", "owner")
-	top := topOwners(d.Owners, cur, 10)
+// owners writes the ten owners with the most passive income.
+func (t *textWriter) owners(d Data) {
+	t.p("\nTop owners by passive income (%s)\n", t.cur)
+	t.flush()
+	t.p("%-34s\tclients\tdirect value\tclients' spend elsewhere\tcommissions\t\n", "owner")
+	top := topOwners(d.Owners, t.cur, 10)
 	for _, o := range top {
-		p("%-34s\t%d\t%s\t%s\t%s\t\n", truncate(cmp.Or(o.Name, o.BusinessID), 34), o.Clients,
-			money(o.Direct, cur), money(o.Elsewhere, cur), money(o.Commissions, cur))
+		t.p("%-34s\t%d\t%s\t%s\t%s\t\n", truncate(cmp.Or(o.Name, o.BusinessID), 34), o.Clients,
+			money(o.Direct, t.cur), money(o.Elsewhere, t.cur), money(o.Commissions, t.cur))
 	}
 	if len(top) == 0 {
-		p("(none)\t\t\t\t\t\n")
+		t.p("(none)\t\t\t\t\t\n")
 	}
-	flush()
+	t.flush()
+}
 
-	p("\nRetention: %% of each cohort with a purchase in month +k\n")
-	flush()
+// retention writes the cohort retention triangle.
+func (t *textWriter) retention(d Data) {
+	t.p("\nRetention: %% of each cohort with a purchase in month +k\n")
+	t.flush()
 	cohorts, maxOff := cohortAxis(d.Retention)
 	cells := map[string]RetentionCell{}
 	for _, c := range d.Retention {
 		cells[fmt.Sprintf("%s/%d", monthLabel(c.Cohort), c.Offset)] = c
 	}
-	p("cohort\tsize\t")
+	t.p("cohort\tsize\t")
 	for k := 0; k <= maxOff; k++ {
-		p("+%d\t", k)
+		t.p("+%d\t", k)
 	}
-	p("\n")
+	t.p("\n")
 	for _, c := range cohorts {
 		key := monthLabel(c)
 		var size int64
@@ -75,116 +104,133 @@ func Text(w io.Writer, d Data) error {
 				row += "\t"
 			}
 		}
-		p("%s\t%d\t%s\n", key, size, row)
+		t.p("%s\t%d\t%s\n", key, size, row)
 	}
-	flush()
+	t.flush()
+}
 
-	p("\nRealized CLV per cohort client (%s, direct + indirect, cumulative)\n", cur)
-	flush()
+// realizedCLV writes the cumulative realized CLV per cohort client.
+func (t *textWriter) realizedCLV(d Data) {
+	t.p("\nRealized CLV per cohort client (%s, direct + indirect, cumulative)\n", t.cur)
+	t.flush()
 	clv := map[string]CLVPoint{}
 	var clvPts []RetentionCell
 	for _, pt := range d.CLV {
-		if pt.Currency == cur {
+		if pt.Currency == t.cur {
 			clv[fmt.Sprintf("%s/%d", monthLabel(pt.Cohort), pt.Offset)] = pt
 			clvPts = append(clvPts, RetentionCell{Cohort: pt.Cohort, Offset: pt.Offset})
 		}
 	}
-	cohorts, maxOff = cohortAxis(clvPts)
-	p("cohort\t")
+	cohorts, maxOff := cohortAxis(clvPts)
+	t.p("cohort\t")
 	for k := 0; k <= maxOff; k++ {
-		p("+%d\t", k)
+		t.p("+%d\t", k)
 	}
-	p("\n")
+	t.p("\n")
 	for _, c := range cohorts {
 		key := monthLabel(c)
-		p("%s\t", key)
+		t.p("%s\t", key)
 		for k := 0; k <= maxOff; k++ {
 			if pt, ok := clv[fmt.Sprintf("%s/%d", key, k)]; ok {
-				p("%s\t", money(pt.Total(), cur))
+				t.p("%s\t", money(pt.Total(), t.cur))
 			} else {
-				p("\t")
+				t.p("\t")
 			}
 		}
-		p("\n")
+		t.p("\n")
 	}
-	flush()
+	t.flush()
+}
 
-	p("\nChurn, repeat purchases, LTV (platform, AMPU and LTV in %s)\n", cur)
-	flush()
-	p("month\tactive at start\tchurned\tchurn\tRPR\tAMPU\tLTV\tcurrency\t\n")
+// churn writes churn, repeat purchases and LTV per month.
+func (t *textWriter) churn(d Data) {
+	t.p("\nChurn, repeat purchases, LTV (platform, AMPU and LTV in %s)\n", t.cur)
+	t.flush()
+	t.p("month\tactive at start\tchurned\tchurn\tRPR\tAMPU\tLTV\tcurrency\t\n")
 	for _, c := range sortedChurn(d.Churn) {
-		if c.Currency != cur && c.Currency != "" {
+		if c.Currency != t.cur && c.Currency != "" {
 			continue
 		}
 		r := churnRowOf(c)
-		p("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Active, r.Churned, r.ChurnRate, r.RPR, r.AMPU, r.LTV, r.Currency)
+		t.p("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Active, r.Churned, r.ChurnRate, r.RPR, r.AMPU, r.LTV, r.Currency)
 	}
-	flush()
+	t.flush()
+}
 
-	p("\nGross and net CLV per client (platform, %s; net = gross - acquisition - retention cost)\n", cur)
-	flush()
-	p("month\tgross CLV\tacquisition\tretention\tnet CLV\t\n")
+// netCLV writes gross and net CLV per client and month.
+func (t *textWriter) netCLV(d Data) {
+	t.p("\nGross and net CLV per client (platform, %s; net = gross - acquisition - retention cost)\n", t.cur)
+	t.flush()
+	t.p("month\tgross CLV\tacquisition\tretention\tnet CLV\t\n")
 	for _, r := range netCLVRows(d.NetCLV) {
-		if r.Currency == cur {
-			p("%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Gross, r.Acquisition, r.Retention, r.Net)
+		if r.Currency == t.cur {
+			t.p("%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Gross, r.Acquisition, r.Retention, r.Net)
 		}
 	}
-	flush()
+	t.flush()
+}
 
-	p("\nCustomer retention rate (platform): CRR = (E - N) / S\n")
-	flush()
-	p("month\tS\tE\tN\tCRR\t\n")
+// crr writes the customer retention rate per month.
+func (t *textWriter) crr(d Data) {
+	t.p("\nCustomer retention rate (platform): CRR = (E - N) / S\n")
+	t.flush()
+	t.p("month\tS\tE\tN\tCRR\t\n")
 	for _, r := range crrRows(d.CRR) {
-		p("%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Start, r.End, r.New, r.Rate)
+		t.p("%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Start, r.End, r.New, r.Rate)
 	}
-	flush()
+	t.flush()
+}
 
-	p("\nSatisfaction (businesses with the most answers)\n")
-	flush()
-	p("%-34s\tNPS\tanswers\tCSAT\tanswers\t\n", "business")
+// satisfaction writes NPS and CSAT of the businesses with the most answers.
+func (t *textWriter) satisfaction(d Data) {
+	t.p("\nSatisfaction (businesses with the most answers)\n")
+	t.flush()
+	t.p("%-34s\tNPS\tanswers\tCSAT\tanswers\t\n", "business")
 	for i, s := range sortedNPS(d.NPS) {
 		if i == 10 {
 			break
 		}
 		r := npsRowOf(s)
-		p("%-34s\t%s\t%s\t%s\t%s\t\n", truncate(r.Name, 34), r.NPS, r.Responses, r.CSAT, r.CSATResponses)
+		t.p("%-34s\t%s\t%s\t%s\t%s\t\n", truncate(r.Name, 34), r.NPS, r.Responses, r.CSAT, r.CSATResponses)
 	}
-	flush()
+	t.flush()
+}
 
-	p("\nLTV : CAC (best ten)\n")
-	flush()
-	p("%-34s\tnew clients\tCAC\tLTV\tLTV : CAC\tcurrency\t\n", "business")
+// ltvCAC writes the ten best LTV : CAC ratios.
+func (t *textWriter) ltvCAC(d Data) {
+	t.p("\nLTV : CAC (best ten)\n")
+	t.flush()
+	t.p("%-34s\tnew clients\tCAC\tLTV\tLTV : CAC\tcurrency\t\n", "business")
 	for i, x := range sortedLTV(d.LTVCAC) {
 		if i == 10 {
 			break
 		}
 		r := ltvRowOf(x)
-		p("%-34s\t%s\t%s\t%s\t%s\t%s\t\n", truncate(r.Name, 34), r.NewClients, r.CAC, r.LTV, r.Ratio, r.Currency)
+		t.p("%-34s\t%s\t%s\t%s\t%s\t%s\t\n", truncate(r.Name, 34), r.NewClients, r.CAC, r.LTV, r.Ratio, r.Currency)
 	}
-	flush()
+	t.flush()
+}
 
+// deadLetters writes the dead letters per consumer, topic and reason.
+func (t *textWriter) deadLetters(d Data) {
 	var total int64
 	dlq := sortedDLQ(d.DLQ)
 	for _, x := range dlq {
 		total += x.Count
 	}
-	p("\nDead letters: %d\n", total)
-	flush()
+	t.p("\nDead letters: %d\n", total)
+	t.flush()
 	if len(dlq) > 0 {
 		wc, wt, wr := len("consumer"), len("topic"), len("reason")
 		for _, x := range dlq {
 			wc, wt, wr = max(wc, len([]rune(x.Consumer))), max(wt, len([]rune(x.Topic))), max(wr, len([]rune(truncate(x.Reason, 40))))
 		}
-		p("%-*s\t%-*s\t%-*s\trecords\t\n", wc, "consumer", wt, "topic", wr, "reason")
+		t.p("%-*s\t%-*s\t%-*s\trecords\t\n", wc, "consumer", wt, "topic", wr, "reason")
 		for _, x := range dlq {
-			p("%-*s\t%-*s\t%-*s\t%d\t\n", wc, x.Consumer, wt, x.Topic, wr, truncate(x.Reason, 40), x.Count)
+			t.p("%-*s\t%-*s\t%-*s\t%d\t\n", wc, x.Consumer, wt, x.Topic, wr, truncate(x.Reason, 40), x.Count)
 		}
 	}
-	flush()
-	if err != nil {
-		return fmt.Errorf("writing text report: %w", err)
-	}
-	return nil
+	t.flush()
 }
 
 // cohortAxis returns the sorted distinct cohorts and the largest offset.

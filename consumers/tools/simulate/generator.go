@@ -272,33 +272,7 @@ func (g *Generator) profile(i int) client {
 	c.owner = g.owners.pick(r)
 	ob := &g.biz[c.owner]
 	sec := &sectors[ob.sector]
-	lo := ob.onboard
-	if lo.Before(g.cfg.Start) {
-		lo = g.cfg.Start
-	}
-	u := r.Float64()
-	switch {
-	case ob.month > 0 && u < 0.4, ob.month == 0 && u < 0.25:
-		c.channel = chanImport // a business imports its regulars when it joins
-		c.join = lo.Add(time.Duration(r.Float64() * 3 * 24 * float64(time.Hour)))
-		if ob.month == 0 {
-			c.join = lo.Add(time.Duration(r.Float64() * 30 * 24 * float64(time.Hour)))
-		}
-	default:
-		switch v := r.Float64(); {
-		case v < 0.35:
-			c.channel = chanInvite
-		case v < 0.55:
-			c.channel = chanQR
-		default:
-			c.channel = chanBooking
-		}
-		c.join = lo.Add(time.Duration(math.Pow(r.Float64(), 0.9) * float64(g.end.Sub(lo))))
-	}
-	c.join = c.join.Truncate(time.Second)
-	if !c.join.Before(g.end) {
-		c.join = g.end.Add(-time.Hour)
-	}
+	c.channel, c.join = g.joining(ob)
 	c.joinMonth = monthIndex(g.cfg.Start, c.join)
 
 	hazard := sec.hazard * (0.5 + r.Float64())
@@ -334,6 +308,41 @@ func (g *Generator) profile(i int) client {
 	return c
 }
 
+// joining draws how and when a client of owner ob joins: imported when ob joins, else
+// invited, by QR code or by a first booking, some time until the end of the period.
+func (g *Generator) joining(ob *business) (channel int, join time.Time) {
+	r := g.r
+	var c client
+	lo := ob.onboard
+	if lo.Before(g.cfg.Start) {
+		lo = g.cfg.Start
+	}
+	u := r.Float64()
+	switch {
+	case ob.month > 0 && u < 0.4, ob.month == 0 && u < 0.25:
+		c.channel = chanImport // a business imports its regulars when it joins
+		c.join = lo.Add(time.Duration(r.Float64() * 3 * 24 * float64(time.Hour)))
+		if ob.month == 0 {
+			c.join = lo.Add(time.Duration(r.Float64() * 30 * 24 * float64(time.Hour)))
+		}
+	default:
+		switch v := r.Float64(); {
+		case v < 0.35:
+			c.channel = chanInvite
+		case v < 0.55:
+			c.channel = chanQR
+		default:
+			c.channel = chanBooking
+		}
+		c.join = lo.Add(time.Duration(math.Pow(r.Float64(), 0.9) * float64(g.end.Sub(lo))))
+	}
+	c.join = c.join.Truncate(time.Second)
+	if !c.join.Before(g.end) {
+		c.join = g.end.Add(-time.Hour)
+	}
+	return c.channel, c.join
+}
+
 func (g *Generator) clientID(i int) string { return "c" + g.tag + "-" + pad(i, g.cwidth) }
 
 // bookingPlan is one booking to generate in a client-month.
@@ -355,7 +364,6 @@ func (g *Generator) clientMonth(i, m int) {
 		return
 	}
 	g.seed(3, uint64(i), uint64(m))
-	r := g.r
 	g.completedBk = g.completedBk[:0]
 	id := g.clientID(i)
 	key := []byte(id)
@@ -382,76 +390,126 @@ func (g *Generator) clientMonth(i, m int) {
 	}
 	var late []int // buffer positions of bookings delivered at the end of the batch
 	if m >= c.joinMonth && m <= c.lastMonth {
-		from := ms
-		if c.join.After(from) {
-			from = c.join
-		}
-		sec := &sectors[g.biz[c.owner].sector]
-		frac := float64(me.Sub(from)) / float64(me.Sub(ms))
-		lambda := c.visits * sec.season[int(ms.Month())-1] * frac
-		n := poisson(r, lambda)
-		plans := make([]bookingPlan, 0, n+1)
-		if m == c.joinMonth && c.channel == chanBooking {
-			plans = append(plans, bookingPlan{at: c.join, first: true})
-		}
-		// Visits of the last month end before the period does, so every purchase falls
-		// inside it (earlier months may spill a visit's end into the next month).
-		until := me
-		if m == g.cfg.Months-1 {
-			until = me.Add(-3 * time.Hour)
-		}
-		for range n {
-			at := from.Add(time.Duration(r.Float64() * float64(until.Sub(from)))).Truncate(time.Minute)
-			if !at.After(c.join) {
-				at = c.join.Add(time.Minute)
-			}
-			if !at.Before(until) {
-				continue
-			}
-			plans = append(plans, bookingPlan{at: at})
-		}
-		slices.SortStableFunc(plans, func(a, b bookingPlan) int { return a.at.Compare(b.at) })
-		for k, p := range plans {
-			start := len(g.buf)
-			g.booking(&c, id, key, m, k, p)
-			if r.Float64() < 0.01 && len(g.buf) > start {
-				late = append(late, start, len(g.buf))
-			}
-		}
+		late = g.monthBookings(&c, id, key, m, ms, me)
 	}
 	if enrollLate && m == c.joinMonth && c.joinMonth == g.cfg.Months-1 {
 		g.stats.lateEnrollments++
 		g.emitClient(schemas.TopicEnrollments, key, enrollment)
 	}
 	if claimNow {
-		g.stats.rejectedClaims++
-		src := "qr"
-		if r.IntN(2) == 0 {
-			src = "invite"
-		}
-		g.emitClient(schemas.TopicEnrollments, key, schemas.Enrollment{
-			EventID: "en" + g.tag + "-" + id[1:] + "-1", ClientID: id, BusinessID: g.biz[c.claimer].id,
-			Source: src, OccurredAt: c.claimAt,
-		})
+		g.rejectedClaim(&c, id, key)
 	}
-	if len(late) > 0 { // move late-delivered bookings to the end, keeping their own order
-		var moved, kept []Event
-		prev := 0
-		for k := 0; k < len(late); k += 2 {
-			kept = append(kept, g.buf[prev:late[k]]...)
-			moved = append(moved, g.buf[late[k]:late[k+1]]...)
-			prev = late[k+1]
-		}
-		kept = append(kept, g.buf[prev:]...)
-		g.buf = append(append(g.buf[:0], kept...), moved...)
-		g.stats.lateBookings += int64(len(late) / 2)
+	if len(late) > 0 {
+		g.deliverLate(late)
 	}
 	g.finishBatch()
 	g.retentionClient(i, id, m)
 }
 
-// booking emits one booking's lifecycle (and maybe a feedback answer) for client c.
+// rejectedClaim emits the enrollment by which client c's claimer tries to take it over (the
+// ledger refuses it: c already has an owner).
+func (g *Generator) rejectedClaim(c *client, id string, key []byte) {
+	g.stats.rejectedClaims++
+	src := "qr"
+	if g.r.IntN(2) == 0 {
+		src = "invite"
+	}
+	g.emitClient(schemas.TopicEnrollments, key, schemas.Enrollment{
+		EventID: "en" + g.tag + "-" + id[1:] + "-1", ClientID: id, BusinessID: g.biz[c.claimer].id,
+		Source: src, OccurredAt: c.claimAt,
+	})
+}
+
+// monthBookings emits client c's bookings of month m (from ms to me) and returns the buffer
+// positions (start, end pairs) of those to be delivered late, at the end of the batch.
+func (g *Generator) monthBookings(c *client, id string, key []byte, m int, ms, me time.Time) []int {
+	r := g.r
+	var late []int
+	from := ms
+	if c.join.After(from) {
+		from = c.join
+	}
+	sec := &sectors[g.biz[c.owner].sector]
+	frac := float64(me.Sub(from)) / float64(me.Sub(ms))
+	lambda := c.visits * sec.season[int(ms.Month())-1] * frac
+	n := poisson(r, lambda)
+	plans := make([]bookingPlan, 0, n+1)
+	if m == c.joinMonth && c.channel == chanBooking {
+		plans = append(plans, bookingPlan{at: c.join, first: true})
+	}
+	// Visits of the last month end before the period does, so every purchase falls
+	// inside it (earlier months may spill a visit's end into the next month).
+	until := me
+	if m == g.cfg.Months-1 {
+		until = me.Add(-3 * time.Hour)
+	}
+	for range n {
+		at := from.Add(time.Duration(r.Float64() * float64(until.Sub(from)))).Truncate(time.Minute)
+		if !at.After(c.join) {
+			at = c.join.Add(time.Minute)
+		}
+		if !at.Before(until) {
+			continue
+		}
+		plans = append(plans, bookingPlan{at: at})
+	}
+	slices.SortStableFunc(plans, func(a, b bookingPlan) int { return a.at.Compare(b.at) })
+	for k, p := range plans {
+		start := len(g.buf)
+		g.booking(c, id, key, m, k, p)
+		if r.Float64() < 0.01 && len(g.buf) > start {
+			late = append(late, start, len(g.buf))
+		}
+	}
+	return late
+}
+
+// deliverLate moves the late-delivered bookings (start, end pairs of buffer positions) to
+// the end of the buffer, keeping their own order.
+func (g *Generator) deliverLate(late []int) {
+	var moved, kept []Event
+	prev := 0
+	for k := 0; k < len(late); k += 2 {
+		kept = append(kept, g.buf[prev:late[k]]...)
+		moved = append(moved, g.buf[late[k]:late[k+1]]...)
+		prev = late[k+1]
+	}
+	kept = append(kept, g.buf[prev:]...)
+	g.buf = append(append(g.buf[:0], kept...), moved...)
+	g.stats.lateBookings += int64(len(late) / 2)
+}
+
+// booking emits one booking's lifecycle (and maybe a feedback answer) for client c. The
+// steps draw from the generator's random source in a fixed order: provider, price, times,
+// entry point and outcome, what follows completion, feedback.
 func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookingPlan) {
+	prov := g.provider(c, p)
+	b := &g.biz[prov]
+	lc := lifecycle{g: g, key: key, plan: p}
+	lc.price(b, id, m, k)
+	g.stats.bookings++
+	lc.schedule()
+	completed, instant := lc.untilCompleted()
+	if !completed {
+		return
+	}
+	g.stats.completed++
+	if instant {
+		g.stats.instant++
+	}
+	if prov != c.owner {
+		g.stats.cross++
+	}
+	cancelledAfter := !p.first && lc.afterCompletion(b)
+	g.completedBk = append(g.completedBk, doneBooking{prov: prov, amount: lc.amount, at: lc.completed, first: p.first, cancelled: cancelledAfter})
+	if !cancelledAfter && g.r.Float64() < c.feedback {
+		g.feedback(id, key, b, lc)
+	}
+}
+
+// provider picks the business client c books with: its owner for the first booking and
+// its home share, else a favourite or any owner near home.
+func (g *Generator) provider(c *client, p bookingPlan) int {
 	r := g.r
 	prov := c.owner
 	if !p.first && r.Float64() >= c.homeShare {
@@ -466,39 +524,68 @@ func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookin
 			prov = c.owner
 		}
 	}
-	b := &g.biz[prov]
+	return prov
+}
+
+// lifecycle is one booking being emitted: its record, amount (in minor units) and times.
+type lifecycle struct {
+	g    *Generator
+	key  []byte
+	plan bookingPlan
+	bk   schemas.Booking
+	// amount in the currency's minor units
+	amount                        int64
+	created, confirmed, completed time.Time
+}
+
+// price makes the booking's record at business b with a price around b's.
+func (lc *lifecycle) price(b *business, id string, m, k int) {
+	r := lc.g.r
 	sec := &sectors[b.sector]
 	amount := roundTo(int64(float64(b.price)*(0.7+0.8*r.Float64())), b.cur.step)
 	amount = max(amount, b.cur.step)
 	if b.cur.code == "EUR" && r.Float64() < 0.3 {
 		amount -= 10 // 49.90-style prices
 	}
-	bk := schemas.Booking{
-		BookingID:  "bk" + g.tag + "-" + id[1:] + "-" + strconv.Itoa(m) + "-" + strconv.Itoa(k),
+	lc.amount = amount
+	lc.bk = schemas.Booking{
+		BookingID:  "bk" + lc.g.tag + "-" + id[1:] + "-" + strconv.Itoa(m) + "-" + strconv.Itoa(k),
 		ClientID:   id,
 		BusinessID: b.id,
 		Amount:     decimal.New(amount, -b.cur.exp),
 		Currency:   b.cur.code,
 		Category:   sec.categories[r.IntN(len(sec.categories))],
 	}
-	g.stats.bookings++
+}
+
+// schedule sets when the booking is created, confirmed and completed around the visit.
+func (lc *lifecycle) schedule() {
+	r, p := lc.g.r, lc.plan
 	lead := time.Duration((1 + r.ExpFloat64()*72) * float64(time.Hour))
-	created := p.at.Add(-min(lead, 21*24*time.Hour)).Truncate(time.Second)
-	confirmed := created.Add(time.Duration((0.1 + 5*r.Float64()) * float64(time.Hour))).Truncate(time.Second)
-	if !confirmed.Before(p.at) {
-		confirmed = p.at.Add(-time.Minute)
+	lc.created = p.at.Add(-min(lead, 21*24*time.Hour)).Truncate(time.Second)
+	lc.confirmed = lc.created.Add(time.Duration((0.1 + 5*r.Float64()) * float64(time.Hour))).Truncate(time.Second)
+	if !lc.confirmed.Before(p.at) {
+		lc.confirmed = p.at.Add(-time.Minute)
 	}
-	completed := p.at.Add(time.Duration(30+r.IntN(90)) * time.Minute)
+	lc.completed = p.at.Add(time.Duration(30+r.IntN(90)) * time.Minute)
 	if p.first {
-		completed = p.at // the first booking's completion is the client's join time
+		lc.completed = p.at // the first booking's completion is the client's join time
 	}
-	ev := func(st schemas.Status, at time.Time) {
-		e := bk
-		e.Status = st
-		e.EventID = bk.BookingID + "-" + statusWord[st]
-		e.OccurredAt = at
-		g.emitClient(schemas.TopicBookings, key, e)
-	}
+}
+
+// ev emits the booking's status st at at.
+func (lc *lifecycle) ev(st schemas.Status, at time.Time) {
+	e := lc.bk
+	e.Status = st
+	e.EventID = lc.bk.BookingID + "-" + statusWord[st]
+	e.OccurredAt = at
+	lc.g.emitClient(schemas.TopicBookings, lc.key, e)
+}
+
+// untilCompleted emits the booking's statuses from its entry point to its completion, or to
+// its cancellation or no-show (completed false); instant says it skipped confirmed.
+func (lc *lifecycle) untilCompleted() (completed, instant bool) {
+	r, g, p := lc.g.r, lc.g, lc.plan
 	// Entry point: most bookings are created online; some start confirmed (phone) or
 	// completed (walk-in at the till).
 	entry := schemas.StatusCreated
@@ -519,87 +606,87 @@ func (g *Generator) booking(c *client, id string, key []byte, m, k int, p bookin
 		if entry == schemas.StatusCompleted {
 			entry = schemas.StatusCreated
 		}
-		ev(entry, created)
+		lc.ev(entry, lc.created)
 		if entry == schemas.StatusCreated && r.IntN(2) == 0 {
-			ev(schemas.StatusConfirmed, confirmed)
+			lc.ev(schemas.StatusConfirmed, lc.confirmed)
 		}
-		cancelAt := created.Add(time.Duration(r.Float64() * float64(p.at.Sub(created)))).Truncate(time.Second)
-		ev(schemas.StatusCancelled, cancelAt)
+		cancelAt := lc.created.Add(time.Duration(r.Float64() * float64(p.at.Sub(lc.created)))).Truncate(time.Second)
+		lc.ev(schemas.StatusCancelled, cancelAt)
 		g.stats.cancellations++
-		return
+		return false, false
 	case outcome < 0.10: // no-show or still open: never completed
 		if entry == schemas.StatusCompleted {
 			entry = schemas.StatusConfirmed
 		}
-		ev(entry, created)
+		lc.ev(entry, lc.created)
 		if entry == schemas.StatusCreated {
-			ev(schemas.StatusConfirmed, confirmed)
+			lc.ev(schemas.StatusConfirmed, lc.confirmed)
 		}
-		return
+		return false, false
 	}
 	if entry == schemas.StatusCreated {
-		ev(schemas.StatusCreated, created)
+		lc.ev(schemas.StatusCreated, lc.created)
 	}
 	// Instant bookings skip confirmed (SPEC: any step may be skipped): about half of all
 	// bookings go created → completed.
-	instant := entry == schemas.StatusCreated && r.Float64() < instantShare
+	instant = entry == schemas.StatusCreated && r.Float64() < instantShare
 	if entry != schemas.StatusCompleted && !instant {
-		ev(schemas.StatusConfirmed, confirmed)
+		lc.ev(schemas.StatusConfirmed, lc.confirmed)
 	}
-	ev(schemas.StatusCompleted, completed)
-	g.stats.completed++
-	if instant {
-		g.stats.instant++
-	}
-	if prov != c.owner {
-		g.stats.cross++
-	}
-	cancelledAfter := false
-	if !p.first {
-		switch u := r.Float64(); {
-		case u < 0.012: // cancelled after completion: a full refund
-			cancelledAfter = true
-			ev(schemas.StatusCancelled, completed.Add(time.Duration(1+r.IntN(7*24))*time.Hour))
-			g.stats.cancellations++
-		case u < 0.06: // one or two partial refunds
-			left := amount
-			at := completed
-			parts := 1 + r.IntN(2)
-			for j := range parts {
-				share := 0.1 + 0.4*r.Float64()
-				if j == parts-1 && r.IntN(4) == 0 {
-					share = 1 // the rest
-				}
-				ref := roundTo(int64(float64(left)*share), 1)
-				ref = min(max(ref, 1), left)
-				left -= ref
-				at = at.Add(time.Duration(1+r.IntN(14*24)) * time.Hour)
-				e := bk
-				e.Status = schemas.StatusRefunded
-				e.EventID = bk.BookingID + "-refunded-" + strconv.Itoa(j)
-				e.RefundAmount = decimal.New(ref, -b.cur.exp)
-				e.OccurredAt = at
-				g.emitClient(schemas.TopicBookings, key, e)
-				g.stats.refunds++
-				if left == 0 {
-					break
-				}
+	lc.ev(schemas.StatusCompleted, lc.completed)
+	return true, instant
+}
+
+// afterCompletion maybe cancels the completed booking (a full refund; it reports true) or
+// refunds part of it once or twice.
+func (lc *lifecycle) afterCompletion(b *business) (cancelled bool) {
+	r, g := lc.g.r, lc.g
+	switch u := r.Float64(); {
+	case u < 0.012: // cancelled after completion: a full refund
+		lc.ev(schemas.StatusCancelled, lc.completed.Add(time.Duration(1+r.IntN(7*24))*time.Hour))
+		g.stats.cancellations++
+		return true
+	case u < 0.06: // one or two partial refunds
+		left := lc.amount
+		at := lc.completed
+		parts := 1 + r.IntN(2)
+		for j := range parts {
+			share := 0.1 + 0.4*r.Float64()
+			if j == parts-1 && r.IntN(4) == 0 {
+				share = 1 // the rest
+			}
+			ref := roundTo(int64(float64(left)*share), 1)
+			ref = min(max(ref, 1), left)
+			left -= ref
+			at = at.Add(time.Duration(1+r.IntN(14*24)) * time.Hour)
+			e := lc.bk
+			e.Status = schemas.StatusRefunded
+			e.EventID = lc.bk.BookingID + "-refunded-" + strconv.Itoa(j)
+			e.RefundAmount = decimal.New(ref, -b.cur.exp)
+			e.OccurredAt = at
+			g.emitClient(schemas.TopicBookings, lc.key, e)
+			g.stats.refunds++
+			if left == 0 {
+				break
 			}
 		}
 	}
-	g.completedBk = append(g.completedBk, doneBooking{prov: prov, amount: amount, at: completed, first: p.first, cancelled: cancelledAfter})
-	if !cancelledAfter && r.Float64() < c.feedback {
-		fb := schemas.Feedback{
-			EventID: bk.BookingID + "-fb", ClientID: id, BusinessID: b.id,
-			OccurredAt: completed.Add(time.Duration(1+r.IntN(72)) * time.Hour),
-		}
-		if r.Float64() < 0.6 {
-			fb.Kind, fb.Score = schemas.FeedbackNPS, npsScore(r, b.quality)
-		} else {
-			fb.Kind, fb.Score = schemas.FeedbackCSAT, csatScore(r, b.quality)
-		}
-		g.emitClient(schemas.TopicFeedback, key, fb)
+	return false
+}
+
+// feedback emits client id's NPS or CSAT answer about the completed booking lc at b.
+func (g *Generator) feedback(id string, key []byte, b *business, lc lifecycle) {
+	r := g.r
+	fb := schemas.Feedback{
+		EventID: lc.bk.BookingID + "-fb", ClientID: id, BusinessID: b.id,
+		OccurredAt: lc.completed.Add(time.Duration(1+r.IntN(72)) * time.Hour),
 	}
+	if r.Float64() < 0.6 {
+		fb.Kind, fb.Score = schemas.FeedbackNPS, npsScore(r, b.quality)
+	} else {
+		fb.Kind, fb.Score = schemas.FeedbackCSAT, csatScore(r, b.quality)
+	}
+	g.emitClient(schemas.TopicFeedback, key, fb)
 }
 
 // instantShare is the share of completed bookings entered as created that skip confirmed;

@@ -70,45 +70,52 @@ func (g *Generator) malformed(topic schemas.Topic, key []byte, v any) {
 	case UnknownStatus:
 		bad(editJSON(g.encode(withEventID(v, suffix)), "status", []byte(`"no_show"`)))
 	case UnknownCurrency, NegativeAmount, ImpossibleTransition, RefundExceeds:
-		// A fresh booking with the same provider, a minute after the completed source event.
-		fresh := bk
-		fresh.BookingID = bk.BookingID + suffix
-		fresh.OccurredAt = bk.OccurredAt.Add(time.Minute)
-		ev := func(st schemas.Status) schemas.Booking {
-			e := fresh
-			e.Status = st
-			e.EventID = fresh.BookingID + "-" + statusWord[st]
-			return e
+		g.badBooking(topic, key, bk, kind, suffix, bad)
+
+	}
+}
+
+// badBooking emits a fresh booking of kind (a rule the ledger refuses) modelled on the
+// completed booking bk, through bad for the refused record.
+func (g *Generator) badBooking(topic schemas.Topic, key []byte, bk schemas.Booking, kind MalformedKind, suffix string, bad func([]byte)) {
+	// A fresh booking with the same provider, a minute after the completed source event.
+	fresh := bk
+	fresh.BookingID = bk.BookingID + suffix
+	fresh.OccurredAt = bk.OccurredAt.Add(time.Minute)
+	ev := func(st schemas.Status) schemas.Booking {
+		e := fresh
+		e.Status = st
+		e.EventID = fresh.BookingID + "-" + statusWord[st]
+		return e
+	}
+	switch kind {
+	case UnknownCurrency:
+		e := ev(schemas.StatusCompleted)
+		e.Currency = "QQQ"
+		bad(g.encode(e))
+	case NegativeAmount:
+		e := ev(schemas.StatusCompleted)
+		e.Amount = bk.Amount.Neg()
+		bad(g.encode(e))
+	case ImpossibleTransition:
+		g.stats.bookings++
+		g.stats.cancellations++
+		g.emitKeyed(topic, key, ev(schemas.StatusCreated))
+		g.emitKeyed(topic, key, ev(schemas.StatusCancelled))
+		bad(g.encode(ev(schemas.StatusCompleted)))
+	case RefundExceeds:
+		g.stats.bookings++
+		g.stats.completed++
+		if bk.BusinessID != g.biz[g.curOwner].id {
+			g.stats.cross++
 		}
-		switch kind {
-		case UnknownCurrency:
-			e := ev(schemas.StatusCompleted)
-			e.Currency = "QQQ"
-			bad(g.encode(e))
-		case NegativeAmount:
-			e := ev(schemas.StatusCompleted)
-			e.Amount = bk.Amount.Neg()
-			bad(g.encode(e))
-		case ImpossibleTransition:
-			g.stats.bookings++
-			g.stats.cancellations++
-			g.emitKeyed(topic, key, ev(schemas.StatusCreated))
-			g.emitKeyed(topic, key, ev(schemas.StatusCancelled))
-			bad(g.encode(ev(schemas.StatusCompleted)))
-		case RefundExceeds:
-			g.stats.bookings++
-			g.stats.completed++
-			if bk.BusinessID != g.biz[g.curOwner].id {
-				g.stats.cross++
-			}
-			g.emitKeyed(topic, key, ev(schemas.StatusCompleted))
-			e := ev(schemas.StatusRefunded)
-			e.EventID += "-0"
-			exp, _ := schemas.MinorUnit(bk.Currency)
-			e.RefundAmount = bk.Amount.Add(decimal.New(1, -exp))
-			e.OccurredAt = fresh.OccurredAt.Add(24 * time.Hour)
-			bad(g.encode(e))
-		}
+		g.emitKeyed(topic, key, ev(schemas.StatusCompleted))
+		e := ev(schemas.StatusRefunded)
+		e.EventID += "-0"
+		exp, _ := schemas.MinorUnit(bk.Currency)
+		e.RefundAmount = bk.Amount.Add(decimal.New(1, -exp))
+		e.OccurredAt = fresh.OccurredAt.Add(24 * time.Hour)
+		bad(g.encode(e))
 	}
 }
 

@@ -78,30 +78,8 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 	if opts.Interval <= 0 {
 		opts.Interval = 5 * time.Second
 	}
-	topics := opts.Topics.WithDefaults()
-	names := map[schemas.Topic]string{
-		schemas.TopicEnrollments:      string(topics.Enrollments),
-		schemas.TopicBookings:         string(topics.Bookings),
-		schemas.TopicBusinesses:       string(topics.Businesses),
-		schemas.TopicFeedback:         string(topics.Feedback),
-		schemas.TopicAcquisitionCosts: string(topics.AcquisitionCosts),
-		schemas.TopicRetentionCosts:   string(topics.RetentionCosts),
-	}
-	var (
-		acked    atomic.Int64
-		errOnce  sync.Once
-		firstErr atomic.Pointer[error]
-	)
-	promise := func(r *kgo.Record, err error) {
-		if err != nil {
-			errOnce.Do(func() {
-				err = fmt.Errorf("producing to %s: %w", r.Topic, err)
-				firstErr.Store(&err)
-			})
-			return
-		}
-		acked.Add(1)
-	}
+	names := topicNames(opts.Topics.WithDefaults())
+	var a acks
 	start := time.Now()
 	prog := newProgress(opts.Progress, opts.Interval, start)
 	var sent int64
@@ -109,23 +87,10 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 	rates := false // businesses events sent since the last flush
 	next := g.Next
 	if opts.EventOrder {
-		var all []Event
-		for e, ok := g.Next(); ok; e, ok = g.Next() {
-			e.Key, e.Value = bytes.Clone(e.Key), bytes.Clone(e.Value)
-			all = append(all, e)
-		}
-		SortByEventTime(all)
-		next = func() (Event, bool) {
-			if len(all) == 0 {
-				return Event{}, false
-			}
-			e := all[0]
-			all = all[1:]
-			return e, true
-		}
+		next = inEventOrder(g)
 	}
 	for {
-		if p := firstErr.Load(); p != nil {
+		if p := a.first.Load(); p != nil {
 			break
 		}
 		if err = ctx.Err(); err != nil {
@@ -135,14 +100,10 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 		if !ok {
 			break
 		}
-		if rates && e.Topic != schemas.TopicBusinesses {
-			if err = cl.Flush(ctx); err != nil {
-				err = fmt.Errorf("flushing businesses events: %w", err)
-				break
-			}
+		if err = announce(ctx, cl, &rates, e.Topic); err != nil {
+			break
 		}
-		rates = e.Topic == schemas.TopicBusinesses
-		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, promise)
+		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, a.promise)
 		sent++
 		if opts.Rate > 0 {
 			due := start.Add(time.Duration(float64(sent) / opts.Rate * float64(time.Second)))
@@ -153,7 +114,7 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 			}
 		}
 		if sent&255 == 0 {
-			prog.update(g.Progress(), acked.Load(), false)
+			prog.update(g.Progress(), a.n.Load(), false)
 		}
 	}
 	if err == nil {
@@ -161,11 +122,73 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 			err = fmt.Errorf("flushing produced records: %w", ferr)
 		}
 	}
-	if p := firstErr.Load(); p != nil {
+	if p := a.first.Load(); p != nil {
 		err = errors.Join(*p, err)
 	}
-	prog.update(g.Progress(), acked.Load(), true)
+	prog.update(g.Progress(), a.n.Load(), true)
 	return g.Stats(), err
+}
+
+// topicNames maps the logical topics the generator yields to the names in topics.
+func topicNames(topics schemas.Topics) map[schemas.Topic]string {
+	return map[schemas.Topic]string{
+		schemas.TopicEnrollments:      string(topics.Enrollments),
+		schemas.TopicBookings:         string(topics.Bookings),
+		schemas.TopicBusinesses:       string(topics.Businesses),
+		schemas.TopicFeedback:         string(topics.Feedback),
+		schemas.TopicAcquisitionCosts: string(topics.AcquisitionCosts),
+		schemas.TopicRetentionCosts:   string(topics.RetentionCosts),
+	}
+}
+
+// inEventOrder generates all of g, sorts it by event time (SortByEventTime) and returns a
+// Next over the sorted events.
+func inEventOrder(g *Generator) func() (Event, bool) {
+	var all []Event
+	for e, ok := g.Next(); ok; e, ok = g.Next() {
+		e.Key, e.Value = bytes.Clone(e.Key), bytes.Clone(e.Value)
+		all = append(all, e)
+	}
+	SortByEventTime(all)
+	return func() (Event, bool) {
+		if len(all) == 0 {
+			return Event{}, false
+		}
+		e := all[0]
+		all = all[1:]
+		return e, true
+	}
+}
+
+// acks counts acknowledged records and keeps the first produce error.
+type acks struct {
+	n     atomic.Int64
+	once  sync.Once
+	first atomic.Pointer[error]
+}
+
+// promise is the produce callback of every record.
+func (a *acks) promise(r *kgo.Record, err error) {
+	if err != nil {
+		a.once.Do(func() {
+			err = fmt.Errorf("producing to %s: %w", r.Topic, err)
+			a.first.Store(&err)
+		})
+		return
+	}
+	a.n.Add(1)
+}
+
+// announce flushes cl before an event of topic when businesses events were sent since the
+// last flush (*rates), so those are in the log first, and notes whether topic is one.
+func announce(ctx context.Context, cl *kgo.Client, rates *bool, topic schemas.Topic) error {
+	if *rates && topic != schemas.TopicBusinesses {
+		if err := cl.Flush(ctx); err != nil {
+			return fmt.Errorf("flushing businesses events: %w", err)
+		}
+	}
+	*rates = topic == schemas.TopicBusinesses
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -12,7 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	"github.com/taskole/revshare/schemas"
 )
 
 // TestProduceSmallPreset produces the "small" preset to the real broker and reads back the
@@ -20,14 +19,7 @@ import (
 func TestProduceSmallPreset(t *testing.T) {
 	brokers := itest.Kafka(t)
 	topics := itest.Topics(t)
-	names := map[schemas.Topic]string{
-		schemas.TopicEnrollments:      string(topics.Enrollments),
-		schemas.TopicBookings:         string(topics.Bookings),
-		schemas.TopicBusinesses:       string(topics.Businesses),
-		schemas.TopicFeedback:         string(topics.Feedback),
-		schemas.TopicAcquisitionCosts: string(topics.AcquisitionCosts),
-		schemas.TopicRetentionCosts:   string(topics.RetentionCosts),
-	}
+	names := topicNames(topics)
 	var list []string
 	for _, n := range names {
 		list = append(list, n)

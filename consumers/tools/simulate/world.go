@@ -156,8 +156,6 @@ func (p *picker) pick(r *rand.Rand) int {
 // buildBusinesses creates the businesses of cfg, deterministic in cfg.Seed.
 func buildBusinesses(cfg Config, tag string) ([]business, picker, [nSectors]picker) {
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x6275736e657373)) // "business"
-	end := cfg.Start.AddDate(0, cfg.Months, 0)
-	span := end.Sub(cfg.Start)
 	width := len(strconv.Itoa(cfg.Businesses - 1))
 	var shares picker
 	for s := range sectors {
@@ -168,57 +166,64 @@ func buildBusinesses(cfg Config, tag string) ([]business, picker, [nSectors]pick
 	var bySector [nSectors]picker
 	for i := range out {
 		b := &out[i]
-		b.id = "b" + tag + "-" + pad(i, width)
-		b.sector = shares.pick(r)
-		if i < nSectors { // every sector has at least one business
-			b.sector = i
-		}
-		b.cur = eur
-		switch {
-		case cfg.Businesses >= 20 && i%40 == 17:
-			b.cur = jpy
-		case cfg.Businesses >= 20 && i%40 == 33:
-			b.cur = bhd
-		}
-		sec := &sectors[b.sector]
-		city := cities[r.IntN(len(cities))]
-		if b.cur.code == "JPY" {
-			city = jpCities[r.IntN(len(jpCities))]
-		} else if b.cur.code == "BHD" {
-			city = "Manama"
-		}
-		b.name = sec.prefixes[r.IntN(len(sec.prefixes))] + " " + nameWords[r.IntN(len(nameWords))] + " " + city
-		eurCents := sec.priceLo + r.Int64N(sec.priceHi-sec.priceLo+1)
-		b.price = max(roundTo(int64(float64(eurCents)*b.cur.rate), b.cur.step), b.cur.step)
-		// Pareto sizes: a few large businesses bring most clients.
-		b.weight = math.Min(math.Pow(1-r.Float64(), -1/1.3), 60)
-		b.quality = 0.35 + 0.65*r.Float64()
-		if r.Float64() < 0.55 || i < nSectors {
-			b.onboard = cfg.Start.Add(-time.Duration(1+r.IntN(365*24)) * time.Hour)
-		} else {
-			b.onboard = cfg.Start.Add(time.Duration(r.Float64() * 0.85 * float64(span))).Truncate(time.Minute)
-			b.month = monthIndex(cfg.Start, b.onboard)
-		}
-		b.rate = 30 + 5*int64(r.IntN(15)) // 0.030 … 0.100
-		if cfg.Months >= 3 && r.Float64() < 0.15 {
-			first := max(b.month+2, 2)
-			if first <= cfg.Months-1 {
-				b.changeAt = first + r.IntN(cfg.Months-first)
-				delta := 10 + 5*int64(r.IntN(5))
-				if r.IntN(2) == 0 && b.rate-delta >= 20 {
-					delta = -delta
-				}
-				b.newRate = min(b.rate+delta, 120)
-			}
-		}
-		if r.Float64() < 0.5 {
-			b.spend = roundTo(int64(float64(5000+r.IntN(60000))*b.weight/3*b.cur.rate), b.cur.step*2)
-			b.spend = max(b.spend, 2*b.cur.step)
-		}
+		drawBusiness(b, r, cfg, i, width, tag, &shares)
 		all.add(i, b.weight)
 		bySector[b.sector].add(i, b.weight)
 	}
 	return out, all, bySector
+}
+
+// drawBusiness draws business i of cfg into b from r (the same draws, in the same order,
+// for the same seed).
+func drawBusiness(b *business, r *rand.Rand, cfg Config, i, width int, tag string, shares *picker) {
+	span := cfg.Start.AddDate(0, cfg.Months, 0).Sub(cfg.Start)
+	b.id = "b" + tag + "-" + pad(i, width)
+	b.sector = shares.pick(r)
+	if i < nSectors { // every sector has at least one business
+		b.sector = i
+	}
+	b.cur = eur
+	switch {
+	case cfg.Businesses >= 20 && i%40 == 17:
+		b.cur = jpy
+	case cfg.Businesses >= 20 && i%40 == 33:
+		b.cur = bhd
+	}
+	sec := &sectors[b.sector]
+	city := cities[r.IntN(len(cities))]
+	if b.cur.code == "JPY" {
+		city = jpCities[r.IntN(len(jpCities))]
+	} else if b.cur.code == "BHD" {
+		city = "Manama"
+	}
+	b.name = sec.prefixes[r.IntN(len(sec.prefixes))] + " " + nameWords[r.IntN(len(nameWords))] + " " + city
+	eurCents := sec.priceLo + r.Int64N(sec.priceHi-sec.priceLo+1)
+	b.price = max(roundTo(int64(float64(eurCents)*b.cur.rate), b.cur.step), b.cur.step)
+	// Pareto sizes: a few large businesses bring most clients.
+	b.weight = math.Min(math.Pow(1-r.Float64(), -1/1.3), 60)
+	b.quality = 0.35 + 0.65*r.Float64()
+	if r.Float64() < 0.55 || i < nSectors {
+		b.onboard = cfg.Start.Add(-time.Duration(1+r.IntN(365*24)) * time.Hour)
+	} else {
+		b.onboard = cfg.Start.Add(time.Duration(r.Float64() * 0.85 * float64(span))).Truncate(time.Minute)
+		b.month = monthIndex(cfg.Start, b.onboard)
+	}
+	b.rate = 30 + 5*int64(r.IntN(15)) // 0.030 … 0.100
+	if cfg.Months >= 3 && r.Float64() < 0.15 {
+		first := max(b.month+2, 2)
+		if first <= cfg.Months-1 {
+			b.changeAt = first + r.IntN(cfg.Months-first)
+			delta := 10 + 5*int64(r.IntN(5))
+			if r.IntN(2) == 0 && b.rate-delta >= 20 {
+				delta = -delta
+			}
+			b.newRate = min(b.rate+delta, 120)
+		}
+	}
+	if r.Float64() < 0.5 {
+		b.spend = roundTo(int64(float64(5000+r.IntN(60000))*b.weight/3*b.cur.rate), b.cur.step*2)
+		b.spend = max(b.spend, 2*b.cur.step)
+	}
 }
 
 func roundTo(v, step int64) int64 { return (v + step/2) / step * step }

@@ -1,0 +1,205 @@
+-- name: predicted_net_clv
+-- title: Predicted CLV net of what a client costs to win and to keep
+-- description: Per group and currency, from the client_predictions of {as_of} (as in
+-- description: predicted_clv): clients (client x currency accounts) and predicted CLV over the
+-- description: next 365 days, less the acquisition and retention cost per client to date,
+-- description: computed exactly as net_clv computes them for the month of {as_of}:
+-- description: acquired_clients = the scope's clients whose ownership was established by the
+-- description: end of that month; acquisition cost = the cohort CAC of every such client (the
+-- description: spend of every (business, month) up to that month in which the business
+-- description: established a client); retention cost = every retention-costs event up to that
+-- description: month's end, allocated as in net_clv (a named client with an owner carries it
+-- description: all; an event naming no client is spread evenly, amount / n truncated to 4
+-- description: decimals, over the spender's clients active during its month). Per client =
+-- description: cost / acquired_clients (truncated to 4 decimals); predicted_net_clv =
+-- description: predicted_clv / clients - (acquisition cost + retention cost) / acquired_clients
+-- description: (a Float64 estimate from the exact Decimal totals; no subtraction without
+-- description: acquired clients).
+-- param: as_of Date; the as-of day of the predictions (a date `taskole predict` ran for)
+-- param: by String = platform; grouping of the dim column: platform, owner, sector or cohort
+-- param: owner String = ; only this owner business and its clients (empty: all)
+-- param: sector String = ; only businesses of this sector and their clients (empty: all)
+-- columns: dim, currency, clients, predicted_clv, predicted_per_client, acquired_clients, acquisition_cost, acquisition_cost_per_client, retention_cost, retention_cost_per_client, predicted_net_clv
+SELECT
+    dim,
+    currency,
+    clients,
+    predicted_clv,
+    predicted_clv / clients AS predicted_per_client,
+    acquired_clients,
+    acquisition_cost,
+    acquisition_cost / greatest(acquired_clients, 1) AS acquisition_cost_per_client,
+    retention_cost,
+    retention_cost / greatest(acquired_clients, 1) AS retention_cost_per_client,
+    toFloat64(predicted_clv) / clients - if(acquired_clients = 0, 0,
+        (toFloat64(acquisition_cost) + toFloat64(retention_cost)) / acquired_clients) AS predicted_net_clv
+FROM
+(
+    SELECT *
+    FROM
+    (
+        SELECT *
+        FROM
+        (
+            SELECT
+                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                currency,
+                count() AS clients,
+                sum(predicted_clv) AS predicted_clv
+            FROM client_predictions
+            WHERE as_of = {as_of:Date}
+              AND ({owner:String} = '' OR owner_business_id = {owner:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+            GROUP BY dim, currency
+        ) AS p
+        ANY LEFT JOIN
+        (
+            -- Clients acquired by the end of the month of {as_of}.
+            SELECT
+                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                count() AS acquired_clients
+            FROM client_owners
+            WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+              AND cohort <= toStartOfMonth({as_of:Date})
+            GROUP BY dim
+        ) AS a USING (dim)
+    ) AS pa
+    ANY LEFT JOIN
+    (
+        -- Acquisition cost to date (net_clv's rule).
+        SELECT dim, currency, sum(amount) AS acquisition_cost
+        FROM
+        (
+            SELECT
+                multiIf({by:String} = 'owner', business_id, {by:String} = 'sector', sector,
+                        {by:String} = 'cohort', toString(spend_month), 'platform') AS dim,
+                currency,
+                amount
+            FROM
+            (
+                SELECT *
+                FROM
+                (
+                    SELECT
+                        event_id,
+                        any(business_id) AS business_id,
+                        any(currency) AS currency,
+                        any(amount) AS amount,
+                        toStartOfMonth(any(occurred_at)) AS spend_month
+                    FROM acquisition_costs
+                    GROUP BY event_id
+                ) AS s
+                ALL INNER JOIN
+                (
+                    -- (business, month) pairs in which the business established a client
+                    SELECT owner_business_id AS business_id, cohort AS spend_month, any(sector) AS sector
+                    FROM client_owners
+                    GROUP BY business_id, spend_month
+                ) AS c USING (business_id, spend_month)
+            ) AS sc
+            WHERE ({owner:String} = '' OR business_id = {owner:String})
+              AND ({sector:String} = '' OR sector = {sector:String})
+              AND spend_month <= toStartOfMonth({as_of:Date})
+        )
+        GROUP BY dim, currency
+    ) AS ac USING (dim, currency)
+) AS pac
+ANY LEFT JOIN
+(
+    -- Retention cost to date, allocated to clients (net_clv's rule).
+    SELECT dim, currency, sum(amount) AS retention_cost
+    FROM
+    (
+        SELECT
+            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+            currency,
+            amount
+        FROM
+        (
+            -- Events naming a client: the whole amount is that client's.
+            SELECT owner_business_id, sector, cohort, currency, total AS amount, cost_month
+            FROM
+            (
+                SELECT
+                    event_id,
+                    any(client_id) AS client_id,
+                    any(currency) AS currency,
+                    any(amount) AS total,
+                    toStartOfMonth(any(occurred_at)) AS cost_month
+                FROM retention_costs
+                GROUP BY event_id
+                HAVING client_id != ''
+            ) AS e
+            ALL INNER JOIN
+            (
+                SELECT client_id, owner_business_id, sector, cohort
+                FROM client_owners
+            ) AS o USING (client_id)
+            UNION ALL
+            -- Events naming no client: amount / n to each of the n clients of the business
+            -- active during the event's month.
+            SELECT
+                owner_business_id,
+                sector,
+                arrayJoin(cohorts) AS cohort,
+                currency,
+                total / length(cohorts) AS amount,
+                cost_month
+            FROM
+            (
+                SELECT
+                    event_id,
+                    any(owner_business_id) AS owner_business_id,
+                    any(sector) AS sector,
+                    any(currency) AS currency,
+                    any(total) AS total,
+                    any(cost_month) AS cost_month,
+                    groupArray(cohort) AS cohorts
+                FROM
+                (
+                    SELECT *
+                    FROM
+                    (
+                        SELECT
+                            event_id,
+                            any(business_id) AS owner_business_id,
+                            any(currency) AS currency,
+                            any(amount) AS total,
+                            toStartOfMonth(any(occurred_at)) AS cost_month
+                        FROM retention_costs
+                        GROUP BY event_id
+                        HAVING any(client_id) = ''
+                    ) AS u
+                    ALL INNER JOIN
+                    (
+                        -- (owner, month, client): the owner's clients active during the month
+                        SELECT owner_business_id, cost_month, client_id, any(sector) AS sector, any(cohort) AS cohort
+                        FROM
+                        (
+                            SELECT
+                                owner_business_id,
+                                client_id,
+                                sector,
+                                cohort,
+                                arrayJoin(arrayMap(i -> addMonths(month, i),
+                                    range(toUInt64(dateDiff('month', month,
+                                        toStartOfMonth(completed_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
+                            FROM purchases
+                        )
+                        GROUP BY owner_business_id, cost_month, client_id
+                    ) AS act USING (owner_business_id, cost_month)
+                ) AS ua
+                GROUP BY event_id
+            ) AS spread
+        ) AS allocated
+        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+          AND ({sector:String} = '' OR sector = {sector:String})
+          AND cost_month <= toStartOfMonth({as_of:Date})
+    )
+    GROUP BY dim, currency
+) AS rc USING (dim, currency)
+ORDER BY dim, currency
