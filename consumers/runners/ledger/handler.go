@@ -182,6 +182,9 @@ func update(tx *stream.Tx[commission.State], client string, fn func(*commission.
 // the transaction's commissions: the progress of every input partition the transaction
 // handled, with the ledger's complete input set (stream.Committer).
 func (h *handler) BeforeCommit(c *stream.Commit) error {
+	if h.gate != nil {
+		h.gate.newTransaction()
+	}
 	v := schemas.LedgerProgress{Inputs: h.inputs}
 	for _, m := range c.Changed() {
 		topic, ok := strings.CutPrefix(m.Name, "progress/")

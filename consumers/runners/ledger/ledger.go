@@ -85,10 +85,11 @@ type Config struct {
 	// LeaveOnClose: leave the group on Close (scaling in) instead of holding the partitions
 	// for a restart under the same Instance (stream.Config.LeaveOnClose).
 	LeaveOnClose bool
-	// RatesWait bounds how long a fetched batch waits for the rates table to reach the
-	// businesses topic's end offsets listed after it was fetched (rates.go); default
-	// DefaultRatesWait. Past it the batch is judged with what the table holds (logged,
-	// counted in taskole_ledger_rates_wait_timeouts_total).
+	// RatesWait bounds how long one transaction waits in all for the rates table to reach
+	// the businesses topic's end offsets listed after its batches were fetched (rates.go);
+	// default DefaultRatesWait, at most half of TransactionTimeout. Past it the batch is
+	// judged with what the table holds (logged, counted in
+	// taskole_ledger_rates_wait_timeouts_total).
 	RatesWait time.Duration
 
 	Logger     *slog.Logger

@@ -13,9 +13,10 @@ import (
 	"github.com/taskole/revshare/consumers/stream"
 )
 
-// DefaultRatesWait bounds how long the ledger waits for the rates table before judging a
-// fetched batch (Config.RatesWait).
-const DefaultRatesWait = 30 * time.Second
+// DefaultRatesWait bounds how long one transaction of the ledger waits in all for the rates
+// table (Config.RatesWait). It is capped at half the transaction timeout, so that waiting
+// never lets the broker abort the open transaction.
+const DefaultRatesWait = 3 * time.Second
 
 // The rates gate: which businesses events a booking is judged against is a function of the
 // logs, not of how fast the rates follower reads (SPEC R2, DESIGN "Rates are judged once").
@@ -34,13 +35,15 @@ const DefaultRatesWait = 30 * time.Second
 // counts fetched batches, and the gate lists again only when that count moved since its
 // last listing began — once per fetch, not per record. When the follower reads nothing for
 // stream.CatchUpIdle while short of the ends, the rest is taken as compacted away or markers
-// (the start's catch-up rule). The wait is bounded (RatesWait):
+// (the start's catch-up rule). The waits of one transaction are bounded in all (RatesWait,
+// at most half the transaction timeout, so waiting never makes the broker abort it):
 // past it the gate logs, counts taskole_ledger_rates_wait_timeouts_total and judges with
 // what the table holds, so a stuck follower delays the ledger but never stalls it.
 type ratesGate struct {
 	admin   *kadm.Client
 	topic   string
-	limit   time.Duration
+	limit   time.Duration // per transaction: min(RatesWait, transaction timeout / 2)
+	left    time.Duration // of limit, in the open transaction (the handler's goroutine only)
 	fetched fetchCounter
 	covered uint64 // fetch count when the last listing began (the handler's goroutine only)
 	read    readPositions
@@ -51,11 +54,15 @@ type ratesGate struct {
 	onIdle      func(pending map[int32]int64) // logs
 }
 
-func newRatesGate(admin *kgo.Client, topic string, limit time.Duration) *ratesGate {
+func newRatesGate(admin *kgo.Client, topic string, limit, txnTimeout time.Duration) *ratesGate {
 	if limit <= 0 {
 		limit = DefaultRatesWait
 	}
-	g := &ratesGate{admin: kadm.NewClient(admin), topic: topic, limit: limit}
+	if txnTimeout <= 0 {
+		txnTimeout = stream.DefaultTransactionTimeout
+	}
+	limit = min(limit, txnTimeout/2)
+	g := &ratesGate{admin: kadm.NewClient(admin), topic: topic, limit: limit, left: limit}
 	g.read.next = map[int32]int64{}
 	g.read.changed = make(chan struct{})
 	g.waitSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "taskole_ledger_rates_wait_seconds",
@@ -68,7 +75,7 @@ func newRatesGate(admin *kgo.Client, topic string, limit time.Duration) *ratesGa
 
 // newGate creates the rates gate of the businesses topic, logging through r.
 func (r *Runner) newGate(topic string, limit time.Duration) *ratesGate {
-	g := newRatesGate(r.admin, topic, limit)
+	g := newRatesGate(r.admin, topic, limit, r.cfg.TransactionTimeout)
 	g.onTimeout = func(pending map[int32]int64) {
 		r.log.Warn("rates table behind the businesses topic past the rates wait; judging with what it holds",
 			"topic", topic, "pending", pending, "rates_wait", g.limit)
@@ -146,22 +153,33 @@ func (p *readPositions) behind(ends map[int32]int64) (map[int32]int64, <-chan st
 	return pending, p.changed
 }
 
+// newTransaction gives the next transaction its whole wait budget (handler.BeforeCommit).
+func (g *ratesGate) newTransaction() { g.left = g.limit }
+
 // wait makes sure every businesses event appended before the records fetched so far is in the
-// table, within the limit. It returns an error only when ctx ends.
+// table, within what is left of the transaction's budget. It returns an error only when ctx
+// ends.
 func (g *ratesGate) wait(ctx context.Context) error {
 	n := g.fetched.n.Load()
 	if n == g.covered {
 		return nil
 	}
 	start := time.Now()
-	deadline := time.NewTimer(g.limit)
-	defer deadline.Stop()
-	want, err := g.ends(ctx, deadline.C)
+	defer func() { g.left -= time.Since(start) }()
+	if g.left <= 0 {
+		g.timedOut(map[int32]int64{-1: -1})
+		g.covered = n
+		return nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, g.left)
+	defer cancel()
+	want, err := g.ends(ctx, lctx)
 	if err != nil || want == nil {
 		g.covered = n
 		return err
 	}
-	idle := time.NewTimer(stream.CatchUpIdle)
+	idleFor := min(stream.CatchUpIdle, g.left/2)
+	idle := time.NewTimer(idleFor)
 	defer idle.Stop()
 	for pruned := false; ; {
 		pending, changed := g.read.behind(want)
@@ -171,7 +189,7 @@ func (g *ratesGate) wait(ctx context.Context) error {
 		if !pruned {
 			// A partition whose records all expired (start = end) has nothing to read.
 			pruned = true
-			if starts, err := g.admin.ListStartOffsets(ctx, g.topic); err == nil {
+			if starts, err := g.admin.ListStartOffsets(lctx, g.topic); err == nil {
 				starts.Each(func(o kadm.ListedOffset) {
 					if o.Err == nil && o.Offset >= want[o.Partition] {
 						delete(want, o.Partition)
@@ -182,7 +200,7 @@ func (g *ratesGate) wait(ctx context.Context) error {
 		}
 		select {
 		case <-changed:
-			idle.Reset(stream.CatchUpIdle)
+			idle.Reset(idleFor)
 		case <-idle.C:
 			// The follower read nothing for CatchUpIdle with these partitions short of their
 			// ends: what is left below them is compacted away or markers (as stream.CatchUp
@@ -193,7 +211,10 @@ func (g *ratesGate) wait(ctx context.Context) error {
 			g.read.skip(pending)
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-deadline.C:
+		case <-lctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			g.timedOut(pending)
 			g.covered = n
 			return nil
@@ -205,10 +226,11 @@ func (g *ratesGate) wait(ctx context.Context) error {
 }
 
 // ends lists the businesses topic's last stable offsets (read_committed ends), retrying
-// until it succeeds or the deadline fires (nil: judge with what the table holds).
-func (g *ratesGate) ends(ctx context.Context, deadline <-chan time.Time) (map[int32]int64, error) {
+// until it succeeds or lctx, ctx bounded by the budget, ends (nil: judge with what the table
+// holds).
+func (g *ratesGate) ends(ctx, lctx context.Context) (map[int32]int64, error) {
 	for {
-		ends, err := g.admin.ListCommittedOffsets(ctx, g.topic)
+		ends, err := g.admin.ListCommittedOffsets(lctx, g.topic)
 		if err == nil {
 			err = ends.Error()
 		}
@@ -223,11 +245,11 @@ func (g *ratesGate) ends(ctx context.Context, deadline <-chan time.Time) (map[in
 		retry := time.NewTimer(200 * time.Millisecond)
 		select {
 		case <-retry.C:
-		case <-ctx.Done():
+		case <-lctx.Done():
 			retry.Stop()
-			return nil, ctx.Err()
-		case <-deadline:
-			retry.Stop()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			g.timedOut(map[int32]int64{-1: -1})
 			return nil, nil
 		}

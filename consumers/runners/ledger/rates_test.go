@@ -99,7 +99,7 @@ func runRates(t *testing.T, brokers []string, phases [][]*kgo.Record, slow bool)
 		waitReady(t, r, done)
 	}
 	if slow {
-		r.followDelay = 3 * time.Second
+		r.followDelay = time.Second
 		start()
 	} else {
 		// Run creates the topics; produce into them before it, with the ledger's partitions.
