@@ -33,9 +33,8 @@ const DefaultRatesWait = 3 * time.Second
 //
 // One listing covers every record fetched before it: the processor client's fetch hook
 // counts fetched batches, and the gate lists again only when that count moved since its
-// last listing began — once per fetch, not per record. When the follower reads nothing for
-// stream.CatchUpIdle while short of the ends, the rest is taken as compacted away or markers
-// (the start's catch-up rule). The waits of one transaction are bounded in all (RatesWait,
+// last listing began — once per fetch, not per record. The waits of one transaction are
+// bounded in all (RatesWait,
 // at most half the transaction timeout, so waiting never makes the broker abort it):
 // past it the gate logs, counts taskole_ledger_rates_wait_timeouts_total and judges with
 // what the table holds, so a stuck follower delays the ledger but never stalls it.
@@ -51,7 +50,6 @@ type ratesGate struct {
 	waitSeconds prometheus.Histogram
 	timeouts    prometheus.Counter
 	onTimeout   func(pending map[int32]int64) // logs; pending -1: the end offsets could not be listed
-	onIdle      func(pending map[int32]int64) // logs
 }
 
 func newRatesGate(admin *kgo.Client, topic string, limit, txnTimeout time.Duration) *ratesGate {
@@ -77,12 +75,8 @@ func newRatesGate(admin *kgo.Client, topic string, limit, txnTimeout time.Durati
 func (r *Runner) newGate(topic string, limit time.Duration) *ratesGate {
 	g := newRatesGate(r.admin, topic, limit, r.cfg.TransactionTimeout)
 	g.onTimeout = func(pending map[int32]int64) {
-		r.log.Warn("rates table behind the businesses topic past the rates wait; judging with what it holds",
+		r.log.Warn("rates table behind the businesses topic past the rates wait; judging with what it holds and counting these partitions as read to their ends",
 			"topic", topic, "pending", pending, "rates_wait", g.limit)
-	}
-	g.onIdle = func(pending map[int32]int64) {
-		r.log.Warn("rates follower idle short of the businesses end offsets; assuming the rest is compacted away or markers",
-			"topic", topic, "pending", pending)
 	}
 	return g
 }
@@ -178,9 +172,6 @@ func (g *ratesGate) wait(ctx context.Context) error {
 		g.covered = n
 		return err
 	}
-	idleFor := min(stream.CatchUpIdle, g.left/2)
-	idle := time.NewTimer(idleFor)
-	defer idle.Stop()
 	for pruned := false; ; {
 		pending, changed := g.read.behind(want)
 		if pending == nil {
@@ -200,22 +191,18 @@ func (g *ratesGate) wait(ctx context.Context) error {
 		}
 		select {
 		case <-changed:
-			idle.Reset(idleFor)
-		case <-idle.C:
-			// The follower read nothing for CatchUpIdle with these partitions short of their
-			// ends: what is left below them is compacted away or markers (as stream.CatchUp
-			// concludes at start). Count them as read up to there.
-			if g.onIdle != nil {
-				g.onIdle(pending)
-			}
-			g.read.skip(pending)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-lctx.Done():
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			// Judged with what the table holds. The pending partitions count as read to
+			// these ends from now on, so a tail the follower cannot reach (compacted away)
+			// costs one budget, not one per transaction; the follower still applies what it
+			// reads later.
 			g.timedOut(pending)
+			g.read.skip(pending)
 			g.covered = n
 			return nil
 		}
