@@ -78,7 +78,12 @@
 //
 // Rates must hold the businesses topic up to date before bookings are judged (the runner
 // reads it to its end first); a rate that arrives after the bookings it covers were judged
-// does not change them (R2). One goroutine owns a State at a time; an Engine and a Rates are
+// does not change them (R2). "Arrives after" is a fact of the input, not of how fast the
+// table was read: each rate carries its announcement (Rates.ApplyAnnounced, the record's
+// timestamp), a completed booking keeps its own (AppendBookingAsOf), and every judgement of
+// the booking — at completion or in a later ownership correction — sees only the rates
+// announced by then. The runner also makes sure every rate announced by then is in the table
+// (consumers/runners/ledger, the rates gate). One goroutine owns a State at a time; an Engine and a Rates are
 // safe for concurrent use. Results never alias the State: the runner may keep them.
 //
 // Errors: *schemas.InvalidError is poison input (dead-letter, state unchanged). Nothing else is

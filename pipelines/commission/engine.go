@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -136,9 +137,10 @@ func (e *Engine) UnmarshalState(s *State, data []byte) error {
 	return s.unmarshal(data, e.internBytes)
 }
 
-// rateOf is the owner's rate in force at t, else the default (R2).
-func (e *Engine) rateOf(owner string, t int64) decimal.Decimal {
-	if r, ok := e.rates.at(owner, t); ok {
+// rateOf is the owner's rate in force at t among the rates announced by asOf, else the
+// default (R2).
+func (e *Engine) rateOf(owner string, t, asOf int64) decimal.Decimal {
+	if r, ok := e.rates.at(owner, t, asOf); ok {
 		return r
 	}
 	return e.rate
@@ -153,6 +155,8 @@ func (e *Engine) Enrollment(s *State, ev schemas.Enrollment) (Result, error) {
 }
 
 // AppendEnrollment is Enrollment with the ledger entries appended to dst (Result.Commissions).
+// A booking it moves to a new owner is judged with the rates announced by the booking's own
+// announcement (AppendBookingAsOf), not by the enrollment's.
 func (e *Engine) AppendEnrollment(dst []schemas.Commission, s *State, ev schemas.Enrollment) (Result, error) {
 	switch {
 	case ev.EventID == "":
@@ -207,7 +211,7 @@ func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger 
 		b.owner, b.rate = "", decimal.Decimal{}
 		return
 	}
-	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at), b.at+e.hold
+	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at, b.announced), b.at+e.hold
 	if k := b.kept(); k.Sign() > 0 {
 		res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonOwnershipCorrection,
 			b, owner, k, client, trigger, t, b.payable))
@@ -223,7 +227,20 @@ func (e *Engine) Booking(s *State, ev schemas.Booking) (Result, error) {
 // caller can reuse one slice across events. After a booking event is applied, the client's
 // bookings past its own horizon are pruned (see PruneOwn).
 func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
-	res, err := e.appendBooking(dst, s, ev)
+	return e.appendBookingPruned(dst, s, ev, math.MaxInt64)
+}
+
+// AppendBookingAsOf is AppendBooking for a booking event announced at asOf (its record's
+// timestamp): a completed booking is judged — now and in every later ownership correction —
+// with the rates announced at or before the announcement of its completion
+// (Rates.ApplyAnnounced), so that a rate announced after it does not count (R2: rates are not
+// retroactive), however fast the table was read and whichever record triggers the judgement.
+func (e *Engine) AppendBookingAsOf(dst []schemas.Commission, s *State, ev schemas.Booking, asOf time.Time) (Result, error) {
+	return e.appendBookingPruned(dst, s, ev, asOf.UnixNano())
+}
+
+func (e *Engine) appendBookingPruned(dst []schemas.Commission, s *State, ev schemas.Booking, asOf int64) (Result, error) {
+	res, err := e.appendBooking(dst, s, ev, asOf)
 	if err == nil && !res.Duplicate {
 		e.pruneOwn(s, ev.OccurredAt.UnixNano()) // within the bounds (checked in appendBooking)
 	}
@@ -231,7 +248,7 @@ func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 }
 
 // appendBooking checks ev, finds its booking and applies ev by its status.
-func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
+func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Booking, asOf int64) (Result, error) {
 	res := Result{Commissions: dst}
 	if err := e.checkBooking(&ev); err != nil {
 		return res, err
@@ -255,7 +272,7 @@ func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 		b.seen = append(b.seen, h)
 		return res, nil
 	case schemas.StatusCompleted:
-		return res, e.completed(&res, s, b, &ev, t, h)
+		return res, e.completed(&res, s, b, &ev, t, h, asOf)
 	case schemas.StatusRefunded:
 		return res, e.refunded(&res, b, &ev, t, h)
 	default:
@@ -308,7 +325,7 @@ func locateBooking(s *State, ev *schemas.Booking, t int64, h uint64) (b *book, p
 
 // completed applies a completion (R1, R2): the booking's amount, an establishing event for
 // the client, and the accrual of what its owner keeps.
-func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, t int64, h uint64) error {
+func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, t int64, h uint64, asOf int64) error {
 	if ev.Amount.Sign() <= 0 {
 		return invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: completed with amount %s, must be positive", ev.BookingID, ev.EventID, ev.Amount)
 	}
@@ -321,14 +338,14 @@ func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, 
 	}
 	b.status, b.done, b.at = schemas.StatusCompleted, true, t
 	b.cur, b.exp, b.amount, b.refunded = e.intern(ev.Currency), exp, ev.Amount, decimal.Decimal{}
-	b.owner, b.rate = "", decimal.Decimal{}
+	b.owner, b.rate, b.announced = "", decimal.Decimal{}, asOf
 	b.seen = append(b.seen, h)
 	// A completed booking is itself an establishing event (R1): the booking always has an owner.
 	if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
 		res.Owner = e.establish(res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
 	}
 	if b.provider != s.owner {
-		b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t), t+e.hold
+		b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t, b.announced), t+e.hold
 		if k := b.kept(); k.Sign() > 0 {
 			res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonCompleted,
 				b, b.owner, k, ev.ClientID, ev.EventID, t, b.payable))

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -56,10 +57,14 @@ type book struct {
 	rate     decimal.Decimal // owner's rate, fixed at the first judgement of (owner, booking)
 	at       int64           // completion time once completed, else the latest event's time
 	payable  int64           // payable_at of owner's accrual
-	seen     []uint64        // FNV-1a hashes of the booking's applied event ids (R4)
-	status   schemas.Status
-	done     bool // reached completed
-	exp      int32
+	// announced is when the completion was announced (its record's timestamp, unix nanos;
+	// math.MaxInt64: unknown, every rate counts): the rates of this booking are those
+	// announced by then (Rates.AtAsOf), whenever (owner, booking) is judged.
+	announced int64
+	seen      []uint64 // FNV-1a hashes of the booking's applied event ids (R4)
+	status    schemas.Status
+	done      bool // reached completed
+	exp       int32
 }
 
 // kept is what the booking's owner keeps now (R3): round((amount − refunded) × rate).
@@ -256,12 +261,17 @@ func unhex(c byte, upper bool) (byte, bool) {
 	return 0, false
 }
 
-// Changelog encoding, version 1 (all integers varint/uvarint, strings length-prefixed):
+// Changelog encoding, version 2 (all integers varint/uvarint, strings length-prefixed):
 //
-//	version(1) flags(bit0 owner, bit1 source=booking)
+//	version(2) flags(bit0 owner, bit1 source=booking)
 //	[owner: since owner evKind evBytes]
-//	pruned nbooks { id provider status done at [done: cur amount refunded owner rate payable] nseen seen×8 }
-const stateVersion = 1
+//	pruned nbooks { id provider status done at [done: cur amount refunded owner rate payable announced] nseen seen×8 }
+//
+// Version 1 (no announced) is still read: its bookings count as announced after every rate.
+const (
+	stateVersion   = 2
+	stateVersionV1 = 1
+)
 
 // MarshalBinary encodes the state as the changelog value.
 func (s *State) MarshalBinary() ([]byte, error) {
@@ -320,6 +330,7 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 			dst = wire.AppendString(dst, b.owner)
 			dst = appendDecimal(dst, b.rate)
 			dst = binary.AppendVarint(dst, b.payable)
+			dst = binary.AppendVarint(dst, b.announced)
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(b.seen)))
 		for _, h := range b.seen {
@@ -352,7 +363,8 @@ func (s *State) UnmarshalBinary(data []byte) error {
 
 func (s *State) unmarshal(data []byte, str func([]byte) string) error {
 	r := wire.NewReader(data)
-	if v := r.Byte(); v != stateVersion {
+	v := r.Byte()
+	if v != stateVersion && v != stateVersionV1 {
 		if r.Err() != nil {
 			return fmt.Errorf("decoding state: %w", errCorrupt)
 		}
@@ -370,7 +382,7 @@ func (s *State) unmarshal(data []byte, str func([]byte) string) error {
 	nb := r.Count(7) // every booking takes at least 7 bytes
 	books := make([]book, 0, nb)
 	for i := 0; i < nb && r.Err() == nil; i++ {
-		books = append(books, readBook(&r, str))
+		books = append(books, readBook(&r, str, v))
 	}
 	if r.Complete() != nil {
 		return fmt.Errorf("decoding state: %w", errCorrupt)
@@ -420,7 +432,7 @@ func readOwner(r *wire.Reader, n *State, flags byte, str func([]byte) string) {
 }
 
 // readBook reads one booking of a changelog value; a bad one fails r.
-func readBook(r *wire.Reader, str func([]byte) string) book {
+func readBook(r *wire.Reader, str func([]byte) string, version byte) book {
 	var b book
 	b.id = r.Text()
 	b.provider = str(r.Raw())
@@ -437,6 +449,10 @@ func readBook(r *wire.Reader, str func([]byte) string) book {
 		b.owner = str(r.Raw())
 		b.rate = readDecimal(r)
 		b.payable = r.Varint()
+		b.announced = math.MaxInt64
+		if version >= 2 {
+			b.announced = r.Varint()
+		}
 		exp, ok := schemas.MinorUnit(b.cur)
 		if !ok {
 			r.Fail()

@@ -63,6 +63,7 @@ type ledgerFlags struct {
 	maxBuffered                    *int
 	maxIdle                        *time.Duration
 	leave                          *bool
+	ratesWait                      *time.Duration
 	bounds                         *boundsFlags
 }
 
@@ -79,6 +80,7 @@ func registerLedger(fs *flag.FlagSet) *ledgerFlags {
 		session:     fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)"),
 		rebalance:   fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)"),
 		txnTimeout:  fs.Duration("transaction-timeout", stream.DefaultTransactionTimeout, "transaction timeout (how long a crashed instance's open transaction blocks its partitions unless it restarts under the same --instance)"),
+		ratesWait:   fs.Duration("rates-wait", ledger.DefaultRatesWait, "how long one transaction waits in all for the rates table to reach the businesses topic's end offsets (at most half of --transaction-timeout; past it: judged with what the table holds, logged and counted)"),
 		leave:       fs.Bool("leave-group", false, "on shutdown, leave the group so the partitions move at once (scaling in); default: keep them for a restart under the same --instance"),
 		group:       fs.String("group", topology.GroupLedger, "consumer group (--topic-prefix is prepended)"),
 		changelog:   fs.String("changelog", "", "state changelog topic (default: taskole.ledger-state.v1 under --topic-prefix)"),
@@ -123,6 +125,7 @@ func (f *ledgerFlags) config(c *common, rc commission.Config, log *slog.Logger, 
 		RebalanceTimeout:   *f.rebalance,
 		TransactionTimeout: *f.txnTimeout,
 		LeaveOnClose:       *f.leave,
+		RatesWait:          *f.ratesWait,
 		Logger:             log,
 		Registry:           reg,
 	}, nil

@@ -23,6 +23,7 @@ type handler struct {
 	bounds   schemas.Bounds
 	topics   schemas.Topics
 	rejected prometheus.Counter
+	gate     *ratesGate // nil: judge with whatever the rates table holds
 	buf      []schemas.Commission
 
 	// Set by Runner.Run before processing starts: the ledger's input set with partition
@@ -57,6 +58,11 @@ func decodeProgress(b []byte) progress {
 // dead-lettered record is handled too), the watermark when the record was accepted. The
 // commissions carry the partition's watermark from before the record (see schemas.SourceHeader).
 func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[commission.State]) error {
+	if h.gate != nil {
+		if err := h.gate.wait(ctx); err != nil {
+			return fmt.Errorf("waiting for the rates table: %w", err)
+		}
+	}
 	name := progressMeta(rec.Topic)
 	pr := decodeProgress(tx.Meta(name))
 	before := pr.watermark
@@ -113,7 +119,7 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		err = update(tx, client, func(s *commission.State) (err error) {
-			res, err = h.eng.AppendBooking(h.buf[:0], s, ev)
+			res, err = h.eng.AppendBookingAsOf(h.buf[:0], s, ev, rec.Timestamp)
 			return err
 		})
 		if err != nil {
@@ -176,6 +182,9 @@ func update(tx *stream.Tx[commission.State], client string, fn func(*commission.
 // the transaction's commissions: the progress of every input partition the transaction
 // handled, with the ledger's complete input set (stream.Committer).
 func (h *handler) BeforeCommit(c *stream.Commit) error {
+	if h.gate != nil {
+		h.gate.newTransaction()
+	}
 	v := schemas.LedgerProgress{Inputs: h.inputs}
 	for _, m := range c.Changed() {
 		topic, ok := strings.CutPrefix(m.Name, "progress/")

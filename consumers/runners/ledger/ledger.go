@@ -11,7 +11,9 @@
 // (keyed owner_business_id), bad records to the dead-letter topic — all in the transaction that
 // commits the input offsets. The businesses topic is a table every instance reads in full
 // (a separate, non-group consumer) into commission.Rates; input processing starts only after it has
-// caught up to its end, and it keeps following afterwards.
+// caught up to its end, and it keeps following afterwards. Which rates a booking is judged
+// with does not depend on how fast it follows (rates.go, the rates gate): a booking sees the
+// rates announced before its record, and is judged only once the table holds all of them.
 //
 // Dead letters. A bad enrollment or booking is dead-lettered inside the input transaction, so
 // it lands in the dead-letter topic exactly once. A bad businesses record is skipped by the
@@ -26,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -82,6 +85,12 @@ type Config struct {
 	// LeaveOnClose: leave the group on Close (scaling in) instead of holding the partitions
 	// for a restart under the same Instance (stream.Config.LeaveOnClose).
 	LeaveOnClose bool
+	// RatesWait bounds how long one transaction waits in all for the rates table to reach
+	// the businesses topic's end offsets listed after its batches were fetched (rates.go);
+	// default DefaultRatesWait, at most half of TransactionTimeout. Past it the batch is
+	// judged with what the table holds (logged, counted in
+	// taskole_ledger_rates_wait_timeouts_total).
+	RatesWait time.Duration
 
 	Logger     *slog.Logger
 	Registry   prometheus.Registerer // nil: metrics are not registered
@@ -104,6 +113,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Partitions < 0 {
 		return c, errors.New("ledger config: negative partition count")
+	}
+	if c.RatesWait < 0 {
+		return c, errors.New("ledger config: negative rates wait")
 	}
 	c.Topics = c.Topics.WithDefaults()
 	if c.Changelog == "" {
@@ -140,6 +152,10 @@ type Runner struct {
 	h      *handler
 	admin  *kgo.Client
 	caught atomic.Bool // businesses caught up
+	gate   *ratesGate
+	// followDelay holds the follower back after each fetch once caught up (tests: a slow
+	// follower).
+	followDelay time.Duration
 
 	ratesApplied prometheus.Counter
 	ratesBad     *prometheus.CounterVec
@@ -163,11 +179,16 @@ func New(cfg Config) (*Runner, error) {
 		Help: "Businesses events that could not be decoded, by reason (they are dead-lettered and skipped)."}, []string{"reason"})
 	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
 		Help: "Enrollments by a business other than the client's owner when judged (SPEC §3 rejected claims; an owner re-enrolling its own client is not one), counted in committed transactions. The rejected_claims query is the authority: it also reflects later ownership corrections, which this counter cannot undo."})
-	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected)
-	}
 	t := cfg.Topics
-	r.h = &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected}
+	r.admin, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.ClientOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("creating admin client: %w", err)
+	}
+	r.gate = r.newGate(string(t.Businesses), cfg.RatesWait)
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(r.ratesApplied, r.ratesBad, r.rejected, r.gate.waitSeconds, r.gate.timeouts)
+	}
+	r.h = &handler{eng: r.eng, bounds: cfg.Rules.Bounds.WithDefaults(), topics: t, rejected: r.rejected, gate: r.gate}
 	r.proc, err = stream.New(stream.Config{
 		Brokers:         cfg.Brokers,
 		Name:            "ledger",
@@ -194,15 +215,12 @@ func New(cfg Config) (*Runner, error) {
 		LeaveOnClose:       cfg.LeaveOnClose,
 		Logger:             r.log,
 		Registry:           cfg.Registry,
-		ClientOpts:         cfg.ClientOpts,
+		// The fetch count tells the rates gate when a batch was fetched after its last look.
+		ClientOpts: append(slices.Clip(cfg.ClientOpts), kgo.WithHooks(&r.gate.fetched)),
 	}, r.h)
 	if err != nil {
+		r.admin.Close()
 		return nil, err
-	}
-	r.admin, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.ClientOpts...)...)
-	if err != nil {
-		r.proc.Close()
-		return nil, fmt.Errorf("creating admin client: %w", err)
 	}
 	return r, nil
 }
@@ -380,19 +398,27 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 				r.log.Warn("businesses fetch error", "partition", fe.Partition, "error", fe.Err)
 			}
 		}
+		if done && !fetches.Empty() && !r.holdBack(ctx) {
+			return nil
+		}
 		if fetches.Empty() && !done && catch.Idle() {
 			// The tail below the end offsets holds only markers or was compacted away.
 			r.log.Warn("businesses catch-up idle; assuming caught up", "pending", catch.Pending())
 			catch.GiveUp()
 		}
-		fetches.EachRecord(func(rec *kgo.Record) {
-			catch.Note(rec)
-			if !rec.Attrs.IsControl() {
-				r.applyBusiness(rec)
-			}
-		})
+		fetches.EachRecord(func(rec *kgo.Record) { r.readBusiness(catch, rec) })
 		check()
 	}
+}
+
+// readBusiness notes rec for the catch-up, applies it to the rates table unless it is a
+// control record, and tells the rates gate how far the follower got.
+func (r *Runner) readBusiness(catch *stream.CatchUp, rec *kgo.Record) {
+	catch.Note(rec)
+	if !rec.Attrs.IsControl() {
+		r.applyBusiness(rec)
+	}
+	r.gate.read.advance(rec)
 }
 
 // applyBusiness applies one businesses record to the rates table; a bad one is counted and
@@ -400,7 +426,8 @@ func (r *Runner) followBusinesses(ctx context.Context, caughtUp chan<- struct{})
 func (r *Runner) applyBusiness(rec *kgo.Record) {
 	b, err := r.decodeBusiness(rec)
 	if err == nil {
-		err = r.rates.Apply(b)
+		// Announced when its record was written (rates.go: the rates gate).
+		err = r.rates.ApplyAnnounced(b, rec.Timestamp)
 	}
 	if err != nil {
 		r.ratesBad.WithLabelValues(stream.Label(err)).Inc()

@@ -65,7 +65,11 @@ func SortByEventTime(events []Event) {
 }
 
 // Produce sends every event of g to Kafka through cl (asynchronous, batched by franz-go),
-// waits until all are acknowledged and returns the generator's Stats. It stops at the first
+// waits until all are acknowledged and returns the generator's Stats. A businesses event is
+// acknowledged before any later event of another topic is sent (a flush after each run of
+// businesses events), so a rate change is in the log before the bookings it covers (SPEC R2:
+// announced no later than it takes effect) even though franz-go does not order appends
+// across partitions. It stops at the first
 // failed record or when ctx is done, returning the error and the Stats of what was generated.
 func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOptions) (Stats, error) {
 	if opts.Rate < 0 {
@@ -80,6 +84,7 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 	prog := newProgress(opts.Progress, opts.Interval, start)
 	var sent int64
 	var err error
+	rates := false // businesses events sent since the last flush
 	next := g.Next
 	if opts.EventOrder {
 		next = inEventOrder(g)
@@ -93,6 +98,9 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 		}
 		e, ok := next()
 		if !ok {
+			break
+		}
+		if err = announce(ctx, cl, &rates, e.Topic); err != nil {
 			break
 		}
 		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, a.promise)
@@ -169,6 +177,18 @@ func (a *acks) promise(r *kgo.Record, err error) {
 		return
 	}
 	a.n.Add(1)
+}
+
+// announce flushes cl before an event of topic when businesses events were sent since the
+// last flush (*rates), so those are in the log first, and notes whether topic is one.
+func announce(ctx context.Context, cl *kgo.Client, rates *bool, topic schemas.Topic) error {
+	if *rates && topic != schemas.TopicBusinesses {
+		if err := cl.Flush(ctx); err != nil {
+			return fmt.Errorf("flushing businesses events: %w", err)
+		}
+	}
+	*rates = topic == schemas.TopicBusinesses
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
