@@ -241,7 +241,7 @@ func (p *Processor[S]) idleWait() time.Duration {
 			continue
 		}
 		// Blocked by the wait alone when the head is handed once it has waited enough.
-		if q := t.nextQueue(now+idle, idle); q != nil {
+		if q := t.choose(now+idle, idle, false); q != nil {
 			if w := q.peek().at + idle - now; w > 0 && (wait == 0 || w < wait) {
 				wait = w
 			}
@@ -270,6 +270,7 @@ func (p *Processor[S]) listUnknown(ctx context.Context) error {
 		return nil
 	}
 	p.lastList = time.Now()
+	issued := p.now()
 	adm := kadm.NewClient(p.sess.Client())
 	topics := p.consumed()
 	ends, err := adm.ListCommittedOffsets(ctx, topics...)
@@ -306,6 +307,7 @@ func (p *Processor[S]) listUnknown(ctx context.Context) error {
 				}
 			}
 			q.fetched(q.next, end.Offset)
+			q.listed = issued
 		}
 	}
 	return nil
