@@ -33,7 +33,9 @@ type ProduceOptions struct {
 	Interval time.Duration
 	// EventOrder produces the year sorted by event time (see SortByEventTime) instead of the
 	// generator's order, which emits a booking's future refunds with it and late enrollments a
-	// month late. It holds the whole year in memory: for the demo and small presets.
+	// month late, and waits for every simulated day's records to be acknowledged before it
+	// produces the next day's (flushday.go). It holds the whole year in memory: for the demo
+	// and small presets.
 	EventOrder bool
 }
 
