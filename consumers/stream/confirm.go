@@ -34,20 +34,28 @@ func (t *task) unconfirmed(best *queue) []*queue {
 	return qs
 }
 
+// awaiting is a queue whose listing stands alone between its task and the hand of head.
+type awaiting struct {
+	q    *queue
+	head mergeKey
+}
+
 // awaitingConfirmation returns the queues whose listing stands alone between a task and its
 // next hand.
-func (p *Processor[S]) awaitingConfirmation() []*queue {
+func (p *Processor[S]) awaitingConfirmation() []awaiting {
 	now, idle := p.now(), int64(p.cfg.MaxTaskIdle)
-	var qs []*queue
+	var as []awaiting
 	for _, t := range p.tasks {
 		if !t.confirm || t.choose(now, idle, true) != nil {
 			continue
 		}
 		if best := t.choose(now, idle, false); best != nil {
-			qs = append(qs, t.unconfirmed(best)...)
+			for _, q := range t.unconfirmed(best) {
+				as = append(as, awaiting{q: q, head: best.peek().key})
+			}
 		}
 	}
-	return qs
+	return as
 }
 
 // needConfirm reports whether a task waits for a confirming listing alone.
@@ -56,15 +64,15 @@ func (p *Processor[S]) needConfirm() bool { return len(p.awaitingConfirmation())
 // confirmCaughtUp lists, in one request, the last stable offsets of the queues awaiting
 // confirmation and records them with the time the listing was issued.
 func (p *Processor[S]) confirmCaughtUp(ctx context.Context) error {
-	qs := p.awaitingConfirmation()
-	if len(qs) == 0 {
+	as := p.awaitingConfirmation()
+	if len(as) == 0 {
 		return nil
 	}
 	issued := p.now()
 	var topics []string
 	seen := map[string]bool{}
-	for _, q := range qs {
-		if !seen[q.topic] {
+	for _, a := range as {
+		if q := a.q; !seen[q.topic] {
 			seen[q.topic] = true
 			topics = append(topics, q.topic)
 		}
@@ -76,13 +84,30 @@ func (p *Processor[S]) confirmCaughtUp(ctx context.Context) error {
 	if err := ends.Error(); err != nil {
 		return err
 	}
-	for _, q := range qs {
+	for _, a := range as {
+		q := a.q
 		end, ok := ends.Lookup(q.topic, q.part)
 		if !ok || q.len() > 0 {
 			continue
 		}
 		q.fetched(q.next, end.Offset)
 		q.listed = issued
+		if !q.caughtUp() {
+			q.guard, q.guarded = a.head, true
+		}
 	}
 	return nil
+}
+
+// noteGuarded logs, for a queue whose confirming listing found records the fetches had not
+// shown, whether the first of them is earlier than the head that waited: the head would have
+// been handed before it without the listing.
+func (p *Processor[S]) noteGuarded(q *queue, first mergeKey) {
+	if !q.guarded {
+		return
+	}
+	q.guarded = false
+	if first.less(q.guard) {
+		p.log.Info("the confirming listing kept a head from passing an earlier record", "topic", q.topic, "partition", q.part)
+	}
 }

@@ -39,6 +39,7 @@ func (p *Processor[S]) buffer(fetches kgo.Fetches) {
 			return
 		}
 		fromRepart := p.nparts > 0 && fp.Topic == p.cfg.Repartition
+		before := q.len()
 		for _, rec := range fp.Records {
 			if q.next >= 0 && rec.Offset < q.next {
 				continue
@@ -50,6 +51,9 @@ func (p *Processor[S]) buffer(fetches kgo.Fetches) {
 			it := p.itemOf(rec, fromRepart)
 			it.at = now
 			q.push(it)
+		}
+		if q.len() > before {
+			p.noteGuarded(q, q.items[q.head+before].key)
 		}
 		q.fetched(q.next, fp.LastStableOffset)
 		last := fp.Records[len(fp.Records)-1]

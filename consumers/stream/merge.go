@@ -57,14 +57,16 @@ type item struct {
 
 // queue is the buffer of one consumed topic partition.
 type queue struct {
-	topic  string
-	part   int32
-	items  []item
-	head   int
-	next   int64 // offset after the last record fetched (data or control); -1 unknown
-	lso    int64 // last stable offset known (from a fetch or a listing); -1 unknown
-	listed int64 // when the listing that last set lso was issued (item.at units); -1 none
-	paused bool
+	topic   string
+	part    int32
+	items   []item
+	head    int
+	next    int64    // offset after the last record fetched (data or control); -1 unknown
+	lso     int64    // last stable offset known (from a fetch or a listing); -1 unknown
+	listed  int64    // when the listing that last set lso was issued (item.at units); -1 none
+	guard   mergeKey // the head that waited when a confirming listing found records unfetched
+	guarded bool
+	paused  bool
 }
 
 func newQueue(topic string, part int32, start int64) *queue {
