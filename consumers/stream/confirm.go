@@ -61,14 +61,6 @@ func (p *Processor[S]) awaitingConfirmation() []awaiting {
 // needConfirm reports whether a task waits for a confirming listing alone.
 func (p *Processor[S]) needConfirm() bool { return len(p.awaitingConfirmation()) > 0 }
 
-// confirm runs confirmCaughtUp; a failed listing is logged (and made again on the next
-// iteration), unless the processor is stopping.
-func (p *Processor[S]) confirm(ctx context.Context) {
-	if err := p.confirmCaughtUp(ctx); err != nil && ctx.Err() == nil {
-		p.log.Warn("confirming empty partitions caught up", "error", err)
-	}
-}
-
 // confirmCaughtUp lists, in one request, the last stable offsets of the queues awaiting
 // confirmation and records them with the time the listing was issued.
 func (p *Processor[S]) confirmCaughtUp(ctx context.Context) error {

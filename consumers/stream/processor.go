@@ -459,8 +459,22 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 			}
 		}
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		// Wake up in time (pollDeadline).
-		if deadline := p.pollDeadline(); !deadline.IsZero() {
+		// Wake up for the open transaction's end, a listing of empty partitions or the end of
+		// a record's wait for a quiet input (Config.MaxTaskIdle), whichever comes first.
+		var deadline time.Time
+		if p.inTxn {
+			deadline = p.txnStart.Add(p.cfg.CommitInterval)
+		}
+		if p.needList() {
+			deadline = earliest(deadline, time.Now().Add(listInterval))
+		}
+		if w := p.idleWait(); w > 0 {
+			deadline = earliest(deadline, time.Now().Add(w))
+		}
+		if p.needConfirm() {
+			deadline = time.Now() // poll what is fetched already, then list (confirmCaughtUp)
+		}
+		if !deadline.IsZero() {
 			pollCtx, cancel = context.WithDeadline(ctx, deadline)
 		}
 		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxBatchRecords)
@@ -484,29 +498,13 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 			}
 			p.log.Warn("listing offsets of empty partitions", "error", err)
 		}
-		p.confirm(ctx)
+		if err := p.confirmCaughtUp(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			p.log.Warn("confirming empty partitions caught up", "error", err)
+		}
 	}
-}
-
-// pollDeadline returns when the poll must return (zero: none): the open transaction's end, a
-// listing of empty partitions or the end of a record's wait for a quiet input
-// (Config.MaxTaskIdle), whichever comes first; now when a task waits for a confirming listing
-// alone (poll what is fetched already, then list: confirm.go).
-func (p *Processor[S]) pollDeadline() time.Time {
-	var deadline time.Time
-	if p.inTxn {
-		deadline = p.txnStart.Add(p.cfg.CommitInterval)
-	}
-	if p.needList() {
-		deadline = earliest(deadline, time.Now().Add(listInterval))
-	}
-	if w := p.idleWait(); w > 0 {
-		deadline = earliest(deadline, time.Now().Add(w))
-	}
-	if p.needConfirm() {
-		deadline = time.Now()
-	}
-	return deadline
 }
 
 // earliest returns the earlier of a and b; a zero a is none.
