@@ -39,6 +39,7 @@ func (p *Processor[S]) buffer(fetches kgo.Fetches) {
 			return
 		}
 		fromRepart := p.nparts > 0 && fp.Topic == p.cfg.Repartition
+		before := q.len()
 		for _, rec := range fp.Records {
 			if q.next >= 0 && rec.Offset < q.next {
 				continue
@@ -50,6 +51,9 @@ func (p *Processor[S]) buffer(fetches kgo.Fetches) {
 			it := p.itemOf(rec, fromRepart)
 			it.at = now
 			q.push(it)
+		}
+		if q.len() > before {
+			p.noteGuarded(q, q.items[q.head+before].key)
 		}
 		q.fetched(q.next, fp.LastStableOffset)
 		last := fp.Records[len(fp.Records)-1]
@@ -249,7 +253,7 @@ func (p *Processor[S]) idleWait() time.Duration {
 			continue
 		}
 		// Blocked by the wait alone when the head is handed once it has waited enough.
-		if q := t.nextQueue(now+idle, idle); q != nil {
+		if q := t.choose(now+idle, idle, false); q != nil {
 			if w := q.peek().at + idle - now; w > 0 && (wait == 0 || w < wait) {
 				wait = w
 			}
@@ -278,6 +282,7 @@ func (p *Processor[S]) listUnknown(ctx context.Context) error {
 		return nil
 	}
 	p.lastList = time.Now()
+	issued := p.now()
 	adm := kadm.NewClient(p.sess.Client())
 	topics := p.consumed()
 	ends, err := adm.ListCommittedOffsets(ctx, topics...)
@@ -314,6 +319,7 @@ func (p *Processor[S]) listUnknown(ctx context.Context) error {
 				}
 			}
 			q.fetched(q.next, end.Offset)
+			q.listed = issued
 		}
 	}
 	return nil

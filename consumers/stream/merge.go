@@ -57,20 +57,23 @@ type item struct {
 
 // queue is the buffer of one consumed topic partition.
 type queue struct {
-	topic  string
-	part   int32
-	items  []item
-	head   int
-	next   int64 // offset after the last record fetched (data or control); -1 unknown
-	lso    int64 // last stable offset known (from a fetch or a listing); -1 unknown
-	paused bool
+	topic   string
+	part    int32
+	items   []item
+	head    int
+	next    int64    // offset after the last record fetched (data or control); -1 unknown
+	lso     int64    // last stable offset known (from a fetch or a listing); -1 unknown
+	listed  int64    // when the listing that last set lso was issued (item.at units); -1 none
+	guard   mergeKey // the head that waited when a confirming listing found records unfetched
+	guarded bool
+	paused  bool
 }
 
 func newQueue(topic string, part int32, start int64) *queue {
 	if start < 0 {
 		start = -1
 	}
-	return &queue{topic: topic, part: part, next: start, lso: -1}
+	return &queue{topic: topic, part: part, next: start, lso: -1, listed: -1}
 }
 
 func (q *queue) len() int { return len(q.items) - q.head }
@@ -127,13 +130,20 @@ func (q *queue) fetched(next, lso int64) {
 type task struct {
 	id int32
 	qs []*queue
+	// confirm: a head passes an empty caught-up queue only once a listing issued after the
+	// head was buffered confirmed it (confirm.go). Set by the Processor.
+	confirm bool
 }
 
 // nextQueue returns the queue whose head is handed next: a head to forward (at once, it
 // changes no state here), else the smallest head by merge key once no queue is empty without
 // being caught up and, when a queue is empty, the head was buffered idle ago or earlier
 // (now and idle in the units of item.at). nil: nothing can be handed now.
-func (t *task) nextQueue(now, idle int64) *queue {
+func (t *task) nextQueue(now, idle int64) *queue { return t.choose(now, idle, t.confirm) }
+
+// choose is nextQueue, with the confirmation of empty caught-up queues (confirm.go) required
+// or not.
+func (t *task) choose(now, idle int64, confirm bool) *queue {
 	for _, q := range t.qs {
 		if q.len() > 0 && q.peek().fwd {
 			return q
@@ -154,6 +164,9 @@ func (t *task) nextQueue(now, idle int64) *queue {
 		}
 	}
 	if best != nil && empty && idle > 0 && now-best.peek().at < idle {
+		return nil
+	}
+	if best != nil && empty && confirm && len(t.unconfirmed(best)) > 0 {
 		return nil
 	}
 	return best

@@ -350,7 +350,7 @@ func (p *Processor[S]) drain() error {
 		}
 		for id, pt := range ev.add {
 			p.parts[id] = pt
-			t := &task{id: id}
+			t := &task{id: id, confirm: true}
 			for _, topic := range p.consumed() {
 				start, ok := ev.start[id][topic]
 				if !ok {
@@ -472,6 +472,9 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 		if w := p.idleWait(); w > 0 {
 			deadline = earliest(deadline, time.Now().Add(w))
 		}
+		if p.needConfirm() {
+			deadline = time.Now() // poll what is fetched already, then list (confirmCaughtUp)
+		}
 		if !deadline.IsZero() {
 			pollCtx, cancel = context.WithDeadline(ctx, deadline)
 		}
@@ -495,6 +498,12 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 				return nil
 			}
 			p.log.Warn("listing offsets of empty partitions", "error", err)
+		}
+		if err := p.confirmCaughtUp(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			p.log.Warn("confirming empty partitions caught up", "error", err)
 		}
 	}
 }

@@ -28,7 +28,7 @@ func runSimulate(ctx context.Context, args []string) error {
 	c.register(fs, "")
 	sf := registerSimulation(fs)
 	rate := fs.Float64("rate", 0, "events per second (0: as fast as possible)")
-	eventOrder := fs.Bool("event-order", false, "produce the year sorted by event time (held in memory: demo and small presets)")
+	eventOrder := fs.Bool("event-order", false, "produce the year sorted by event time, each simulated day acknowledged before the next (held in memory: demo and small presets)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -33,7 +33,9 @@ type ProduceOptions struct {
 	Interval time.Duration
 	// EventOrder produces the year sorted by event time (see SortByEventTime) instead of the
 	// generator's order, which emits a booking's future refunds with it and late enrollments a
-	// month late. It holds the whole year in memory: for the demo and small presets.
+	// month late, and waits for every simulated day's records to be acknowledged before it
+	// produces the next day's (flushday.go). It holds the whole year in memory: for the demo
+	// and small presets.
 	EventOrder bool
 }
 
@@ -86,9 +88,11 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 	var err error
 	rates := false // businesses events sent since the last flush
 	next := g.Next
+	var day func() (int64, bool) // the simulated day of the event last returned by next
 	if opts.EventOrder {
-		next = inEventOrder(g)
+		next, day = inEventOrder(g)
 	}
+	lastDay := int64(-1 << 62)
 	for {
 		if p := a.first.Load(); p != nil {
 			break
@@ -102,6 +106,16 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 		}
 		if err = announce(ctx, cl, &rates, e.Topic); err != nil {
 			break
+		}
+		if day != nil {
+			// A simulated day's records are acknowledged (visible) before the next day's
+			// are produced, as a marketplace's would be: see flushDay.
+			if d, ok := day(); ok && d != lastDay {
+				if err = flushDay(ctx, cl, lastDay); err != nil {
+					break
+				}
+				lastDay = d
+			}
 		}
 		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, a.promise)
 		sent++
@@ -143,21 +157,23 @@ func topicNames(topics schemas.Topics) map[schemas.Topic]string {
 
 // inEventOrder generates all of g, sorts it by event time (SortByEventTime) and returns a
 // Next over the sorted events.
-func inEventOrder(g *Generator) func() (Event, bool) {
+func inEventOrder(g *Generator) (func() (Event, bool), func() (int64, bool)) {
 	var all []Event
 	for e, ok := g.Next(); ok; e, ok = g.Next() {
 		e.Key, e.Value = bytes.Clone(e.Key), bytes.Clone(e.Value)
 		all = append(all, e)
 	}
 	SortByEventTime(all)
-	return func() (Event, bool) {
+	var last Event
+	next := func() (Event, bool) {
 		if len(all) == 0 {
 			return Event{}, false
 		}
-		e := all[0]
+		last = all[0]
 		all = all[1:]
-		return e, true
+		return last, true
 	}
+	return next, func() (int64, bool) { return dayOf(last) }
 }
 
 // acks counts acknowledged records and keeps the first produce error.
