@@ -460,22 +460,7 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 			}
 		}
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		// Wake up for the open transaction's end, a listing of empty partitions or the end of
-		// a record's wait for a quiet input (Config.MaxTaskIdle), whichever comes first.
-		var deadline time.Time
-		if p.inTxn {
-			deadline = p.txnStart.Add(p.cfg.CommitInterval)
-		}
-		if p.needList() {
-			deadline = earliest(deadline, time.Now().Add(listInterval))
-		}
-		if w := p.idleWait(); w > 0 {
-			deadline = earliest(deadline, time.Now().Add(w))
-		}
-		if p.needConfirm() {
-			deadline = time.Now() // poll what is fetched already, then list (confirmCaughtUp)
-		}
-		if !deadline.IsZero() {
+		if deadline := p.pollDeadline(); !deadline.IsZero() {
 			pollCtx, cancel = context.WithDeadline(ctx, deadline)
 		}
 		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxBatchRecords)
@@ -506,6 +491,27 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 			p.log.Warn("confirming empty partitions caught up", "error", err)
 		}
 	}
+}
+
+// pollDeadline is when the loop's next poll must return (zero: none): the open transaction's
+// end, a listing of empty partitions or the end of a record's wait for a quiet input
+// (Config.MaxTaskIdle), whichever comes first; now when a caught-up input is to be confirmed
+// (poll what is fetched already, then list: confirmCaughtUp).
+func (p *Processor[S]) pollDeadline() time.Time {
+	var deadline time.Time
+	if p.inTxn {
+		deadline = p.txnStart.Add(p.cfg.CommitInterval)
+	}
+	if p.needList() {
+		deadline = earliest(deadline, time.Now().Add(listInterval))
+	}
+	if w := p.idleWait(); w > 0 {
+		deadline = earliest(deadline, time.Now().Add(w))
+	}
+	if p.needConfirm() {
+		deadline = time.Now()
+	}
+	return deadline
 }
 
 // earliest returns the earlier of a and b; a zero a is none.

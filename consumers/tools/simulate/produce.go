@@ -107,15 +107,8 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 		if err = announce(ctx, cl, &rates, e.Topic); err != nil {
 			break
 		}
-		if day != nil {
-			// A simulated day's records are acknowledged (visible) before the next day's
-			// are produced, as a marketplace's would be: see flushDay.
-			if d, ok := day(); ok && d != lastDay {
-				if err = flushDay(ctx, cl, lastDay); err != nil {
-					break
-				}
-				lastDay = d
-			}
+		if err = nextDay(ctx, cl, day, &lastDay); err != nil {
+			break
 		}
 		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, a.promise)
 		sent++
@@ -277,4 +270,23 @@ func progressLine(frac float64, acked int64, elapsed time.Duration, bar, final b
 	full := int(frac * width)
 	return fmt.Sprintf("[%s%s] %5.1f%% %10d events %8.0f ev/s  ETA %s",
 		strings.Repeat("#", full), strings.Repeat("-", width-full), 100*frac, acked, rate, eta)
+}
+
+// nextDay acknowledges the records of the simulated day *last before the event's, when the
+// event opens a new day: a simulated day's records are visible before the next day's are
+// produced, as a marketplace's would be (see flushDay). day is nil unless the events come in
+// event order.
+func nextDay(ctx context.Context, cl *kgo.Client, day func() (int64, bool), last *int64) error {
+	if day == nil {
+		return nil
+	}
+	d, ok := day()
+	if !ok || d == *last {
+		return nil
+	}
+	if err := flushDay(ctx, cl, *last); err != nil {
+		return err
+	}
+	*last = d
+	return nil
 }
