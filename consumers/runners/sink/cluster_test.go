@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,37 +49,7 @@ func TestClusterReplicaKill(t *testing.T) {
 		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts))
 	buildTaskole(t)
 
-	var (
-		mu   sync.Mutex
-		all  = generate(e.topics, "a", 400)
-		stop = make(chan struct{})
-		wg   sync.WaitGroup
-	)
-	e.produce(t, all.recs)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-			d := generate(e.topics, "p"+strconv.Itoa(i), 300)
-			e.produce(t, d.recs)
-			mu.Lock()
-			all.merge(d)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
+	stopFeed := e.startFeed(t)
 	e.conn = conns[0] // watch progress on the replica the sink does not write to
 	rows := func() uint64 { return e.count(t, "SELECT count() FROM bookings") }
 	p := startSink(t, e, cl.ClickHouse[1], "g-"+itest.Unique(t),
@@ -100,12 +69,7 @@ func TestClusterReplicaKill(t *testing.T) {
 	cl.Up(t, "clickhouse") // starts zookeeper again
 	t.Logf("zookeeper back after %v", time.Since(zk).Round(100*time.Millisecond))
 	time.Sleep(3 * time.Second)
-	close(stop)
-	wg.Wait()
-
-	mu.Lock()
-	final := all
-	mu.Unlock()
+	final := stopFeed()
 	t.Logf("produced %d records", len(final.recs))
 	for i, c := range conns {
 		e.conn = c

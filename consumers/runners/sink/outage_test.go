@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -141,37 +140,7 @@ func TestSinkClickHouseOutage(t *testing.T) {
 	buildTaskole(t)
 
 	// A producer writes a chunk every 250 ms for the whole run.
-	var (
-		mu   sync.Mutex
-		all  = generate(e.topics, "a", 400)
-		stop = make(chan struct{})
-		wg   sync.WaitGroup
-	)
-	e.produce(t, all.recs)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-			d := generate(e.topics, "p"+strconv.Itoa(i), 300)
-			e.produce(t, d.recs)
-			mu.Lock()
-			all.merge(d)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
+	stopFeed := e.startFeed(t)
 
 	group := "g-" + itest.Unique(t)
 	run := 0
@@ -215,12 +184,7 @@ func TestSinkClickHouseOutage(t *testing.T) {
 	ch.restart()
 	t.Logf("clickhouse back after %v", time.Since(outage).Round(time.Second))
 	time.Sleep(3 * time.Second)
-	close(stop)
-	wg.Wait()
-
-	mu.Lock()
-	final := all
-	mu.Unlock()
+	final := stopFeed()
 	t.Logf("produced %d records", len(final.recs))
 	e.waitFor(t, final, 60*time.Second)
 	time.Sleep(time.Second) // give a wrong re-insert the chance to show
