@@ -622,17 +622,30 @@ func (p *Processor[S]) produce(ctx context.Context, r *kgo.Record) {
 }
 
 // sweep lets the Sweeper prune every key of pt at its watermark; keys still raw from a lazy
-// restore are decoded first, so the Sweeper sees every key.
+// restore are decoded first, so the Sweeper sees every key. An IncrementalSweeper sees every
+// key at the partition's first sweep, then only the keys changed since the previous one.
 func (p *Processor[S]) sweep(pt *part[S]) error {
-	if err := pt.decodeAll(); err != nil {
-		p.mustAbort = true
-		return fmt.Errorf("sweeping partition %d: %w", pt.id, err)
-	}
 	wm := time.Unix(0, pt.wm).UTC()
-	for k, e := range pt.m {
-		if p.sw.Sweep(wm, &e.s) {
-			pt.dirty[k] = struct{}{}
+	if pt.unswept != nil && pt.swept {
+		for k := range pt.unswept {
+			if e := pt.m[k]; e != nil && p.sw.Sweep(wm, &e.s) {
+				pt.dirty[k] = struct{}{}
+			}
 		}
+	} else {
+		if err := pt.decodeAll(); err != nil {
+			p.mustAbort = true
+			return fmt.Errorf("sweeping partition %d: %w", pt.id, err)
+		}
+		for k, e := range pt.m {
+			if p.sw.Sweep(wm, &e.s) {
+				pt.dirty[k] = struct{}{}
+			}
+		}
+		pt.swept = true
+	}
+	if pt.unswept != nil {
+		clear(pt.unswept)
 	}
 	pt.lastSweep = pt.wm
 	p.touched[pt.id] = true

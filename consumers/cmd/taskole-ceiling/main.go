@@ -1,7 +1,8 @@
 // Command taskole-ceiling runs one of the throughput ceilings `make bench` measures the
 // ledger against (package consumers/tools/ceiling): `taskole-ceiling stream` (the stream
 // framework with a no-op handler) or `taskole-ceiling passthrough` (bare franz-go: consume,
-// produce unchanged, commit). Bench-only: deploy/local/bench.sh builds it into
+// produce unchanged, commit); `taskole-ceiling ledger` runs the ledger runner itself in this
+// process, for --cpuprofile. Bench-only: deploy/local/bench.sh builds it into
 // bin/taskole-ceiling; it is not part of the taskole binary.
 //
 // Flags also read TASKOLE_KAFKA_BROKERS, TASKOLE_TOPIC_PREFIX and TASKOLE_METRICS_ADDR.
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -22,8 +24,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/tools/ceiling"
+	"github.com/taskole/revshare/consumers/topology"
 )
 
 func main() {
@@ -58,11 +62,23 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	metrics := fs.String("metrics-addr", env("TASKOLE_METRICS_ADDR", ""), "listen address of /metrics (empty: none)")
 	suffix := fs.String("group-suffix", "", "appended to the group name and transactional id (a fresh group per run)")
 	partitions := fs.Int("partitions", 12, "partition count of the ceiling's own topics when created")
-	if len(args) == 0 || (args[0] != "stream" && args[0] != "passthrough") {
-		return fmt.Errorf("usage: taskole-ceiling stream|passthrough [flags]")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if len(args) == 0 || (args[0] != "stream" && args[0] != "passthrough" && args[0] != "ledger") {
+		return fmt.Errorf("usage: taskole-ceiling stream|passthrough|ledger [flags]")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("creating cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("starting cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	reg := prometheus.NewRegistry()
@@ -73,10 +89,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		r   runner
 		err error
 	)
-	if args[0] == "stream" {
+	switch args[0] {
+	case "stream":
 		r, err = ceiling.NewStream(cfg)
-	} else {
+	case "passthrough":
 		r, err = ceiling.NewPassThrough(cfg)
+	default:
+		r, err = ledgerRunner(cfg)
 	}
 	if err != nil {
 		return err
@@ -93,4 +112,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	g.Go(func() error { return r.Run(gctx) })
 	return g.Wait()
+}
+
+// ledgerRunner is the ledger itself, in this process, so that --cpuprofile profiles it over
+// the same backlog (group taskole-ledger-profile, a changelog of its own).
+func ledgerRunner(cfg ceiling.Config) (runner, error) {
+	name := cfg.TopicPrefix + "taskole-ledger-profile" + cfg.GroupSuffix
+	return ledger.New(ledger.Config{Brokers: cfg.Brokers, Topics: topology.New(cfg.TopicPrefix).Names(),
+		Changelog: name + ".state", Group: name, Instance: "profile", Partitions: cfg.Partitions,
+		LeaveOnClose: true, Logger: cfg.Logger, Registry: cfg.Registry})
 }
