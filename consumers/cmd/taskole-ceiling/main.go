@@ -63,32 +63,24 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	suffix := fs.String("group-suffix", "", "appended to the group name and transactional id (a fresh group per run)")
 	partitions := fs.Int("partitions", 12, "partition count of the ceiling's own topics when created")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile to this file when stopped")
 	if len(args) == 0 || (args[0] != "stream" && args[0] != "passthrough" && args[0] != "ledger") {
 		return fmt.Errorf("usage: taskole-ceiling stream|passthrough|ledger [flags]")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return fmt.Errorf("creating cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("starting cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := ceiling.Config{Brokers: strings.Split(*brokers, ","), TopicPrefix: *prefix, GroupSuffix: *suffix,
 		Partitions: int32(*partitions), Logger: log, Registry: reg}
-	var (
-		r   runner
-		err error
-	)
+	var r runner
 	switch args[0] {
 	case "stream":
 		r, err = ceiling.NewStream(cfg)
@@ -111,7 +103,42 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		g.Go(func() error { return srv.Run(gctx) })
 	}
 	g.Go(func() error { return r.Run(gctx) })
-	return g.Wait()
+	err = g.Wait()
+	if *memprofile != "" {
+		if perr := writeHeap(*memprofile); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+// startCPUProfile starts profiling the CPU into path (none when empty); call stop at the end.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeap writes a heap profile (live objects as of the last GC, and allocations) to path.
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating heap profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		return fmt.Errorf("writing heap profile: %w", err)
+	}
+	return nil
 }
 
 // ledgerRunner is the ledger itself, in this process, so that --cpuprofile profiles it over
