@@ -64,7 +64,6 @@ func (p *PassThrough) Run(ctx context.Context) error {
 		kgo.ConsumeTopics(inputs...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RequireStableFetchOffsets(),
 		kgo.DisableAutoCommit(),
 		kgo.TransactionalID(p.cfg.TopicPrefix+PassThroughGroup+p.cfg.GroupSuffix+"-bench"),
 		kgo.TransactionTimeout(stream.DefaultTransactionTimeout),
