@@ -98,15 +98,17 @@ func (q *queue) pop() item {
 }
 
 // unpop puts it back in front (an aborted transaction's handed items, in reverse order).
+// Without room before the head it makes room for as many items as are queued (at least 16)
+// in one copy, so putting back a whole transaction is linear, not quadratic, in its items.
 func (q *queue) unpop(it item) {
-	if q.head > 0 {
-		q.head--
-		q.items[q.head] = it
-		return
+	if q.head == 0 {
+		room := max(len(q.items), 16)
+		items := make([]item, room+len(q.items), room+cap(q.items))
+		copy(items[room:], q.items)
+		q.items, q.head = items, room
 	}
-	q.items = append(q.items, item{})
-	copy(q.items[1:], q.items)
-	q.items[0] = it
+	q.head--
+	q.items[q.head] = it
 }
 
 // caughtUp reports whether the queue is empty and fetched to the last stable offset known.

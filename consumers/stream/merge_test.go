@@ -248,3 +248,52 @@ func TestMergeTaskIdle(t *testing.T) {
 		t.Errorf("every input buffered: got %v, want a without waiting", got)
 	}
 }
+
+// TestQueueUnpop puts handed items back in reverse order (as after an aborted transaction),
+// with and without room before the head, and checks that the queue then hands them, and
+// what it still held, in the original order.
+func TestQueueUnpop(t *testing.T) {
+	cases := []struct {
+		name        string
+		queued, pop int // items pushed, items popped (and put back)
+		pushAfter   int // items pushed after the pops, before the put-back
+	}{
+		{"part of the queue", 10, 4, 0},
+		{"the whole queue (the head is reset)", 10, 10, 0},
+		{"the whole queue, then new items", 10, 10, 5},
+		{"a large transaction", 20000, 20000, 3},
+		{"nothing", 3, 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q := newQueue("t", 0, 0)
+			n := 0
+			push := func(k int) {
+				for range k {
+					q.push(item{rec: &kgo.Record{Topic: "t", Offset: int64(n)}})
+					n++
+				}
+			}
+			push(c.queued)
+			var handed []item
+			for range c.pop {
+				handed = append(handed, q.pop())
+			}
+			push(c.pushAfter)
+			for i := len(handed) - 1; i >= 0; i-- {
+				q.unpop(handed[i])
+			}
+			if q.len() != n {
+				t.Fatalf("%d items queued after the put-back; want %d", q.len(), n)
+			}
+			for i := range n {
+				if it := q.pop(); it.rec.Offset != int64(i) {
+					t.Fatalf("item %d is offset %d", i, it.rec.Offset)
+				}
+			}
+			if q.len() != 0 {
+				t.Fatalf("%d items left", q.len())
+			}
+		})
+	}
+}

@@ -43,6 +43,15 @@ type Sweeper[S any] interface {
 	Sweep(watermark time.Time, s *S) (changed bool)
 }
 
+// IncrementalSweeper is implemented by a Sweeper whose Sweep ignores the watermark and is
+// idempotent: sweeping a state again, unchanged since its last sweep, changes nothing. The
+// processor then sweeps every key of a partition only at the partition's first sweep after
+// it was restored (or rolled back), and afterwards only the keys handed out by Tx.State since
+// the previous sweep: the same outcome, without visiting every key each SweepEvery.
+type IncrementalSweeper interface {
+	SweepsIncrementally()
+}
+
 // Committer is optionally implemented by a Handler to add records to every transaction that
 // changed metadata (Tx.SetMeta), just before it commits: progress markers, say, which then
 // commit atomically with the outputs, state and offsets they describe and follow, on each
@@ -108,13 +117,21 @@ type part[S any] struct {
 	wmDirty   bool
 	lastSweep int64
 	dirty     map[string]struct{}
+	// unswept holds the keys handed out by Tx.State since the last sweep, when the Sweeper is
+	// an IncrementalSweeper (nil otherwise); swept is whether the partition had a full sweep.
+	unswept   map[string]struct{}
+	swept     bool
 	meta      map[string][]byte   // handler metadata (Tx.Meta), kept in the changelog
 	metaDirty map[string]struct{} // meta names set in the open transaction
 }
 
 func newPart[S any](id int32, h Handler[S], lazy bool) *part[S] {
-	return &part[S]{id: id, h: h, lazy: lazy, m: make(map[string]*entry[S]), raw: make(map[string]int32),
+	pt := &part[S]{id: id, h: h, lazy: lazy, m: make(map[string]*entry[S]), raw: make(map[string]int32),
 		dirty: make(map[string]struct{}), meta: map[string][]byte{}, metaDirty: map[string]struct{}{}}
+	if _, ok := h.(IncrementalSweeper); ok {
+		pt.unswept = make(map[string]struct{})
+	}
+	return pt
 }
 
 // len returns the number of keys with state, decoded or not.
@@ -214,6 +231,9 @@ func (t *Tx[S]) State(key string) *S {
 		t.p.m[key] = e
 	}
 	t.p.dirty[key] = struct{}{}
+	if t.p.unswept != nil {
+		t.p.unswept[key] = struct{}{}
+	}
 	return &e.s
 }
 

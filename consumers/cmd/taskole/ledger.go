@@ -73,7 +73,7 @@ func registerLedger(fs *flag.FlagSet) *ledgerFlags {
 		defaultRate: fs.String("default-rate", commission.Config{}.WithDefaults().DefaultRate.String(), "platform referral rate when the owner has none in force (a fraction)"),
 		hold:        fs.Duration("hold", commission.DefaultHold, "hold period: an accrual is payable this long after the booking"),
 		horizon:     fs.Duration("horizon", commission.DefaultHorizon, "bookings are kept in state this long (event time) for refunds and corrections"),
-		commit:      fs.Duration("commit-interval", stream.DefaultCommitInterval, "how long a transaction stays open"),
+		commit:      fs.Duration("commit-interval", ledger.DefaultCommitInterval, "how long a transaction stays open"),
 		maxBatch:    fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most"),
 		maxBuffered: fs.Int("max-buffered-records", stream.DefaultMaxBufferedRecords, "records buffered per input partition while the event-time merge waits for another input"),
 		maxIdle:     fs.Duration("max-task-idle", ledger.DefaultMaxTaskIdle, "how long a live record waits for a quiet input of its partition before the event-time merge passes it (never changes a replay; negative: no wait)"),

@@ -239,3 +239,9 @@ func (h *handler) EmptyState(s *commission.State) bool { return s.Empty() }
 // watermark is not used: one client's far-future event must not cut another client's
 // bookings (SPEC R8; commission.Engine.PruneOwn).
 func (h *handler) Sweep(_ time.Time, s *commission.State) bool { return h.eng.PruneOwn(s) }
+
+// SweepsIncrementally declares Sweep an incremental one (stream.IncrementalSweeper): PruneOwn
+// ignores the watermark and is idempotent — its cut only moves with the client's own
+// bookings, and it keeps only bookings at or after the cut, so a second PruneOwn of an
+// unchanged state drops nothing.
+func (h *handler) SweepsIncrementally() {}

@@ -51,6 +51,11 @@ const DefaultChangelog = topology.LedgerState
 // there and handled from there (stream.Config.Repartition).
 const DefaultRepartition = topology.LedgerRepartition
 
+// DefaultCommitInterval is the ledger's default Config.CommitInterval, shorter than the stream
+// processor's: booking → commission latency is dominated by it, and over a 100k-client
+// backlog 100 ms cost the same CPU as 500 ms within the noise (docs/BENCHMARKS.md, issue #18).
+const DefaultCommitInterval = 100 * time.Millisecond
+
 // DefaultMaxTaskIdle is the ledger's default Config.MaxTaskIdle: the latency it adds to live
 // records whenever one input of their partition is quiet.
 const DefaultMaxTaskIdle = 250 * time.Millisecond
@@ -69,7 +74,7 @@ type Config struct {
 	Partitions int32
 	Rules      commission.Config // rates, hold, horizon
 
-	CommitInterval  time.Duration // default stream.DefaultCommitInterval
+	CommitInterval  time.Duration // default DefaultCommitInterval
 	MaxBatchRecords int           // default stream.DefaultMaxBatchRecords
 	// MaxBufferedRecords bounds the merge buffer per input partition; default
 	// stream.DefaultMaxBufferedRecords.
@@ -132,6 +137,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Group == "" {
 		c.Group = topology.GroupLedger
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
 	}
 	if c.Instance == "" {
 		c.Instance = "ledger"
