@@ -159,10 +159,10 @@ type Sink struct {
 	cl      *kgo.Client
 	ch      driver.Conn
 	met     *metrics
-	topics  []string         // every topic the sink copies
-	routes  map[string]route // by topic: how its records become rows
-	tables  []*table         // every raw table, in insert order
-	dlq     *deadLetters     // the dlq table's route, which also takes the sink's refusals
+	topics  []string          // every topic the sink copies
+	routes  map[string]*route // by topic: how its records become rows
+	tables  []*table          // every raw table, in insert order
+	dlq     *route            // the dlq table's route, which also takes the sink's refusals
 	closeMu sync.Once
 
 	// quit is closed when Run's context ends or Close starts: backoff loops (also the one
@@ -202,16 +202,13 @@ func New(cfg Config) (*Sink, error) {
 		owned:    map[tp]bool{},
 		quit:     make(chan struct{}),
 	}
-	s.routes, s.tables, err = routesOf(topology.Of(cfg.Topics),
+	s.routes, s.tables, s.dlq, err = routesOf(topology.Of(cfg.Topics),
 		routeConfig{db: cfg.Database, bounds: cfg.Bounds, consumer: cfg.Consumer})
 	if err != nil {
 		return nil, fmt.Errorf("configuring sink: %w", err)
 	}
-	for t, rt := range s.routes {
+	for t := range s.routes {
 		s.topics = append(s.topics, t)
-		if d, ok := rt.(*deadLetters); ok {
-			s.dlq = d
-		}
 	}
 	sort.Strings(s.topics)
 	for _, tb := range s.tables {
@@ -310,11 +307,12 @@ func (s *Sink) Run(ctx context.Context) error {
 func (s *Sink) judgeDeadLetters(ctx context.Context) error {
 	var topics []string
 	for _, t := range s.topics {
-		if s.routes[t] != route(s.dlq) {
+		if s.routes[t] != s.dlq {
 			topics = append(topics, t)
 		}
 	}
 	group := s.cfg.Group + "-dlq"
+	var chk checker // the loop's routes check with their own
 	err := stream.Judge(ctx, stream.JudgeConfig{
 		Brokers:         s.cfg.Brokers,
 		Topics:          topics,
@@ -325,7 +323,7 @@ func (s *Sink) judgeDeadLetters(ctx context.Context) error {
 		Logger:          s.log,
 		Registry:        s.cfg.Registerer,
 	}, func(r *kgo.Record) error {
-		if rerr := s.routes[r.Topic].judge(r, false); rerr != nil {
+		if rerr := s.routes[r.Topic].walk(r, &chk, false); rerr != nil {
 			return rerr
 		}
 		return nil
@@ -437,9 +435,9 @@ func (s *Sink) process(ctx context.Context, fetches kgo.Fetches) error {
 // partState is what handle needs to know about the partition of the records it handles.
 type partState struct {
 	k                 tp
-	route             route // how the partition's records become rows
-	homeMark, dlqMark int64 // high-water marks: records at or below are stored already
-	lastHome, lastDLQ int64 // last offset buffered into its table / dlq by this fetch, or -1
+	route             *route // how the partition's records become rows
+	homeMark, dlqMark int64  // high-water marks: records at or below are stored already
+	lastHome, lastDLQ int64  // last offset buffered into its table / dlq by this fetch, or -1
 }
 
 // handle buffers one record as a row of its route's table, or of the dlq table.
