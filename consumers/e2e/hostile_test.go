@@ -242,7 +242,7 @@ func TestHostileCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payCfg := payouts.Config{Brokers: brokers, Topics: topics, Group: group + "-payouts", Prefix: group + ".",
+	payCfg := payouts.Config{Brokers: brokers, Topics: topics, Group: group + "-payouts",
 		CommitInterval: 200 * time.Millisecond, Logger: quiet}
 	pay, err := payouts.New(payCfg)
 	if err != nil {

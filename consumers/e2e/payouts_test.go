@@ -213,7 +213,7 @@ func runPayouts(t *testing.T, brokers []string, events []simulate.Event, f feed)
 		closers = append(closers, led.Close)
 		eg.Go(func() error { return led.Run(egCtx) })
 	}
-	po, err := payouts.New(payouts.Config{Brokers: brokers, Topics: topics, Prefix: prefix, Group: group + "-payouts",
+	po, err := payouts.New(payouts.Config{Brokers: brokers, Topics: topics, Group: group + "-payouts",
 		CommitInterval: 200 * time.Millisecond, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -272,11 +272,3 @@ func list(l []string) string {
 	}
 	return strings.Join(l, ", ")
 }
-
-// Of returns the topology names belongs to: the prefix its enrollments topic carries before
-// the default name (the runners' configs name the contract topics; their own topics follow).
-func Of(names schemas.Topics) Topology {
-	n := names.WithDefaults()
-	prefix, _ := strings.CutSuffix(string(n.Enrollments), string(schemas.TopicEnrollments))
-	return New(prefix)
-}

@@ -10,7 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	"github.com/taskole/revshare/schemas"
 )
 
 // TestClusterLeaderKill runs `taskole ledger` against the three-broker cluster (RF 3, min ISR
@@ -21,7 +20,7 @@ func TestClusterLeaderKill(t *testing.T) {
 	brokers := cl.Brokers
 	bin := taskoleBinary(t)
 	topics := itest.Topics(t)
-	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+	prefix := topics.Prefix
 	group := "g-" + itest.Unique(t)
 	fullGroup := prefix + group
 	changelog := ChangelogFor(topics)

@@ -175,7 +175,7 @@ func TestLedgerCrash(t *testing.T) {
 	brokers := itest.Kafka(t)
 	bin := taskoleBinary(t)
 	topics := itest.Topics(t)
-	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+	prefix := topics.Prefix
 	group := "g-" + itest.Unique(t)
 	fullGroup := prefix + group // the binary prepends --topic-prefix to --group
 	changelog := ChangelogFor(topics)

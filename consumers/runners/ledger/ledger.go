@@ -97,14 +97,14 @@ type Config struct {
 	ClientOpts []kgo.Opt             // appended to every client's options (tests)
 }
 
-// ChangelogFor returns the changelog topic that belongs with topics (topology.Of).
+// ChangelogFor returns the changelog topic that belongs with topics (under topics.Prefix).
 func ChangelogFor(topics schemas.Topics) string {
-	return topology.Of(topics).Name(topology.LedgerState)
+	return topology.New(topics.Prefix).Name(topology.LedgerState)
 }
 
-// RepartitionFor returns the repartition topic that belongs with topics (topology.Of).
+// RepartitionFor returns the repartition topic that belongs with topics (under topics.Prefix).
 func RepartitionFor(topics schemas.Topics) string {
-	return topology.Of(topics).Name(topology.LedgerRepartition)
+	return topology.New(topics.Prefix).Name(topology.LedgerRepartition)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -245,7 +245,7 @@ func ConsumedTopics(t schemas.Topics, repartition string) []string {
 // Topics returns the topics the ledger needs, as it creates them when missing: what the
 // topology says it reads, writes and keeps, its changelog named changelog.
 func Topics(t schemas.Topics, changelog string, partitions int32) []stream.TopicSpec {
-	tp := topology.Of(t)
+	tp := topology.New(t.Prefix)
 	var specs []stream.TopicSpec
 	for _, name := range tp.Runner("ledger").Touches() {
 		topic, _ := tp.Topic(name)
@@ -260,7 +260,7 @@ func Topics(t schemas.Topics, changelog string, partitions int32) []stream.Topic
 // copartitioned returns the co-partition groups among the ledger's topics, under the names
 // of r's configuration.
 func (r *Runner) copartitioned() [][]string {
-	tp := topology.Of(r.cfg.Topics)
+	tp := topology.New(r.cfg.Topics.Prefix)
 	rename := map[string]string{
 		tp.Name(topology.LedgerState):       r.cfg.Changelog,
 		tp.Name(topology.LedgerRepartition): r.cfg.Repartition,

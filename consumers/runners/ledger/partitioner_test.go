@@ -440,7 +440,7 @@ func TestAnyPartitioner(t *testing.T) {
 		bin := taskoleBinary(t)
 		topics := itest.Topics(t)
 		prepare(t, brokers, topics, rates)
-		prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+		prefix := topics.Prefix
 		group := "g-" + itest.Unique(t)
 		a := startLedger(t, bin, brokers, prefix, group, "a")
 		defer func() {

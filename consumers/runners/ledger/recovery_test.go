@@ -88,7 +88,7 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 	brokers := itest.Kafka(t)
 	bin := taskoleBinary(t)
 	topics := itest.Topics(t)
-	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+	prefix := topics.Prefix
 	group := "g-" + itest.Unique(t)
 	fullGroup := prefix + group
 	changelog := ChangelogFor(topics)
@@ -155,7 +155,7 @@ func TestLedgerBrokerRestart(t *testing.T) {
 	brokers := []string{br.Addr}
 	bin := taskoleBinary(t)
 	topics := itest.Topics(t)
-	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+	prefix := topics.Prefix
 	group := "g-" + itest.Unique(t)
 	fullGroup := prefix + group
 	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}

@@ -61,12 +61,13 @@ const (
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
 	Brokers []string
-	Topics  schemas.Topics // Commissions (input), Payouts (output), DLQ; zero: defaults
-	// Changelog and Control default to DefaultChangelog / DefaultControl (with Prefix).
+	// Topics: Commissions (input), Payouts (output), DLQ; zero: defaults. Topics.Prefix is
+	// the prefix of the default Changelog, Control and Group.
+	Topics schemas.Topics
+	// Changelog and Control default to DefaultChangelog / DefaultControl (under the prefix).
 	Changelog string
 	Control   string
-	Group     string // default DefaultGroup (with Prefix)
-	Prefix    string // prefixed to the default names of Changelog, Control and Group
+	Group     string // default DefaultGroup (under the prefix)
 	// Instance names this process in its transactional id (unique per running instance,
 	// stable across its restarts); default "payouts".
 	Instance string
@@ -105,7 +106,7 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.Brokers) == 0 {
 		return c, errors.New("payouts config: no brokers")
 	}
-	tp := topology.New(c.Prefix)
+	tp := topology.New(c.Topics.Prefix)
 	c.Topics = c.Topics.WithDefaults()
 	if c.Changelog == "" {
 		c.Changelog = tp.Name(DefaultChangelog)

@@ -202,7 +202,7 @@ func New(cfg Config) (*Sink, error) {
 		owned:    map[tp]bool{},
 		quit:     make(chan struct{}),
 	}
-	s.routes, s.tables, s.dlq, err = routesOf(topology.Of(cfg.Topics),
+	s.routes, s.tables, s.dlq, err = routesOf(topology.New(cfg.Topics.Prefix),
 		routeConfig{db: cfg.Database, bounds: cfg.Bounds, consumer: cfg.Consumer})
 	if err != nil {
 		return nil, fmt.Errorf("configuring sink: %w", err)
