@@ -79,7 +79,7 @@ their period, and exits.`)
 		return err
 	}
 	defer r.Close()
-	return serve(ctx, &c, "payouts", log, reg, r.Ready, r.Run)
+	return serve(ctx, &c, "payouts", log, reg, r, r.Run)
 }
 
 // payoutsFlags are the flags of the payouts runner's configuration.

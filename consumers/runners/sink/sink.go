@@ -183,7 +183,8 @@ type Sink struct {
 	rows     int
 	firstRow time.Time
 
-	ready atomic.Bool
+	ready     atomic.Bool        // joined and resumed from ClickHouse
+	readiness topology.Readiness // what /readyz waits for
 }
 
 // New validates cfg and connects the clients (lazily: nothing is dialled until Run).
@@ -207,8 +208,13 @@ func New(cfg Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuring sink: %w", err)
 	}
+	checks := map[string]func() bool{}
 	for t := range s.routes {
 		s.topics = append(s.topics, t)
+		checks[t] = s.ready.Load
+	}
+	if s.readiness, err = topology.New(cfg.Topics.Prefix).Runner("sink").Readiness(checks); err != nil {
+		return nil, fmt.Errorf("configuring sink: %w", err)
 	}
 	sort.Strings(s.topics)
 	for _, tb := range s.tables {
@@ -263,9 +269,13 @@ func openClickHouse(cfg Config) (driver.Conn, error) {
 	return ch, nil
 }
 
-// Ready reports whether the sink has joined its group and resumed from ClickHouse (for
-// /readyz). It does not take the sink's lock, so it answers during a long flush.
-func (s *Sink) Ready() bool { return s.ready.Load() }
+// Ready reports whether the sink holds every topic it waits for (the topology's reads): it
+// has joined its group and resumed from ClickHouse (for /readyz). It does not take the
+// sink's lock, so it answers during a long flush.
+func (s *Sink) Ready() bool { return s.readiness.Ready() }
+
+// Waiting returns the topics the sink is not ready with yet (for /readyz).
+func (s *Sink) Waiting() []string { return s.readiness.Waiting() }
 
 // Close leaves the group and closes the connections. It is idempotent; call it after Run
 // returned. It does not flush (Run does that when its context ends) and does not wait for
