@@ -7,9 +7,10 @@ import (
 
 // Enum is one of the contract's enumerations with the code of every value in the raw tables'
 // Enum8 columns (sql/migrations/0001_raw.sql, 0002_retention_costs.sql): Values[i] is coded
-// First+i. These functions are the one place the codes are decided on the Go side; the sink's
-// row mappings (consumers/topology) take them from here, and a test of the sink holds them
-// equal to the migrations.
+// First+i. These functions are the one place the values and their codes are decided on the
+// Go side: the decoders accept these values (wireNames), the sink's row mappings
+// (consumers/topology) write these codes, and a test of the sink holds them equal to the
+// migrations.
 type Enum[E comparable] struct {
 	First  int8 // the code of Values[0]
 	Values []E
@@ -38,6 +39,28 @@ func (e Enum[E]) Unknown(field string, v E) string {
 	}
 	return fmt.Sprintf("unknown %s %v", field, v)
 }
+
+// wireNames returns the names of e's values as the decoders accept them on the wire: every
+// value but "" (an absent optional field, never written as "").
+func wireNames[E ~string](e Enum[E]) []string {
+	var out []string
+	for _, v := range e.Values {
+		if v != "" {
+			out = append(out, string(v))
+		}
+	}
+	return out
+}
+
+// The values the decoders accept for the contract's enums (reader.enum): Enum's, decided once.
+var (
+	enrollmentSourceNames = wireNames(EnrollmentSources())
+	feedbackKindNames     = wireNames(FeedbackKinds())
+	retentionKindNames    = wireNames(RetentionKinds())
+	ownerSourceNames      = wireNames(OwnerSources())
+	commissionKindNames   = wireNames(CommissionKinds())
+	reasonNames           = wireNames(Reasons())
+)
 
 // Statuses are a booking's statuses (bookings.status), coded by their Status value.
 func Statuses() Enum[Status] {
