@@ -23,6 +23,7 @@ type Columns interface {
 	// Enum8 is a code of a schemas.Enum; unknown is "" for a known value, else the refusal's
 	// text.
 	Enum8(name string, code int8, unknown string)
+	Int8(name string, v int64) // a signed count (Int8), not an enum
 	UInt8(name string, v int64)
 	UInt32(name string, v int64)
 	Int32(name string, v int32)

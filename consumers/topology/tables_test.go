@@ -66,6 +66,7 @@ func (l *layout) Strings(name string, _ []string)      { l.add(name, "Array(Stri
 func (l *layout) Money(name string, _ decimal.Decimal) { l.add(name, "Decimal(18, 4)") }
 func (l *layout) Rate(name string, _ decimal.Decimal)  { l.add(name, "Decimal(38, 10)") }
 func (l *layout) Enum8(name string, _ int8, _ string)  { l.add(name, "Enum8") }
+func (l *layout) Int8(name string, _ int64)            { l.add(name, "Int8") }
 func (l *layout) UInt8(name string, _ int64)           { l.add(name, "UInt8") }
 func (l *layout) UInt32(name string, _ int64)          { l.add(name, "UInt32") }
 func (l *layout) Int32(name string, _ int32)           { l.add(name, "Int32") }

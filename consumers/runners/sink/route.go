@@ -190,6 +190,7 @@ func (b *buffers) Enum8(name string, code int8, _ string) {
 	p := next[i8Col](b, name)
 	*p = append(*p, code)
 }
+func (b *buffers) Int8(name string, v int64)  { p := next[i8Col](b, name); *p = append(*p, int8(v)) }
 func (b *buffers) UInt8(name string, v int64) { p := next[u8Col](b, name); *p = append(*p, uint8(v)) }
 func (b *buffers) UInt32(name string, v int64) {
 	p := next[u32Col](b, name)
@@ -262,6 +263,12 @@ func (c *checker) Rate(name string, v decimal.Decimal) {
 func (c *checker) Enum8(name string, _ int8, unknown string) {
 	if unknown != "" {
 		c.refuse(schemas.FieldInvalid(name, false, unknown))
+	}
+}
+
+func (c *checker) Int8(name string, v int64) {
+	if v < -1<<7 || v > 1<<7-1 {
+		c.refuse(outOfRange(name, "%d does not fit Int8", v))
 	}
 }
 
