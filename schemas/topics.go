@@ -15,6 +15,7 @@ const (
 	TopicCommissions      Topic = "taskole.commissions.v1"
 	TopicPayouts          Topic = "taskole.payouts.v1"
 	TopicDLQ              Topic = "taskole.dlq.v1"
+	TopicPurchaseFacts    Topic = "taskole.purchase-facts.v1"
 )
 
 // Topics names every topic of the contract. The zero value of a field means its default
@@ -35,6 +36,7 @@ type Topics struct {
 	Commissions      Topic
 	Payouts          Topic
 	DLQ              Topic
+	PurchaseFacts    Topic
 }
 
 // WithDefaults returns t with every empty name replaced by its default under t.Prefix.
@@ -54,6 +56,7 @@ func (t Topics) WithDefaults() Topics {
 	def(&t.Commissions, TopicCommissions)
 	def(&t.Payouts, TopicPayouts)
 	def(&t.DLQ, TopicDLQ)
+	def(&t.PurchaseFacts, TopicPurchaseFacts)
 	return t
 }
 

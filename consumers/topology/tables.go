@@ -97,6 +97,26 @@ func commissionRows() Rows {
 	})
 }
 
+// purchaseFactRows decodes with the sink's bounds: the facts carry the input's times and
+// amounts.
+func purchaseFactRows() Rows {
+	return Map(schemas.Bounds.DecodePurchaseFact, func(v *schemas.PurchaseFact, c Columns) {
+		c.String("fact_id", v.FactID)
+		c.String("client_id", v.ClientID)
+		c.String("booking_id", v.BookingID)
+		c.String("provider_business_id", v.ProviderBusinessID)
+		c.String("currency", v.Currency)
+		c.TimeNs("completed_at", v.CompletedAt)
+		c.Int8("purchases", int64(v.Purchases))
+		c.Money("amount", v.Amount)
+		c.Money("refunded", v.Refunded)
+		c.String("commission_owner", v.CommissionOwner)
+		c.Money("commission", v.Commission)
+		c.String("source_event_id", v.SourceEventID)
+		c.TimeNs("occurred_at", v.OccurredAt)
+	})
+}
+
 func payoutRows() Rows {
 	return Map(Unbounded(schemas.DecodePayout), func(v *schemas.Payout, c Columns) {
 		c.String("payout_id", v.PayoutID)

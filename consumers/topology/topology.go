@@ -58,6 +58,10 @@ type Topic struct {
 	// Skip names a header whose records carry no event (the ledger's progress markers): the
 	// sink makes no row of them and refuses none.
 	Skip string
+	// Guarded: materialized views sum Table's rows as they are inserted, so a row stored
+	// twice could not be taken back; the sink checks its marks before every insert into it
+	// (consumers/runners/sink: checkMarks).
+	Guarded bool
 }
 
 // Runner is one component that consumes in a group of its own.
@@ -99,6 +103,7 @@ func (t Topology) Topics() []Topic {
 		{Name: string(n.Feedback), Key: "client_id", Codec: "json " + string(schemas.TopicFeedback), CoPartition: ByClient, Table: "feedback", Rows: feedbackRows()},
 		{Name: string(n.AcquisitionCosts), Key: "business_id", Codec: "json " + string(schemas.TopicAcquisitionCosts), Table: "acquisition_costs", Rows: acquisitionCostRows()},
 		{Name: string(n.ReferralOwners), Key: "client_id", Codec: "json " + string(schemas.TopicReferralOwners), Compact: true, CoPartition: ByClient, Table: "referral_owners", Rows: referralOwnerRows()},
+		{Name: string(n.PurchaseFacts), Key: "client_id", Codec: "json " + string(schemas.TopicPurchaseFacts), CoPartition: ByClient, Table: "purchase_facts", Rows: purchaseFactRows(), Guarded: true},
 		{Name: string(n.Commissions), Key: "owner_business_id", Codec: "json " + string(schemas.TopicCommissions) + " + progress markers", CoPartition: ByOwner, Table: "commissions", Rows: commissionRows(), Skip: schemas.MarkerHeader},
 		{Name: string(n.Payouts), Key: "owner_business_id", Codec: "json " + string(schemas.TopicPayouts), Table: "payouts", Rows: payoutRows()},
 		{Name: string(n.DLQ), Key: "as received", Codec: "json " + string(schemas.TopicDLQ), Configs: dlq, Table: "dlq", Rows: DeadLetterRows()},
@@ -126,7 +131,7 @@ func (t Topology) Runners() []Runner {
 	return []Runner{
 		{Name: "ledger", Group: t.Name(GroupLedger),
 			Reads:  []string{string(n.Enrollments), string(n.Bookings), t.Name(LedgerRepartition), string(n.Businesses)},
-			Writes: []string{string(n.ReferralOwners), string(n.Commissions), string(n.DLQ), t.Name(LedgerRepartition)},
+			Writes: []string{string(n.ReferralOwners), string(n.Commissions), string(n.PurchaseFacts), string(n.DLQ), t.Name(LedgerRepartition)},
 			Keeps:  []string{t.Name(LedgerState)}},
 		{Name: "payouts", Group: t.Name(GroupPayouts),
 			Reads:  []string{string(n.Commissions), t.Name(PayoutsControl)},

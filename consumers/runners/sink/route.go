@@ -67,6 +67,7 @@ func routesOf(tp topology.Topology, rc routeConfig) (map[string]*route, []*table
 // newRoute lays out the columns of t's table from its mapping.
 func newRoute(t topology.Topic, rc routeConfig) *route {
 	r := &route{mapping: t.Rows, bounds: rc.bounds, skipHdr: t.Skip}
+	r.table.guarded = t.Guarded
 	r.buf.layout = true
 	t.Rows.Layout(&r.buf)
 	r.buf.layout = false
