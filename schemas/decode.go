@@ -590,7 +590,7 @@ func (b Bounds) DecodeEnrollment(data []byte) (Enrollment, error) {
 		EventID:    r.id(enEventID),
 		ClientID:   r.id(enClientID),
 		BusinessID: r.id(enBusinessID),
-		Source:     r.enum(enSource, false, "import", "invite", "qr"),
+		Source:     r.enum(enSource, false, enrollmentSourceNames...),
 		OccurredAt: r.time(enOccurredAt, true),
 	}
 	if r.err != nil {
@@ -756,7 +756,7 @@ func (b Bounds) DecodeFeedback(data []byte) (Feedback, error) {
 		EventID:    r.id(fbEventID),
 		ClientID:   r.id(fbClientID),
 		BusinessID: r.id(fbBusinessID),
-		Kind:       FeedbackKind(r.enum(fbKind, true, string(FeedbackNPS), string(FeedbackCSAT))),
+		Kind:       FeedbackKind(r.enum(fbKind, true, feedbackKindNames...)),
 	}
 	lo, hi := int64(0), int64(10)
 	if v.Kind == FeedbackCSAT {
@@ -840,8 +840,7 @@ func (b Bounds) DecodeRetentionCost(data []byte) (RetentionCost, error) {
 	}
 	amount := r.money(rcAmount, true, false)
 	cur, _ := r.currency(rcCurrency, true)
-	v.Kind = RetentionKind(r.enum(rcKind, true, string(RetentionLoyaltyDiscount), string(RetentionFreeService),
-		string(RetentionGuarantee), string(RetentionOther)))
+	v.Kind = RetentionKind(r.enum(rcKind, true, retentionKindNames...))
 	v.OccurredAt = r.time(rcOccurredAt, true)
 	r.checkPlaces(rcAmount, amount, cur)
 	if r.err != nil {
@@ -873,7 +872,7 @@ func DecodeReferralOwner(data []byte) (ReferralOwner, error) {
 		ClientID:        r.id(roClientID),
 		OwnerBusinessID: r.id(roOwnerBusinessID),
 		OwnedSince:      r.time(roOwnedSince, true),
-		Source:          OwnerSource(r.enum(roSource, true, string(OwnerByEnrollment), string(OwnerByBooking))),
+		Source:          OwnerSource(r.enum(roSource, true, ownerSourceNames...)),
 		EventID:         r.id(roEventID),
 	}
 	if r.err != nil {
@@ -911,10 +910,9 @@ func DecodeCommission(data []byte) (Commission, error) {
 		return Commission{}, r.err
 	}
 	v := Commission{
-		CommissionID: r.id(cmCommissionID),
-		Kind:         CommissionKind(r.enum(cmKind, true, string(Accrual), string(Reversal))),
-		Reason: Reason(r.enum(cmReason, true, string(ReasonCompleted), string(ReasonRefund),
-			string(ReasonCancellation), string(ReasonOwnershipCorrection))),
+		CommissionID:       r.id(cmCommissionID),
+		Kind:               CommissionKind(r.enum(cmKind, true, commissionKindNames...)),
+		Reason:             Reason(r.enum(cmReason, true, reasonNames...)),
 		OwnerBusinessID:    r.id(cmOwnerBusinessID),
 		ProviderBusinessID: r.id(cmProviderBusinessID),
 		ClientID:           r.id(cmClientID),

@@ -18,9 +18,14 @@ const (
 	TopicPurchaseFacts    Topic = "taskole.purchase-facts.v1"
 )
 
-// Topics names every topic of the contract. The zero value of a field means its default;
-// TopicsUnder puts them under a prefix (consumers/topology's one prefix mechanism).
+// Topics names every topic of the contract. The zero value of a field means its default
+// under Prefix; TopicsUnder puts them all under a prefix.
 type Topics struct {
+	// Prefix is the namespace of the pipeline these topics belong to: consumers/topology.New
+	// names every internal topic and group of the runners under it (the one prefix
+	// mechanism; nothing infers it from the names).
+	Prefix string
+
 	Enrollments      Topic
 	Bookings         Topic
 	Businesses       Topic
@@ -34,11 +39,11 @@ type Topics struct {
 	PurchaseFacts    Topic
 }
 
-// WithDefaults returns t with every empty name replaced by its default.
+// WithDefaults returns t with every empty name replaced by its default under t.Prefix.
 func (t Topics) WithDefaults() Topics {
 	def := func(v *Topic, d Topic) {
 		if *v == "" {
-			*v = d
+			*v = Topic(t.Prefix) + d
 		}
 	}
 	def(&t.Enrollments, TopicEnrollments)
@@ -57,11 +62,4 @@ func (t Topics) WithDefaults() Topics {
 
 // TopicsUnder returns the default names, each prefixed by prefix: the one way a test or a
 // tenant gets a namespace of its own (consumers/topology.New builds on it).
-func TopicsUnder(prefix string) Topics {
-	t := Topics{}.WithDefaults()
-	for _, v := range []*Topic{&t.Enrollments, &t.Bookings, &t.Businesses, &t.Feedback,
-		&t.AcquisitionCosts, &t.RetentionCosts, &t.ReferralOwners, &t.Commissions, &t.Payouts, &t.DLQ, &t.PurchaseFacts} {
-		*v = Topic(prefix) + *v
-	}
-	return t
-}
+func TopicsUnder(prefix string) Topics { return Topics{Prefix: prefix}.WithDefaults() }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"reflect"
 	"sort"
@@ -16,11 +15,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/runners/migrate"
-	"github.com/taskole/revshare/consumers/runners/sink"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/consumers/testkit/querytest"
 	"github.com/taskole/revshare/consumers/tools/query"
@@ -128,41 +124,13 @@ func TestClusterShardedMatchesSingleServer(t *testing.T) {
 	}
 	t.Logf("produced %d records into %d partitions per topic", produced.Records, parts)
 
-	quiet := slog.New(slog.DiscardHandler)
 	group := "e2s-" + unique
-	led, err := ledger.New(ledger.Config{Brokers: brokers, Topics: topics, Group: group + "-ledger",
-		Partitions: parts, CommitInterval: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	newSink := func(addr, db, name string) *sink.Sink {
-		s, err := sink.New(sink.Config{Brokers: brokers, Topics: topics, Group: group + "-" + name, Instance: name,
-			ClickHouseAddr: addr, Database: db, BatchRows: 5000, BatchInterval: 200 * time.Millisecond, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	sOne, sMany := newSink(cl.Shard2, single, "single"), newSink(cl.ClickHouse[0], sharded, "sharded")
-	runCtx, stop := context.WithCancel(ctx)
-	eg, egCtx := errgroup.WithContext(runCtx)
-	eg.Go(func() error { return led.Run(egCtx) })
-	eg.Go(func() error { return sOne.Run(egCtx) })
-	eg.Go(func() error { return sMany.Run(egCtx) })
-	defer func() {
-		stop()
-		if err := eg.Wait(); err != nil {
-			t.Errorf("running ledger and sinks: %v", err)
-		}
-		led.Close()
-		sOne.Close()
-		sMany.Close()
-	}()
-	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
+	led := newLedger(t, brokers, topics, group, "ledger", parts)
+	sOne := newSink(t, brokers, topics, group, "single", cl.Shard2, single, 5000)
+	sMany := newSink(t, brokers, topics, group, "sharded", cl.ClickHouse[0], sharded, 5000)
+	egCtx, stop := itest.Start(ctx, t, "ledger and sinks", led, sOne, sMany)
+	defer stop()
+	adm := itest.Client(t, brokers)
 	itest.WaitFor(egCtx, t, "the ledger to consume its inputs", func() (bool, string) {
 		return itest.CaughtUp(egCtx, kadm.NewClient(adm), group+"-ledger", 0, string(topics.Enrollments), string(topics.Bookings))
 	})

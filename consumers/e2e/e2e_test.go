@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"reflect"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/runners/ledger"
-	"github.com/taskole/revshare/consumers/runners/sink"
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/consumers/testkit/querytest"
@@ -112,18 +109,9 @@ func TestPipelineMatchesReference(t *testing.T) {
 
 	// The ledger starts after everything is produced, so its rates table holds every
 	// businesses event, as the derivation assumes.
-	quiet := slog.New(slog.DiscardHandler)
 	group := "e2e-" + itest.Unique(t)
-	led, err := ledger.New(ledger.Config{Brokers: brokers, Topics: topics, Group: group + "-ledger",
-		Partitions: partitions, CommitInterval: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snk, err := sink.New(sink.Config{Brokers: brokers, Topics: topics, Group: group + "-sink", ClickHouseAddr: addr,
-		Database: db, BatchInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := newLedger(t, brokers, topics, group, "ledger", partitions)
+	snk := newSink(t, brokers, topics, group, "sink", addr, db, 0)
 	egCtx, stop := itest.Start(ctx, t, "ledger and sink", led, snk)
 	defer stop()
 

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,11 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/runners/migrate"
-	"github.com/taskole/revshare/consumers/runners/sink"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 	"github.com/taskole/revshare/sql/migrations"
@@ -69,36 +65,12 @@ func TestFarFutureEventStored(t *testing.T) {
 	// booking judged first would make its provider the owner until the enrollment corrects it).
 	produce(recs[:2]...)
 
-	quiet := slog.New(slog.DiscardHandler)
 	group := "far-" + itest.Unique(t)
-	led, err := ledger.New(ledger.Config{Brokers: brokers, Topics: topics, Group: group + "-ledger", Partitions: partitions,
-		CommitInterval: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snk, err := sink.New(sink.Config{Brokers: brokers, Topics: topics, Group: group + "-sink", ClickHouseAddr: addr,
-		Database: db, BatchInterval: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	eg, egCtx := errgroup.WithContext(runCtx)
-	eg.Go(func() error { return led.Run(egCtx) })
-	eg.Go(func() error { return snk.Run(egCtx) })
-	defer func() {
-		stop()
-		if err := eg.Wait(); err != nil {
-			t.Errorf("a consumer failed: %v", err)
-		}
-		led.Close()
-		snk.Close()
-	}()
-	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	k := kadm.NewClient(adm)
+	led := newLedger(t, brokers, topics, group, "ledger", partitions)
+	snk := newSink(t, brokers, topics, group, "sink", addr, db, 0)
+	egCtx, stop := itest.Start(ctx, t, "ledger and sink", led, snk)
+	defer stop()
+	k := kadm.NewClient(itest.Client(t, brokers))
 	itest.WaitFor(egCtx, t, "the ledger", func() (bool, string) {
 		return caughtUpWritten(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
 	})

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -14,9 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/runners/payouts"
-	"github.com/taskole/revshare/consumers/runners/sink"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 )
@@ -235,24 +232,11 @@ func TestHostileCorpus(t *testing.T) {
 	produce(corpus)
 	produce(first)
 
-	quiet := slog.New(slog.DiscardHandler)
 	group := "hostile-" + itest.Unique(t)
-	led, err := ledger.New(ledger.Config{Brokers: brokers, Topics: topics, Group: group + "-ledger", Partitions: partitions,
-		CommitInterval: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	payCfg := payouts.Config{Brokers: brokers, Topics: topics, Group: group + "-payouts", Prefix: group + ".",
-		CommitInterval: 200 * time.Millisecond, Logger: quiet}
-	pay, err := payouts.New(payCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snk, err := sink.New(sink.Config{Brokers: brokers, Topics: topics, Group: group + "-sink", ClickHouseAddr: addr,
-		Database: db, BatchInterval: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := newLedger(t, brokers, topics, group, "ledger", partitions)
+	payCfg := payoutsConfig(brokers, topics, group)
+	pay := newPayouts(t, brokers, topics, group)
+	snk := newSink(t, brokers, topics, group, "sink", addr, db, 0)
 	runCtx, stop := context.WithCancel(ctx)
 	eg, egCtx := errgroup.WithContext(runCtx)
 	exited := make(chan string, 3)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -196,7 +195,6 @@ func runPayouts(t *testing.T, brokers []string, events []simulate.Event, f feed)
 		produce(rest, 0)
 	}
 
-	quiet := slog.New(slog.DiscardHandler)
 	group := "e2e-" + itest.Unique(t)
 	eg, egCtx := errgroup.WithContext(ctx)
 	instances := 1
@@ -205,19 +203,11 @@ func runPayouts(t *testing.T, brokers []string, events []simulate.Event, f feed)
 	}
 	var closers []func()
 	for i := range instances {
-		led, err := ledger.New(ledger.Config{Brokers: brokers, Topics: topics, Group: group + "-ledger",
-			Instance: fmt.Sprintf("ledger-%d", i), Partitions: partitions, CommitInterval: 200 * time.Millisecond, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
+		led := newLedger(t, brokers, topics, group, fmt.Sprintf("ledger-%d", i), partitions)
 		closers = append(closers, led.Close)
 		eg.Go(func() error { return led.Run(egCtx) })
 	}
-	po, err := payouts.New(payouts.Config{Brokers: brokers, Topics: topics, Prefix: prefix, Group: group + "-payouts",
-		CommitInterval: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	po := newPayouts(t, brokers, topics, group)
 	closers = append(closers, po.Close)
 	eg.Go(func() error { return po.Run(egCtx) })
 	stopped := false

@@ -1,9 +1,9 @@
 // Package topology declares the pipeline's topics and runners once: per topic its name, key,
-// codec, cleanup policy, co-partition group and, when the sink copies it, its raw table; per
-// runner its consumer group and what it reads, writes and keeps. `taskole topics create` and
-// `topics describe`, the runners' co-partition checks, `taskole lag`'s groups and the sink's
-// routes all derive from it, and docs/DESIGN.md's topology table is checked against it by a
-// test.
+// codec, cleanup policy, co-partition group and, when the sink copies it, its raw table and
+// row mapping (tables.go); per runner its consumer group and what it reads, writes and keeps.
+// `taskole topics create` and `topics describe`, the runners' co-partition checks, `taskole
+// lag`'s groups and the sink's routes all derive from it, and docs/DESIGN.md's topology table
+// is checked against it by a test.
 //
 // Every name sits under one prefix (New): the one way to give a test or a tenant its own
 // namespace.
@@ -51,8 +51,17 @@ type Topic struct {
 	Configs map[string]string
 	// CoPartition is the topic's co-partition group (ByClient, ByOwner), or "".
 	CoPartition string
-	// Table is the raw ClickHouse table the sink copies it into, or "" when it is not sunk.
+	// Table is the raw ClickHouse table the sink copies it into, or "" when it is not sunk;
+	// Rows is then how its records become rows of Table (tables.go), nil when not sunk.
 	Table string
+	Rows  Rows
+	// Skip names a header whose records carry no event (the ledger's progress markers): the
+	// sink makes no row of them and refuses none.
+	Skip string
+	// Guarded: materialized views sum Table's rows as they are inserted, so a row stored
+	// twice could not be taken back; the sink checks its marks before every insert into it
+	// (consumers/runners/sink: checkMarks).
+	Guarded bool
 }
 
 // Runner is one component that consumes in a group of its own.
@@ -88,17 +97,17 @@ func (t Topology) Topics() []Topic {
 	n := t.Names()
 	dlq := stream.DeadLetterTopicConfigs()
 	return []Topic{
-		{Name: string(n.Bookings), Key: "client_id", Codec: "json " + string(schemas.TopicBookings), CoPartition: ByClient, Table: "bookings"},
-		{Name: string(n.Enrollments), Key: "client_id", Codec: "json " + string(schemas.TopicEnrollments), CoPartition: ByClient, Table: "enrollments"},
-		{Name: string(n.Businesses), Key: "business_id", Codec: "json " + string(schemas.TopicBusinesses), Table: "businesses"},
-		{Name: string(n.Feedback), Key: "client_id", Codec: "json " + string(schemas.TopicFeedback), CoPartition: ByClient, Table: "feedback"},
-		{Name: string(n.AcquisitionCosts), Key: "business_id", Codec: "json " + string(schemas.TopicAcquisitionCosts), Table: "acquisition_costs"},
-		{Name: string(n.ReferralOwners), Key: "client_id", Codec: "json " + string(schemas.TopicReferralOwners), Compact: true, CoPartition: ByClient, Table: "referral_owners"},
-		{Name: string(n.PurchaseFacts), Key: "client_id", Codec: "json " + string(schemas.TopicPurchaseFacts), CoPartition: ByClient, Table: "purchase_facts"},
-		{Name: string(n.Commissions), Key: "owner_business_id", Codec: "json " + string(schemas.TopicCommissions) + " + progress markers", CoPartition: ByOwner, Table: "commissions"},
-		{Name: string(n.Payouts), Key: "owner_business_id", Codec: "json " + string(schemas.TopicPayouts), Table: "payouts"},
-		{Name: string(n.DLQ), Key: "as received", Codec: "json " + string(schemas.TopicDLQ), Configs: dlq, Table: "dlq"},
-		{Name: string(n.RetentionCosts), Key: "business_id", Codec: "json " + string(schemas.TopicRetentionCosts), Table: "retention_costs"},
+		{Name: string(n.Bookings), Key: "client_id", Codec: "json " + string(schemas.TopicBookings), CoPartition: ByClient, Table: "bookings", Rows: bookingRows()},
+		{Name: string(n.Enrollments), Key: "client_id", Codec: "json " + string(schemas.TopicEnrollments), CoPartition: ByClient, Table: "enrollments", Rows: enrollmentRows()},
+		{Name: string(n.Businesses), Key: "business_id", Codec: "json " + string(schemas.TopicBusinesses), Table: "businesses", Rows: businessRows()},
+		{Name: string(n.Feedback), Key: "client_id", Codec: "json " + string(schemas.TopicFeedback), CoPartition: ByClient, Table: "feedback", Rows: feedbackRows()},
+		{Name: string(n.AcquisitionCosts), Key: "business_id", Codec: "json " + string(schemas.TopicAcquisitionCosts), Table: "acquisition_costs", Rows: acquisitionCostRows()},
+		{Name: string(n.ReferralOwners), Key: "client_id", Codec: "json " + string(schemas.TopicReferralOwners), Compact: true, CoPartition: ByClient, Table: "referral_owners", Rows: referralOwnerRows()},
+		{Name: string(n.PurchaseFacts), Key: "client_id", Codec: "json " + string(schemas.TopicPurchaseFacts), CoPartition: ByClient, Table: "purchase_facts", Rows: purchaseFactRows(), Guarded: true},
+		{Name: string(n.Commissions), Key: "owner_business_id", Codec: "json " + string(schemas.TopicCommissions) + " + progress markers", CoPartition: ByOwner, Table: "commissions", Rows: commissionRows(), Skip: schemas.MarkerHeader},
+		{Name: string(n.Payouts), Key: "owner_business_id", Codec: "json " + string(schemas.TopicPayouts), Table: "payouts", Rows: payoutRows()},
+		{Name: string(n.DLQ), Key: "as received", Codec: "json " + string(schemas.TopicDLQ), Configs: dlq, Table: "dlq", Rows: DeadLetterRows()},
+		{Name: string(n.RetentionCosts), Key: "business_id", Codec: "json " + string(schemas.TopicRetentionCosts), Table: "retention_costs", Rows: retentionCostRows()},
 		// The ledger deletes what it has committed from its repartition topic itself
 		// (stream: purgeRepartition), so it keeps records until then: a ledger that is
 		// down for long loses nothing.
@@ -267,12 +276,4 @@ func list(l []string) string {
 		return "–"
 	}
 	return strings.Join(l, ", ")
-}
-
-// Of returns the topology names belongs to: the prefix its enrollments topic carries before
-// the default name (the runners' configs name the contract topics; their own topics follow).
-func Of(names schemas.Topics) Topology {
-	n := names.WithDefaults()
-	prefix, _ := strings.CutSuffix(string(n.Enrollments), string(schemas.TopicEnrollments))
-	return New(prefix)
 }

@@ -61,7 +61,7 @@ func TestDeclaredOnce(t *testing.T) {
 	if len(ledger) != 1 || slices.Contains(ledger[0], "x.taskole.feedback.v1") || len(ledger[0]) != 6 {
 		t.Errorf("ledger co-partition groups %v", ledger)
 	}
-	if got := Of(tp.Names()).Prefix(); got != "x." {
-		t.Errorf("Of(names).Prefix() = %q, want x.", got)
+	if got := tp.Names().Prefix; got != "x." {
+		t.Errorf("Names().Prefix = %q, want x.", got)
 	}
 }

@@ -49,7 +49,7 @@ func ledgerCommand() command {
 				return err
 			}
 			defer r.Close()
-			return serve(ctx, &c, "ledger", log, reg, r.Ready, r.Run)
+			return serve(ctx, &c, "ledger", log, reg, r, r.Run)
 		},
 	}
 }

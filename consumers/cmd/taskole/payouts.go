@@ -79,7 +79,7 @@ their period, and exits.`)
 		return err
 	}
 	defer r.Close()
-	return serve(ctx, &c, "payouts", log, reg, r.Ready, r.Run)
+	return serve(ctx, &c, "payouts", log, reg, r, r.Run)
 }
 
 // payoutsFlags are the flags of the payouts runner's configuration.
@@ -123,7 +123,6 @@ func (f *payoutsFlags) config(c *common, log *slog.Logger, reg *prometheus.Regis
 		ClientOpts:         kopts,
 		Brokers:            c.brokerList(),
 		Topics:             topology.New(c.topicPrefix).Names(),
-		Prefix:             c.topicPrefix,
 		Instance:           c.instance(),
 		Partitions:         int32(*f.partitions),
 		Rules:              statement.Config{Period: p, MinPayout: mins, CloseDelay: *f.closeDelay},

@@ -11,14 +11,20 @@ import (
 	"github.com/taskole/revshare/consumers/runners/ops"
 )
 
+// readiness is a runner's /readyz (topology.Readiness behind the runner's Ready and Waiting).
+type readiness interface {
+	Ready() bool
+	Waiting() []string
+}
+
 // serve runs a long-lived consumer next to its ops server (/metrics, /healthz, /readyz on
 // --metrics-addr, none when empty) until ctx ends or either fails. A consumer's Run returns
 // nil only when its context ends, so a nil return while ctx is live is an error too.
 func serve(ctx context.Context, c *common, name string, log *slog.Logger, reg *prometheus.Registry,
-	ready func() bool, run func(context.Context) error) error {
+	ready readiness, run func(context.Context) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if c.metricsAddr != "" {
-		srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: ready, Logger: log})
+		srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: ready.Ready, Waiting: ready.Waiting, Logger: log})
 		if err != nil {
 			return err
 		}

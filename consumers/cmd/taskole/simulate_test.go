@@ -34,7 +34,7 @@ func TestSimulateCommand(t *testing.T) {
 	topics := itest.Topics(t)
 	itest.CreateTopics(t, brokers, 4, string(topics.Enrollments), string(topics.Bookings),
 		string(topics.Businesses), string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts))
-	prefix := strings.TrimSuffix(string(topics.Enrollments), "taskole.enrollments.v1")
+	prefix := topics.Prefix
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := runSimulate(ctx, []string{"--preset", "small", "--clients", "200", "--months", "6",

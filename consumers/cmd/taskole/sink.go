@@ -65,7 +65,7 @@ func sinkCommand() command {
 				return err
 			}
 			defer s.Close()
-			return serve(ctx, &c, "sink", log, reg, s.Ready, s.Run)
+			return serve(ctx, &c, "sink", log, reg, s, s.Run)
 		},
 	}
 }

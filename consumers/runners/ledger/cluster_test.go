@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	"github.com/taskole/revshare/schemas"
 )
 
 // TestClusterLeaderKill runs `taskole ledger` against the three-broker cluster (RF 3, min ISR
@@ -19,11 +17,9 @@ import (
 func TestClusterLeaderKill(t *testing.T) {
 	cl := itest.LocalCluster(t)
 	brokers := cl.Brokers
-	bin := taskoleBinary(t)
 	topics := itest.Topics(t)
-	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
 	group := "g-" + itest.Unique(t)
-	fullGroup := prefix + group
+	fullGroup := topics.Prefix + group
 	changelog := ChangelogFor(topics)
 	t.Cleanup(func() {
 		cl.Up(t, "kafka")
@@ -32,13 +28,7 @@ func TestClusterLeaderKill(t *testing.T) {
 
 	phases, _ := scenario(150)
 	wantNet, wantIDs := reference(t, phases)
-	a := startLedger(t, bin, brokers, prefix, group, "a")
-	defer func() {
-		a.kill()
-		if t.Failed() {
-			t.Logf("ledger output:\n%s", a.out)
-		}
-	}()
+	newLedgers(t, brokers, topics, group).start("a")
 	waitTopic(t, brokers, string(topics.Bookings))
 	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
 	for i, ph := range phases {
@@ -52,28 +42,7 @@ func TestClusterLeaderKill(t *testing.T) {
 		t.Logf("phase %d: caught up %v after the kill", i, time.Since(began).Round(100*time.Millisecond))
 		cl.Up(t, "kafka")
 	}
-	recs := readAll(t, brokers, string(topics.Commissions), 60*time.Second, func(rs []*kgo.Record) bool {
-		return len(rs) >= len(wantIDs)
-	})
-	time.Sleep(time.Second)
-	recs = readAll(t, brokers, string(topics.Commissions), 5*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= len(recs) })
-	net, ids, dup := ledgerOf(t, recs)
-	if len(dup) > 0 {
-		t.Errorf("duplicate commission ids after leader kills: %d (e.g. %v)", len(dup), dup[:min(3, len(dup))])
-	}
-	if strings.Join(ids, ",") != strings.Join(wantIDs, ",") {
-		t.Errorf("commission ids differ from the reference: got %d, want %d", len(ids), len(wantIDs))
-	}
-	for k, w := range wantNet {
-		if !net[k].Equal(w) {
-			t.Errorf("net %s = %s, want %s", k, net[k], w)
-		}
-	}
-	for k, g := range net {
-		if _, ok := wantNet[k]; !ok {
-			t.Errorf("unexpected ledger line %s = %s", k, g)
-		}
-	}
+	checkLedger(t, brokers, topics, wantNet, wantIDs)
 }
 
 func leaderOf(t *testing.T, brokers []string, topic string, partition int32) int32 {

@@ -102,14 +102,14 @@ type Config struct {
 	ClientOpts []kgo.Opt             // appended to every client's options (tests)
 }
 
-// ChangelogFor returns the changelog topic that belongs with topics (topology.Of).
+// ChangelogFor returns the changelog topic that belongs with topics (under topics.Prefix).
 func ChangelogFor(topics schemas.Topics) string {
-	return topology.Of(topics).Name(topology.LedgerState)
+	return topology.New(topics.Prefix).Name(topology.LedgerState)
 }
 
-// RepartitionFor returns the repartition topic that belongs with topics (topology.Of).
+// RepartitionFor returns the repartition topic that belongs with topics (under topics.Prefix).
 func RepartitionFor(topics schemas.Topics) string {
-	return topology.Of(topics).Name(topology.LedgerRepartition)
+	return topology.New(topics.Prefix).Name(topology.LedgerRepartition)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -160,6 +160,7 @@ type Runner struct {
 	h      *handler
 	admin  *kgo.Client
 	caught atomic.Bool // businesses caught up
+	ready  topology.Readiness
 	gate   *ratesGate
 	// followDelay holds the follower back after each fetch once caught up (tests: a slow
 	// follower).
@@ -181,12 +182,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.ratesApplied = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_business_events_total",
-		Help: "Businesses events applied to the rates table."})
-	r.ratesBad = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_ledger_business_errors_total",
-		Help: "Businesses events that could not be decoded, by reason (they are dead-lettered and skipped)."}, []string{"reason"})
-	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
-		Help: "Enrollments by a business other than the client's owner when judged (SPEC §3 rejected claims; an owner re-enrolling its own client is not one), counted in committed transactions. The rejected_claims query is the authority: it also reflects later ownership corrections, which this counter cannot undo."})
+	r.newMetrics()
 	t := cfg.Topics
 	r.admin, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.ClientOpts...)...)
 	if err != nil {
@@ -226,11 +222,36 @@ func New(cfg Config) (*Runner, error) {
 		// The fetch count tells the rates gate when a batch was fetched after its last look.
 		ClientOpts: append(slices.Clip(cfg.ClientOpts), kgo.WithHooks(&r.gate.fetched)),
 	}, r.h)
+	if err == nil {
+		r.ready, err = r.readiness()
+	}
 	if err != nil {
 		r.admin.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+func (r *Runner) newMetrics() {
+	r.ratesApplied = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_business_events_total",
+		Help: "Businesses events applied to the rates table."})
+	r.ratesBad = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_ledger_business_errors_total",
+		Help: "Businesses events that could not be decoded, by reason (they are dead-lettered and skipped)."}, []string{"reason"})
+	r.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "taskole_ledger_rejected_enrollments_total",
+		Help: "Enrollments by a business other than the client's owner when judged (SPEC §3 rejected claims; an owner re-enrolling its own client is not one), counted in committed transactions. The rejected_claims query is the authority: it also reflects later ownership corrections, which this counter cannot undo."})
+}
+
+// readiness is what the ledger waits for, as the topology declares it: the topics consumed in
+// its group and its changelog (joined, every assigned partition restored) and the businesses
+// table (caught up, read in full outside the group).
+func (r *Runner) readiness() (topology.Readiness, error) {
+	tp := topology.New(r.cfg.Topics.Prefix)
+	n := tp.Names()
+	checks := map[string]func() bool{string(n.Businesses): r.caught.Load}
+	for _, t := range []string{string(n.Enrollments), string(n.Bookings), tp.Name(topology.LedgerRepartition), tp.Name(topology.LedgerState)} {
+		checks[t] = r.proc.Ready
+	}
+	return tp.Runner("ledger").Readiness(checks)
 }
 
 // InputTopics returns the ledger's input topics, consumed in its group and co-partitioned by
@@ -253,7 +274,7 @@ func ConsumedTopics(t schemas.Topics, repartition string) []string {
 // Topics returns the topics the ledger needs, as it creates them when missing: what the
 // topology says it reads, writes and keeps, its changelog named changelog.
 func Topics(t schemas.Topics, changelog string, partitions int32) []stream.TopicSpec {
-	tp := topology.Of(t)
+	tp := topology.New(t.Prefix)
 	var specs []stream.TopicSpec
 	for _, name := range tp.Runner("ledger").Touches() {
 		topic, _ := tp.Topic(name)
@@ -268,7 +289,7 @@ func Topics(t schemas.Topics, changelog string, partitions int32) []stream.Topic
 // copartitioned returns the co-partition groups among the ledger's topics, under the names
 // of r's configuration.
 func (r *Runner) copartitioned() [][]string {
-	tp := topology.Of(r.cfg.Topics)
+	tp := topology.New(r.cfg.Topics.Prefix)
 	rename := map[string]string{
 		tp.Name(topology.LedgerState):       r.cfg.Changelog,
 		tp.Name(topology.LedgerRepartition): r.cfg.Repartition,
@@ -284,8 +305,12 @@ func (r *Runner) copartitioned() [][]string {
 	return groups
 }
 
-// Ready reports whether the rates table has caught up and every assigned partition is restored.
-func (r *Runner) Ready() bool { return r.caught.Load() && r.proc.Ready() }
+// Ready reports whether the ledger holds every topic it waits for (readiness): the rates table
+// caught up and every assigned partition restored.
+func (r *Runner) Ready() bool { return r.ready.Ready() }
+
+// Waiting returns the topics the ledger is not ready with yet (for /readyz).
+func (r *Runner) Waiting() []string { return r.ready.Waiting() }
 
 // Run creates missing topics, checks co-partitioning, catches up on businesses, then
 // processes until ctx is cancelled (nil) or a fatal error.

@@ -437,18 +437,12 @@ func TestAnyPartitioner(t *testing.T) {
 	})
 
 	t.Run("mixed with SIGKILL", func(t *testing.T) {
-		bin := taskoleBinary(t)
 		topics := itest.Topics(t)
 		prepare(t, brokers, topics, rates)
-		prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
+		prefix := topics.Prefix
 		group := "g-" + itest.Unique(t)
-		a := startLedger(t, bin, brokers, prefix, group, "a")
-		defer func() {
-			a.kill()
-			if t.Failed() {
-				t.Logf("ledger output:\n%s", a.out)
-			}
-		}()
+		ledgers := newLedgers(t, brokers, topics, group)
+		a := ledgers.start("a")
 		// Half of the clients first, processed and committed; then the rest, and a SIGKILL
 		// right after the first commit of it: state to restore, forwards in flight.
 		first, second := flatten(perClient[:len(perClient)/2]), flatten(perClient[len(perClient)/2:])
@@ -458,7 +452,7 @@ func TestAnyPartitioner(t *testing.T) {
 		lag := killPoint(t, brokers, prefix+group, string(topics.Enrollments), string(topics.Bookings))
 		t.Logf("SIGKILL with %d of %d input records left", lag, len(second))
 		a.kill()
-		a = startLedger(t, bin, brokers, prefix, group, "a")
+		ledgers.start("a")
 		waitSettled(t, brokers, prefix+group, topics, 90*time.Second)
 		if d := readOutcome(t, brokers, topics, want, 20*time.Second).diff(want); d != "" {
 			t.Errorf("ledger differs from the reference:\n%s", d)

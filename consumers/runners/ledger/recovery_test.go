@@ -86,11 +86,9 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 		t.Skip("scale test is slow")
 	}
 	brokers := itest.Kafka(t)
-	bin := taskoleBinary(t)
 	topics := itest.Topics(t)
-	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
 	group := "g-" + itest.Unique(t)
-	fullGroup := prefix + group
+	fullGroup := topics.Prefix + group
 	changelog := ChangelogFor(topics)
 	t.Cleanup(func() { deleteTopics(brokers, topics, changelog) })
 	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
@@ -98,25 +96,16 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 	phases, _ := scenario(150)
 	wantNet, wantIDs := reference(t, phases)
 
+	ledgers := newLedgers(t, brokers, topics, group)
 	procs := map[string]*instance{}
-	defer func() {
-		for name, in := range procs {
-			if in != nil {
-				in.kill()
-				if t.Failed() {
-					t.Logf("instance %s output:\n%s", name, in.out)
-				}
-			}
-		}
-	}()
-	procs["a"] = startLedger(t, bin, brokers, prefix, group, "a")
+	procs["a"] = ledgers.start("a")
 	waitTopic(t, brokers, string(topics.Bookings))
 	produce(t, brokers, topics, phases[0])
 	waitLag(t, brokers, fullGroup, 60*time.Second, inputs...)
 
 	steps := []func(){
-		func() { procs["b"] = startLedger(t, bin, brokers, prefix, group, "b", "--leave-group") },
-		func() { procs["c"] = startLedger(t, bin, brokers, prefix, group, "c") },
+		func() { procs["b"] = ledgers.start("b", "--leave-group") },
+		func() { procs["c"] = ledgers.start("c") },
 		func() {
 			lag := killPoint(t, brokers, fullGroup, inputs...)
 			t.Logf("SIGKILL instance c with %d records left", lag)
@@ -153,23 +142,16 @@ func TestLedgerBrokerRestart(t *testing.T) {
 	}
 	br := itest.PrivateKafka(t)
 	brokers := []string{br.Addr}
-	bin := taskoleBinary(t)
 	topics := itest.Topics(t)
-	prefix := strings.TrimSuffix(string(topics.Enrollments), string(schemas.TopicEnrollments))
 	group := "g-" + itest.Unique(t)
-	fullGroup := prefix + group
+	fullGroup := topics.Prefix + group
 	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
 
 	phases, _ := scenario(150)
 	wantNet, wantIDs := reference(t, phases)
 
-	a := startLedger(t, bin, brokers, prefix, group, "a", "--log-level", "info")
-	defer func() {
-		a.kill()
-		if t.Failed() {
-			t.Logf("instance a output:\n%s", a.out)
-		}
-	}()
+	ledgers := newLedgers(t, brokers, topics, group)
+	a := ledgers.start("a", "--log-level", "info")
 	waitTopic(t, brokers, string(topics.Bookings))
 	produce(t, brokers, topics, phases[0])
 	waitLag(t, brokers, fullGroup, 60*time.Second, inputs...)
@@ -185,7 +167,7 @@ func TestLedgerBrokerRestart(t *testing.T) {
 			t.Fatalf("ledger exited during the broker outage without a non-zero exit and a message (%v):\n%s", err, a.out)
 		}
 		t.Logf("ledger exited with %v; restarting it as a supervisor would", err)
-		a = startLedger(t, bin, brokers, prefix, group, "a", "--log-level", "info")
+		a = ledgers.start("a", "--log-level", "info")
 	} else {
 		t.Logf("ledger kept running through the broker outage")
 	}

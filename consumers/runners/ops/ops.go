@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,8 +24,11 @@ type Config struct {
 	Addr     string               // listen address, e.g. ":9464"
 	Registry *prometheus.Registry // default: a new registry with Go and process collectors
 	// Ready reports readiness for /readyz; nil means ready once Run listens.
-	Ready  func() bool
-	Logger *slog.Logger
+	Ready func() bool
+	// Waiting, when set, names what the component still waits for (the topics of its
+	// topology.Readiness); /readyz lists them while not ready.
+	Waiting func() []string
+	Logger  *slog.Logger
 }
 
 // Server is the operational HTTP server of one component.
@@ -62,7 +66,13 @@ func New(cfg Config) (*Server, error) {
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if cfg.Ready != nil && !cfg.Ready() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			msg := "not ready"
+			if cfg.Waiting != nil {
+				if waiting := cfg.Waiting(); len(waiting) > 0 {
+					msg += ": waiting for " + strings.Join(waiting, ", ")
+				}
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")

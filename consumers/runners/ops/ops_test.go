@@ -18,7 +18,8 @@ func TestServer(t *testing.T) {
 	reg.MustRegister(c)
 	c.Add(3)
 	var ready atomic.Bool
-	s, err := New(Config{Addr: "127.0.0.1:0", Registry: reg, Ready: ready.Load})
+	waiting := func() []string { return []string{"t.taskole.bookings.v1", "t.taskole.ledger-state.v1"} }
+	s, err := New(Config{Addr: "127.0.0.1:0", Registry: reg, Ready: ready.Load, Waiting: waiting})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestServer(t *testing.T) {
 		contains   string
 	}{
 		{"healthz", "/healthz", false, 200, "ok"},
-		{"not ready", "/readyz", false, 503, "not ready"},
+		{"not ready", "/readyz", false, 503, "not ready: waiting for t.taskole.bookings.v1, t.taskole.ledger-state.v1"},
 		{"ready", "/readyz", true, 200, "ready"},
 		{"metrics", "/metrics", true, 200, "taskole_test_total 3"},
 	}

@@ -61,12 +61,13 @@ const (
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
 	Brokers []string
-	Topics  schemas.Topics // Commissions (input), Payouts (output), DLQ; zero: defaults
-	// Changelog and Control default to DefaultChangelog / DefaultControl (with Prefix).
+	// Topics: Commissions (input), Payouts (output), DLQ; zero: defaults. Topics.Prefix is
+	// the prefix of the default Changelog, Control and Group.
+	Topics schemas.Topics
+	// Changelog and Control default to DefaultChangelog / DefaultControl (under the prefix).
 	Changelog string
 	Control   string
-	Group     string // default DefaultGroup (with Prefix)
-	Prefix    string // prefixed to the default names of Changelog, Control and Group
+	Group     string // default DefaultGroup (under the prefix)
 	// Instance names this process in its transactional id (unique per running instance,
 	// stable across its restarts); default "payouts".
 	Instance string
@@ -93,10 +94,11 @@ type Config struct {
 
 // Runner is the payouts consumer. Create it with New, run it with Run; Close releases it.
 type Runner struct {
-	cfg  Config
-	h    *handler
-	proc *stream.Processor[statement.State]
-	log  *slog.Logger
+	cfg   Config
+	h     *handler
+	proc  *stream.Processor[statement.State]
+	ready topology.Readiness
+	log   *slog.Logger
 }
 
 // withDefaults returns c with every zero field replaced by its default: the one place they
@@ -105,7 +107,7 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.Brokers) == 0 {
 		return c, errors.New("payouts config: no brokers")
 	}
-	tp := topology.New(c.Prefix)
+	tp := topology.New(c.Topics.Prefix)
 	c.Topics = c.Topics.WithDefaults()
 	if c.Changelog == "" {
 		c.Changelog = tp.Name(DefaultChangelog)
@@ -161,7 +163,22 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating payouts processor: %w", err)
 	}
-	return &Runner{cfg: cfg, h: h, proc: proc, log: cfg.Logger}, nil
+	r := &Runner{cfg: cfg, h: h, proc: proc, log: cfg.Logger}
+	if r.ready, err = r.readiness(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readiness is what payouts waits for, as the topology declares it: the topics it consumes in
+// its group and its changelog (joined, every assigned partition restored).
+func (r *Runner) readiness() (topology.Readiness, error) {
+	tp := topology.New(r.cfg.Topics.Prefix)
+	checks := map[string]func() bool{}
+	for _, t := range []string{string(tp.Names().Commissions), tp.Name(DefaultControl), tp.Name(DefaultChangelog)} {
+		checks[t] = r.proc.Ready
+	}
+	return tp.Runner("payouts").Readiness(checks)
 }
 
 // Run creates the missing topics, then consumes and commits until ctx is cancelled (it
@@ -173,8 +190,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	return r.proc.Run(ctx)
 }
 
-// Ready reports whether the runner consumes with every assigned partition restored.
-func (r *Runner) Ready() bool { return r.proc.Ready() }
+// Ready reports whether payouts holds every topic it waits for (readiness): it consumes with
+// every assigned partition restored.
+func (r *Runner) Ready() bool { return r.ready.Ready() }
+
+// Waiting returns the topics payouts is not ready with yet (for /readyz).
+func (r *Runner) Waiting() []string { return r.ready.Waiting() }
 
 // Close leaves the group and closes the clients; idempotent, call it after Run returns.
 func (r *Runner) Close() { r.proc.Close() }

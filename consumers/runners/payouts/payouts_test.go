@@ -120,7 +120,7 @@ func newEnv(t *testing.T) env { return newEnvOn(t, itest.Kafka(t)) }
 func newEnvOn(t *testing.T, brokers []string) env {
 	prefix := "t_" + itest.Unique(t) + "."
 	topics := topology.New(prefix).Names()
-	cfg := payouts.Config{Brokers: brokers, Topics: topics, Prefix: prefix, CommitInterval: 100 * time.Millisecond,
+	cfg := payouts.Config{Brokers: brokers, Topics: topics, CommitInterval: 100 * time.Millisecond,
 		LedgerInputs: []string{prefix + "ledger-in"}}
 	itest.CreateTopics(t, brokers, parts, string(topics.Commissions), string(topics.Payouts),
 		prefix+payouts.DefaultChangelog, prefix+payouts.DefaultControl)

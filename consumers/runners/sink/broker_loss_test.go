@@ -41,7 +41,7 @@ func newEnvOn(t *testing.T, brokers []string) *testEnv {
 // startSinkProc runs `taskole sink` on e with its output kept (for the stop line).
 func startSinkProc(t *testing.T, e *testEnv, group string, flags ...string) *itest.Proc {
 	t.Helper()
-	prefix := strings.TrimSuffix(string(e.topics.Bookings), "taskole.bookings.v1")
+	prefix := e.topics.Prefix
 	cmd := exec.Command(buildTaskole(t), append([]string{"sink", "--group", group, "--metrics-addr", "", "--log-level", "info"}, flags...)...)
 	cmd.Env = append(os.Environ(),
 		"TASKOLE_KAFKA_BROKERS="+strings.Join(e.brokers, ","),

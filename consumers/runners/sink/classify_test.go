@@ -58,7 +58,7 @@ func TestClassify(t *testing.T) {
 		{"decoder error", decodeErr(decodeFailure), poison},
 		{"decoder error wrapped", fmt.Errorf("handling record: %w", decodeErr(decodeFailure)), poison},
 		{"column range", checkMoney("amount", mustDec("0.00001"), money), poison},
-		{"bad enum", checkFeedback(&schemas.Feedback{Kind: "stars"}), poison},
+		{"bad enum", badEnum(), poison},
 
 		// retryable: ClickHouse down, network, overload
 		{"connection refused (real dial)", fmt.Errorf("reading sink_progress: %w", refused), retryable},
@@ -135,3 +135,10 @@ func TestClassifyServerErrors(t *testing.T) {
 }
 
 func mustDec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// badEnum is the refusal of a feedback kind its Enum8 column does not hold.
+func badEnum() error {
+	var c checker
+	c.Enum8("kind", 0, schemas.FeedbackKinds().Unknown("kind", "stars"))
+	return c.Refusal()
+}

@@ -168,10 +168,3 @@ func checkTime(t time.Time) string {
 	}
 	return ""
 }
-
-// moneyField is a decimal field checked against its column (checkMoney).
-type moneyField struct {
-	name string
-	v    decimal.Decimal
-	spec decimalSpec
-}

@@ -78,7 +78,7 @@ type sinkProc struct {
 func startSink(t *testing.T, e *testEnv, chAddr, group string, flags ...string) *sinkProc {
 	t.Helper()
 	bin := buildTaskole(t)
-	prefix := strings.TrimSuffix(string(e.topics.Bookings), "taskole.bookings.v1")
+	prefix := e.topics.Prefix
 	p := &sinkProc{metrics: freeAddr(t), done: make(chan struct{})}
 	args := append([]string{"sink", "--group", group, "--metrics-addr", p.metrics, "--log-level", "warn"}, flags...)
 	p.cmd = exec.Command(bin, args...)

@@ -7,28 +7,31 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/schemas"
 	"github.com/taskole/revshare/sql/migrations"
 )
 
-// TestEnumCodes: the Enum8 codes the sink writes are the ones the raw tables declare
-// (sql/migrations), value by value — the contract's enums are coded in the migrations and in
-// the routes, and this holds the two together.
+// TestEnumCodes: the Enum8 codes the sink writes (schemas.Enum, taken by the topology's row
+// mappings) are the ones the raw tables declare (sql/migrations), value by value, and every
+// Enum8 column of a sunk table is one of them.
 func TestEnumCodes(t *testing.T) {
 	t.Parallel()
 	declared := enum8Columns(t)
-	code := func(c int8, ok bool) int {
-		if !ok {
-			return -1
-		}
-		return int(c)
+	written := map[string]map[string]int{
+		"bookings.status":        codes(schemas.Statuses(), schemas.Status.String),
+		"enrollments.source":     codes(schemas.EnrollmentSources(), func(s string) string { return s }),
+		"feedback.kind":          codes(schemas.FeedbackKinds(), str[schemas.FeedbackKind]),
+		"referral_owners.source": codes(schemas.OwnerSources(), str[schemas.OwnerSource]),
+		"commissions.kind":       codes(schemas.CommissionKinds(), str[schemas.CommissionKind]),
+		"commissions.reason":     codes(schemas.Reasons(), str[schemas.Reason]),
+		"retention_costs.kind":   codes(schemas.RetentionKinds(), str[schemas.RetentionKind]),
 	}
-	check := func(col string, values map[string]int) {
-		t.Helper()
+	for col, values := range written {
 		want, ok := declared[col]
 		if !ok {
 			t.Errorf("%s: no Enum8 column in the migrations", col)
-			return
+			continue
 		}
 		if len(want) != len(values) {
 			t.Errorf("%s: the migrations declare %v, the sink writes %v", col, want, values)
@@ -39,34 +42,39 @@ func TestEnumCodes(t *testing.T) {
 			}
 		}
 	}
-	statuses := map[string]int{}
-	for s := schemas.StatusCreated; s <= schemas.StatusRefunded; s++ {
-		statuses[s.String()] = int(s)
+	for _, tp := range topology.New("").Topics() {
+		if tp.Rows == nil {
+			continue
+		}
+		l := enumLayout{buffers: buffers{layout: true}}
+		tp.Rows.Layout(&l)
+		for _, c := range l.enums {
+			if _, ok := written[tp.Table+"."+c]; !ok {
+				t.Errorf("%s.%s: an Enum8 column this test does not check", tp.Table, c)
+			}
+		}
 	}
-	check("bookings.status", statuses)
-	sources := map[string]int{}
-	for _, s := range []string{"", "import", "invite", "qr"} {
-		sources[s] = code(enrollmentSource(s))
-	}
-	check("enrollments.source", sources)
-	check("feedback.kind", map[string]int{
-		string(schemas.FeedbackNPS): code(feedbackKind(schemas.FeedbackNPS)), string(schemas.FeedbackCSAT): code(feedbackKind(schemas.FeedbackCSAT))})
-	check("referral_owners.source", map[string]int{
-		string(schemas.OwnerByEnrollment): code(ownerSource(schemas.OwnerByEnrollment)),
-		string(schemas.OwnerByBooking):    code(ownerSource(schemas.OwnerByBooking))})
-	check("commissions.kind", map[string]int{
-		string(schemas.Accrual): code(commissionKind(schemas.Accrual)), string(schemas.Reversal): code(commissionKind(schemas.Reversal))})
-	reasons := map[string]int{}
-	for _, r := range []schemas.Reason{schemas.ReasonCompleted, schemas.ReasonRefund, schemas.ReasonCancellation, schemas.ReasonOwnershipCorrection} {
-		reasons[string(r)] = code(commissionReason(r))
-	}
-	check("commissions.reason", reasons)
-	kinds := map[string]int{}
-	for _, k := range []schemas.RetentionKind{schemas.RetentionLoyaltyDiscount, schemas.RetentionFreeService, schemas.RetentionGuarantee, schemas.RetentionOther} {
-		kinds[string(k)] = code(retentionKind(k))
-	}
-	check("retention_costs.kind", kinds)
 }
+
+// codes returns the code of every value of e, by its wire name.
+func codes[E comparable](e schemas.Enum[E], name func(E) string) map[string]int {
+	out := map[string]int{}
+	for _, v := range e.Values {
+		c, _ := e.Code(v)
+		out[name(v)] = int(c)
+	}
+	return out
+}
+
+func str[E ~string](v E) string { return string(v) }
+
+// enumLayout collects the Enum8 columns of a layout.
+type enumLayout struct {
+	buffers
+	enums []string
+}
+
+func (l *enumLayout) Enum8(name string, _ int8, _ string) { l.enums = append(l.enums, name) }
 
 // enum8Columns reads every "<column> Enum8('a' = 1, …)" of the raw tables' CREATE TABLE
 // statements, as "<table>.<column>" → value → code.

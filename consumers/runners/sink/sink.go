@@ -159,10 +159,10 @@ type Sink struct {
 	cl      *kgo.Client
 	ch      driver.Conn
 	met     *metrics
-	topics  []string         // every topic the sink copies
-	routes  map[string]route // by topic: how its records become rows
-	tables  []*table         // every raw table, in insert order
-	dlq     *deadLetters     // the dlq table's route, which also takes the sink's refusals
+	topics  []string          // every topic the sink copies
+	routes  map[string]*route // by topic: how its records become rows
+	tables  []*table          // every raw table, in insert order
+	dlq     *route            // the dlq table's route, which also takes the sink's refusals
 	closeMu sync.Once
 
 	// quit is closed when Run's context ends or Close starts: backoff loops (also the one
@@ -183,7 +183,8 @@ type Sink struct {
 	rows     int
 	firstRow time.Time
 
-	ready atomic.Bool
+	ready     atomic.Bool        // joined and resumed from ClickHouse
+	readiness topology.Readiness // what /readyz waits for
 }
 
 // New validates cfg and connects the clients (lazily: nothing is dialled until Run).
@@ -202,16 +203,18 @@ func New(cfg Config) (*Sink, error) {
 		owned:    map[tp]bool{},
 		quit:     make(chan struct{}),
 	}
-	s.routes, s.tables, err = routesOf(topology.Of(cfg.Topics),
+	s.routes, s.tables, s.dlq, err = routesOf(topology.New(cfg.Topics.Prefix),
 		routeConfig{db: cfg.Database, bounds: cfg.Bounds, consumer: cfg.Consumer})
 	if err != nil {
 		return nil, fmt.Errorf("configuring sink: %w", err)
 	}
-	for t, rt := range s.routes {
+	checks := map[string]func() bool{}
+	for t := range s.routes {
 		s.topics = append(s.topics, t)
-		if d, ok := rt.(*deadLetters); ok {
-			s.dlq = d
-		}
+		checks[t] = s.ready.Load
+	}
+	if s.readiness, err = topology.New(cfg.Topics.Prefix).Runner("sink").Readiness(checks); err != nil {
+		return nil, fmt.Errorf("configuring sink: %w", err)
 	}
 	sort.Strings(s.topics)
 	for _, tb := range s.tables {
@@ -266,9 +269,13 @@ func openClickHouse(cfg Config) (driver.Conn, error) {
 	return ch, nil
 }
 
-// Ready reports whether the sink has joined its group and resumed from ClickHouse (for
-// /readyz). It does not take the sink's lock, so it answers during a long flush.
-func (s *Sink) Ready() bool { return s.ready.Load() }
+// Ready reports whether the sink holds every topic it waits for (the topology's reads): it
+// has joined its group and resumed from ClickHouse (for /readyz). It does not take the
+// sink's lock, so it answers during a long flush.
+func (s *Sink) Ready() bool { return s.readiness.Ready() }
+
+// Waiting returns the topics the sink is not ready with yet (for /readyz).
+func (s *Sink) Waiting() []string { return s.readiness.Waiting() }
 
 // Close leaves the group and closes the connections. It is idempotent; call it after Run
 // returned. It does not flush (Run does that when its context ends) and does not wait for
@@ -310,11 +317,12 @@ func (s *Sink) Run(ctx context.Context) error {
 func (s *Sink) judgeDeadLetters(ctx context.Context) error {
 	var topics []string
 	for _, t := range s.topics {
-		if s.routes[t] != route(s.dlq) {
+		if s.routes[t] != s.dlq {
 			topics = append(topics, t)
 		}
 	}
 	group := s.cfg.Group + "-dlq"
+	var chk checker // the loop's routes check with their own
 	err := stream.Judge(ctx, stream.JudgeConfig{
 		Brokers:         s.cfg.Brokers,
 		Topics:          topics,
@@ -325,7 +333,7 @@ func (s *Sink) judgeDeadLetters(ctx context.Context) error {
 		Logger:          s.log,
 		Registry:        s.cfg.Registerer,
 	}, func(r *kgo.Record) error {
-		if rerr := s.routes[r.Topic].judge(r, false); rerr != nil {
+		if rerr := s.routes[r.Topic].walk(r, &chk, false); rerr != nil {
 			return rerr
 		}
 		return nil
@@ -437,9 +445,9 @@ func (s *Sink) process(ctx context.Context, fetches kgo.Fetches) error {
 // partState is what handle needs to know about the partition of the records it handles.
 type partState struct {
 	k                 tp
-	route             route // how the partition's records become rows
-	homeMark, dlqMark int64 // high-water marks: records at or below are stored already
-	lastHome, lastDLQ int64 // last offset buffered into its table / dlq by this fetch, or -1
+	route             *route // how the partition's records become rows
+	homeMark, dlqMark int64  // high-water marks: records at or below are stored already
+	lastHome, lastDLQ int64  // last offset buffered into its table / dlq by this fetch, or -1
 }
 
 // handle buffers one record as a row of its route's table, or of the dlq table.

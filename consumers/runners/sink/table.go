@@ -73,16 +73,8 @@ func (t *table) reset() {
 	clear(t.last)
 }
 
-// secs splits a time into the DateTime column value and the sub-second nanoseconds.
-func secs(t time.Time) (time.Time, uint32) { return t, uint32(t.Nanosecond()) }
-
 // A record the sink cannot store — the decoder refused it or a value does not fit its column
 // — is a *schemas.InvalidError; it becomes a dlq row labelled "<field>:<code>".
-
-// invalidField refuses a value of field that is not one its column (or enum) holds.
-func invalidField(field, format string, args ...any) *schemas.InvalidError {
-	return schemas.FieldInvalid(field, false, fmt.Sprintf(format, args...))
-}
 
 // outOfRange refuses a value of field outside its column's range.
 func outOfRange(field, format string, args ...any) *schemas.InvalidError {
