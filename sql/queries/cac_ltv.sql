@@ -97,7 +97,7 @@ FROM
                         arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(completed_at), i),
                             range(toUInt64(dateDiff('month', toStartOfMonth(completed_at),
                                 toStartOfMonth(completed_at + window_seconds)) + 2)))) AS month
-                    FROM purchases
+                    FROM purchase_times
                     WHERE ({business:String} = '' OR owner_business_id = {business:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
                 )
@@ -126,7 +126,7 @@ ANY LEFT JOIN
             net_value AS v,
             direct,
             commission
-        FROM purchases
+        FROM purchase_months
         WHERE ({business:String} = '' OR owner_business_id = {business:String})
           AND ({sector:String} = '' OR sector = {sector:String})
     )

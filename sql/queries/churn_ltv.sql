@@ -70,7 +70,7 @@ FROM
                     arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(completed_at), i),
                         range(toUInt64(dateDiff('month', toStartOfMonth(completed_at),
                             toStartOfMonth(completed_at + window_seconds)) + 2)))) AS month
-                FROM purchases
+                FROM purchase_times
                 WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                   AND ({sector:String} = '' OR sector = {sector:String})
             )
@@ -93,7 +93,7 @@ ALL LEFT JOIN
     FROM
     (
         SELECT owner_business_id, sector, cohort, month, currency, net_value AS value, direct, commission
-        FROM purchases
+        FROM purchase_months
         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
           AND ({sector:String} = '' OR sector = {sector:String})
           AND month <= toStartOfMonth({until:Date})

@@ -65,10 +65,10 @@ FROM
                                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                         month,
                         currency,
-                        count() AS purchases,
+                        sum(purchases) AS purchases,
                         sum(net_value) AS net_value,
                         net_value / purchases AS aov
-                    FROM purchases
+                    FROM purchase_months
                     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
                       AND month <= toStartOfMonth({until:Date})
@@ -81,9 +81,9 @@ FROM
                                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                         month,
                         uniqExact(client_id) AS buyers,
-                        count() AS all_purchases,
-                        count() / uniqExact(client_id) AS frequency
-                    FROM purchases
+                        sum(purchases) AS all_purchases,
+                        sum(purchases) / uniqExact(client_id) AS frequency
+                    FROM purchase_months
                     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
                       AND month <= toStartOfMonth({until:Date})
@@ -106,7 +106,7 @@ FROM
                             month,
                             arrayJoin(arrayMap(i -> addMonths(month, i),
                                 range(toUInt64(dateDiff('month', month, toStartOfMonth({until:Date})) + 1)))) AS as_of
-                        FROM purchases
+                        FROM purchase_months
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
                           AND month <= toStartOfMonth({until:Date})
@@ -262,7 +262,7 @@ ANY LEFT JOIN
                                 arrayJoin(arrayMap(i -> addMonths(month, i),
                                     range(toUInt64(dateDiff('month', month,
                                         toStartOfMonth(completed_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
-                            FROM purchases
+                            FROM purchase_times
                         )
                         GROUP BY owner_business_id, cost_month, client_id
                     ) AS act USING (owner_business_id, cost_month)

@@ -52,10 +52,10 @@ FROM
                                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                         month,
                         currency,
-                        count() AS purchases,
+                        sum(purchases) AS purchases,
                         sum(net_value) AS net_value,
                         net_value / purchases AS aov
-                    FROM purchases
+                    FROM purchase_months
                     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
                       AND month <= toStartOfMonth({until:Date})
@@ -68,9 +68,9 @@ FROM
                                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                         month,
                         uniqExact(client_id) AS buyers,
-                        count() AS all_purchases,
-                        count() / uniqExact(client_id) AS frequency
-                    FROM purchases
+                        sum(purchases) AS all_purchases,
+                        sum(purchases) / uniqExact(client_id) AS frequency
+                    FROM purchase_months
                     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
                       AND month <= toStartOfMonth({until:Date})
@@ -93,7 +93,7 @@ FROM
                             month,
                             arrayJoin(arrayMap(i -> addMonths(month, i),
                                 range(toUInt64(dateDiff('month', month, toStartOfMonth({until:Date})) + 1)))) AS as_of
-                        FROM purchases
+                        FROM purchase_months
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
                           AND month <= toStartOfMonth({until:Date})

@@ -38,7 +38,7 @@ FROM
                         {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                 cohort,
                 currency
-            FROM purchases
+            FROM purchase_months
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND month >= cohort
@@ -70,7 +70,7 @@ FROM
                 net_value,
                 direct,
                 commission
-            FROM purchases
+            FROM purchase_months
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND month >= cohort
