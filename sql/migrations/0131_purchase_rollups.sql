@@ -30,6 +30,10 @@
 -- creation would reach neither; `taskole migrate --rebuild-rollups` (sql/migrations/
 -- rebuild.sql) recomputes both tables from purchase_facts, which stays the source of truth.
 --
+-- The views skip an insert block's cells whose sums are all zero (commission deltas, for the
+-- purchase counts of purchase_times_rollup; a completion and its cancellation in one block):
+-- adding zero changes no sum, and merges would drop such rows anyway.
+--
 -- No PARTITION BY: a sink insert block spanning many completion months must stay one part per
 -- table (and below max_partitions_per_insert_block). Money sums are Decimal(38, 4).
 
@@ -70,7 +74,8 @@ SELECT
     sum(commission) AS commission
 FROM purchase_facts
 WHERE (SELECT count() FROM purchase_months_rollup) = 0
-GROUP BY client_id, month, currency, provider_business_id, commission_owner;
+GROUP BY client_id, month, currency, provider_business_id, commission_owner
+HAVING purchases != 0 OR amount != 0 OR refunded != 0 OR commission != 0;
 
 INSERT INTO purchase_times_rollup (client_id, completed_at, purchases)
 SELECT
@@ -79,7 +84,8 @@ SELECT
     sum(toInt64(purchases)) AS purchases
 FROM purchase_facts
 WHERE (SELECT count() FROM purchase_times_rollup) = 0
-GROUP BY client_id, completed_at;
+GROUP BY client_id, completed_at
+HAVING purchases != 0;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS purchase_months_mv TO purchase_months_rollup AS
 SELECT
@@ -93,7 +99,8 @@ SELECT
     sum(refunded) AS refunded,
     sum(commission) AS commission
 FROM purchase_facts
-GROUP BY client_id, month, currency, provider_business_id, commission_owner;
+GROUP BY client_id, month, currency, provider_business_id, commission_owner
+HAVING purchases != 0 OR amount != 0 OR refunded != 0 OR commission != 0;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS purchase_times_mv TO purchase_times_rollup AS
 SELECT
@@ -101,7 +108,8 @@ SELECT
     completed_at,
     sum(toInt64(purchases)) AS purchases
 FROM purchase_facts
-GROUP BY client_id, completed_at;
+GROUP BY client_id, completed_at
+HAVING purchases != 0;
 
 -- purchase_months: one row per client × month × currency × provider with at least one
 -- purchase, for clients with a referral owner (inner join: purchases of clients without a

@@ -37,7 +37,8 @@ SELECT
     sum(commission) AS commission
 FROM purchase_facts
 WHERE (SELECT count() FROM purchase_months_rollup) = 0
-GROUP BY client_id, month, currency, provider_business_id, commission_owner;
+GROUP BY client_id, month, currency, provider_business_id, commission_owner
+HAVING purchases != 0 OR amount != 0 OR refunded != 0 OR commission != 0;
 
 TRUNCATE TABLE IF EXISTS purchase_times_rollup;
 
@@ -48,4 +49,5 @@ SELECT
     sum(toInt64(purchases)) AS purchases
 FROM purchase_facts
 WHERE (SELECT count() FROM purchase_times_rollup) = 0
-GROUP BY client_id, completed_at;
+GROUP BY client_id, completed_at
+HAVING purchases != 0;
