@@ -167,14 +167,19 @@ FROM
     HAVING n > 0
 ) AS cells;
 
--- purchase_times: one row per client and second with at least one purchase completed in it
--- (purchases counts them), for clients with a referral owner, with the owner's columns.
-CREATE VIEW IF NOT EXISTS purchase_times AS
+-- activity_instants: per client with a referral owner and month with a purchase, the first
+-- and the last purchase instant of that month (one row when they coincide), with the owner's
+-- columns. Enough for every activity window of the pack: a window [t - w, t] holds a purchase
+-- iff it holds one of these instants (a purchase in an earlier month than t's implies that
+-- month's last instant, which is still before t; one in t's month implies its first instant
+-- when t is the month's first second and its last instant when t is the month's last second,
+-- the only instants the pack asks about), and the months a purchase can make active start at
+-- its month and end at a month its month's last instant reaches.
+CREATE VIEW IF NOT EXISTS activity_instants AS
 SELECT
     client_id,
+    month,
     completed_at,
-    toStartOfMonth(completed_at) AS month,
-    toUInt64(n) AS purchases,
     owner_business_id,
     owned_since,
     cohort,
@@ -182,10 +187,19 @@ SELECT
     activity_window_days
 FROM
 (
-    SELECT client_id, completed_at, sum(purchases) AS n
-    FROM purchase_times_rollup
-    GROUP BY client_id, completed_at
-    HAVING n > 0
+    SELECT client_id, month, arrayJoin(arrayDistinct([first_at, last_at])) AS completed_at
+    FROM
+    (
+        SELECT client_id, toStartOfMonth(at) AS month, min(at) AS first_at, max(at) AS last_at
+        FROM
+        (
+            SELECT client_id, completed_at AS at, sum(purchases) AS n
+            FROM purchase_times_rollup
+            GROUP BY client_id, completed_at
+            HAVING n > 0
+        )
+        GROUP BY client_id, month
+    )
 ) AS lhs
 ALL INNER JOIN
 (

@@ -97,7 +97,7 @@ FROM
                         arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(completed_at), i),
                             range(toUInt64(dateDiff('month', toStartOfMonth(completed_at),
                                 toStartOfMonth(completed_at + window_seconds)) + 2)))) AS month
-                    FROM purchase_times
+                    FROM activity_instants
                     WHERE ({business:String} = '' OR owner_business_id = {business:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
                 )

@@ -33,7 +33,8 @@ var rollupSnapshots = map[string]string{
 }
 
 // rollupAgreement pairs what the query pack reads from the purchase rollups (views
-// purchase_months and purchase_times of 0131, fed from the ledger's purchase facts) with the
+// purchase_months and activity_instants of 0131, and the rollup under them, fed from the
+// ledger's purchase facts) with the
 // same figures from the purchases view over the raw input tables (0100, 0102): equal, cell
 // by cell, when the facts are the judgement of the raw events.
 var rollupAgreement = []struct{ name, rollup, raw string }{
@@ -42,9 +43,17 @@ var rollupAgreement = []struct{ name, rollup, raw string }{
         FROM purchase_months ORDER BY client_id, month, currency, provider_business_id`,
 		`SELECT client_id, month, currency, provider_business_id, count(), sum(amount), sum(refunded), sum(net_value), sum(commission), any(direct)
         FROM purchases GROUP BY client_id, month, currency, provider_business_id ORDER BY client_id, month, currency, provider_business_id`},
-	{"purchase_times",
-		`SELECT client_id, completed_at, purchases FROM purchase_times ORDER BY client_id, completed_at`,
+	{"purchase_times_rollup",
+		`SELECT client_id, completed_at, sum(purchases) AS n FROM purchase_times_rollup
+        WHERE client_id IN (SELECT client_id FROM client_owners)
+        GROUP BY client_id, completed_at HAVING n > 0 ORDER BY client_id, completed_at`,
 		`SELECT client_id, completed_at, count() FROM purchases GROUP BY client_id, completed_at ORDER BY client_id, completed_at`},
+	{"activity_instants",
+		`SELECT client_id, month, completed_at, owner_business_id FROM activity_instants ORDER BY client_id, month, completed_at`,
+		`SELECT client_id, month, arrayJoin(arrayDistinct([first_at, last_at])) AS at, owner
+        FROM (SELECT client_id, month, min(completed_at) AS first_at, max(completed_at) AS last_at, any(owner_business_id) AS owner
+              FROM purchases GROUP BY client_id, month)
+        ORDER BY client_id, month, at`},
 }
 
 // TestRollupsRebuildEqualsIncremental loads the generated marketplace the way a sink under
