@@ -25,7 +25,9 @@
 -- purchase. See docs/DESIGN.md, "Rollups".
 --
 -- The backfills run before the views exist and only into an empty table, so re-running this
--- file after a failure half-way adds nothing twice. Apply it with the sink stopped (the usual
+-- file after a failure half-way adds nothing twice; they count each fact_id once, so a
+-- rebuild also repairs a delta the sink stored twice (docs/DESIGN.md, "Purchase facts", names
+-- the one window where that can happen). Apply it with the sink stopped (the usual
 -- order: migrate, then start the sink): a fact stored between a backfill and its view's
 -- creation would reach neither; `taskole migrate --rebuild-rollups` (sql/migrations/
 -- rebuild.sql) recomputes both tables from purchase_facts, which stays the source of truth.
@@ -72,7 +74,22 @@ SELECT
     sum(amount) AS amount,
     sum(refunded) AS refunded,
     sum(commission) AS commission
-FROM purchase_facts
+FROM
+(
+    SELECT
+        fact_id,
+        any(client_id) AS client_id,
+        any(completed_at) AS completed_at,
+        any(currency) AS currency,
+        any(provider_business_id) AS provider_business_id,
+        any(commission_owner) AS commission_owner,
+        any(purchases) AS purchases,
+        any(amount) AS amount,
+        any(refunded) AS refunded,
+        any(commission) AS commission
+    FROM purchase_facts
+    GROUP BY fact_id
+) AS facts
 WHERE (SELECT count() FROM purchase_months_rollup) = 0
 GROUP BY client_id, month, currency, provider_business_id, commission_owner
 HAVING purchases != 0 OR amount != 0 OR refunded != 0 OR commission != 0;
@@ -82,7 +99,12 @@ SELECT
     client_id,
     completed_at,
     sum(toInt64(purchases)) AS purchases
-FROM purchase_facts
+FROM
+(
+    SELECT fact_id, any(client_id) AS client_id, any(completed_at) AS completed_at, any(purchases) AS purchases
+    FROM purchase_facts
+    GROUP BY fact_id
+) AS facts
 WHERE (SELECT count() FROM purchase_times_rollup) = 0
 GROUP BY client_id, completed_at
 HAVING purchases != 0;

@@ -35,7 +35,22 @@ SELECT
     sum(amount) AS amount,
     sum(refunded) AS refunded,
     sum(commission) AS commission
-FROM purchase_facts
+FROM
+(
+    SELECT
+        fact_id,
+        any(client_id) AS client_id,
+        any(completed_at) AS completed_at,
+        any(currency) AS currency,
+        any(provider_business_id) AS provider_business_id,
+        any(commission_owner) AS commission_owner,
+        any(purchases) AS purchases,
+        any(amount) AS amount,
+        any(refunded) AS refunded,
+        any(commission) AS commission
+    FROM purchase_facts
+    GROUP BY fact_id
+) AS facts
 WHERE (SELECT count() FROM purchase_months_rollup) = 0
 GROUP BY client_id, month, currency, provider_business_id, commission_owner
 HAVING purchases != 0 OR amount != 0 OR refunded != 0 OR commission != 0;
@@ -47,7 +62,12 @@ SELECT
     client_id,
     completed_at,
     sum(toInt64(purchases)) AS purchases
-FROM purchase_facts
+FROM
+(
+    SELECT fact_id, any(client_id) AS client_id, any(completed_at) AS completed_at, any(purchases) AS purchases
+    FROM purchase_facts
+    GROUP BY fact_id
+) AS facts
 WHERE (SELECT count() FROM purchase_times_rollup) = 0
 GROUP BY client_id, completed_at
 HAVING purchases != 0;
