@@ -12,6 +12,7 @@ package schemas
 //	func DecodeCommission(data []byte) (Commission, error)
 //	func DecodePayout(data []byte) (Payout, error)
 //	func DecodeDeadLetter(data []byte) (DeadLetter, error)
+//	func DecodePurchaseFact(data []byte) (PurchaseFact, error)   (Bounds.DecodePurchaseFact: under bounds)
 //
 //	func AppendReferralOwner(dst []byte, v ReferralOwner) []byte   (and Append* for every type)
 //

@@ -1052,3 +1052,87 @@ func DecodeDeadLetter(data []byte) (DeadLetter, error) {
 	}
 	return v, nil
 }
+
+const (
+	pfFactID = iota
+	pfClientID
+	pfBookingID
+	pfProviderBusinessID
+	pfCurrency
+	pfCompletedAt
+	pfPurchases
+	pfAmount
+	pfRefunded
+	pfCommissionOwner
+	pfCommission
+	pfSourceEventID
+	pfOccurredAt
+)
+
+var purchaseFactFields = newFields("fact_id", "client_id", "booking_id", "provider_business_id", "currency",
+	"completed_at", "purchases", "amount", "refunded", "commission_owner", "commission", "source_event_id",
+	"occurred_at").withText(pfFactID, pfClientID, pfBookingID, pfProviderBusinessID, pfCommissionOwner, pfSourceEventID)
+
+// DecodePurchaseFact decodes and validates a taskole.purchase-facts.v1 value under the default
+// bounds (see Bounds.DecodePurchaseFact).
+func DecodePurchaseFact(data []byte) (PurchaseFact, error) { return Bounds{}.DecodePurchaseFact(data) }
+
+// DecodePurchaseFact decodes and validates a taskole.purchase-facts.v1 value under bounds b
+// (ids, times and amounts as for input events: the sink stores what it decodes). purchases is
+// an integer in [−1, 1]; amounts are signed and fit the currency's minor unit; a fact is a
+// purchase delta (no commission_owner, commission 0: amount has the sign of purchases, refunded
+// is negative only with purchases −1) or a commission delta (commission_owner set, purchases,
+// amount and refunded 0).
+func (b Bounds) DecodePurchaseFact(data []byte) (PurchaseFact, error) {
+	r := reader{bd: b.WithDefaults(), bounded: true}
+	if !r.parse(data, purchaseFactFields) {
+		return PurchaseFact{}, r.err
+	}
+	v := PurchaseFact{
+		FactID:             r.id(pfFactID),
+		ClientID:           r.id(pfClientID),
+		BookingID:          r.id(pfBookingID),
+		ProviderBusinessID: r.id(pfProviderBusinessID),
+	}
+	cur, _ := r.currency(pfCurrency, true)
+	v.CompletedAt = r.time(pfCompletedAt, true)
+	n, _ := r.integer(pfPurchases, true, -1, 1)
+	amount := r.money(pfAmount, true, true)
+	refunded := r.money(pfRefunded, true, true)
+	v.CommissionOwner = r.optID(pfCommissionOwner)
+	commission := r.money(pfCommission, true, true)
+	v.SourceEventID = r.id(pfSourceEventID)
+	v.OccurredAt = r.time(pfOccurredAt, true)
+	r.checkPlaces(pfAmount, amount, cur)
+	r.checkPlaces(pfRefunded, refunded, cur)
+	r.checkPlaces(pfCommission, commission, cur)
+	if r.err == nil {
+		r.checkFactShape(n, amount.d, refunded.d, v.CommissionOwner != "", commission.d)
+	}
+	if r.err != nil {
+		return PurchaseFact{}, r.err
+	}
+	v.Currency, v.Purchases = cur.code, int8(n)
+	v.Amount, v.Refunded, v.Commission = amount.d, refunded.d, commission.d
+	return v, nil
+}
+
+// checkFactShape checks that a decoded fact is one kind of delta (DecodePurchaseFact).
+func (r *reader) checkFactShape(n int64, amount, refunded decimal.Decimal, owned bool, commission decimal.Decimal) {
+	switch {
+	case owned && n != 0:
+		r.fail(pfPurchases, codeInvalid, "not 0 on a commission delta (commission_owner set)")
+	case owned && !amount.IsZero():
+		r.fail(pfAmount, codeInvalid, "not 0 on a commission delta (commission_owner set)")
+	case owned && !refunded.IsZero():
+		r.fail(pfRefunded, codeInvalid, "not 0 on a commission delta (commission_owner set)")
+	case !owned && !commission.IsZero():
+		r.fail(pfCommissionOwner, codeMissing, "required when commission is not 0")
+	case !owned && int64(amount.Sign()) != n:
+		r.fail(pfAmount, codeInvalid, "does not have the sign of purchases")
+	case !owned && refunded.Sign() < 0 && n != -1:
+		r.fail(pfRefunded, codeInvalid, "negative without a cancellation (purchases -1)")
+	case !owned && refunded.Sign() > 0 && n != 0:
+		r.fail(pfRefunded, codeInvalid, "positive on a purchase or cancellation delta")
+	}
+}

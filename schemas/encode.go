@@ -323,6 +323,27 @@ func AppendCommission(dst []byte, v Commission) []byte {
 	return e.close()
 }
 
+// AppendPurchaseFact appends v as a taskole.purchase-facts.v1 value; commission_owner is
+// omitted when empty (a purchase delta).
+func AppendPurchaseFact(dst []byte, v PurchaseFact) []byte {
+	e := encoder{dst}
+	e.open()
+	e.str("fact_id", v.FactID)
+	e.str("client_id", v.ClientID)
+	e.str("booking_id", v.BookingID)
+	e.str("provider_business_id", v.ProviderBusinessID)
+	e.str("currency", v.Currency)
+	e.time("completed_at", v.CompletedAt)
+	e.int("purchases", int64(v.Purchases))
+	e.dec("amount", v.Amount)
+	e.dec("refunded", v.Refunded)
+	e.optStr("commission_owner", v.CommissionOwner)
+	e.dec("commission", v.Commission)
+	e.str("source_event_id", v.SourceEventID)
+	e.time("occurred_at", v.OccurredAt)
+	return e.close()
+}
+
 // AppendPayout appends v as a taskole.payouts.v1 value; the extension fields commission_ids
 // and late_commission_ids are written when non-empty, late_count always.
 func AppendPayout(dst []byte, v Payout) []byte {

@@ -58,3 +58,4 @@ func FuzzDecodeReferralOwner(f *testing.F)   { fuzzCodec(f, TopicReferralOwners)
 func FuzzDecodeCommission(f *testing.F)      { fuzzCodec(f, TopicCommissions) }
 func FuzzDecodePayout(f *testing.F)          { fuzzCodec(f, TopicPayouts) }
 func FuzzDecodeDeadLetter(f *testing.F)      { fuzzCodec(f, TopicDLQ) }
+func FuzzDecodePurchaseFact(f *testing.F)    { fuzzCodec(f, TopicPurchaseFacts) }

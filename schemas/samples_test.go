@@ -38,24 +38,29 @@ var codecs = map[Topic]codec{
 	TopicCommissions:      codecOf(DecodeCommission, AppendCommission),
 	TopicPayouts:          codecOf(DecodePayout, AppendPayout),
 	TopicDLQ:              codecOf(DecodeDeadLetter, AppendDeadLetter),
+	TopicPurchaseFacts:    codecOf(DecodePurchaseFact, AppendPurchaseFact),
 }
 
 // decoderOnly lists the invalid samples that the Go decoder rejects but JSON Schema cannot:
 // the schema must accept them (so the list stays honest) and the decoder must reject them.
 var decoderOnly = map[string]string{
-	"taskole.enrollments.v1/event_id.duplicate--twice":                 "JSON Schema sees one value per key (the loader keeps the last); the decoder rejects ambiguous duplicates",
-	"taskole.enrollments.v1/client_id.invalid--bad-utf8":               "the schema loader replaces invalid UTF-8 with U+FFFD; the decoder rejects it",
-	"taskole.bookings.v1/currency.invalid--unknown-code":               "ABC matches ^[A-Z]{3}$ but is not an ISO 4217 code",
-	"taskole.bookings.v1/amount.invalid--too-many-places-eur":          "decimal places depend on the currency's ISO 4217 minor unit",
-	"taskole.bookings.v1/amount.invalid--fraction-jpy":                 "decimal places depend on the currency's ISO 4217 minor unit",
-	"taskole.businesses.v1/occurred_at.invalid--leap-second":           "format date-time allows 23:59:60Z; Go's time.Time cannot hold a leap second",
-	"taskole.acquisition-costs.v1/currency.invalid--no-currency-code":  "XXX matches ^[A-Z]{3}$ but has no minor unit (ISO 4217 'no currency')",
-	"taskole.acquisition-costs.v1/amount.invalid--too-many-places-kwd": "decimal places depend on the currency's ISO 4217 minor unit",
-	"taskole.commissions.v1/amount.invalid--too-many-places":           "decimal places depend on the currency's ISO 4217 minor unit",
-	"taskole.retention-costs.v1/currency.invalid--unknown-code":        "ABC matches ^[A-Z]{3}$ but is not an ISO 4217 code",
-	"taskole.retention-costs.v1/amount.invalid--too-many-places-eur":   "decimal places depend on the currency's ISO 4217 minor unit",
-	"taskole.retention-costs.v1/amount.invalid--fraction-jpy":          "decimal places depend on the currency's ISO 4217 minor unit",
-	"taskole.retention-costs.v1/event_id.duplicate--twice":             "JSON Schema sees one value per key (the loader keeps the last); the decoder rejects ambiguous duplicates",
+	"taskole.enrollments.v1/event_id.duplicate--twice":                          "JSON Schema sees one value per key (the loader keeps the last); the decoder rejects ambiguous duplicates",
+	"taskole.enrollments.v1/client_id.invalid--bad-utf8":                        "the schema loader replaces invalid UTF-8 with U+FFFD; the decoder rejects it",
+	"taskole.bookings.v1/currency.invalid--unknown-code":                        "ABC matches ^[A-Z]{3}$ but is not an ISO 4217 code",
+	"taskole.bookings.v1/amount.invalid--too-many-places-eur":                   "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.bookings.v1/amount.invalid--fraction-jpy":                          "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.businesses.v1/occurred_at.invalid--leap-second":                    "format date-time allows 23:59:60Z; Go's time.Time cannot hold a leap second",
+	"taskole.acquisition-costs.v1/currency.invalid--no-currency-code":           "XXX matches ^[A-Z]{3}$ but has no minor unit (ISO 4217 'no currency')",
+	"taskole.acquisition-costs.v1/amount.invalid--too-many-places-kwd":          "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.commissions.v1/amount.invalid--too-many-places":                    "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.retention-costs.v1/currency.invalid--unknown-code":                 "ABC matches ^[A-Z]{3}$ but is not an ISO 4217 code",
+	"taskole.retention-costs.v1/amount.invalid--too-many-places-eur":            "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.retention-costs.v1/amount.invalid--fraction-jpy":                   "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.retention-costs.v1/event_id.duplicate--twice":                      "JSON Schema sees one value per key (the loader keeps the last); the decoder rejects ambiguous duplicates",
+	"taskole.purchase-facts.v1/amount.invalid--too-many-places":                 "decimal places depend on the currency's ISO 4217 minor unit",
+	"taskole.purchase-facts.v1/amount.invalid--wrong-sign":                      "the sign of amount depends on the value of purchases",
+	"taskole.purchase-facts.v1/refunded.invalid--negative-without-cancellation": "the sign of refunded depends on the value of purchases",
+	"taskole.purchase-facts.v1/completed_at.range--before-1970":                 "the time bounds (SPEC R8) are the decoder's, configurable per deployment",
 }
 
 func compileSchema(t *testing.T, topic Topic) *jsonschema.Schema {
@@ -92,7 +97,7 @@ func schemaValidate(sch *jsonschema.Schema, data []byte) error {
 func allTopics() []Topic {
 	t := Topics{}.WithDefaults()
 	return []Topic{t.Enrollments, t.Bookings, t.Businesses, t.Feedback, t.AcquisitionCosts,
-		t.RetentionCosts, t.ReferralOwners, t.Commissions, t.Payouts, t.DLQ}
+		t.RetentionCosts, t.ReferralOwners, t.Commissions, t.Payouts, t.DLQ, t.PurchaseFacts}
 }
 
 // TestSamples checks every sample under testdata/<topic>/{valid,invalid} against both the

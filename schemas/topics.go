@@ -15,6 +15,7 @@ const (
 	TopicCommissions      Topic = "taskole.commissions.v1"
 	TopicPayouts          Topic = "taskole.payouts.v1"
 	TopicDLQ              Topic = "taskole.dlq.v1"
+	TopicPurchaseFacts    Topic = "taskole.purchase-facts.v1"
 )
 
 // Topics names every topic of the contract. The zero value of a field means its default;
@@ -30,6 +31,7 @@ type Topics struct {
 	Commissions      Topic
 	Payouts          Topic
 	DLQ              Topic
+	PurchaseFacts    Topic
 }
 
 // WithDefaults returns t with every empty name replaced by its default.
@@ -49,6 +51,7 @@ func (t Topics) WithDefaults() Topics {
 	def(&t.Commissions, TopicCommissions)
 	def(&t.Payouts, TopicPayouts)
 	def(&t.DLQ, TopicDLQ)
+	def(&t.PurchaseFacts, TopicPurchaseFacts)
 	return t
 }
 
@@ -57,7 +60,7 @@ func (t Topics) WithDefaults() Topics {
 func TopicsUnder(prefix string) Topics {
 	t := Topics{}.WithDefaults()
 	for _, v := range []*Topic{&t.Enrollments, &t.Bookings, &t.Businesses, &t.Feedback,
-		&t.AcquisitionCosts, &t.RetentionCosts, &t.ReferralOwners, &t.Commissions, &t.Payouts, &t.DLQ} {
+		&t.AcquisitionCosts, &t.RetentionCosts, &t.ReferralOwners, &t.Commissions, &t.Payouts, &t.DLQ, &t.PurchaseFacts} {
 		*v = Topic(prefix) + *v
 	}
 	return t

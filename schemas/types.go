@@ -169,6 +169,38 @@ type Commission struct {
 	SourceEventID      string
 }
 
+// PurchaseFact is one signed change of the ledger's judgement of a booking
+// (taskole.purchase-facts.v1, keyed by client_id; ClickHouse table purchase_facts). Summed per
+// booking, the facts are the booking's current judgement: Purchases 1 or 0, Amount its
+// completed amount (or 0), Refunded its refunds, and per CommissionOwner the net of that
+// owner's ledger entries. A fact is either a purchase delta (CommissionOwner empty,
+// Commission zero) or a commission delta (Purchases, Amount and Refunded zero):
+//
+//   - the booking becomes a purchase: Purchases +1, Amount +amount;
+//   - a purchase is refunded: Refunded +refund;
+//   - a purchase is cancelled: Purchases −1, Amount −amount, Refunded −refunds so far;
+//   - each commission entry: CommissionOwner its owner, Commission its signed amount.
+//
+// CompletedAt is the booking's completion time on every fact of it; OccurredAt and
+// SourceEventID are the triggering event's. FactID is derived (pipelines/commission, FactID)
+// from the trigger, the booking, the delta's kind and, for a commission delta, the
+// commission_id: unique per delta and identical on replay.
+type PurchaseFact struct {
+	FactID             string
+	ClientID           string
+	BookingID          string
+	ProviderBusinessID string
+	Currency           string
+	CompletedAt        time.Time
+	Purchases          int8            // −1, 0 or +1
+	Amount             decimal.Decimal // signed, the sign of Purchases
+	Refunded           decimal.Decimal // signed
+	CommissionOwner    string          // the commission entry's owner; "" on a purchase delta
+	Commission         decimal.Decimal // signed
+	SourceEventID      string
+	OccurredAt         time.Time
+}
+
 // Payout is one statement per owner, currency and payout period (taskole.payouts.v1).
 type Payout struct {
 	PayoutID        string

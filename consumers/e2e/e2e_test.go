@@ -197,6 +197,11 @@ func TestPipelineMatchesReference(t *testing.T) {
 		return reflect.DeepEqual(got, want), fmt.Sprintf("rows %v, want %v", got, want)
 	})
 
+	// The ledger's purchase facts, summed per booking, are the purchases view.
+	if n := checkPurchaseFacts(egCtx, t, brokers, string(topics.PurchaseFacts), conn); n == 0 {
+		t.Error("no purchases: the simulation does not exercise the purchase facts")
+	}
+
 	// The sunk ledger nets, per (owner, booking), to the Engine's derivation.
 	rows, err := conn.Query(ctx, `SELECT owner_business_id, booking_id, sum(amount) FROM
 (SELECT commission_id, any(owner_business_id) AS owner_business_id, any(booking_id) AS booking_id, any(amount) AS amount

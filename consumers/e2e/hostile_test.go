@@ -412,6 +412,11 @@ func TestHostileCorpus(t *testing.T) {
 		}
 		return n
 	}
+	// The purchase facts: the control purchases (each 100.00 refunded 40.00, B1 keeps 6.00)
+	// and nothing hostile, as the purchases view says.
+	if n := checkPurchaseFacts(egCtx, t, brokers, string(topics.PurchaseFacts), conn); n != clients+1 {
+		t.Errorf("%d purchases in the view, want %d", n, clients+1)
+	}
 	mismatched := map[string]int{}
 	for _, c := range all {
 		if c.hostileID != "" {

@@ -94,6 +94,7 @@ func (t Topology) Topics() []Topic {
 		{Name: string(n.Feedback), Key: "client_id", Codec: "json " + string(schemas.TopicFeedback), CoPartition: ByClient, Table: "feedback"},
 		{Name: string(n.AcquisitionCosts), Key: "business_id", Codec: "json " + string(schemas.TopicAcquisitionCosts), Table: "acquisition_costs"},
 		{Name: string(n.ReferralOwners), Key: "client_id", Codec: "json " + string(schemas.TopicReferralOwners), Compact: true, CoPartition: ByClient, Table: "referral_owners"},
+		{Name: string(n.PurchaseFacts), Key: "client_id", Codec: "json " + string(schemas.TopicPurchaseFacts), CoPartition: ByClient, Table: "purchase_facts"},
 		{Name: string(n.Commissions), Key: "owner_business_id", Codec: "json " + string(schemas.TopicCommissions) + " + progress markers", CoPartition: ByOwner, Table: "commissions"},
 		{Name: string(n.Payouts), Key: "owner_business_id", Codec: "json " + string(schemas.TopicPayouts), Table: "payouts"},
 		{Name: string(n.DLQ), Key: "as received", Codec: "json " + string(schemas.TopicDLQ), Configs: dlq, Table: "dlq"},
@@ -121,7 +122,7 @@ func (t Topology) Runners() []Runner {
 	return []Runner{
 		{Name: "ledger", Group: t.Name(GroupLedger),
 			Reads:  []string{string(n.Enrollments), string(n.Bookings), t.Name(LedgerRepartition), string(n.Businesses)},
-			Writes: []string{string(n.ReferralOwners), string(n.Commissions), string(n.DLQ), t.Name(LedgerRepartition)},
+			Writes: []string{string(n.ReferralOwners), string(n.Commissions), string(n.PurchaseFacts), string(n.DLQ), t.Name(LedgerRepartition)},
 			Keeps:  []string{t.Name(LedgerState)}},
 		{Name: "payouts", Group: t.Name(GroupPayouts),
 			Reads:  []string{string(n.Commissions), t.Name(PayoutsControl)},

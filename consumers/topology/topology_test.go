@@ -50,7 +50,7 @@ func TestDeclaredOnce(t *testing.T) {
 	groups := tp.CoPartitioned()
 	want := [][]string{
 		{"x.taskole.bookings.v1", "x.taskole.enrollments.v1", "x.taskole.feedback.v1", "x.taskole.referral-owners.v1",
-			"x.taskole.ledger-repartition.v1", "x.taskole.ledger-state.v1"},
+			"x.taskole.purchase-facts.v1", "x.taskole.ledger-repartition.v1", "x.taskole.ledger-state.v1"},
 		{"x.taskole.commissions.v1", "x.taskole.payouts-state.v1", "x.taskole.payouts-control.v1"},
 	}
 	if !slices.EqualFunc(groups, want, slices.Equal[[]string]) {
@@ -58,7 +58,7 @@ func TestDeclaredOnce(t *testing.T) {
 	}
 	// A runner's check covers only the topics it touches: the ledger does not need feedback.
 	ledger := tp.CoPartitioned(tp.Runner("ledger").Touches()...)
-	if len(ledger) != 1 || slices.Contains(ledger[0], "x.taskole.feedback.v1") || len(ledger[0]) != 5 {
+	if len(ledger) != 1 || slices.Contains(ledger[0], "x.taskole.feedback.v1") || len(ledger[0]) != 6 {
 		t.Errorf("ledger co-partition groups %v", ledger)
 	}
 	if got := Of(tp.Names()).Prefix(); got != "x." {

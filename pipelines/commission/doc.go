@@ -60,6 +60,17 @@
 // source_event_id is the trigger; booking_amount, rate (the rate of the entry's owner) and
 // currency are the booking's.
 //
+// Facts. Every change of a booking's purchase judgement (SPEC §3: a booking that reached
+// completed and was not cancelled afterwards) is also a signed delta in Result.Facts
+// (schemas.PurchaseFact, taskole.purchase-facts.v1): completion +1 purchase and +amount; each
+// refund +refund_amount; a cancellation after completion −1, −amount, −refunds so far; and
+// one commission delta per ledger entry (its owner, its signed amount). Facts do not depend
+// on owners: a direct booking has its purchase deltas and no commission delta. Every fact
+// carries the booking's completion time; fact_id is FactID(kind, trigger, booking_id,
+// commission_id), unique per delta and identical on replay. Summed per booking, the facts are
+// the booking's final judgement and, per owner, the net of its ledger entries
+// (TestFactsSumToJudgement).
+//
 // # Bounds
 //
 // Prune drops bookings older than watermark − Horizon (completion time, else latest event).

@@ -93,8 +93,11 @@ func New(cfg Config, rates *Rates) (*Engine, error) {
 type Result struct {
 	Owner       *schemas.ReferralOwner // non-nil when this event set or changed the owner
 	Commissions []schemas.Commission   // ledger entries to append, in order
-	Duplicate   bool                   // event_id already applied: no effect
-	Rejected    bool                   // an enrollment by another business that did not win ownership (R1)
+	// Facts are the purchase-fact deltas of this event (schemas.PurchaseFact), in order: one
+	// per change of the booking's judgement and one per ledger entry. nil when none.
+	Facts     []schemas.PurchaseFact
+	Duplicate bool // event_id already applied: no effect
+	Rejected  bool // an enrollment by another business that did not win ownership (R1)
 }
 
 func (e *Engine) intern(s string) string {
@@ -204,7 +207,7 @@ func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger 
 		return
 	}
 	if k := b.kept(); k.Sign() > 0 {
-		res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonOwnershipCorrection,
+		e.add(res, b, e.entry(schemas.Reversal, schemas.ReasonOwnershipCorrection,
 			b, b.owner, k.Neg(), client, trigger, t, max(b.payable, t)))
 	}
 	if b.provider == owner {
@@ -213,7 +216,7 @@ func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger 
 	}
 	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at, b.announced), b.at+e.hold
 	if k := b.kept(); k.Sign() > 0 {
-		res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonOwnershipCorrection,
+		e.add(res, b, e.entry(schemas.Accrual, schemas.ReasonOwnershipCorrection,
 			b, owner, k, client, trigger, t, b.payable))
 	}
 }
@@ -340,6 +343,7 @@ func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, 
 	b.cur, b.exp, b.amount, b.refunded = e.intern(ev.Currency), exp, ev.Amount, decimal.Decimal{}
 	b.owner, b.rate, b.announced = "", decimal.Decimal{}, asOf
 	b.seen = append(b.seen, h)
+	e.judged(res, b, FactPurchase, ev.ClientID, ev.EventID, t, 1, b.amount, decimal.Decimal{})
 	// A completed booking is itself an establishing event (R1): the booking always has an owner.
 	if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
 		res.Owner = e.establish(res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
@@ -347,7 +351,7 @@ func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, 
 	if b.provider != s.owner {
 		b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t, b.announced), t+e.hold
 		if k := b.kept(); k.Sign() > 0 {
-			res.Commissions = append(res.Commissions, e.entry(schemas.Accrual, schemas.ReasonCompleted,
+			e.add(res, b, e.entry(schemas.Accrual, schemas.ReasonCompleted,
 				b, b.owner, k, ev.ClientID, ev.EventID, t, b.payable))
 		}
 	}
@@ -370,8 +374,9 @@ func (e *Engine) refunded(res *Result, b *book, ev *schemas.Booking, t int64, h 
 	before := b.kept()
 	b.status, b.refunded = schemas.StatusRefunded, b.refunded.Add(r)
 	b.seen = append(b.seen, h)
+	e.judged(res, b, FactRefund, ev.ClientID, ev.EventID, t, 0, decimal.Decimal{}, r)
 	if d := before.Sub(b.kept()); d.Sign() > 0 {
-		res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonRefund,
+		e.add(res, b, e.entry(schemas.Reversal, schemas.ReasonRefund,
 			b, b.owner, d.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
 	}
 	return nil
@@ -388,8 +393,11 @@ func (e *Engine) cancelled(res *Result, s *State, b *book, ev *schemas.Booking, 
 		b.at = t
 	}
 	b.seen = append(b.seen, h)
+	if b.done {
+		e.judged(res, b, FactCancellation, ev.ClientID, ev.EventID, t, -1, b.amount.Neg(), b.refunded.Neg())
+	}
 	if before.Sign() > 0 {
-		res.Commissions = append(res.Commissions, e.entry(schemas.Reversal, schemas.ReasonCancellation,
+		e.add(res, b, e.entry(schemas.Reversal, schemas.ReasonCancellation,
 			b, b.owner, before.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
 	}
 }

@@ -166,38 +166,7 @@ func TestOrderIndependence(t *testing.T) {
 		}
 		wantOwner, wantEvent, wantNet := reference(h, rates, Config{}.WithDefaults().DefaultRate)
 
-		// Interleave: each booking is a queue (lifecycle order kept), enrollments are free;
-		// some enrollments are delivered twice.
-		queues := make([][]any, 0, len(h.bookings)+len(h.enrolls))
-		for _, evs := range h.bookings {
-			q := make([]any, len(evs))
-			for i, ev := range evs {
-				q[i] = ev
-			}
-			queues = append(queues, q)
-		}
-		for _, en := range h.enrolls {
-			q := []any{en}
-			if rapid.IntRange(0, 3).Draw(t, "enrollment dup") == 0 {
-				q = append(q, en)
-			}
-			queues = append(queues, q)
-		}
-		var order []any
-		for {
-			var open []int
-			for i, q := range queues {
-				if len(q) > 0 {
-					open = append(open, i)
-				}
-			}
-			if len(open) == 0 {
-				break
-			}
-			i := open[rapid.IntRange(0, len(open)-1).Draw(t, "next")]
-			order = append(order, queues[i][0])
-			queues[i] = queues[i][1:]
-		}
+		order := deliveryOrder(t, h)
 		restoreAt := rapid.IntRange(0, len(order)).Draw(t, "restore at")
 
 		run := func(restore int) []schemas.Commission {
@@ -269,4 +238,40 @@ func TestOrderIndependence(t *testing.T) {
 			ids[first[i].CommissionID] = true
 		}
 	})
+}
+
+// deliveryOrder interleaves h at random: each booking is a queue (lifecycle order kept),
+// enrollments are free; some enrollments are delivered twice.
+func deliveryOrder(t *rapid.T, h history) []any {
+	queues := make([][]any, 0, len(h.bookings)+len(h.enrolls))
+	for _, evs := range h.bookings {
+		q := make([]any, len(evs))
+		for i, ev := range evs {
+			q[i] = ev
+		}
+		queues = append(queues, q)
+	}
+	for _, en := range h.enrolls {
+		q := []any{en}
+		if rapid.IntRange(0, 3).Draw(t, "enrollment dup") == 0 {
+			q = append(q, en)
+		}
+		queues = append(queues, q)
+	}
+	var order []any
+	for {
+		var open []int
+		for i, q := range queues {
+			if len(q) > 0 {
+				open = append(open, i)
+			}
+		}
+		if len(open) == 0 {
+			break
+		}
+		i := open[rapid.IntRange(0, len(open)-1).Draw(t, "next")]
+		order = append(order, queues[i][0])
+		queues[i] = queues[i][1:]
+	}
+	return order
 }

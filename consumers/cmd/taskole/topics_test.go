@@ -23,7 +23,7 @@ func TestContractTopics(t *testing.T) {
 	}
 	for _, tp := range []schemas.Topic{schemas.TopicEnrollments, schemas.TopicBookings, schemas.TopicBusinesses,
 		schemas.TopicFeedback, schemas.TopicAcquisitionCosts, schemas.TopicRetentionCosts, schemas.TopicReferralOwners,
-		schemas.TopicCommissions, schemas.TopicPayouts, schemas.TopicDLQ} {
+		schemas.TopicCommissions, schemas.TopicPayouts, schemas.TopicDLQ, schemas.TopicPurchaseFacts} {
 		name := "x." + string(tp)
 		if !got[name] {
 			t.Errorf("topics create lacks %s", name)

@@ -114,6 +114,34 @@ func (in *instance) kill() {
 // one-instance run produces (per client the order is the same; across clients it does not matter).
 func reference(t *testing.T, phases [][]input) (map[string]decimal.Decimal, []string) {
 	t.Helper()
+	all, _ := judgeAll(t, phases)
+	net := map[string]decimal.Decimal{}
+	var ids []string
+	for _, c := range all {
+		k := c.OwnerBusinessID + "/" + c.BookingID + "/" + c.Currency
+		net[k] = net[k].Add(c.Amount)
+		ids = append(ids, c.CommissionID)
+	}
+	sort.Strings(ids)
+	return net, ids
+}
+
+// referenceFacts is the purchase facts of the uninterrupted run (reference), each as
+// "key value" of its record, sorted.
+func referenceFacts(t *testing.T, phases [][]input) []string {
+	t.Helper()
+	_, facts := judgeAll(t, phases)
+	out := make([]string, 0, len(facts))
+	for _, f := range facts {
+		out = append(out, f.ClientID+" "+string(schemas.AppendPurchaseFact(nil, f)))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// judgeAll applies the pure rules to the inputs in phase order (see reference).
+func judgeAll(t *testing.T, phases [][]input) ([]schemas.Commission, []schemas.PurchaseFact) {
+	t.Helper()
 	rates := commission.NewRates()
 	eng, err := commission.New(commission.Config{}, rates)
 	if err != nil {
@@ -127,6 +155,7 @@ func reference(t *testing.T, phases [][]input) (map[string]decimal.Decimal, []st
 		return states[c]
 	}
 	var all []schemas.Commission
+	var facts []schemas.PurchaseFact
 	for _, ph := range phases {
 		for _, in := range ph {
 			var res commission.Result
@@ -152,22 +181,16 @@ func reference(t *testing.T, phases [][]input) (map[string]decimal.Decimal, []st
 				res, _ = eng.Booking(state(ev.ClientID), ev)
 			}
 			all = append(all, res.Commissions...)
+			facts = append(facts, res.Facts...)
 		}
 	}
-	net := map[string]decimal.Decimal{}
-	var ids []string
-	for _, c := range all {
-		k := c.OwnerBusinessID + "/" + c.BookingID + "/" + c.Currency
-		net[k] = net[k].Add(c.Amount)
-		ids = append(ids, c.CommissionID)
-	}
-	sort.Strings(ids)
-	return net, ids
+	return all, facts
 }
 
 // TestLedgerCrash runs `taskole ledger` as subprocesses, SIGKILLs them at several points of
 // every phase and restarts them, with a second instance joining mid-run: the ledger read
-// back must equal the uninterrupted run's, commission ids included.
+// back must equal the uninterrupted run's, commission ids included, and so must the purchase
+// facts, byte for byte and each once.
 func TestLedgerCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test is slow")
@@ -236,6 +259,33 @@ func TestLedgerCrash(t *testing.T) {
 	for k, g := range net {
 		if _, ok := wantNet[k]; !ok {
 			t.Errorf("unexpected ledger line %s = %s", k, g)
+		}
+	}
+	checkFacts(t, brokers, string(topics.PurchaseFacts), referenceFacts(t, phases))
+}
+
+// checkFacts reads the purchase-facts topic (read_committed) and checks it holds exactly the
+// reference's facts, byte for byte, each once, keyed by its client.
+func checkFacts(t *testing.T, brokers []string, topic string, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		t.Fatal("the scenario makes no purchase facts")
+	}
+	recs := readAll(t, brokers, topic, 60*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= len(want) })
+	time.Sleep(time.Second) // a duplicate would come after the expected count
+	recs = readAll(t, brokers, topic, 5*time.Second, func(rs []*kgo.Record) bool { return len(rs) >= len(recs) })
+	got := make([]string, 0, len(recs))
+	for _, r := range recs {
+		got = append(got, string(r.Key)+" "+string(r.Value))
+	}
+	sort.Strings(got)
+	if len(got) != len(want) {
+		t.Errorf("%d purchase facts after crashes, the uninterrupted run has %d", len(got), len(want))
+	}
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			t.Errorf("purchase facts differ from the uninterrupted run, first at %d:\n got %s\nwant %s", i, got[i], want[i])
+			break
 		}
 	}
 }

@@ -134,14 +134,19 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 	return at, nil
 }
 
-// produce adds the outputs of an accepted record to the transaction: the owner change, and
-// the commissions with their source partition and its watermark before the record.
+// produce adds the outputs of an accepted record to the transaction: the owner change, the
+// purchase facts (keyed client_id), and the commissions with their source partition and its
+// watermark before the record.
 func (h *handler) produce(rec *kgo.Record, tx *stream.Tx[commission.State], client string, res commission.Result, source int64) {
 	if res.Owner != nil {
 		o := *res.Owner
 		o.ClientID = client
 		tx.Produce(&kgo.Record{Topic: string(h.topics.ReferralOwners), Key: []byte(client),
 			Value: schemas.AppendReferralOwner(nil, o)})
+	}
+	for _, f := range res.Facts {
+		tx.Produce(&kgo.Record{Topic: string(h.topics.PurchaseFacts), Key: []byte(client),
+			Value: schemas.AppendPurchaseFact(nil, f)})
 	}
 	if len(res.Commissions) == 0 {
 		return

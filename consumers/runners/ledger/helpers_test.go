@@ -80,7 +80,7 @@ func repartitionLag(t testing.TB, brokers []string, group, topic string) int64 {
 func topicNames(t schemas.Topics) []string {
 	t = t.WithDefaults()
 	return []string{string(t.Enrollments), string(t.Bookings), string(t.Businesses), string(t.Feedback),
-		string(t.AcquisitionCosts), string(t.ReferralOwners), string(t.Commissions), string(t.Payouts), string(t.DLQ), string(t.RetentionCosts)}
+		string(t.AcquisitionCosts), string(t.ReferralOwners), string(t.Commissions), string(t.Payouts), string(t.DLQ), string(t.RetentionCosts), string(t.PurchaseFacts)}
 }
 
 func deleteAll(ctx context.Context, cl *kgo.Client, topics ...string) error {

@@ -225,7 +225,9 @@ func TestSinkSIGTERM(t *testing.T) {
 }
 
 // TestSinkCrash kills `taskole sink` with SIGKILL several times while it copies, restarts
-// it, and checks the raw tables hold every produced record exactly once.
+// it, and checks the raw tables hold every produced record exactly once — purchase_facts
+// included: no fact twice (count() = uniqExact(fact_id)) and per booking the stored facts sum
+// to what was produced (the rollups fed from it stay exact).
 func TestSinkCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test builds and kills the binary")
@@ -234,6 +236,8 @@ func TestSinkCrash(t *testing.T) {
 	group := "g-" + itest.Unique(t)
 
 	all := generate(e.topics, "a", 20000)
+	facts, wantFacts := generateFacts(e.topics, "a", 6000)
+	all.merge(facts)
 	e.produce(t, all.recs)
 
 	run := 0
@@ -250,6 +254,11 @@ func TestSinkCrash(t *testing.T) {
 		t.Logf("kill %d: bookings rows so far %d", i+1, e.count(t, "SELECT count() FROM bookings"))
 		if i == 1 { // more data arrives between crashes
 			more := generate(e.topics, "b", 3000)
+			moreFacts, w := generateFacts(e.topics, "b", 1000)
+			more.merge(moreFacts)
+			for k, v := range w {
+				wantFacts[k] = v
+			}
 			e.produce(t, more.recs)
 			all.merge(more)
 		}
@@ -258,6 +267,7 @@ func TestSinkCrash(t *testing.T) {
 	e.waitFor(t, all, 120*time.Second)
 	time.Sleep(time.Second)
 	e.verify(t, all)
+	e.verifyFacts(t, wantFacts)
 	if _, err := p.terminate(t, 15*time.Second); err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("final run exited with %v", err)
 	}

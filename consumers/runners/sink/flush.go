@@ -24,6 +24,13 @@ func (s *Sink) flush(ctx context.Context) error {
 			continue
 		}
 		if err := s.insert(ctx, t); err != nil {
+			if errors.Is(err, errOvertaken) {
+				// Another member stored records this sink still buffers: drop the buffer and
+				// rewind; the marks are reloaded before anything is buffered again.
+				s.log.Warn("dropping the buffer: the partitions were stored by another member", "err", err)
+				s.discard()
+				return nil
+			}
 			return err
 		}
 		for k, o := range t.last {
@@ -55,6 +62,11 @@ func (s *Sink) insert(ctx context.Context, t *table) error {
 	if landed {
 		s.log.Info("insert landed although its acknowledgement was lost", "table", t.name, "rows", t.rows)
 		return nil
+	}
+	if t.guarded {
+		if err := s.checkMarks(ctx, t); err != nil {
+			return err
+		}
 	}
 	b, err := s.ch.PrepareBatch(ctx, t.query, driver.WithReleaseConnection())
 	if err != nil {
@@ -114,6 +126,48 @@ func (s *Sink) landed(ctx context.Context, t *table) (bool, error) {
 	}
 	t.attempted = false
 	return len(there) > 0, nil
+}
+
+// errOvertaken says that a partition's records were stored beyond this sink's mark by someone
+// else since the mark was loaded.
+var errOvertaken = errors.New("stored beyond this sink's high-water mark by another member")
+
+// checkMarks refuses to insert t's buffer (errOvertaken) when ClickHouse holds, for one of its
+// partitions, a record above this sink's mark: another member stored it since the mark was
+// loaded — a rebalance zombie that lost the partition while it was blocked in a flush (the
+// group moved on after the rebalance timeout) and inserted late, or the partition's new owner
+// when this sink is the zombie. Inserting anyway would store those records twice; rows of a
+// guarded table feed rollups (materialized views into SummingMergeTree) that cannot take a
+// duplicate back. What is left is the window between this query and the insert.
+func (s *Sink) checkMarks(ctx context.Context, t *table) error {
+	keys := make([]tp, 0, len(t.last))
+	for k := range t.last {
+		keys = append(keys, k)
+	}
+	rows, err := s.ch.Query(ctx, "SELECT _topic, _partition, max(_offset) FROM "+s.cfg.Database+"."+t.name+
+		" WHERE _topic IN ("+s.topicList(keys)+") GROUP BY _topic, _partition")
+	if err != nil {
+		return fmt.Errorf("checking the high-water marks of %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			top string
+			p   uint32
+			o   uint64
+		)
+		if err := rows.Scan(&top, &p, &o); err != nil {
+			return fmt.Errorf("checking the high-water marks of %s: %w", t.name, err)
+		}
+		k := tp{top, int32(p)}
+		if _, ok := t.last[k]; ok && int64(o) > s.mark(t, k) {
+			return fmt.Errorf("%s %s/%d holds offset %d, this sink's mark is %d: %w", t.name, top, p, o, s.mark(t, k), errOvertaken)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("checking the high-water marks of %s: %w", t.name, err)
+	}
+	return nil
 }
 
 // distributed reports whether t is a Distributed table (a sharded cluster).

@@ -43,6 +43,7 @@ func families() map[string]func(routeConfig) route {
 		"retention_costs":   retentionCostsRoute,
 		"referral_owners":   referralOwnersRoute,
 		"commissions":       commissionsRoute,
+		"purchase_facts":    purchaseFactsRoute,
 		"payouts":           payoutsRoute,
 		"dlq":               dlqRoute,
 	}

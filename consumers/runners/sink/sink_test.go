@@ -123,7 +123,7 @@ func newEnv(t testing.TB) *testEnv {
 	tp := e.topics
 	itest.CreateTopics(t, e.brokers, 3, string(tp.Bookings), string(tp.Enrollments), string(tp.Businesses),
 		string(tp.Feedback), string(tp.AcquisitionCosts), string(tp.ReferralOwners), string(tp.Commissions),
-		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts))
+		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts), string(tp.PurchaseFacts))
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{e.chAddr}, Auth: clickhouse.Auth{Database: e.db}})
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func (d *dataset) merge(o dataset) {
 }
 
 var rawTables = []string{"bookings", "enrollments", "businesses", "feedback", "acquisition_costs",
-	"retention_costs", "referral_owners", "commissions", "payouts", "dlq"}
+	"retention_costs", "referral_owners", "commissions", "payouts", "dlq", "purchase_facts"}
 
 // waitFor polls until every raw table holds the expected number of rows (or fails).
 func (e *testEnv) waitFor(t *testing.T, d dataset, timeout time.Duration) {

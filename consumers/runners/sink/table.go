@@ -31,6 +31,9 @@ type table struct {
 	inserted stamp
 
 	attempted bool // an insert of the current buffer was sent and failed
+	// guarded: before each insert the sink checks that nobody stored the buffered partitions
+	// beyond its marks (checkMarks); set for tables whose rows feed rollups.
+	guarded bool
 }
 
 func (t *table) init(db, name string, cols []namedCol) {

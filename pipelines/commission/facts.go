@@ -1,0 +1,67 @@
+package commission
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/taskole/revshare/schemas"
+)
+
+// Fact kinds: what changed in the judgement of a booking (FactID's kind).
+const (
+	FactPurchase     = "purchase"     // the booking became a purchase
+	FactRefund       = "refund"       // a purchase was refunded
+	FactCancellation = "cancellation" // a purchase was cancelled
+	FactCommission   = "commission"   // a ledger entry for the booking
+)
+
+// FactID is the fact_id of a purchase-fact delta: the first 16 bytes (hex) of
+// sha256(kind ‖ 0 ‖ trigger event_id ‖ 0 ‖ booking_id ‖ 0 ‖ commission_id ‖ 0), commission_id
+// empty but on commission deltas. A trigger changes a booking's purchase judgement at most
+// once (it is one lifecycle event of it) and commission ids are unique (R4), so fact ids are
+// unique per delta and identical on replay.
+func FactID(kind, trigger, bookingID, commissionID string) string {
+	var buf [256]byte
+	in := buf[:0]
+	for _, s := range [...]string{kind, trigger, bookingID, commissionID} {
+		in = append(in, s...)
+		in = append(in, 0)
+	}
+	sum := sha256.Sum256(in)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
+}
+
+// add appends ledger entry c of booking b to res, with its commission delta.
+func (e *Engine) add(res *Result, b *book, c schemas.Commission) {
+	res.Commissions = append(res.Commissions, c)
+	f := e.fact(b, FactCommission, c.ClientID, c.SourceEventID, c.CommissionID, c.OccurredAt)
+	f.CommissionOwner, f.Commission = c.OwnerBusinessID, c.Amount
+	res.Facts = append(res.Facts, f)
+}
+
+// judged appends the purchase delta of kind for booking b, triggered by event trigger of
+// client at t: purchases n, amount and refunded as given.
+func (e *Engine) judged(res *Result, b *book, kind, client, trigger string, t int64, n int8, amount, refunded decimal.Decimal) {
+	f := e.fact(b, kind, client, trigger, "", time.Unix(0, t).UTC())
+	f.Purchases, f.Amount, f.Refunded = n, amount, refunded
+	res.Facts = append(res.Facts, f)
+}
+
+// fact is a delta of booking b (completed: b.at is its completion time) with zero values.
+func (e *Engine) fact(b *book, kind, client, trigger, commissionID string, at time.Time) schemas.PurchaseFact {
+	return schemas.PurchaseFact{
+		FactID:             FactID(kind, trigger, b.id, commissionID),
+		ClientID:           client,
+		BookingID:          b.id,
+		ProviderBusinessID: b.provider,
+		Currency:           b.cur,
+		CompletedAt:        time.Unix(0, b.at).UTC(),
+		SourceEventID:      trigger,
+		OccurredAt:         at,
+	}
+}
