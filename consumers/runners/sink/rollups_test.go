@@ -25,7 +25,7 @@ var rollupChecks = []struct{ name, rollup, raw string }{
 }
 
 // verifyRollups checks every rollup against the raw tables (see rollupChecks).
-func (e *testEnv) verifyRollups(t *testing.T) {
+func (e *testEnv) verifyRollups(t testing.TB) {
 	t.Helper()
 	for _, c := range rollupChecks {
 		var got, want string
