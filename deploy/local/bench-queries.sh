@@ -44,7 +44,7 @@ make_before() {
   done
 }
 if [[ -n $before && ${BENCH_QUERY_MAKE_BEFORE:-0} == 1 ]]; then
-  echo "bench-queries.sh: copying $db into $before (facts without rollups)" >&2
+  echo "bench-queries.sh: copying $db into $before (the older schema of TASKOLE_BIN_BEFORE)" >&2
   make_before "$db" "$before"
 fi
 
