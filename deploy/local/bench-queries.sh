@@ -8,11 +8,14 @@
 #   deploy/local/bench-queries.sh DATABASE [BEFORE_DATABASE]
 #
 # DATABASE holds a simulated marketplace (e.g. bench.sh's taskole_bench after its load run).
-# With BEFORE_DATABASE (another schema over the same raw rows, e.g. one built by make_before
-# below from migrations 0001–0110 only), each cell runs on both, alternately, so the shared
-# machine's noise hits both alike, and the table shows before and after side by side.
+# With BEFORE_DATABASE (the same raw rows under an older schema, e.g. one built by make_before
+# below), each cell runs on both, alternately, so the shared machine's noise hits both alike,
+# and the table shows before and after side by side. The before cells run TASKOLE_BIN_BEFORE
+# (default TASKOLE_BIN), a binary built from the older tree, so they run that tree's query pack
+# (for the purchase rollups of 0131: the panels recomputing every purchase from the raw
+# bookings at query time).
 #
-# Environment: TASKOLE_BIN (bin/taskole), BENCH_QUERY_RUNS (3), BENCH_QUERY_UNTIL
+# Environment: TASKOLE_BIN (bin/taskole), TASKOLE_BIN_BEFORE (TASKOLE_BIN), BENCH_QUERY_RUNS (3), BENCH_QUERY_UNTIL
 # (2025-12-01), BENCH_QUERY_AT (2025-12-31 23:59:59), BENCH_QUERY_TIMEOUT (10m),
 # BENCH_QUERY_GROUPINGS (all: every grouping a panel's `by` lists; "platform owner" for a
 # shorter run), BENCH_QUERY_MAKE_BEFORE (0; 1: create BEFORE_DATABASE from DATABASE first).
@@ -21,6 +24,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 db=${1:?usage: bench-queries.sh DATABASE [BEFORE_DATABASE]}
 before=${2:-}
 bin=${TASKOLE_BIN:-bin/taskole}
+bin_before=${TASKOLE_BIN_BEFORE:-$bin}
 runs=${BENCH_QUERY_RUNS:-3}
 until=${BENCH_QUERY_UNTIL:-2025-12-01}
 at=${BENCH_QUERY_AT:-2025-12-31 23:59:59}
@@ -28,21 +32,19 @@ timeout=${BENCH_QUERY_TIMEOUT:-10m}
 only=${BENCH_QUERY_GROUPINGS:-all}
 ch=(clickhouse-client --host "${TASKOLE_CLICKHOUSE_HOST:-127.0.0.1}" --port "${TASKOLE_CLICKHOUSE_PORT:-9000}")
 
-# make_before SRC DST: DST gets migrations 0001–0110 as files (raw tables, facts views over
-# them, no rollups) and a copy of SRC's raw rows.
+# make_before SRC DST: DST gets the migrations of TASKOLE_BIN_BEFORE (`migrate`: the older
+# tree's schema) and a copy of SRC's raw rows, column by column (DST's columns).
 make_before() {
-  local src=$1 dst=$2 f t
+  local src=$1 dst=$2 t cols
   "${ch[@]}" -q "DROP DATABASE IF EXISTS $dst"
-  "${ch[@]}" -q "CREATE DATABASE $dst"
-  for f in sql/migrations/00*.sql sql/migrations/010*.sql sql/migrations/0110_*.sql; do
-    "${ch[@]}" -d "$dst" -n <"$f"
-  done
-  for t in bookings enrollments businesses feedback acquisition_costs retention_costs referral_owners commissions payouts dlq sector_settings; do
-    "${ch[@]}" -q "INSERT INTO $dst.$t SELECT * FROM $src.$t"
+  "$bin_before" migrate --clickhouse-database "$dst" >/dev/null
+  for t in bookings enrollments businesses feedback acquisition_costs retention_costs referral_owners commissions payouts dlq sector_settings client_predictions; do
+    cols=$("${ch[@]}" -q "SELECT arrayStringConcat(groupArray(name), ', ') FROM (SELECT name FROM system.columns WHERE database = '$dst' AND table = '$t' AND default_kind != 'MATERIALIZED')")
+    "${ch[@]}" -q "INSERT INTO $dst.$t ($cols) SELECT $cols FROM $src.$t"
   done
 }
 if [[ -n $before && ${BENCH_QUERY_MAKE_BEFORE:-0} == 1 ]]; then
-  echo "bench-queries.sh: copying $db into $before (facts without rollups)" >&2
+  echo "bench-queries.sh: copying $db into $before (the older schema of TASKOLE_BIN_BEFORE)" >&2
   make_before "$db" "$before"
 fi
 
@@ -59,11 +61,11 @@ panels=(
   "lifecycle_counts platform owner sector cohort"
 )
 
-# run DB PANEL PARAMS...: one run; prints "wall rows bytes".
+# run BIN DB PANEL PARAMS...: one run; prints "wall rows bytes".
 run() {
-  local d=$1 panel=$2 line
-  shift 2
-  line=$("$bin" query "$panel" --clickhouse-database "$d" --timeout "$timeout" --format tsv --stats "$@" 2>&1 >/dev/null | grep '^stats ') ||
+  local b=$1 d=$2 panel=$3 line
+  shift 3
+  line=$("$b" query "$panel" --clickhouse-database "$d" --timeout "$timeout" --format tsv --stats "$@" 2>&1 >/dev/null | grep '^stats ') ||
     { echo "bench-queries.sh: $panel $* on $d failed" >&2; exit 1; }
   sed -E 's/.*elapsed_s=([0-9.]+) rows_read=([0-9]+) bytes_read=([0-9]+).*/\1 \2 \3/' <<<"$line"
 }
@@ -90,10 +92,10 @@ for spec in "${panels[@]}"; do
     aw=() bw=()
     for ((i = 0; i < runs; i++)); do
       if [[ -n $before ]]; then
-        read -r w br bb < <(run "$before" "$panel" "${params[@]}")
+        read -r w br bb < <(run "$bin_before" "$before" "$panel" "${params[@]}")
         bw+=("$w")
       fi
-      read -r w ar ab < <(run "$db" "$panel" "${params[@]}")
+      read -r w ar ab < <(run "$bin" "$db" "$panel" "${params[@]}")
       aw+=("$w")
     done
     am=$(printf '%s\n' "${aw[@]}" | median)

@@ -29,7 +29,10 @@
 # ledger and sink processes during their backlog runs), BENCH_SKIP_GO (0; 1: load run only),
 # BENCH_RESULTS (docs/BENCHMARKS.md), TASKOLE_BIN (bin/taskole), CEILING_BIN
 # (bin/taskole-ceiling, built here), BENCH_QUERY_RUNS (1, runs per
-# query-pack cell; see deploy/local/bench-queries.sh for its other variables).
+# query-pack cell; see deploy/local/bench-queries.sh for its other variables),
+# BENCH_QUERY_BEFORE_REV (the tree before migration 0131: the "before" query pack),
+# BENCH_QUERY_DATABASES (more loaded databases to run the query pack on, e.g. 1M clients from
+# deploy/local/bench-load.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -407,9 +410,27 @@ step "2h. recovery: kill -9 restarts, scale-out and -in, broker restart (deploy/
 BENCH_RECOVERY_OUT=$out/recovery TASKOLE_KAFKA_LIBS=$kafka_libs deploy/local/bench-recovery.sh ||
   die "recovery benchmark failed (raw: $out/recovery/)"
 
-step "2i. BI query pack at $clients clients: every panel x grouping"
-BENCH_QUERY_RUNS=${BENCH_QUERY_RUNS:-1} TASKOLE_BIN=$bin deploy/local/bench-queries.sh "$TASKOLE_CLICKHOUSE_DATABASE" \
-  >"$out/queries.md" 2>"$out/queries.log" || { tail -5 "$out/queries.log" >&2; die "query benchmark failed"; }
+step "2i. BI query pack at $clients clients: every panel x grouping, before and after the purchase rollups"
+# before: the query pack and schema of BENCH_QUERY_BEFORE_REV (default: the tree just before
+# migration 0131, every panel recomputing purchases from the raw bookings), built into the run
+# directory; its database is a copy of the raw rows (bench-queries.sh's make_before).
+before_rev=${BENCH_QUERY_BEFORE_REV:-$(git rev-list -1 HEAD -- sql/migrations/0131_purchase_rollups.sql)^}
+mkdir -p "$out/before-src"
+git archive "$before_rev" | tar -x -C "$out/before-src"
+(cd "$out/before-src" && go build -o ../taskole-before ./consumers/cmd/taskole) || die "building the before binary ($before_rev) failed"
+bench_query_db() { # DATABASE: the panels on it (after) and on DATABASE_before (before)
+  BENCH_QUERY_RUNS=${BENCH_QUERY_RUNS:-1} BENCH_QUERY_MAKE_BEFORE=1 TASKOLE_BIN=$bin TASKOLE_BIN_BEFORE=$out/taskole-before \
+    deploy/local/bench-queries.sh "$1" "$1_before"
+}
+bench_query_db "$TASKOLE_CLICKHOUSE_DATABASE" >"$out/queries.md" 2>"$out/queries.log" ||
+  { tail -5 "$out/queries.log" >&2; die "query benchmark failed"; }
+# BENCH_QUERY_DATABASES: further databases already loaded by deploy/local/bench-load.sh (e.g.
+# 1M clients, too heavy to load on every run), benchmarked the same way.
+for extra in ${BENCH_QUERY_DATABASES:-}; do
+  { echo; echo "Database $extra ($(clickhouse-client --host "${TASKOLE_CLICKHOUSE_ADDR%:*}" --port "${TASKOLE_CLICKHOUSE_ADDR##*:}" -q "SELECT uniqExact(client_id) FROM $extra.referral_owners" 2>/dev/null || echo '?') owned clients):"; echo
+    bench_query_db "$extra"; } >>"$out/queries.md" 2>>"$out/queries.log" ||
+    { tail -5 "$out/queries.log" >&2; die "query benchmark on $extra failed"; }
+done
 
 # ---------------------------------------------------------------------------------------------
 step "3. appending the results to $results"
@@ -573,7 +594,7 @@ done
 } | tee -a "$results"
 {
   echo
-  echo "BI query pack (\`deploy/local/bench-queries.sh $TASKOLE_CLICKHOUSE_DATABASE\`, a section of \`make bench\`; simulate --clients $clients):"
+  echo "BI query pack (\`deploy/local/bench-queries.sh $TASKOLE_CLICKHOUSE_DATABASE ${TASKOLE_CLICKHOUSE_DATABASE}_before\`, a section of \`make bench\`; simulate --clients $clients; before = $before_rev):"
   echo
   cat "$out/queries.md"
 } | tee -a "$results"

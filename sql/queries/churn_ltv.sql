@@ -41,42 +41,54 @@ FROM
         churned / active_start AS churn_rate
     FROM
     (
-        -- Per client and candidate month: active at its first and at its last instant?
+        -- Per client and month from its first purchase's on: active at the month's first and at
+        -- its last instant? (A month outside every purchase's reach is active at neither.)
         SELECT
             dim,
             client_id,
             month,
-            max(purchase_at >= month_start - window_seconds AND purchase_at <= month_start) AS starts_active,
-            max(purchase_at >= month_end - window_seconds AND purchase_at <= month_end) AS ends_active
+            arrayExists((t, lo, hi) -> t >= lo AND t <= hi, times,
+                replicate(month_start - window_seconds, times), replicate(month_start, times)) AS starts_active,
+            arrayExists((t, lo, hi) -> t >= lo AND t <= hi, times,
+                replicate(month_end - window_seconds, times), replicate(month_end, times)) AS ends_active
         FROM
         (
             SELECT
                 dim,
                 client_id,
-                purchase_at,
                 window_seconds,
+                times,
                 month,
                 toDateTime(month, 'UTC') AS month_start,
                 toDateTime(addMonths(month, 1), 'UTC') - 1 AS month_end
             FROM
             (
                 SELECT
-                    multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                            {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                    dim,
                     client_id,
-                    completed_at AS purchase_at,
-                    toUInt32(activity_window_days) * 86400 AS window_seconds,
-                    -- the months whose first or last instant this purchase can make active
-                    arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(completed_at), i),
-                        range(toUInt64(dateDiff('month', toStartOfMonth(completed_at),
-                            toStartOfMonth(completed_at + window_seconds)) + 2)))) AS month
-                FROM purchases
-                WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-                  AND ({sector:String} = '' OR sector = {sector:String})
+                    any(w) AS window_seconds,
+                    groupArray(completed_at) AS times,
+                    toStartOfMonth(min(completed_at)) AS first_month,
+                    -- the last month whose first or last instant a purchase can make active
+                    addMonths(toStartOfMonth(max(completed_at) + window_seconds), 1) AS last_month
+                FROM
+                (
+                    SELECT
+                        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                        client_id,
+                        completed_at,
+                        toUInt32(activity_window_days) * 86400 AS w
+                    FROM activity_instants
+                    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                      AND ({sector:String} = '' OR sector = {sector:String})
+                )
+                GROUP BY dim, client_id
             )
-            WHERE month <= toStartOfMonth({until:Date})
+            ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
+                range(toUInt64(dateDiff('month', first_month, last_month) + 1))) AS month
         )
-        GROUP BY dim, client_id, month
+        WHERE month <= toStartOfMonth({until:Date})
     )
     WHERE starts_active
     GROUP BY dim, month
@@ -93,7 +105,7 @@ ALL LEFT JOIN
     FROM
     (
         SELECT owner_business_id, sector, cohort, month, currency, net_value AS value, direct, commission
-        FROM purchases
+        FROM purchase_months
         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
           AND ({sector:String} = '' OR sector = {sector:String})
           AND month <= toStartOfMonth({until:Date})

@@ -49,8 +49,20 @@ ANY LEFT JOIN
     FROM
     (
         SELECT client_id, arrayReverseSort(groupArray(completed_at)) AS times
-        FROM purchases
-        WHERE completed_at <= {at:DateTime}
+        FROM
+        (
+            -- one row per purchase: a second with n purchases repeated n times
+            SELECT client_id, completed_at
+            FROM
+            (
+                SELECT client_id, completed_at, sum(purchases) AS n
+                FROM purchase_times_rollup
+                WHERE completed_at <= {at:DateTime}
+                GROUP BY client_id, completed_at
+                HAVING n > 0
+            )
+            ARRAY JOIN range(toUInt64(n)) AS copy
+        )
         GROUP BY client_id
     )
 ) AS rhs USING (client_id)

@@ -52,10 +52,10 @@ FROM
                                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                         month,
                         currency,
-                        count() AS purchases,
+                        sum(purchases) AS purchases,
                         sum(net_value) AS net_value,
                         net_value / purchases AS aov
-                    FROM purchases
+                    FROM purchase_months
                     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
                       AND month <= toStartOfMonth({until:Date})
@@ -68,9 +68,9 @@ FROM
                                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                         month,
                         uniqExact(client_id) AS buyers,
-                        count() AS all_purchases,
-                        count() / uniqExact(client_id) AS frequency
-                    FROM purchases
+                        sum(purchases) AS all_purchases,
+                        sum(purchases) / uniqExact(client_id) AS frequency
+                    FROM purchase_months
                     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
                       AND month <= toStartOfMonth({until:Date})
@@ -83,22 +83,24 @@ FROM
                 SELECT dim, as_of AS month, sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
                 FROM
                 (
-                    SELECT dim, client_id, as_of, min(month) AS first_month, max(month) AS last_month
+                    -- per client and month from its first purchase on: the last month with a purchase by then
+                    SELECT dim, first_month, as_of, months[arrayCount(m -> m <= as_of, months)] AS last_month
                     FROM
                     (
                         SELECT
                             multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
                                     {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                             client_id,
-                            month,
-                            arrayJoin(arrayMap(i -> addMonths(month, i),
-                                range(toUInt64(dateDiff('month', month, toStartOfMonth({until:Date})) + 1)))) AS as_of
-                        FROM purchases
+                            arraySort(groupUniqArray(month)) AS months,
+                            months[1] AS first_month
+                        FROM purchase_months
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
                           AND month <= toStartOfMonth({until:Date})
+                        GROUP BY dim, client_id
                     )
-                    GROUP BY dim, client_id, as_of
+                    ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
+                        range(toUInt64(dateDiff('month', first_month, toStartOfMonth({until:Date})) + 1))) AS as_of
                 )
                 GROUP BY dim, as_of
             ) AS rhs USING (dim, month)

@@ -188,7 +188,7 @@ ANY LEFT JOIN
                                 arrayJoin(arrayMap(i -> addMonths(month, i),
                                     range(toUInt64(dateDiff('month', month,
                                         toStartOfMonth(completed_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
-                            FROM purchases
+                            FROM activity_instants
                         )
                         GROUP BY owner_business_id, cost_month, client_id
                     ) AS act USING (owner_business_id, cost_month)

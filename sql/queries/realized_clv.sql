@@ -38,7 +38,7 @@ FROM
                         {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                 cohort,
                 currency
-            FROM purchases
+            FROM purchase_months
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND month >= cohort
@@ -48,16 +48,16 @@ FROM
     ) AS lhs
     ANY LEFT JOIN
     (
-        -- Every purchase counts in its own month offset and every later one: a running sum
-        -- without window functions.
+        -- Every month's value counts in its own month offset and every later one: a running
+        -- sum without window functions, over the month's totals (not its purchases).
         SELECT
             dim,
             cohort,
             currency,
             arrayJoin(arrayMap(i -> pk + i, range(toUInt64(last_k + 1 - pk)))) AS k,
-            sumIf(net_value, direct) AS direct_value,
-            sumIf(net_value, NOT direct) AS indirect_value,
-            sum(commission) AS commissions
+            sum(month_direct) AS direct_value,
+            sum(month_indirect) AS indirect_value,
+            sum(month_commissions) AS commissions
         FROM
         (
             SELECT
@@ -67,14 +67,15 @@ FROM
                 currency,
                 toUInt64(dateDiff('month', cohort, month)) AS pk,
                 toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date}))) AS last_k,
-                net_value,
-                direct,
-                commission
-            FROM purchases
+                sumIf(net_value, direct) AS month_direct,
+                sumIf(net_value, NOT direct) AS month_indirect,
+                sum(commission) AS month_commissions
+            FROM purchase_months
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND month >= cohort
               AND month <= toStartOfMonth({until:Date})
+            GROUP BY dim, cohort, currency, pk, last_k
         )
         GROUP BY dim, cohort, currency, k
     ) AS rhs USING (dim, cohort, currency, k)

@@ -21,8 +21,8 @@ FROM
                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
         month,
         client_id,
-        count() AS n
-    FROM purchases
+        sum(purchases) AS n
+    FROM purchase_months
     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
       AND month <= toStartOfMonth({until:Date})

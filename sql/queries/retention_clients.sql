@@ -42,7 +42,7 @@ ANY LEFT JOIN
         cohort,
         toUInt64(dateDiff('month', cohort, month)) AS k,
         uniqExact(client_id) AS active_clients
-    FROM purchases
+    FROM purchase_months
     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
       AND month >= cohort

@@ -35,7 +35,7 @@ FROM
                             {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                     cohort,
                     currency
-                FROM purchases
+                FROM purchase_months
                 WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                   AND ({sector:String} = '' OR sector = {sector:String})
                   AND month >= cohort
@@ -52,7 +52,7 @@ FROM
                 currency,
                 toUInt64(dateDiff('month', cohort, month)) AS k,
                 sum(net_value) AS net_value
-            FROM purchases
+            FROM purchase_months
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND month >= cohort
@@ -68,7 +68,7 @@ FROM
             cohort,
             currency,
             sum(net_value) AS month0_value
-        FROM purchases
+        FROM purchase_months
         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
           AND ({sector:String} = '' OR sector = {sector:String})
           AND month = cohort

@@ -37,7 +37,11 @@ var rawColumns = map[string][]string{
 	"retention_costs":   {"event_id", "business_id", "client_id", "amount", "currency", "kind", "occurred_at", "occurred_at_ns", "_topic", "_partition", "_offset"},
 	// what `taskole predict` writes, in the columns predicted_net_clv reads
 	"client_predictions": {"as_of", "client_id", "currency", "owner_business_id", "sector", "cohort", "predicted_clv"},
-	"dlq":                {"source_topic", "source_partition", "source_offset", "key", "value", "error", "error_label", "consumer", "failed_at", "_topic", "_partition", "_offset"},
+	// what the ledger writes to taskole.purchase-facts.v1 (migration 0130): signed deltas
+	"purchase_facts": {"fact_id", "client_id", "booking_id", "provider_business_id", "currency", "completed_at", "completed_at_ns", "completed_at_unix",
+		"purchases", "amount", "refunded", "commission_owner", "commission", "source_event_id", "occurred_at", "occurred_at_ns", "occurred_at_unix",
+		"_topic", "_partition", "_offset"},
+	"dlq": {"source_topic", "source_partition", "source_offset", "key", "value", "error", "error_label", "consumer", "failed_at", "_topic", "_partition", "_offset"},
 }
 
 var (
@@ -87,6 +91,18 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 			w.raw["dlq"] = append(w.raw["dlq"], []any{table, int32(0), int64(offsets[table]), "", "",
 				`checking commission: field "amount": 3 decimal places`, "", consumer, genStart, "dlq", uint32(0), offsets["dlq"]})
 		}
+	}
+	// fact writes one purchase-fact delta of booking bid (completed at done) as the ledger
+	// would, in the transaction of the event `at` (source). The sink stores each record of
+	// that topic once, so unlike emit there are no re-deliveries; and it draws nothing from
+	// rng, so the rest of the world stays as it was.
+	fact := func(bid, client, provider, cur string, done time.Time, purchases int8, amount, refunded decimal.Decimal,
+		owner string, commission decimal.Decimal, source string, at time.Time) {
+		offsets["purchase_facts"]++
+		off := offsets["purchase_facts"]
+		w.raw["purchase_facts"] = append(w.raw["purchase_facts"], []any{fmt.Sprintf("%s-f%d", bid, off), client, bid, provider, cur,
+			done, uint32(0), done.Unix(), purchases, amount, refunded, owner, commission, source, at, uint32(0), at.Unix(),
+			"purchase_facts", uint32(0), off})
 	}
 	money := func(lo, hi int, cur string) decimal.Decimal {
 		exp, _ := schemas.MinorUnit(cur)
@@ -209,6 +225,7 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 				continue
 			}
 			emit("bookings", bid+"-e1", bid, c.ID, provider.ID, "completed", amount, provider.Currency, decimal.Zero, "massage", t, uint32(0))
+			fact(bid, c.ID, provider.ID, provider.Currency, t, 1, amount, decimal.Zero, "", decimal.Zero, bid+"-e1", t)
 			direct := provider.ID == owner.ID
 			kept := decimal.Zero
 			accrue := func(ownerID string, amt decimal.Decimal, id string, reason string) {
@@ -217,6 +234,7 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 					kind = "reversal"
 				}
 				emit("commissions", id, kind, reason, ownerID, provider.ID, c.ID, bid, amount, owner.Rate, amt, provider.Currency, t, uint32(0), t.AddDate(0, 0, 14), uint32(0), bid+"-e1")
+				fact(bid, c.ID, provider.ID, provider.Currency, t, 0, decimal.Zero, decimal.Zero, ownerID, amt, id, t)
 			}
 			exp, _ := schemas.MinorUnit(provider.Currency)
 			keep := func(refunded decimal.Decimal) decimal.Decimal {
@@ -233,6 +251,8 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 			}
 			if rng.IntN(20) == 0 { // cancelled after completion: a full refund, not a purchase
 				emit("bookings", bid+"-e9", bid, c.ID, provider.ID, "cancelled", decimal.Zero, "", decimal.Zero, "", t.Add(48*time.Hour), uint32(0))
+				// the purchase withdrawn: +1 then -1, its amount back out, in the completion's month
+				fact(bid, c.ID, provider.ID, provider.Currency, t, -1, amount.Neg(), decimal.Zero, "", decimal.Zero, bid+"-e9", t.Add(48*time.Hour))
 				if !direct {
 					accrue(owner.ID, kept.Neg(), bid+"-c9", "cancellation")
 				}
@@ -246,6 +266,8 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 				}
 				refunded = refunded.Add(ra)
 				emit("bookings", fmt.Sprintf("%s-r%d", bid, r), bid, c.ID, provider.ID, "refunded", decimal.Zero, provider.Currency, ra, "", t.Add(time.Duration(r+1)*24*time.Hour), uint32(0))
+				fact(bid, c.ID, provider.ID, provider.Currency, t, 0, decimal.Zero, ra, "", decimal.Zero,
+					fmt.Sprintf("%s-r%d", bid, r), t.Add(time.Duration(r+1)*24*time.Hour))
 				if !direct {
 					after := keep(refunded)
 					accrue(owner.ID, after.Sub(kept), fmt.Sprintf("%s-cr%d", bid, r), "refund")

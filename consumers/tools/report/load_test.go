@@ -53,6 +53,13 @@ func TestLoadFromQueryPack(t *testing.T) {
 		{"commissions", "commission_id, kind, reason, owner_business_id, provider_business_id, client_id, booking_id, booking_amount, rate, amount, currency, occurred_at, occurred_at_ns, payable_at, payable_at_ns, source_event_id, _topic, _partition, _offset", [][]any{
 			{"cm1", "accrual", "completed", "b1", "b2", "c1", "k2", d("60.00"), d("0.05"), d("3.00"), "EUR", ts("2025-02-20 12:00:00"), uint32(0), ts("2025-03-06 12:00:00"), uint32(0), "k2-completed", "commissions", uint32(0), uint64(1)},
 		}},
+		// the ledger's purchase facts for those bookings (the query pack reads their rollups)
+		{"purchase_facts", "fact_id, client_id, booking_id, provider_business_id, currency, completed_at, completed_at_ns, completed_at_unix, purchases, amount, refunded, commission_owner, commission, source_event_id, occurred_at, occurred_at_ns, occurred_at_unix, _topic, _partition, _offset", [][]any{
+			{"pf1", "c1", "k1", "b1", "EUR", ts("2025-01-15 12:00:00"), uint32(0), ts("2025-01-15 12:00:00").Unix(), int8(1), d("40.00"), d("0"), "", d("0"), "k1-completed", ts("2025-01-15 12:00:00"), uint32(0), ts("2025-01-15 12:00:00").Unix(), "facts", uint32(0), uint64(1)},
+			{"pf2", "c1", "k2", "b2", "EUR", ts("2025-02-20 12:00:00"), uint32(0), ts("2025-02-20 12:00:00").Unix(), int8(1), d("60.00"), d("0"), "", d("0"), "k2-completed", ts("2025-02-20 12:00:00"), uint32(0), ts("2025-02-20 12:00:00").Unix(), "facts", uint32(0), uint64(2)},
+			{"pf3", "c1", "k2", "b2", "EUR", ts("2025-02-20 12:00:00"), uint32(0), ts("2025-02-20 12:00:00").Unix(), int8(0), d("0"), d("0"), "b1", d("3.00"), "k2-completed", ts("2025-02-20 12:00:00"), uint32(0), ts("2025-02-20 12:00:00").Unix(), "facts", uint32(0), uint64(3)},
+			{"pf4", "c2", "k3", "b2", "EUR", ts("2025-02-03 10:00:00"), uint32(0), ts("2025-02-03 10:00:00").Unix(), int8(1), d("50.00"), d("0"), "", d("0"), "k3-completed", ts("2025-02-03 10:00:00"), uint32(0), ts("2025-02-03 10:00:00").Unix(), "facts", uint32(0), uint64(4)},
+		}},
 		{"feedback", "event_id, client_id, business_id, kind, score, occurred_at, occurred_at_ns, _topic, _partition, _offset", [][]any{
 			{"f1", "c1", "b1", "nps", uint8(10), ts("2025-01-16 12:00:00"), uint32(0), "feedback", uint32(0), uint64(1)},
 			{"f2", "c2", "b1", "nps", uint8(3), ts("2025-01-17 12:00:00"), uint32(0), "feedback", uint32(0), uint64(2)},
