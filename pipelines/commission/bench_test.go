@@ -2,6 +2,7 @@ package commission
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"syscall"
 	"testing"
@@ -29,7 +30,7 @@ func reportRate(b *testing.B, unit string, start time.Time, cpu0 time.Duration) 
 	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), unit+"/cpu-s")
 }
 
-func benchEngine(b *testing.B) *Engine {
+func benchEngine(b testing.TB) *Engine {
 	rates := NewRates()
 	for i := 0; i < 1000; i++ {
 		rates.Apply(schemas.Business{EventID: fmt.Sprintf("r%d", i), BusinessID: fmt.Sprintf("biz-%d", i),
@@ -55,7 +56,7 @@ func benchBookings(n int) []schemas.Booking {
 	return evs
 }
 
-func ownedState(b *testing.B, e *Engine) State {
+func ownedState(b testing.TB, e *Engine) State {
 	var s State
 	if _, err := e.Enrollment(&s, schemas.Enrollment{EventID: "enr-1", ClientID: "client-1", BusinessID: "biz-0", OccurredAt: at(-10000)}); err != nil {
 		b.Fatal(err)
@@ -101,6 +102,29 @@ func BenchmarkCommissionPathAppend(b *testing.B) {
 			b.Fatal(err, res)
 		}
 		dst = res.Commissions
+	}
+	reportRate(b, "bookings", start, cpu0)
+}
+
+// BenchmarkCommissionPathReuse is the ledger's variant: AppendBookingFactsAsOf, reusing the
+// commission and the fact slices.
+func BenchmarkCommissionPathReuse(b *testing.B) {
+	e := benchEngine(b)
+	evs := benchBookings(4096)
+	base := ownedState(b, e)
+	var dst []schemas.Commission
+	var facts []schemas.PurchaseFact
+	asOf := time.Unix(0, math.MaxInt64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for i := 0; i < b.N; i++ {
+		s := base
+		res, err := e.AppendBookingFactsAsOf(dst[:0], facts[:0], &s, evs[i%len(evs)], asOf)
+		if err != nil || len(res.Commissions) != 1 || len(res.Facts) != 2 {
+			b.Fatal(err, res)
+		}
+		dst, facts = res.Commissions, res.Facts
 	}
 	reportRate(b, "bookings", start, cpu0)
 }

@@ -67,7 +67,8 @@
 // one commission delta per ledger entry (its owner, its signed amount). Facts do not depend
 // on owners: a direct booking has its purchase deltas and no commission delta. Every fact
 // carries the booking's completion time; fact_id is FactID(kind, trigger, booking_id,
-// commission_id), unique per delta and identical on replay. Summed per booking, the facts are
+// commission_id): a commission delta's commission_id, else a hash of the kind, trigger and
+// booking; unique per delta and identical on replay. Summed per booking, the facts are
 // the booking's final judgement and, per owner, the net of its ledger entries
 // (TestFactsSumToJudgement).
 //

@@ -230,7 +230,7 @@ func (e *Engine) Booking(s *State, ev schemas.Booking) (Result, error) {
 // caller can reuse one slice across events. After a booking event is applied, the client's
 // bookings past its own horizon are pruned (see PruneOwn).
 func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Booking) (Result, error) {
-	return e.appendBookingPruned(dst, s, ev, math.MaxInt64)
+	return e.appendBookingPruned(dst, nil, s, ev, math.MaxInt64)
 }
 
 // AppendBookingAsOf is AppendBooking for a booking event announced at asOf (its record's
@@ -239,11 +239,21 @@ func (e *Engine) AppendBooking(dst []schemas.Commission, s *State, ev schemas.Bo
 // (Rates.ApplyAnnounced), so that a rate announced after it does not count (R2: rates are not
 // retroactive), however fast the table was read and whichever record triggers the judgement.
 func (e *Engine) AppendBookingAsOf(dst []schemas.Commission, s *State, ev schemas.Booking, asOf time.Time) (Result, error) {
-	return e.appendBookingPruned(dst, s, ev, asOf.UnixNano())
+	return e.appendBookingPruned(dst, nil, s, ev, asOf.UnixNano())
 }
 
-func (e *Engine) appendBookingPruned(dst []schemas.Commission, s *State, ev schemas.Booking, asOf int64) (Result, error) {
-	res, err := e.appendBooking(dst, s, ev, asOf)
+// AppendBookingFactsAsOf is AppendBookingAsOf with the purchase-fact deltas appended to
+// facts (Result.Facts; empty, not nil, when there are none): a caller done with a Result's
+// facts before the next event (the ledger encodes them at once) reuses both slices, and a
+// completion allocates no fact slice.
+func (e *Engine) AppendBookingFactsAsOf(dst []schemas.Commission, facts []schemas.PurchaseFact, s *State,
+	ev schemas.Booking, asOf time.Time) (Result, error) {
+	return e.appendBookingPruned(dst, facts, s, ev, asOf.UnixNano())
+}
+
+func (e *Engine) appendBookingPruned(dst []schemas.Commission, facts []schemas.PurchaseFact, s *State, ev schemas.Booking,
+	asOf int64) (Result, error) {
+	res, err := e.appendBooking(dst, facts, s, ev, asOf)
 	if err == nil && !res.Duplicate {
 		e.pruneOwn(s, ev.OccurredAt.UnixNano()) // within the bounds (checked in appendBooking)
 	}
@@ -251,8 +261,9 @@ func (e *Engine) appendBookingPruned(dst []schemas.Commission, s *State, ev sche
 }
 
 // appendBooking checks ev, finds its booking and applies ev by its status.
-func (e *Engine) appendBooking(dst []schemas.Commission, s *State, ev schemas.Booking, asOf int64) (Result, error) {
-	res := Result{Commissions: dst}
+func (e *Engine) appendBooking(dst []schemas.Commission, facts []schemas.PurchaseFact, s *State, ev schemas.Booking,
+	asOf int64) (Result, error) {
+	res := Result{Commissions: dst, Facts: facts}
 	if err := e.checkBooking(&ev); err != nil {
 		return res, err
 	}

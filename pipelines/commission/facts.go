@@ -18,15 +18,19 @@ const (
 	FactCommission   = "commission"   // a ledger entry for the booking
 )
 
-// FactID is the fact_id of a purchase-fact delta: the first 16 bytes (hex) of
-// sha256(kind ‖ 0 ‖ trigger event_id ‖ 0 ‖ booking_id ‖ 0 ‖ commission_id ‖ 0), commission_id
-// empty but on commission deltas. A trigger changes a booking's purchase judgement at most
-// once (it is one lifecycle event of it) and commission ids are unique (R4), so fact ids are
-// unique per delta and identical on replay.
+// FactID is the fact_id of a purchase-fact delta. A commission delta's is its commission_id
+// (unique per ledger entry and identical on replay, R4: no second hash). The others' is the
+// first 16 bytes (hex) of sha256(kind ‖ 0 ‖ trigger event_id ‖ 0 ‖ booking_id ‖ 0 ‖ 0): a
+// trigger changes a booking's purchase judgement at most once (it is one lifecycle event of
+// it), so these are unique per delta and identical on replay too; they cannot meet a
+// commission_id but by a collision of 128-bit hashes of differently shaped inputs.
 func FactID(kind, trigger, bookingID, commissionID string) string {
+	if kind == FactCommission {
+		return commissionID
+	}
 	var buf [256]byte
 	in := buf[:0]
-	for _, s := range [...]string{kind, trigger, bookingID, commissionID} {
+	for _, s := range [...]string{kind, trigger, bookingID, ""} {
 		in = append(in, s...)
 		in = append(in, 0)
 	}

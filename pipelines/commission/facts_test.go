@@ -286,3 +286,61 @@ func checkSums(t *rapid.T, got map[string]*bookingSum, want map[string]bookingSu
 		}
 	}
 }
+
+// TestFactID: a commission delta's id is its commission_id; the others hash kind, trigger
+// and booking, the same inputs giving the same id and any other input another.
+func TestFactID(t *testing.T) {
+	base := FactID(FactPurchase, "ev1", "b1", "")
+	tests := []struct {
+		name                        string
+		kind, trigger, booking, cid string
+		want                        string // "" : any id but base
+	}{
+		{"commission: its commission_id", FactCommission, "ev1", "b1", "c0ffee", "c0ffee"},
+		{"purchase: deterministic", FactPurchase, "ev1", "b1", "", base},
+		{"refund of the same trigger", FactRefund, "ev1", "b1", "", ""},
+		{"cancellation of the same trigger", FactCancellation, "ev1", "b1", "", ""},
+		{"another trigger", FactPurchase, "ev2", "b1", "", ""},
+		{"another booking", FactPurchase, "ev1", "b2", "", ""},
+		{"fields do not run together", FactPurchase, "ev1b", "1", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := FactID(tt.kind, tt.trigger, tt.booking, tt.cid)
+			switch {
+			case tt.want != "" && got != tt.want:
+				t.Fatalf("FactID = %q, want %q", got, tt.want)
+			case tt.want == "" && (got == base || len(got) != 32):
+				t.Fatalf("FactID = %q, want a 32-digit id other than %q", got, base)
+			}
+		})
+	}
+}
+
+// TestAppendBookingFactsReuses: reusing a facts slice that still holds another event's facts
+// gives the facts of a fresh call, in the reused array.
+func TestAppendBookingFactsReuses(t *testing.T) {
+	e := benchEngine(t)
+	base := ownedState(t, e)
+	ev := benchBookings(1)[0]
+	asOf := time.Unix(0, 1<<62)
+	s1 := base
+	want, err := e.AppendBookingAsOf(nil, &s1, ev, asOf)
+	if err != nil || len(want.Facts) != 2 {
+		t.Fatalf("fresh: %v, %d facts", err, len(want.Facts))
+	}
+	stale := []schemas.PurchaseFact{{FactID: "stale"}, {FactID: "stale"}, {FactID: "stale"}}
+	s2 := base
+	got, err := e.AppendBookingFactsAsOf(nil, stale[:0], &s2, ev, asOf)
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case len(got.Facts) != len(want.Facts) || &got.Facts[0] != &stale[0]:
+		t.Fatalf("got %d facts (reused: %v), want %d in the reused slice", len(got.Facts), &got.Facts[0] == &stale[0], len(want.Facts))
+	}
+	for i := range want.Facts {
+		if !bytes.Equal(schemas.AppendPurchaseFact(nil, got.Facts[i]), schemas.AppendPurchaseFact(nil, want.Facts[i])) {
+			t.Errorf("fact %d = %+v, want %+v", i, got.Facts[i], want.Facts[i])
+		}
+	}
+}

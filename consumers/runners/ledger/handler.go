@@ -25,6 +25,7 @@ type handler struct {
 	rejected prometheus.Counter
 	gate     *ratesGate // nil: judge with whatever the rates table holds
 	buf      []schemas.Commission
+	facts    []schemas.PurchaseFact // reused: a record's facts are encoded before the next
 
 	// Set by Runner.Run before processing starts: the ledger's input set with partition
 	// counts (written into every progress marker) and the commissions partition count.
@@ -119,7 +120,7 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 		}
 		client, at = ev.ClientID, ev.OccurredAt
 		err = update(tx, client, func(s *commission.State) (err error) {
-			res, err = h.eng.AppendBookingAsOf(h.buf[:0], s, ev, rec.Timestamp)
+			res, err = h.eng.AppendBookingFactsAsOf(h.buf[:0], h.facts[:0], s, ev, rec.Timestamp)
 			return err
 		})
 		if err != nil {
@@ -129,6 +130,9 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 		return at, fmt.Errorf("record from unexpected topic %q", rec.Topic)
 	}
 	h.buf = res.Commissions[:0]
+	if res.Facts != nil {
+		h.facts = res.Facts[:0] // encoded below, before the next record
+	}
 	tx.Advance(at)
 	h.produce(rec, tx, client, res, source)
 	return at, nil
