@@ -77,12 +77,12 @@ var (
 //
 // The sharding key (ShardingKey) puts every Kafka partition of a raw table wholly on one
 // shard and every sorting key of another table on one shard. DROP TABLE drops both tables,
-// a column ALTER changes both (local first), any other ALTER the local table only. Other
-// statements are those of OnCluster.
-func OnShardedCluster(stmt, cluster, database string) ([]string, error) {
+// a column ALTER changes both (local first, the Distributed table on every host: see
+// ShardedStatement), any other ALTER the local table only. Other statements are those of OnCluster.
+func OnShardedCluster(stmt, cluster, database string) ([]ShardedStatement, error) {
 	m := ddlHead.FindStringSubmatchIndex(stmt)
 	if m == nil {
-		return []string{stmt}, nil
+		return []ShardedStatement{{SQL: stmt}}, nil
 	}
 	head := strings.ToUpper(strings.Join(strings.Fields(stmt[m[4]:m[5]]), " "))
 	name := stmt[m[6]:m[7]]
@@ -103,32 +103,40 @@ func OnShardedCluster(stmt, cluster, database string) ([]string, error) {
 		}
 		d := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s%s ENGINE = Distributed(%s, %s, %s%s, %s)",
 			db, table, cluster, db, table, LocalSuffix, cluster, db, table, LocalSuffix, key)
-		return []string{l, d}, nil
+		return []ShardedStatement{{SQL: l}, {SQL: d}}, nil
 	case strings.HasPrefix(head, "DROP TABLE"):
 		d, err := OnCluster(stmt, cluster, database)
 		if err != nil {
 			return nil, err
 		}
-		return []string{d, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s%s ON CLUSTER %s", db, table, LocalSuffix, cluster)}, nil
+		return []ShardedStatement{{SQL: d}, {SQL: fmt.Sprintf("DROP TABLE IF EXISTS %s.%s%s ON CLUSTER %s", db, table, LocalSuffix, cluster)}}, nil
 	case strings.HasPrefix(head, "ALTER TABLE"):
 		l, err := OnCluster(local, cluster, db)
 		if err != nil {
 			return nil, err
 		}
 		if !columnDDL.MatchString(stmt[m[7]:]) {
-			return []string{l}, nil
+			return []ShardedStatement{{SQL: l}}, nil
 		}
-		d, err := OnCluster(stmt, cluster, database)
-		if err != nil {
-			return nil, err
-		}
-		return []string{l, d}, nil
+		d := stmt[:m[6]] + db + "." + table + stmt[m[7]:]
+		return []ShardedStatement{{SQL: l}, {SQL: d, EveryHost: true}}, nil
 	}
 	s, err := OnCluster(stmt, cluster, database)
 	if err != nil {
 		return nil, err
 	}
-	return []string{s}, nil
+	return []ShardedStatement{{SQL: s}}, nil
+}
+
+// ShardedStatement is one statement of a migration rewritten for a sharded cluster.
+type ShardedStatement struct {
+	SQL string
+	// EveryHost: run SQL on every host of the cluster, one after the other, not ON CLUSTER.
+	// ClickHouse 18.16 refuses ALTER … ON CLUSTER of a table that is not replicated (the
+	// Distributed tables) on a cluster whose shards replicate internally
+	// (INCONSISTENT_CLUSTER_DEFINITION, 371), so a column ALTER of a Distributed table is
+	// sent to each host itself.
+	EveryHost bool
 }
 
 // ShardingKey returns the Distributed sharding key of a CREATE TABLE statement:

@@ -474,7 +474,11 @@ func execDDL(ctx context.Context, cfg Config, conn driver.Conn, sql string) erro
 				return err
 			}
 			for _, s := range stmts {
-				if err := exec(ctx, cfg, conn, s); err != nil {
+				run := exec
+				if s.EveryHost {
+					run = onEveryHost
+				}
+				if err := run(ctx, cfg, conn, s.SQL); err != nil {
 					return err
 				}
 			}
@@ -550,7 +554,7 @@ func onEveryHost(ctx context.Context, cfg Config, conn driver.Conn, sql string) 
 		}
 		err = exec(ctx, hc, c, sql)
 		c.Close()
-		if err != nil {
+		if err != nil && !columnExists(sql, err) { // a host done before a failure on another
 			return fmt.Errorf("on %s: %w", h, err)
 		}
 	}
