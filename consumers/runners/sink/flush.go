@@ -144,28 +144,14 @@ func (s *Sink) checkMarks(ctx context.Context, t *table) error {
 	for k := range t.last {
 		keys = append(keys, k)
 	}
-	rows, err := s.ch.Query(ctx, "SELECT _topic, _partition, max(_offset) FROM "+s.cfg.Database+"."+t.name+
-		" WHERE _topic IN ("+s.topicList(keys)+") GROUP BY _topic, _partition")
+	stored, err := s.maxOffsets(ctx, t.name, "_", keys)
 	if err != nil {
 		return fmt.Errorf("checking the high-water marks of %s: %w", t.name, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			top string
-			p   uint32
-			o   uint64
-		)
-		if err := rows.Scan(&top, &p, &o); err != nil {
-			return fmt.Errorf("checking the high-water marks of %s: %w", t.name, err)
+	for _, k := range keys {
+		if o, ok := stored[k]; ok && o > s.mark(t, k) {
+			return fmt.Errorf("%s %s/%d holds offset %d, this sink's mark is %d: %w", t.name, k.topic, k.partition, o, s.mark(t, k), errOvertaken)
 		}
-		k := tp{top, int32(p)}
-		if _, ok := t.last[k]; ok && int64(o) > s.mark(t, k) {
-			return fmt.Errorf("%s %s/%d holds offset %d, this sink's mark is %d: %w", t.name, top, p, o, s.mark(t, k), errOvertaken)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("checking the high-water marks of %s: %w", t.name, err)
 	}
 	return nil
 }

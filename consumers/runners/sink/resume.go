@@ -140,27 +140,38 @@ func (s *Sink) forget(parts map[string][]int32) {
 
 // loadProgress reads sink_progress for the given partitions.
 func (s *Sink) loadProgress(ctx context.Context, keys []tp) (map[tp]int64, error) {
+	out, err := s.maxOffsets(ctx, "sink_progress", "", keys)
+	if err != nil {
+		return nil, fmt.Errorf("reading sink_progress: %w", err)
+	}
+	return out, nil
+}
+
+// maxOffsets returns, for each of keys that table holds, its largest offset: the columns
+// topic, partition and offset of sink_progress (prefix "") or _topic, _partition and _offset
+// of a raw table (prefix "_"). The one query behind the resume, the marks and their check.
+func (s *Sink) maxOffsets(ctx context.Context, table, prefix string, keys []tp) (map[tp]int64, error) {
 	out := map[tp]int64{}
 	if len(keys) == 0 {
 		return out, nil
 	}
-	rows, err := s.ch.Query(ctx, "SELECT topic, partition, max(offset) FROM "+s.cfg.Database+
-		".sink_progress WHERE topic IN ("+s.topicList(keys)+") GROUP BY topic, partition")
+	rows, err := s.ch.Query(ctx, fmt.Sprintf("SELECT %[1]stopic, %[1]spartition, max(%[1]soffset) FROM %[2]s.%[3]s WHERE %[1]stopic IN (%[4]s) GROUP BY %[1]stopic, %[1]spartition",
+		prefix, s.cfg.Database, table, s.topicList(keys)))
 	if err != nil {
-		return nil, fmt.Errorf("reading sink_progress: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	want := keySet(keys)
 	for rows.Next() {
 		var (
-			t string
-			p uint32
-			o uint64
+			top string
+			p   uint32
+			o   uint64
 		)
-		if err := rows.Scan(&t, &p, &o); err != nil {
-			return nil, fmt.Errorf("reading sink_progress: %w", err)
+		if err := rows.Scan(&top, &p, &o); err != nil {
+			return nil, err
 		}
-		if k := (tp{t, int32(p)}); want[k] {
+		if k := (tp{top, int32(p)}); want[k] {
 			out[k] = int64(o)
 		}
 	}
@@ -170,33 +181,8 @@ func (s *Sink) loadProgress(ctx context.Context, keys []tp) (map[tp]int64, error
 // loadMarks reads max(_offset) of every table for the given partitions. A partition's
 // records can be in its topic's table and in dlq.
 func (s *Sink) loadMarks(ctx context.Context, keys []tp) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	want := keySet(keys)
 	for _, t := range s.tables {
-		fresh := map[tp]int64{}
-		rows, err := s.ch.Query(ctx, "SELECT _topic, _partition, max(_offset) FROM "+s.cfg.Database+"."+t.name+
-			" WHERE _topic IN ("+s.topicList(keys)+") GROUP BY _topic, _partition")
-		if err != nil {
-			return fmt.Errorf("reading high-water marks of %s: %w", t.name, err)
-		}
-		for rows.Next() {
-			var (
-				top string
-				p   uint32
-				o   uint64
-			)
-			if err := rows.Scan(&top, &p, &o); err != nil {
-				rows.Close()
-				return fmt.Errorf("reading high-water marks of %s: %w", t.name, err)
-			}
-			if k := (tp{top, int32(p)}); want[k] {
-				fresh[k] = int64(o)
-			}
-		}
-		err = rows.Err()
-		rows.Close()
+		fresh, err := s.maxOffsets(ctx, t.name, "_", keys)
 		if err != nil {
 			return fmt.Errorf("reading high-water marks of %s: %w", t.name, err)
 		}
