@@ -81,11 +81,7 @@ func TestBarrier(t *testing.T) {
 	plain, txn, down := itest.Topic(t, "plain"), itest.Topic(t, "txn"), itest.Topic(t, "down")
 	itest.CreateTopics(t, brokers, 1, plain, txn, down)
 	up, dn := "up-"+itest.Unique(t), "down-"+itest.Unique(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := itest.Client(t, brokers)
 	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -96,11 +92,7 @@ func TestBarrier(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tx, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.TransactionalID(itest.Unique(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
+	tx := itest.Client(t, brokers, kgo.TransactionalID(itest.Unique(t)))
 	if err := tx.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}

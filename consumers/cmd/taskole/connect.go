@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -81,6 +83,19 @@ func (c *common) clickhouseOptions(database string) (*clickhouse.Options, error)
 		Auth: clickhouse.Auth{Database: database, Username: r.User, Password: r.Password},
 		TLS:  r.TLS,
 	}, nil
+}
+
+// withClickHouse runs f with a connection to --clickhouse-database, under a context that
+// ends after timeout, and closes the connection.
+func (c *common) withClickHouse(ctx context.Context, timeout time.Duration, f func(context.Context, clickhouse.Conn) error) error {
+	conn, err := c.openClickHouse(c.chDatabase)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return f(ctx, conn)
 }
 
 // openClickHouse opens a connection with clickhouseOptions.

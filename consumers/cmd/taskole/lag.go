@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -17,19 +18,10 @@ import (
 	"github.com/taskole/revshare/consumers/topology"
 )
 
+const lagSummary = "prints consumer-group lag; with --wait, blocks until the groups have caught up"
+
 func lagCommand() command {
-	const summary = "prints consumer-group lag; with --wait, blocks until the groups have caught up"
-	return command{
-		name:    "lag",
-		summary: summary,
-		run: func(ctx context.Context, args []string) error {
-			var (
-				c       common
-				groups  string
-				wait    bool
-				timeout time.Duration
-			)
-			fs := newFlags("lag", summary+`.
+	return command{name: "lag", summary: lagSummary, flags: lagFlags, help: lagSummary + `.
 
 --wait is a completeness barrier, in rounds: it snapshots the end offsets of every topic
 the groups consume (once no transaction is open on them), waits until every group's
@@ -37,32 +29,26 @@ committed offsets pass them, then snapshots again — what the groups wrote mean
 the ledger's commissions for payouts and the sink — until a round finds nothing new. A
 committed offset passes an end offset when it reaches it, or stops just below it at a
 transaction marker. So it returns only once everything written before it started, and
-everything written in response, is consumed and committed.`)
-			c.register(fs, "")
-			fs.StringVar(&groups, "groups", defaultGroups(), "comma-separated consumer groups (--topic-prefix is prepended)")
-			fs.BoolVar(&wait, "wait", false, "poll until caught up")
-			fs.DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait: give up after this long")
-			fs.Int("stable", 0, "ignored: the barrier needs no quiet polls (kept for older scripts)")
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			cl, err := c.newKafkaClient()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			adm := kadm.NewClient(cl)
-			names := prefixed(c.topicPrefix, groups)
-			if !wait {
-				_, report, err := groupLag(ctx, adm, names)
-				if err != nil {
-					return err
-				}
-				fmt.Print(report)
-				return nil
-			}
-			return waitLag(ctx, &c, cl, names, timeout)
-		},
+everything written in response, is consumed and committed.`}
+}
+
+// lagFlags registers the flags of `taskole lag`.
+func lagFlags(fs *flag.FlagSet) action {
+	groups := fs.String("groups", defaultGroups(), "comma-separated consumer groups (--topic-prefix is prepended)")
+	wait := fs.Bool("wait", false, "poll until caught up")
+	timeout := fs.Duration("timeout", 10*time.Minute, "with --wait: give up after this long")
+	fs.Int("stable", 0, "ignored: the barrier needs no quiet polls (kept for older scripts)")
+	return func(ctx context.Context, c *common) error {
+		cl, err := c.newKafkaClient()
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		names := prefixed(c.topicPrefix, *groups)
+		if !*wait {
+			return printLag(ctx, kadm.NewClient(cl), names)
+		}
+		return waitLag(ctx, c, cl, names, *timeout)
 	}
 }
 
@@ -83,6 +69,11 @@ func waitLag(ctx context.Context, c *common, cl *kgo.Client, names []string, tim
 		rcancel()
 		return fmt.Errorf("waiting for groups to catch up: %w (last:\n%s)", err, report)
 	}
+	return printLag(ctx, adm, names)
+}
+
+// printLag prints the lag of the groups names.
+func printLag(ctx context.Context, adm *kadm.Client, names []string) error {
 	_, report, err := groupLag(ctx, adm, names)
 	if err != nil {
 		return err
@@ -133,51 +124,44 @@ func groupLag(ctx context.Context, adm *kadm.Client, groups []string) (sig, repo
 	return s.String(), b.String(), nil
 }
 
+const resetSummary = "deletes the topics under --topic-prefix, their consumer groups and the ClickHouse database (demo and tests)"
+
 func resetCommand() command {
-	const summary = "deletes the topics under --topic-prefix, their consumer groups and the ClickHouse database (demo and tests)"
-	return command{
-		name:    "reset",
-		summary: summary,
-		run: func(ctx context.Context, args []string) error {
-			var (
-				c      common
-				groups string
-			)
-			fs := newFlags("reset", summary+`.
+	return command{name: "reset", summary: resetSummary, flags: resetFlags, help: resetSummary + `.
 
 Refuses an empty --topic-prefix and the default database names, so it cannot wipe a real
-deployment by accident.`)
-			c.register(fs, "")
-			fs.StringVar(&groups, "groups", defaultGroups(), "consumer groups to delete (--topic-prefix is prepended)")
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			if c.topicPrefix == "" {
-				return errors.New("refusing to reset without --topic-prefix")
-			}
-			if c.chDatabase == "" || c.chDatabase == "taskole" || c.chDatabase == "default" || c.chDatabase == "system" {
-				return fmt.Errorf("refusing to drop database %q: pass a dedicated --clickhouse-database", c.chDatabase)
-			}
-			cl, err := c.newKafkaClient()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			adm := kadm.NewClient(cl)
-			names := prefixed(c.topicPrefix, groups)
-			if err := deleteGroups(ctx, adm, names); err != nil {
-				return err
-			}
-			doomed, err := deleteTopicsUnder(ctx, adm, c.topicPrefix)
-			if err != nil {
-				return err
-			}
-			if err := dropDatabase(ctx, &c, c.chDatabase); err != nil {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "reset: deleted %d topics under %q, groups %v, database %s\n", len(doomed), c.topicPrefix, names, c.chDatabase)
-			return nil
-		},
+deployment by accident.`}
+}
+
+// resetFlags registers the flags of `taskole reset`.
+func resetFlags(fs *flag.FlagSet) action {
+	groups := fs.String("groups", defaultGroups(), "consumer groups to delete (--topic-prefix is prepended)")
+	return func(ctx context.Context, c *common) error {
+		if c.topicPrefix == "" {
+			return errors.New("refusing to reset without --topic-prefix")
+		}
+		if c.chDatabase == "" || c.chDatabase == "taskole" || c.chDatabase == "default" || c.chDatabase == "system" {
+			return fmt.Errorf("refusing to drop database %q: pass a dedicated --clickhouse-database", c.chDatabase)
+		}
+		cl, err := c.newKafkaClient()
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		adm := kadm.NewClient(cl)
+		names := prefixed(c.topicPrefix, *groups)
+		if err := deleteGroups(ctx, adm, names); err != nil {
+			return err
+		}
+		doomed, err := deleteTopicsUnder(ctx, adm, c.topicPrefix)
+		if err != nil {
+			return err
+		}
+		if err := dropDatabase(ctx, c, c.chDatabase); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "reset: deleted %d topics under %q, groups %v, database %s\n", len(doomed), c.topicPrefix, names, c.chDatabase)
+		return nil
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,46 +11,32 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/taskole/revshare/consumers/runners/ledger"
-	"github.com/taskole/revshare/consumers/runners/ops"
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/consumers/topology"
 	"github.com/taskole/revshare/pipelines/commission"
 )
 
+const ledgerSummary = "run the commission ledger: enrollments + bookings → referral owners, commissions, dead letters (exactly once)"
+
 func ledgerCommand() command {
-	const summary = "run the commission ledger: enrollments + bookings → referral owners, commissions, dead letters (exactly once)"
-	return command{
-		name:    "ledger",
-		summary: summary,
-		run: func(ctx context.Context, args []string) error {
-			fs := newFlags("ledger", summary)
-			var c common
-			c.register(fs, "127.0.0.1:9464")
-			lf := registerLedger(fs)
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			rc, err := lf.rules()
-			if err != nil {
-				return err
-			}
-			log, err := c.logger("ledger")
-			if err != nil {
-				return err
-			}
-			reg := ops.NewRegistry()
-			cfg, err := lf.config(&c, rc, log, reg)
-			if err != nil {
-				return err
-			}
-			r, err := ledger.New(cfg)
-			if err != nil {
-				return err
-			}
-			defer r.Close()
-			return serve(ctx, &c, "ledger", log, reg, r, r.Run)
-		},
+	return command{name: "ledger", summary: ledgerSummary, metricsAddr: "127.0.0.1:9464", flags: func(fs *flag.FlagSet) action {
+		return registerLedger(fs).run
+	}}
+}
+
+// run runs the ledger runner configured by the flags.
+func (f *ledgerFlags) run(ctx context.Context, c *common) error {
+	rc, err := f.rules()
+	if err != nil {
+		return err
 	}
+	return serveRunner(ctx, c, "ledger", func(reg *prometheus.Registry) (*ledger.Runner, error) {
+		cfg, err := f.config(c, rc, reg)
+		if err != nil {
+			return nil, err
+		}
+		return ledger.New(cfg)
+	})
 }
 
 // ledgerFlags are the flags of the ledger runner's configuration.
@@ -103,7 +88,7 @@ func (f *ledgerFlags) rules() (commission.Config, error) {
 }
 
 // config is the ledger runner's configuration from the flags and the rules' rc.
-func (f *ledgerFlags) config(c *common, rc commission.Config, log *slog.Logger, reg *prometheus.Registry) (ledger.Config, error) {
+func (f *ledgerFlags) config(c *common, rc commission.Config, reg *prometheus.Registry) (ledger.Config, error) {
 	kopts, err := c.kafkaSecurity()
 	if err != nil {
 		return ledger.Config{}, err
@@ -126,7 +111,7 @@ func (f *ledgerFlags) config(c *common, rc commission.Config, log *slog.Logger, 
 		TransactionTimeout: *f.txnTimeout,
 		LeaveOnClose:       *f.leave,
 		RatesWait:          *f.ratesWait,
-		Logger:             log,
+		Logger:             c.log,
 		Registry:           reg,
 	}, nil
 }

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,10 +26,40 @@ import (
 // command is one subcommand of the binary.
 type command struct {
 	name    string
-	summary string
-	// run parses its own flags from args (use newFlags and parseFlags) and runs until done
-	// or until ctx is cancelled (SIGINT/SIGTERM).
+	summary string // one line, in the command list
+	help    string // the --help text (empty: summary)
+	// metricsAddr is the default of --metrics-addr (empty: off).
+	metricsAddr string
+	// flags registers the command's own flags on fs, next to the shared ones of common, and
+	// returns what runs once they are parsed.
+	flags func(fs *flag.FlagSet) action
+	// run, when set, replaces flags: it parses its own flags from args (use newFlags and
+	// parseFlags), for the commands with positional arguments (topics, query).
 	run func(ctx context.Context, args []string) error
+}
+
+// action runs a command with its parsed flags (and c.log set) until done or until ctx is cancelled
+// (SIGINT/SIGTERM).
+type action func(ctx context.Context, c *common) error
+
+// exec parses args into the shared and the command's own flags, then runs the command.
+func (cmd command) exec(ctx context.Context, args []string) error {
+	if cmd.run != nil {
+		return cmd.run(ctx, args)
+	}
+	fs := newFlags(cmd.name, cmp.Or(cmd.help, cmd.summary))
+	var c common
+	c.register(fs, cmd.metricsAddr)
+	act := cmd.flags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := c.logger(cmd.name)
+	if err != nil {
+		return err
+	}
+	c.log = log
+	return act(ctx, &c)
 }
 
 func commands() []command {
@@ -67,7 +98,7 @@ func run(args []string, stderr io.Writer) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		err := c.run(ctx, args[1:])
+		err := c.exec(ctx, args[1:])
 		switch {
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
@@ -150,6 +181,9 @@ type common struct {
 	logFormat     string
 	instanceLabel string
 	conns         conns
+	// log is the command's logger, from --log-level and --log-format (set by command.exec,
+	// which refuses bad values of those flags before the command runs).
+	log *slog.Logger
 }
 
 // register adds the shared flags to fs. Which ones a command uses is up to it.

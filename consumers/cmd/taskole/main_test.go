@@ -2,12 +2,23 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"io"
 	"strings"
 	"testing"
 )
+
+// runCommand runs the subcommand name with args, as `taskole name args...` does.
+func runCommand(ctx context.Context, name string, args ...string) error {
+	for _, c := range commands() {
+		if c.name == name {
+			return c.exec(ctx, args)
+		}
+	}
+	panic("no command " + name)
+}
 
 func TestParseFlagsEnvFallback(t *testing.T) {
 	tests := []struct {

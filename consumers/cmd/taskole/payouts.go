@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -20,15 +19,8 @@ import (
 const payoutsSummary = "issue payout statements: taskole.commissions.v1 → taskole.payouts.v1 (exactly once)"
 
 func payoutsCommand() command {
-	return command{
-		name:    "payouts",
-		summary: payoutsSummary,
-		run:     runPayouts,
-	}
-}
-
-func runPayouts(ctx context.Context, args []string) error {
-	fs := newFlags("payouts", payoutsSummary+`.
+	return command{name: "payouts", summary: payoutsSummary, metricsAddr: "127.0.0.1:9466", flags: payoutsModes,
+		help: payoutsSummary + `.
 
 Statements close on the ledger's low watermark: once every input partition of the ledger has
 passed period_end + --close-delay in event time (the ledger's progress markers in the
@@ -37,49 +29,52 @@ or before the given date and exits: it takes effect once the ledger has processe
 its input partitions held when the command was written (idle partitions included), so it never
 moves an entry that was in the input by then. --coverage reads the commissions and statements
 back from Kafka, prints how many commissions of the closed periods are in the statement of
-their period, and exits.`)
-	var c common
-	c.register(fs, "127.0.0.1:9466")
+their period, and exits.`}
+}
+
+// payoutsModes registers the flags of `taskole payouts`: the runner's and those of its two
+// one-shot modes.
+func payoutsModes(fs *flag.FlagSet) action {
 	pf := registerPayouts(fs)
 	closeThrough := fs.String("close-through", "", "write a close command for every period ending at or before this date (2025-02-01 or RFC 3339) and exit")
 	coverage := fs.Bool("coverage", false, "read commissions and statements back, print the coverage of the closed periods and exit")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	log, err := c.logger("payouts")
-	if err != nil {
-		return err
-	}
-	reg := ops.NewRegistry()
-	cfg, err := pf.config(&c, log, reg)
-	if err != nil {
-		return err
-	}
-	if *closeThrough != "" {
-		t, err := parseDate(*closeThrough)
+	return func(ctx context.Context, c *common) error {
+		reg := ops.NewRegistry()
+		cfg, err := pf.config(c, reg)
 		if err != nil {
-			return fmt.Errorf("parsing --close-through: %w", err)
-		}
-		if err := payouts.Close(ctx, cfg, t); err != nil {
 			return err
 		}
-		log.Info("close command written", "close_through", t)
-		return nil
-	}
-	if *coverage {
-		cov, err := payouts.ReadCoverage(ctx, cfg)
-		if err != nil {
-			return fmt.Errorf("checking statement coverage: %w", err)
+		switch {
+		case *closeThrough != "":
+			return closePeriods(ctx, cfg, *closeThrough)
+		case *coverage:
+			cov, err := payouts.ReadCoverage(ctx, cfg)
+			if err != nil {
+				return fmt.Errorf("checking statement coverage: %w", err)
+			}
+			fmt.Printf("Statement coverage: %s\n", cov)
+			return nil
 		}
-		fmt.Printf("Statement coverage: %s\n", cov)
-		return nil
+		r, err := payouts.New(cfg)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		return serve(ctx, c, "payouts", reg, r)
 	}
-	r, err := payouts.New(cfg)
+}
+
+// closePeriods writes the close command of --close-through.
+func closePeriods(ctx context.Context, cfg payouts.Config, through string) error {
+	t, err := parseDate(through)
 	if err != nil {
+		return fmt.Errorf("parsing --close-through: %w", err)
+	}
+	if err := payouts.Close(ctx, cfg, t); err != nil {
 		return err
 	}
-	defer r.Close()
-	return serve(ctx, &c, "payouts", log, reg, r, r.Run)
+	cfg.Logger.Info("close command written", "close_through", t)
+	return nil
 }
 
 // payoutsFlags are the flags of the payouts runner's configuration.
@@ -106,7 +101,7 @@ func registerPayouts(fs *flag.FlagSet) *payoutsFlags {
 }
 
 // config is the payouts runner's configuration from the flags.
-func (f *payoutsFlags) config(c *common, log *slog.Logger, reg *prometheus.Registry) (payouts.Config, error) {
+func (f *payoutsFlags) config(c *common, reg *prometheus.Registry) (payouts.Config, error) {
 	p, err := statement.ParsePeriod(*f.period)
 	if err != nil {
 		return payouts.Config{}, fmt.Errorf("parsing --period: %w", err)
@@ -130,7 +125,7 @@ func (f *payoutsFlags) config(c *common, log *slog.Logger, reg *prometheus.Regis
 		SessionTimeout:     *f.session,
 		TransactionTimeout: *f.txnTimeout,
 		LeaveOnClose:       *f.leave,
-		Logger:             log,
+		Logger:             c.log,
 		Registry:           reg,
 	}, nil
 }

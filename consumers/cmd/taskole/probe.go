@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"maps"
 	"math"
@@ -19,55 +20,44 @@ import (
 	"github.com/taskole/revshare/schemas"
 )
 
+const probeSummary = "measures booking → commission latency through a running ledger (a load generator)"
+
 func probeCommand() command {
-	const summary = "measures booking → commission latency through a running ledger (a load generator)"
-	return command{
-		name:    "probe",
-		summary: summary,
-		run: func(ctx context.Context, args []string) error {
-			var (
-				c        common
-				rate     float64
-				duration time.Duration
-				drain    time.Duration
-				runID    string
-				perPart  bool
-			)
-			fs := newFlags("probe", summary+`.
+	return command{name: "probe", summary: probeSummary, flags: probeFlags, help: probeSummary + `.
 
 For each probe client it produces an enrollment with one business and then a completed booking
 with another, at --rate bookings per second for --duration, and reads the commissions topic
 read_committed: the latency of a booking is the time from its produce acknowledgement to the
-moment its accrual is readable. Prints count, p50, p90, p99 and max.`)
-			c.register(fs, "")
-			fs.Float64Var(&rate, "rate", 1000, "bookings per second")
-			fs.DurationVar(&duration, "duration", 20*time.Second, "how long to produce")
-			fs.DurationVar(&drain, "drain", 30*time.Second, "how long to wait for the last commissions")
-			fs.BoolVar(&perPart, "per-partition", false, "also print the max latency per bookings partition (which partitions stalled)")
-			fs.StringVar(&runID, "run-id", strconv.FormatInt(time.Now().UnixNano(), 36), "prefix of the probe's ids")
-			if err := parseFlags(fs, args); err != nil {
-				return err
+moment its accrual is readable. Prints count, p50, p90, p99 and max.`}
+}
+
+// probeFlags registers the flags of `taskole probe`.
+func probeFlags(fs *flag.FlagSet) action {
+	rate := fs.Float64("rate", 1000, "bookings per second")
+	duration := fs.Duration("duration", 20*time.Second, "how long to produce")
+	drain := fs.Duration("drain", 30*time.Second, "how long to wait for the last commissions")
+	perPart := fs.Bool("per-partition", false, "also print the max latency per bookings partition (which partitions stalled)")
+	runID := fs.String("run-id", strconv.FormatInt(time.Now().UnixNano(), 36), "prefix of the probe's ids")
+	return func(ctx context.Context, c *common) error {
+		if *rate <= 0 || *duration <= 0 {
+			return errors.New("--rate and --duration must be positive")
+		}
+		topics := topology.New(c.topicPrefix).Names()
+		kopts, err := c.kafkaOpts()
+		if err != nil {
+			return err
+		}
+		res, err := probe(ctx, kopts, topics, *rate, *duration, *drain, *runID)
+		if err != nil {
+			return err
+		}
+		fmt.Println(res)
+		if *perPart {
+			for _, p := range slices.Sorted(maps.Keys(res.maxBy)) {
+				fmt.Printf("probe: partition=%d max=%s\n", p, res.maxBy[p].Round(time.Millisecond))
 			}
-			if rate <= 0 || duration <= 0 {
-				return errors.New("--rate and --duration must be positive")
-			}
-			topics := topology.New(c.topicPrefix).Names()
-			kopts, err := c.kafkaOpts()
-			if err != nil {
-				return err
-			}
-			res, err := probe(ctx, kopts, topics, rate, duration, drain, runID)
-			if err != nil {
-				return err
-			}
-			fmt.Println(res)
-			if perPart {
-				for _, p := range slices.Sorted(maps.Keys(res.maxBy)) {
-					fmt.Printf("probe: partition=%d max=%s\n", p, res.maxBy[p].Round(time.Millisecond))
-				}
-			}
-			return nil
-		},
+		}
+		return nil
 	}
 }
 

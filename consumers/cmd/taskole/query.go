@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/taskole/revshare/consumers/tools/query"
 	"github.com/taskole/revshare/sql/queries"
@@ -25,53 +28,49 @@ func (p paramFlags) Set(v string) error {
 	return nil
 }
 
+const querySummary = "run a BI query of sql/queries and print a table: taskole query NAME [--param k=v]... | --list"
+
 func queryCommand() command {
-	const summary = "run a BI query of sql/queries and print a table: taskole query NAME [--param k=v]... | --list"
-	return command{
-		name:    "query",
-		summary: summary,
-		run: func(ctx context.Context, args []string) error {
-			fs := newFlags("query", summary)
-			var c common
-			c.register(fs, "")
-			params := paramFlags{}
-			fs.Var(params, "param", "query parameter name=value (repeatable; see --list)")
-			list := fs.Bool("list", false, "list the queries with their parameters and exit")
-			format := fs.String("format", "table", "output format: table, tsv or csv")
-			timeout := fs.Duration("timeout", 5*time.Minute, "query timeout")
-			stats := fs.Bool("stats", false, "print the wall time and the rows and bytes the server read to stderr")
-			// Flags may follow the query name: taskole query NAME --param k=v.
-			var name string
-			if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-				name, args = args[0], args[1:]
-			}
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			if name == "" && fs.NArg() > 0 {
-				name = fs.Arg(0)
-			}
-			if *list {
-				return listQueries()
-			}
-			if name == "" || fs.NArg() > 1 || (fs.NArg() == 1 && fs.Arg(0) != name) {
-				fmt.Fprintln(fs.Output(), "taskole query: want one query NAME (or --list)")
-				return errUsage
-			}
-			if err := checkFormat(*format); err != nil {
-				return err
-			}
-			q, err := queries.Lookup(name)
-			if err != nil {
-				return err
-			}
-			conn, err := c.openClickHouse(c.chDatabase)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			ctx, cancel := context.WithTimeout(ctx, *timeout)
-			defer cancel()
+	return command{name: "query", summary: querySummary, run: runQuery}
+}
+
+// runQuery runs `taskole query`, whose flags may follow the query name: taskole query NAME --param k=v.
+func runQuery(ctx context.Context, args []string) error {
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	flags := func(fs *flag.FlagSet) action { return queryFlags(fs, name) }
+	return command{name: "query", summary: querySummary, flags: flags}.exec(ctx, args)
+}
+
+// queryFlags registers the flags of `taskole query` (name: the query named before them).
+func queryFlags(fs *flag.FlagSet, name string) action {
+	params := paramFlags{}
+	fs.Var(params, "param", "query parameter name=value (repeatable; see --list)")
+	list := fs.Bool("list", false, "list the queries with their parameters and exit")
+	format := fs.String("format", "table", "output format: table, tsv or csv")
+	timeout := fs.Duration("timeout", 5*time.Minute, "query timeout")
+	stats := fs.Bool("stats", false, "print the wall time and the rows and bytes the server read to stderr")
+	return func(ctx context.Context, c *common) error {
+		if name == "" && fs.NArg() > 0 {
+			name = fs.Arg(0)
+		}
+		if *list {
+			return listQueries()
+		}
+		if name == "" || fs.NArg() > 1 || (fs.NArg() == 1 && fs.Arg(0) != name) {
+			fmt.Fprintln(fs.Output(), "taskole query: want one query NAME (or --list)")
+			return errUsage
+		}
+		if err := checkFormat(*format); err != nil {
+			return err
+		}
+		q, err := queries.Lookup(name)
+		if err != nil {
+			return err
+		}
+		return c.withClickHouse(ctx, *timeout, func(ctx context.Context, conn clickhouse.Conn) error {
 			var st queryStats
 			if *stats {
 				ctx = st.context(ctx)
@@ -84,7 +83,7 @@ func queryCommand() command {
 				st.write(os.Stderr)
 			}
 			return writeTable(t, *format)
-		},
+		})
 	}
 }
 

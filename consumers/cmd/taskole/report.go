@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/taskole/revshare/consumers/tools/report"
 )
@@ -15,57 +18,55 @@ import (
 const reportSummary = "write the HTML report (inline SVG charts) from the BI query pack, and print it as text"
 
 func reportCommand() command {
-	return command{name: "report", summary: reportSummary, run: runReport}
+	return command{name: "report", summary: reportSummary, help: reportSummary + ".", flags: reportFlags}
 }
 
-func runReport(ctx context.Context, args []string) error {
-	fs := newFlags("report", reportSummary+".")
-	var c common
-	c.register(fs, "")
+// reportFlags registers the flags of `taskole report`.
+func reportFlags(fs *flag.FlagSet) action {
 	out := fs.String("out", "report.html", "HTML file to write (empty: none)")
 	text := fs.Bool("text", true, "print the report as text to standard output")
 	until := fs.String("until", "", "last month of the report, any day of it as YYYY-MM-DD (default: the month of the latest purchase)")
 	title := fs.String("title", "", "report title (default: Taskole marketplace report)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "timeout for all queries")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	var src report.Source
-	src.Title = *title
-	if *until != "" {
-		t, err := time.Parse(time.DateOnly, *until)
-		if err != nil {
-			return fmt.Errorf("reading --until: %w", err)
+	return func(ctx context.Context, c *common) error {
+		src := report.Source{Title: *title}
+		if *until != "" {
+			t, err := time.Parse(time.DateOnly, *until)
+			if err != nil {
+				return fmt.Errorf("reading --until: %w", err)
+			}
+			src.Until = t
 		}
-		src.Until = t
-	}
-	conn, err := c.openClickHouse(c.chDatabase)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	data, err := report.Load(ctx, conn, src)
-	if err != nil {
-		return err
-	}
-	if *text {
-		if err := report.Text(os.Stdout, data); err != nil {
+		var data report.Data
+		err := c.withClickHouse(ctx, *timeout, func(ctx context.Context, conn clickhouse.Conn) (err error) {
+			data, err = report.Load(ctx, conn, src)
+			return err
+		})
+		if err != nil {
 			return err
 		}
+		if *text {
+			if err := report.Text(os.Stdout, data); err != nil {
+				return err
+			}
+		}
+		return writeHTML(*out, data)
 	}
-	if *out == "" {
+}
+
+// writeHTML writes the HTML report of data to out (none when out is empty).
+func writeHTML(out string, data report.Data) error {
+	if out == "" {
 		return nil
 	}
 	var buf bytes.Buffer
 	if err := report.HTML(&buf, data); err != nil {
 		return err
 	}
-	if err := writeReport(*out, buf.Bytes()); err != nil {
+	if err := writeReport(out, buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", *out, buf.Len())
+	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", out, buf.Len())
 	return nil
 }
 

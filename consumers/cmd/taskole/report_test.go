@@ -12,14 +12,12 @@ import (
 )
 
 func TestReportCommand(t *testing.T) {
-	addr := itest.ClickHouse(t)
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	itest.Migrate(ctx, t, addr, db)
+	addr, db, _ := itest.MigratedDatabase(ctx, t)
 	out := filepath.Join(t.TempDir(), "report.html")
-	err := runReport(ctx, []string{"--clickhouse-addr", addr, "--clickhouse-database", db,
-		"--out", out, "--text=false", "--until", "2025-12-01", "--title", "Empty marketplace"})
+	err := runCommand(ctx, "report", "--clickhouse-addr", addr, "--clickhouse-database", db,
+		"--out", out, "--text=false", "--until", "2025-12-01", "--title", "Empty marketplace")
 	if err != nil {
 		t.Fatalf("report: %v", err)
 	}
@@ -30,7 +28,7 @@ func TestReportCommand(t *testing.T) {
 	if !strings.Contains(string(b), "<title>Empty marketplace</title>") || !strings.Contains(string(b), "No retention data.") {
 		t.Errorf("report of an empty database:\n%.500s", b)
 	}
-	if err := runReport(ctx, []string{"--until", "December"}); err == nil || !strings.Contains(err.Error(), "--until") {
+	if err := runCommand(ctx, "report", "--until", "December"); err == nil || !strings.Contains(err.Error(), "--until") {
 		t.Errorf("bad --until: %v", err)
 	}
 }

@@ -14,15 +14,6 @@ import (
 	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
-func runCommand(ctx context.Context, name string, args ...string) error {
-	for _, c := range commands() {
-		if c.name == name {
-			return c.run(ctx, args)
-		}
-	}
-	panic("no command " + name)
-}
-
 // TestSecureConnections runs every server-facing subcommand against a private broker whose
 // only client listener is SASL_SSL (SCRAM-SHA-512 and PLAIN) and a private ClickHouse whose
 // native port is TLS with password users, certificates from a CA generated here. Secrets come

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -11,20 +10,34 @@ import (
 	"github.com/taskole/revshare/consumers/runners/ops"
 )
 
-// readiness is a runner's /readyz (topology.Readiness behind the runner's Ready and Waiting).
-type readiness interface {
+// runner is a long-lived consumer: the ledger, the payouts runner, the sink. Ready and
+// Waiting are its /readyz (topology.Readiness behind them).
+type runner interface {
 	Ready() bool
 	Waiting() []string
+	Run(ctx context.Context) error
+	Close()
+}
+
+// serveRunner builds the runner of component name with newRunner, on a new metrics
+// registry, and serves it until ctx ends; it closes the runner.
+func serveRunner[R runner](ctx context.Context, c *common, name string, newRunner func(reg *prometheus.Registry) (R, error)) error {
+	reg := ops.NewRegistry()
+	r, err := newRunner(reg)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return serve(ctx, c, name, reg, r)
 }
 
 // serve runs a long-lived consumer next to its ops server (/metrics, /healthz, /readyz on
 // --metrics-addr, none when empty) until ctx ends or either fails. A consumer's Run returns
 // nil only when its context ends, so a nil return while ctx is live is an error too.
-func serve(ctx context.Context, c *common, name string, log *slog.Logger, reg *prometheus.Registry,
-	ready readiness, run func(context.Context) error) error {
+func serve(ctx context.Context, c *common, name string, reg *prometheus.Registry, r runner) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if c.metricsAddr != "" {
-		srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: ready.Ready, Waiting: ready.Waiting, Logger: log})
+		srv, err := ops.New(ops.Config{Addr: c.metricsAddr, Registry: reg, Ready: r.Ready, Waiting: r.Waiting, Logger: c.log})
 		if err != nil {
 			return err
 		}
@@ -32,7 +45,7 @@ func serve(ctx context.Context, c *common, name string, log *slog.Logger, reg *p
 		g.Go(func() error { return srv.Run(gctx) })
 	}
 	g.Go(func() error {
-		err := run(gctx)
+		err := r.Run(gctx)
 		if err == nil && ctx.Err() == nil {
 			err = fmt.Errorf("%s stopped unexpectedly", name)
 		}
@@ -41,6 +54,6 @@ func serve(ctx context.Context, c *common, name string, log *slog.Logger, reg *p
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	log.Info(name + " stopped")
+	c.log.Info(name + " stopped")
 	return nil
 }

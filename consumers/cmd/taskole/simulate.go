@@ -17,53 +17,51 @@ import (
 const simulateSummary = "generate a deterministic marketplace year and produce it to the input topics"
 
 func simulateCommand() command {
-	return command{name: "simulate", summary: simulateSummary, run: runSimulate}
+	return command{name: "simulate", summary: simulateSummary, flags: simulateFlags, help: simulateSummary +
+		".\nScale comes from --preset (demo ≈ 130k events, small ≈ 50k, load ≈ 27M, streamed);\n" +
+		"--clients, --businesses and --months override it. The topics must exist (taskole topics)."}
 }
 
-func runSimulate(ctx context.Context, args []string) error {
-	fs := newFlags("simulate", simulateSummary+
-		".\nScale comes from --preset (demo ≈ 130k events, small ≈ 50k, load ≈ 27M, streamed);\n"+
-		"--clients, --businesses and --months override it. The topics must exist (taskole topics).")
-	var c common
-	c.register(fs, "")
+// simulateFlags registers the flags of `taskole simulate`.
+func simulateFlags(fs *flag.FlagSet) action {
 	sf := registerSimulation(fs)
 	rate := fs.Float64("rate", 0, "events per second (0: as fast as possible)")
 	eventOrder := fs.Bool("event-order", false, "produce the year sorted by event time, each simulated day acknowledged before the next (held in memory: demo and small presets)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, c *common) error {
+		cfg, err := sf.config()
+		if err != nil {
+			return err
+		}
+		g, err := simulate.New(cfg)
+		if err != nil {
+			return err
+		}
+		cl, err := c.newKafkaClient(
+			kgo.ClientID("taskole-simulate-"+c.instance()),
+			kgo.MaxBufferedRecords(100_000),
+			kgo.ProducerLinger(5*time.Millisecond),
+			kgo.MetadataMinAge(500*time.Millisecond), // topics created just before: find them fast
+		)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		eff := g.Config()
+		c.log.Info("simulating", "preset", *sf.preset, "seed", eff.Seed, "clients", eff.Clients,
+			"businesses", eff.Businesses, "months", eff.Months, "start", eff.Start.Format("2006-01"), "rate", *rate)
+		return produceSimulation(ctx, cl, g, simulate.ProduceOptions{
+			Topics:     topology.New(c.topicPrefix).Names(),
+			Rate:       *rate,
+			Progress:   os.Stdout,
+			EventOrder: *eventOrder,
+		})
 	}
-	log, err := c.logger("simulate")
-	if err != nil {
-		return err
-	}
-	cfg, err := sf.config()
-	if err != nil {
-		return err
-	}
-	g, err := simulate.New(cfg)
-	if err != nil {
-		return err
-	}
-	cl, err := c.newKafkaClient(
-		kgo.ClientID("taskole-simulate-"+c.instance()),
-		kgo.MaxBufferedRecords(100_000),
-		kgo.ProducerLinger(5*time.Millisecond),
-		kgo.MetadataMinAge(500*time.Millisecond), // topics created just before: find them fast
-	)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	eff := g.Config()
-	log.Info("simulating", "preset", *sf.preset, "seed", eff.Seed, "clients", eff.Clients,
-		"businesses", eff.Businesses, "months", eff.Months, "start", eff.Start.Format("2006-01"), "rate", *rate)
+}
+
+// produceSimulation produces g's events and prints the throughput and the statistics.
+func produceSimulation(ctx context.Context, cl *kgo.Client, g *simulate.Generator, opts simulate.ProduceOptions) error {
 	began := time.Now()
-	stats, err := simulate.Produce(ctx, cl, g, simulate.ProduceOptions{
-		Topics:     topology.New(c.topicPrefix).Names(),
-		Rate:       *rate,
-		Progress:   os.Stdout,
-		EventOrder: *eventOrder,
-	})
+	stats, err := simulate.Produce(ctx, cl, g, opts)
 	if err != nil {
 		return fmt.Errorf("producing simulated events: %w", err)
 	}

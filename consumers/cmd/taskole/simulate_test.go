@@ -37,12 +37,12 @@ func TestSimulateCommand(t *testing.T) {
 	prefix := topics.Prefix
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := runSimulate(ctx, []string{"--preset", "small", "--clients", "200", "--months", "6",
-		"--start", "2024-07", "--kafka-brokers", strings.Join(brokers, ","), "--topic-prefix", prefix})
+	err := runCommand(ctx, "simulate", "--preset", "small", "--clients", "200", "--months", "6",
+		"--start", "2024-07", "--kafka-brokers", strings.Join(brokers, ","), "--topic-prefix", prefix)
 	if err != nil {
 		t.Fatalf("simulate: %v", err)
 	}
-	if err := runSimulate(ctx, []string{"--preset", "nope"}); err == nil || !strings.Contains(err.Error(), "preset") {
+	if err := runCommand(ctx, "simulate", "--preset", "nope"); err == nil || !strings.Contains(err.Error(), "preset") {
 		t.Fatalf("unknown preset error = %v", err)
 	}
 }
