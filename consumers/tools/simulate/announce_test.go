@@ -18,15 +18,11 @@ import (
 func TestRateChangesPrecedeTheirBookings(t *testing.T) {
 	cfg := Config{Seed: 11, Businesses: 60, Clients: 1500}
 	for _, eventOrder := range []bool{false, true} {
-		g, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var all []Event
-		for e, ok := g.Next(); ok; e, ok = g.Next() {
+		generate(t, cfg, func(e Event) {
 			e.Key, e.Value = bytes.Clone(e.Key), bytes.Clone(e.Value)
 			all = append(all, e)
-		}
+		})
 		if eventOrder {
 			SortByEventTime(all)
 		}

@@ -15,6 +15,7 @@
 package simulate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sort"
@@ -94,18 +95,10 @@ func Preset(name string) (Config, error) {
 
 // withDefaults fills zero fields and validates the result.
 func (c Config) withDefaults() (Config, error) {
-	if c.Seed == 0 {
-		c.Seed = DefaultSeed
-	}
-	if c.Businesses == 0 {
-		c.Businesses = DefaultBusinesses
-	}
-	if c.Clients == 0 {
-		c.Clients = DefaultClients
-	}
-	if c.Months == 0 {
-		c.Months = DefaultMonths
-	}
+	c.Seed = cmp.Or(c.Seed, DefaultSeed)
+	c.Businesses = cmp.Or(c.Businesses, DefaultBusinesses)
+	c.Clients = cmp.Or(c.Clients, DefaultClients)
+	c.Months = cmp.Or(c.Months, DefaultMonths)
 	if c.Start.IsZero() {
 		c.Start = DefaultStart
 	}

@@ -3,6 +3,7 @@ package simulate
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -119,26 +120,17 @@ func (g *Generator) badBooking(topic schemas.Topic, key []byte, bk schemas.Booki
 	}
 }
 
-// withEventID returns v with suffix appended to its event id.
+// withEventID returns a copy of the event v with suffix appended to its event id: the
+// EventID field every input event type has.
 func withEventID(v any, suffix string) any {
-	switch v := v.(type) {
-	case schemas.Enrollment:
-		v.EventID += suffix
-		return v
-	case schemas.Booking:
-		v.EventID += suffix
-		return v
-	case schemas.Business:
-		v.EventID += suffix
-		return v
-	case schemas.Feedback:
-		v.EventID += suffix
-		return v
-	case schemas.AcquisitionCost:
-		v.EventID += suffix
-		return v
+	c := reflect.New(reflect.TypeOf(v)).Elem()
+	c.Set(reflect.ValueOf(v))
+	if c.Kind() != reflect.Struct || c.FieldByName("EventID").Kind() != reflect.String {
+		panic("simulate: unknown event type " + typeName(v))
 	}
-	panic("simulate: unknown event type " + typeName(v))
+	id := c.FieldByName("EventID")
+	id.SetString(id.String() + suffix)
+	return c.Interface()
 }
 
 // editJSON sets field to value in a JSON object, or removes it when value is nil.

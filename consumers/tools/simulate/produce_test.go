@@ -12,25 +12,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/schemas"
 )
 
 // TestProduceSmallPreset produces the "small" preset to the real broker and reads back the
 // number of records per topic.
 func TestProduceSmallPreset(t *testing.T) {
 	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
+	topics, list := createInputTopics(t, brokers)
 	names := topicNames(topics)
-	var list []string
-	for _, n := range names {
-		list = append(list, n)
-	}
-	itest.CreateTopics(t, brokers, 4, list...)
-
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.MetadataMinAge(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := itest.Client(t, brokers, kgo.MetadataMinAge(200*time.Millisecond))
 	cfg, _ := Preset("small")
 	g, err := New(cfg)
 	if err != nil {
@@ -92,15 +83,9 @@ func TestProduceStopsOnCancelledContext(t *testing.T) {
 // to the real broker, acknowledged (acks=all, idempotent).
 func BenchmarkProduce(b *testing.B) {
 	brokers := itest.Kafka(b)
-	topics := itest.Topics(b)
-	itest.CreateTopics(b, brokers, 4, string(topics.Enrollments), string(topics.Bookings),
-		string(topics.Businesses), string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts))
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.MetadataMinAge(200*time.Millisecond),
+	topics, _ := createInputTopics(b, brokers)
+	cl := itest.Client(b, brokers, kgo.MetadataMinAge(200*time.Millisecond),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
 	var n int64
 	for b.Loop() {
 		g, err := New(Config{Businesses: 60, Clients: 600})
@@ -114,4 +99,17 @@ func BenchmarkProduce(b *testing.B) {
 		n += s.Records
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// createInputTopics creates the simulator's input topics, 4 partitions each, under a unique prefix
+// and returns them with their names.
+func createInputTopics(t testing.TB, brokers []string) (schemas.Topics, []string) {
+	t.Helper()
+	topics := itest.Topics(t)
+	var list []string
+	for _, n := range topicNames(topics) {
+		list = append(list, n)
+	}
+	itest.CreateTopics(t, brokers, 4, list...)
+	return topics, list
 }

@@ -21,26 +21,32 @@ type tb interface {
 	Fatalf(format string, args ...any)
 }
 
-// digest hashes the whole record stream of cfg.
-func digest(t tb, cfg Config) (string, Stats) {
+// generate makes the generator of cfg, calls f with each of its events in turn and returns
+// it (for its Stats).
+func generate(t tb, cfg Config, f func(Event)) *Generator {
 	t.Helper()
 	g, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for e, ok := g.Next(); ok; e, ok = g.Next() {
+		f(e)
+	}
+	return g
+}
+
+// digest hashes the whole record stream of cfg.
+func digest(t tb, cfg Config) (string, Stats) {
+	t.Helper()
 	h := sha256.New()
-	for {
-		e, ok := g.Next()
-		if !ok {
-			break
-		}
+	g := generate(t, cfg, func(e Event) {
 		h.Write([]byte(e.Topic))
 		h.Write([]byte{0})
 		h.Write(e.Key)
 		h.Write([]byte{0})
 		h.Write(e.Value)
 		h.Write([]byte{0, byte(len(e.Malformed))})
-	}
+	})
 	return hex.EncodeToString(h.Sum(nil)), g.Stats()
 }
 
@@ -82,19 +88,11 @@ func TestConfigValidation(t *testing.T) {
 			}
 		})
 	}
-	g, err := New(Config{MalformedRate: -1, DuplicateRate: -1, Clients: 300, Businesses: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		e, ok := g.Next()
-		if !ok {
-			break
-		}
+	generate(t, Config{MalformedRate: -1, DuplicateRate: -1, Clients: 300, Businesses: 20}, func(e Event) {
 		if e.Malformed != "" || e.Duplicate {
 			t.Fatalf("disabled defects still produced: %+v", e)
 		}
-	}
+	})
 }
 
 func TestPresets(t *testing.T) {
@@ -396,18 +394,10 @@ func TestAnyConfigIsValid(t *testing.T) {
 }
 
 func TestMalformedRecordsCarryOneDefect(t *testing.T) {
-	g, err := New(Config{Seed: 3, Businesses: 30, Clients: 400, MalformedRate: 0.2})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ids := map[string]bool{}
-	for {
-		e, ok := g.Next()
-		if !ok {
-			break
-		}
+	generate(t, Config{Seed: 3, Businesses: 30, Clients: 400, MalformedRate: 0.2}, func(e Event) {
 		if e.Malformed == "" || e.Malformed == BadJSON {
-			continue
+			return
 		}
 		var m map[string]any
 		if err := json.Unmarshal(e.Value, &m); err != nil {
@@ -421,7 +411,7 @@ func TestMalformedRecordsCarryOneDefect(t *testing.T) {
 			t.Fatalf("malformed records share event_id %s", id)
 		}
 		ids[id] = true
-	}
+	})
 }
 
 func TestProgressLine(t *testing.T) {
@@ -452,18 +442,10 @@ func TestProgressLine(t *testing.T) {
 func BenchmarkGenerate(b *testing.B) {
 	var n, bytes int64
 	for b.Loop() {
-		g, err := New(Config{Seed: 1, Businesses: 300, Clients: 2000})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			e, ok := g.Next()
-			if !ok {
-				break
-			}
+		generate(b, Config{Seed: 1, Businesses: 300, Clients: 2000}, func(e Event) {
 			n++
 			bytes += int64(len(e.Value))
-		}
+		})
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 	b.SetBytes(bytes / int64(b.N))
