@@ -198,13 +198,7 @@ func topOwners(owners []Owner, cur string, n int) []Owner {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Owner) int {
-		if c := b.Commissions.Cmp(a.Commissions); c != 0 {
-			return c
-		}
-		if c := b.Direct.Cmp(a.Direct); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.BusinessID, b.BusinessID)
+		return cmp.Or(b.Commissions.Cmp(a.Commissions), b.Direct.Cmp(a.Direct), cmp.Compare(a.BusinessID, b.BusinessID))
 	})
 	return out[:min(n, len(out))]
 }

@@ -90,13 +90,7 @@ func ownersTable(owners []Owner, cur string, n int) []Owner {
 			}
 			return 1
 		}
-		if c := cmp.Compare(a.Currency, b.Currency); c != 0 {
-			return c
-		}
-		if c := b.Commissions.Cmp(a.Commissions); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.BusinessID, b.BusinessID)
+		return cmp.Or(cmp.Compare(a.Currency, b.Currency), b.Commissions.Cmp(a.Commissions), cmp.Compare(a.BusinessID, b.BusinessID))
 	})
 	return out[:min(n, len(out))]
 }
@@ -104,10 +98,7 @@ func ownersTable(owners []Owner, cur string, n int) []Owner {
 func sortedChurn(in []ChurnMonth) []ChurnMonth {
 	out := slices.Clone(in)
 	slices.SortStableFunc(out, func(a, b ChurnMonth) int {
-		if c := a.Month.Compare(b.Month); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Currency, b.Currency)
+		return cmp.Or(a.Month.Compare(b.Month), cmp.Compare(a.Currency, b.Currency))
 	})
 	return out
 }
@@ -125,10 +116,7 @@ func churnRowOf(c ChurnMonth) churnRow {
 func sortedNPS(in []Satisfaction) []Satisfaction {
 	out := slices.Clone(in)
 	slices.SortStableFunc(out, func(a, b Satisfaction) int {
-		if c := cmp.Compare(b.NPSResponses+b.CSATResponses, a.NPSResponses+a.CSATResponses); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.BusinessID, b.BusinessID)
+		return cmp.Or(cmp.Compare(b.NPSResponses+b.CSATResponses, a.NPSResponses+a.CSATResponses), cmp.Compare(a.BusinessID, b.BusinessID))
 	})
 	return out
 }
@@ -185,10 +173,7 @@ func ltvRowOf(r LTVCAC) ltvRow {
 func sortedDLQ(in []DeadLetters) []DeadLetters {
 	out := slices.Clone(in)
 	slices.SortStableFunc(out, func(a, b DeadLetters) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Consumer+"\x00"+a.Topic+"\x00"+a.Reason, b.Consumer+"\x00"+b.Topic+"\x00"+b.Reason)
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Consumer+"\x00"+a.Topic+"\x00"+a.Reason, b.Consumer+"\x00"+b.Topic+"\x00"+b.Reason))
 	})
 	return out
 }

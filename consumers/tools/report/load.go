@@ -73,9 +73,20 @@ func Load(ctx context.Context, conn driver.Conn, src Source) (Data, error) {
 	return d, nil
 }
 
-// packRunner returns a function that runs the named query of the pack on conn with those of
-// p's parameters the query declares.
-func packRunner(ctx context.Context, conn driver.Conn) func(string, map[string]string) (*table, error) {
+// packRun runs the named query of the pack with those of p's parameters the query declares.
+type packRun func(name string, p map[string]string) (*table, error)
+
+// each runs the named query with p's parameters and calls fn with each row of its result.
+func (run packRun) each(name string, p map[string]string, fn func(row)) error {
+	t, err := run(name, p)
+	if err != nil {
+		return err
+	}
+	return t.each(fn)
+}
+
+// packRunner returns the packRun of conn.
+func packRunner(ctx context.Context, conn driver.Conn) packRun {
 	return func(name string, p map[string]string) (*table, error) {
 		q, err := queries.Lookup(name)
 		if err != nil {
@@ -96,24 +107,16 @@ func packRunner(ctx context.Context, conn driver.Conn) func(string, map[string]s
 }
 
 // loadRetention reads the retention triangle (retention_clients).
-func loadRetention(run func(string, map[string]string) (*table, error), params map[string]string, d *Data) error {
-	t, err := run("retention_clients", params)
-	if err != nil {
-		return err
-	}
-	return t.each(func(r row) {
+func loadRetention(run packRun, params map[string]string, d *Data) error {
+	return run.each("retention_clients", params, func(r row) {
 		d.Retention = append(d.Retention, RetentionCell{Cohort: r.time("cohort"), Offset: int(r.int("k")),
 			Size: r.int("cohort_clients"), Active: r.int("active_clients")})
 	})
 }
 
 // loadCLV reads the realized CLV curves (realized_clv).
-func loadCLV(run func(string, map[string]string) (*table, error), params map[string]string, d *Data) error {
-	t, err := run("realized_clv", params)
-	if err != nil {
-		return err
-	}
-	return t.each(func(r row) {
+func loadCLV(run packRun, params map[string]string, d *Data) error {
+	return run.each("realized_clv", params, func(r row) {
 		d.CLV = append(d.CLV, CLVPoint{Cohort: r.time("cohort"), Offset: int(r.int("k")), Currency: r.str("currency"),
 			Direct: r.dec("direct_per_client"), Indirect: r.dec("indirect_per_client"),
 			Commissions: r.dec("commissions_per_client")})
@@ -121,14 +124,10 @@ func loadCLV(run func(string, map[string]string) (*table, error), params map[str
 }
 
 // loadSatisfaction sums NPS and CSAT per business over the months (nps_csat).
-func loadSatisfaction(run func(string, map[string]string) (*table, error), names map[string]nameSector, d *Data) error {
-	t, err := run("nps_csat", map[string]string{"by": "business"})
-	if err != nil {
-		return err
-	}
+func loadSatisfaction(run packRun, names map[string]nameSector, d *Data) error {
 	by := map[string]*Satisfaction{}
 	var order []string
-	err = t.each(func(r row) {
+	err := run.each("nps_csat", map[string]string{"by": "business"}, func(r row) {
 		id := r.str("dim")
 		s := by[id]
 		if s == nil {
@@ -150,13 +149,9 @@ func loadSatisfaction(run func(string, map[string]string) (*table, error), names
 }
 
 // loadLTVCAC keeps the latest month of LTV : CAC per business and currency (cac_ltv).
-func loadLTVCAC(run func(string, map[string]string) (*table, error), names map[string]nameSector, d *Data) error {
-	t, err := run("cac_ltv", map[string]string{"by": "business"})
-	if err != nil {
-		return err
-	}
+func loadLTVCAC(run packRun, names map[string]nameSector, d *Data) error {
 	latest := map[string]int{}
-	err = t.each(func(r row) {
+	err := run.each("cac_ltv", map[string]string{"by": "business"}, func(r row) {
 		x := LTVCAC{BusinessID: r.str("dim"), Currency: r.str("currency"), NewClients: r.int("new_clients"),
 			Spend: r.dec("acquisition_spend"), CAC: r.nullDec("cac"), LTV: r.nullDec("ltv")}
 		key := x.BusinessID + "/" + x.Currency
@@ -174,29 +169,21 @@ func loadLTVCAC(run func(string, map[string]string) (*table, error), names map[s
 }
 
 // loadDeadLetters reads the dead-letter counts (dlq_counts).
-func loadDeadLetters(run func(string, map[string]string) (*table, error), d *Data) error {
-	t, err := run("dlq_counts", nil)
-	if err != nil {
-		return err
-	}
-	return t.each(func(r row) {
+func loadDeadLetters(run packRun, d *Data) error {
+	return run.each("dlq_counts", nil, func(r row) {
 		d.DLQ = append(d.DLQ, DeadLetters{Consumer: r.str("consumer"), Topic: r.str("source_topic"),
 			Reason: r.str("reason"), Count: r.int("dead_letters")})
 	})
 }
 
-func loadOwners(run func(string, map[string]string) (*table, error), params map[string]string, names map[string]nameSector, d *Data) error {
+func loadOwners(run packRun, params map[string]string, names map[string]nameSector, d *Data) error {
 	p := map[string]string{"by": "owner", "until": params["until"]}
-	t, err := run("realized_clv", p)
-	if err != nil {
-		return err
-	}
 	// Rows are cumulative by k: per owner, cohort and currency keep the last row.
 	type key struct{ owner, cohort, cur string }
 	last := map[key]row{}
 	var order []key
 	clients := map[string]map[string]int64{} // owner → cohort → clients
-	err = t.each(func(r row) {
+	err := run.each("realized_clv", p, func(r row) {
 		k := key{r.str("dim"), monthLabel(r.time("cohort")), r.str("currency")}
 		if _, ok := last[k]; !ok {
 			order = append(order, k)
@@ -232,20 +219,12 @@ func loadOwners(run func(string, map[string]string) (*table, error), params map[
 	return nil
 }
 
-func loadChurn(run func(string, map[string]string) (*table, error), params map[string]string, d *Data) error {
-	t, err := run("repeat_purchase_rate", params)
-	if err != nil {
-		return err
-	}
+func loadChurn(run packRun, params map[string]string, d *Data) error {
 	rpr := map[string]float64{}
-	if err := t.each(func(r row) { rpr[monthLabel(r.time("month"))] = r.float("repeat_purchase_rate") }); err != nil {
+	if err := run.each("repeat_purchase_rate", params, func(r row) { rpr[monthLabel(r.time("month"))] = r.float("repeat_purchase_rate") }); err != nil {
 		return err
 	}
-	t, err = run("churn_ltv", params)
-	if err != nil {
-		return err
-	}
-	return t.each(func(r row) {
+	return run.each("churn_ltv", params, func(r row) {
 		m := r.time("month")
 		c := ChurnMonth{Month: m, ActiveAtStart: r.int("active_start"), Churned: r.int("churned"),
 			RepeatRate: rpr[monthLabel(m)], Currency: r.str("currency"), AMPU: r.dec("ampu"), LTV: r.nullDec("ltv")}

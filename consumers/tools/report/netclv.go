@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
 	"math"
@@ -38,24 +39,16 @@ func (r RetentionRate) Rate() (float64, bool) {
 	return float64(r.End-r.New) / float64(r.Start), true
 }
 
-func loadNetCLV(run func(string, map[string]string) (*table, error), params map[string]string, d *Data) error {
-	t, err := run("net_clv", params)
-	if err != nil {
-		return err
-	}
-	return t.each(func(r row) {
+func loadNetCLV(run packRun, params map[string]string, d *Data) error {
+	return run.each("net_clv", params, func(r row) {
 		d.NetCLV = append(d.NetCLV, CLVMonth{Month: r.time("month"), Currency: r.str("currency"),
 			Gross: r.dec("gross_clv"), Net: r.dec("net_clv"),
 			AcquisitionPerClient: r.dec("acquisition_cost_per_client"), RetentionPerClient: r.dec("retention_cost_per_client")})
 	})
 }
 
-func loadRetentionRate(run func(string, map[string]string) (*table, error), params map[string]string, d *Data) error {
-	t, err := run("retention_rate", params)
-	if err != nil {
-		return err
-	}
-	return t.each(func(r row) {
+func loadRetentionRate(run packRun, params map[string]string, d *Data) error {
+	return run.each("retention_rate", params, func(r row) {
 		d.CRR = append(d.CRR, RetentionRate{Month: r.time("month"), Start: r.int("active_start"),
 			End: r.int("active_end"), New: r.int("new_active_end")})
 	})
@@ -68,10 +61,7 @@ type crrRow struct{ Month, Start, End, New, Rate string }
 func netCLVRows(ms []CLVMonth) []netCLVRow {
 	out := slices.Clone(ms)
 	slices.SortStableFunc(out, func(a, b CLVMonth) int {
-		if c := a.Month.Compare(b.Month); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Currency, b.Currency)
+		return cmp.Or(a.Month.Compare(b.Month), cmp.Compare(a.Currency, b.Currency))
 	})
 	rows := make([]netCLVRow, 0, len(out))
 	for _, m := range out {

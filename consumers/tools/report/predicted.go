@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -38,7 +39,7 @@ type PredictedCohort struct {
 
 // loadPredicted fills d.Predicted from the latest as-of date in client_predictions; it leaves
 // it nil when there are no predictions.
-func loadPredicted(ctx context.Context, conn driver.Conn, run func(string, map[string]string) (*table, error), d *Data) error {
+func loadPredicted(ctx context.Context, conn driver.Conn, run packRun, d *Data) error {
 	var n uint64
 	var asOf time.Time
 	if err := conn.QueryRow(ctx, "SELECT count(), max(as_of) FROM client_predictions").Scan(&n, &asOf); err != nil {
@@ -49,11 +50,7 @@ func loadPredicted(ctx context.Context, conn driver.Conn, run func(string, map[s
 	}
 	p := &Predicted{AsOf: asOf}
 	params := map[string]string{"as_of": asOf.Format(time.DateOnly), "by": "cohort"}
-	t, err := run("predicted_clv", params)
-	if err != nil {
-		return err
-	}
-	err = t.each(func(r row) {
+	err := run.each("predicted_clv", params, func(r row) {
 		c, perr := time.Parse(time.DateOnly, r.str("dim"))
 		if perr != nil {
 			r.fail("dim", r.str("dim"))
@@ -66,22 +63,14 @@ func loadPredicted(ctx context.Context, conn driver.Conn, run func(string, map[s
 	if err != nil {
 		return err
 	}
-	t, err = run("predicted_net_clv", params)
-	if err != nil {
-		return err
-	}
 	net := map[[2]string]float64{}
-	if err := t.each(func(r row) { net[[2]string{r.str("dim"), r.str("currency")}] = r.float("predicted_net_clv") }); err != nil {
+	if err := run.each("predicted_net_clv", params, func(r row) { net[[2]string{r.str("dim"), r.str("currency")}] = r.float("predicted_net_clv") }); err != nil {
 		return err
 	}
 	for i, c := range p.Cohorts {
 		p.Cohorts[i].Net, p.Cohorts[i].HasNet = net[[2]string{c.Cohort.Format(time.DateOnly), c.Currency}]
 	}
-	t, err = run("p_alive_distribution", map[string]string{"as_of": params["as_of"]})
-	if err != nil {
-		return err
-	}
-	if err := t.each(func(r row) {
+	if err := run.each("p_alive_distribution", map[string]string{"as_of": params["as_of"]}, func(r row) {
 		if b := r.int("bin"); b >= 0 && b < 10 {
 			p.PAlive[b] += r.int("clients")
 		}
@@ -107,10 +96,7 @@ func predictedViewOf(p *Predicted, cur string) *predictedView {
 	v := &predictedView{AsOf: p.AsOf.Format(time.DateOnly), Chart: predictedChart(p.Cohorts, cur), PAlive: pAliveChart(p.PAlive)}
 	rows := slices.Clone(p.Cohorts)
 	slices.SortFunc(rows, func(a, b PredictedCohort) int {
-		if c := a.Cohort.Compare(b.Cohort); c != 0 {
-			return c
-		}
-		return cmpString(a.Currency, b.Currency)
+		return cmp.Or(a.Cohort.Compare(b.Cohort), cmp.Compare(a.Currency, b.Currency))
 	})
 	for _, c := range rows {
 		v.Rows = append(v.Rows, predictedRow{Cohort: monthLabel(c.Cohort), Currency: c.Currency, Clients: fmt.Sprint(c.Clients),
@@ -127,16 +113,6 @@ func netMoney(c PredictedCohort) string {
 		return "–"
 	}
 	return money(decimal.NewFromFloat(c.Net), c.Currency)
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // predictedChart draws, per cohort in currency cur, two bars: realized value per client so far

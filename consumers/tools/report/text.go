@@ -41,6 +41,12 @@ func (t *textWriter) p(format string, args ...any) {
 	}
 }
 
+// heading writes a section's title line after a blank line, and flushes it.
+func (t *textWriter) heading(format string, args ...any) {
+	t.p("\n"+format+"\n", args...)
+	t.flush()
+}
+
 func (t *textWriter) flush() {
 	if t.err == nil {
 		t.err = t.tw.Flush()
@@ -64,8 +70,7 @@ func (t *textWriter) summary(d Data) {
 
 // owners writes the ten owners with the most passive income.
 func (t *textWriter) owners(d Data) {
-	t.p("\nTop owners by passive income (%s)\n", t.cur)
-	t.flush()
+	t.heading("Top owners by passive income (%s)", t.cur)
 	t.p("%-34s\tclients\tdirect value\tclients' spend elsewhere\tcommissions\t\n", "owner")
 	top := topOwners(d.Owners, t.cur, 10)
 	for _, o := range top {
@@ -80,8 +85,7 @@ func (t *textWriter) owners(d Data) {
 
 // retention writes the cohort retention triangle.
 func (t *textWriter) retention(d Data) {
-	t.p("\nRetention: %% of each cohort with a purchase in month +k\n")
-	t.flush()
+	t.heading("Retention: %% of each cohort with a purchase in month +k")
 	cohorts, maxOff := cohortAxis(d.Retention)
 	cells := map[string]RetentionCell{}
 	for _, c := range d.Retention {
@@ -111,8 +115,7 @@ func (t *textWriter) retention(d Data) {
 
 // realizedCLV writes the cumulative realized CLV per cohort client.
 func (t *textWriter) realizedCLV(d Data) {
-	t.p("\nRealized CLV per cohort client (%s, direct + indirect, cumulative)\n", t.cur)
-	t.flush()
+	t.heading("Realized CLV per cohort client (%s, direct + indirect, cumulative)", t.cur)
 	clv := map[string]CLVPoint{}
 	var clvPts []RetentionCell
 	for _, pt := range d.CLV {
@@ -144,8 +147,7 @@ func (t *textWriter) realizedCLV(d Data) {
 
 // churn writes churn, repeat purchases and LTV per month.
 func (t *textWriter) churn(d Data) {
-	t.p("\nChurn, repeat purchases, LTV (platform, AMPU and LTV in %s)\n", t.cur)
-	t.flush()
+	t.heading("Churn, repeat purchases, LTV (platform, AMPU and LTV in %s)", t.cur)
 	t.p("month\tactive at start\tchurned\tchurn\tRPR\tAMPU\tLTV\tcurrency\t\n")
 	for _, c := range sortedChurn(d.Churn) {
 		if c.Currency != t.cur && c.Currency != "" {
@@ -159,8 +161,7 @@ func (t *textWriter) churn(d Data) {
 
 // netCLV writes gross and net CLV per client and month.
 func (t *textWriter) netCLV(d Data) {
-	t.p("\nGross and net CLV per client (platform, %s; net = gross - acquisition - retention cost)\n", t.cur)
-	t.flush()
+	t.heading("Gross and net CLV per client (platform, %s; net = gross - acquisition - retention cost)", t.cur)
 	t.p("month\tgross CLV\tacquisition\tretention\tnet CLV\t\n")
 	for _, r := range netCLVRows(d.NetCLV) {
 		if r.Currency == t.cur {
@@ -172,8 +173,7 @@ func (t *textWriter) netCLV(d Data) {
 
 // crr writes the customer retention rate per month.
 func (t *textWriter) crr(d Data) {
-	t.p("\nCustomer retention rate (platform): CRR = (E - N) / S\n")
-	t.flush()
+	t.heading("Customer retention rate (platform): CRR = (E - N) / S")
 	t.p("month\tS\tE\tN\tCRR\t\n")
 	for _, r := range crrRows(d.CRR) {
 		t.p("%s\t%s\t%s\t%s\t%s\t\n", r.Month, r.Start, r.End, r.New, r.Rate)
@@ -183,13 +183,9 @@ func (t *textWriter) crr(d Data) {
 
 // satisfaction writes NPS and CSAT of the businesses with the most answers.
 func (t *textWriter) satisfaction(d Data) {
-	t.p("\nSatisfaction (businesses with the most answers)\n")
-	t.flush()
+	t.heading("Satisfaction (businesses with the most answers)")
 	t.p("%-34s\tNPS\tanswers\tCSAT\tanswers\t\n", "business")
-	for i, s := range sortedNPS(d.NPS) {
-		if i == 10 {
-			break
-		}
+	for _, s := range first(sortedNPS(d.NPS), 10) {
 		r := npsRowOf(s)
 		t.p("%-34s\t%s\t%s\t%s\t%s\t\n", truncate(r.Name, 34), r.NPS, r.Responses, r.CSAT, r.CSATResponses)
 	}
@@ -198,13 +194,9 @@ func (t *textWriter) satisfaction(d Data) {
 
 // ltvCAC writes the ten best LTV : CAC ratios.
 func (t *textWriter) ltvCAC(d Data) {
-	t.p("\nLTV : CAC (best ten)\n")
-	t.flush()
+	t.heading("LTV : CAC (best ten)")
 	t.p("%-34s\tnew clients\tCAC\tLTV\tLTV : CAC\tcurrency\t\n", "business")
-	for i, x := range sortedLTV(d.LTVCAC) {
-		if i == 10 {
-			break
-		}
+	for _, x := range first(sortedLTV(d.LTVCAC), 10) {
 		r := ltvRowOf(x)
 		t.p("%-34s\t%s\t%s\t%s\t%s\t%s\t\n", truncate(r.Name, 34), r.NewClients, r.CAC, r.LTV, r.Ratio, r.Currency)
 	}
@@ -218,8 +210,7 @@ func (t *textWriter) deadLetters(d Data) {
 	for _, x := range dlq {
 		total += x.Count
 	}
-	t.p("\nDead letters: %d\n", total)
-	t.flush()
+	t.heading("Dead letters: %d", total)
 	if len(dlq) > 0 {
 		wc, wt, wr := len("consumer"), len("topic"), len("reason")
 		for _, x := range dlq {
@@ -248,6 +239,9 @@ func cohortAxis(cells []RetentionCell) ([]time.Time, int) {
 	slices.SortFunc(cohorts, func(a, b time.Time) int { return a.Compare(b) })
 	return cohorts, maxOff
 }
+
+// first returns the first n elements of s, or all of s when it has fewer.
+func first[T any](s []T, n int) []T { return s[:min(n, len(s))] }
 
 func truncate(s string, n int) string {
 	r := []rune(s)
