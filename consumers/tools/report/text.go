@@ -183,22 +183,32 @@ func (t *textWriter) crr(d Data) {
 
 // satisfaction writes NPS and CSAT of the businesses with the most answers.
 func (t *textWriter) satisfaction(d Data) {
-	t.heading("Satisfaction (businesses with the most answers)")
-	t.p("%-34s\tNPS\tanswers\tCSAT\tanswers\t\n", "business")
-	for _, s := range first(sortedNPS(d.NPS), 10) {
-		r := npsRowOf(s)
-		t.p("%-34s\t%s\t%s\t%s\t%s\t\n", truncate(r.Name, 34), r.NPS, r.Responses, r.CSAT, r.CSATResponses)
-	}
-	t.flush()
+	rows := first(sortedNPS(d.NPS), 10)
+	t.businesses("Satisfaction (businesses with the most answers)", []string{"NPS", "answers", "CSAT", "answers"},
+		len(rows), func(i int) (string, []string) {
+			r := npsRowOf(rows[i])
+			return r.Name, []string{r.NPS, r.Responses, r.CSAT, r.CSATResponses}
+		})
 }
 
 // ltvCAC writes the ten best LTV : CAC ratios.
 func (t *textWriter) ltvCAC(d Data) {
-	t.heading("LTV : CAC (best ten)")
-	t.p("%-34s\tnew clients\tCAC\tLTV\tLTV : CAC\tcurrency\t\n", "business")
-	for _, x := range first(sortedLTV(d.LTVCAC), 10) {
-		r := ltvRowOf(x)
-		t.p("%-34s\t%s\t%s\t%s\t%s\t%s\t\n", truncate(r.Name, 34), r.NewClients, r.CAC, r.LTV, r.Ratio, r.Currency)
+	rows := first(sortedLTV(d.LTVCAC), 10)
+	t.businesses("LTV : CAC (best ten)", []string{"new clients", "CAC", "LTV", "LTV : CAC", "currency"},
+		len(rows), func(i int) (string, []string) {
+			r := ltvRowOf(rows[i])
+			return r.Name, []string{r.NewClients, r.CAC, r.LTV, r.Ratio, r.Currency}
+		})
+}
+
+// businesses writes a section of n businesses under title: a column "business" (the name,
+// truncated to 34 runes) and then columns, each row's name and cells from row.
+func (t *textWriter) businesses(title string, columns []string, n int, row func(i int) (name string, cells []string)) {
+	t.heading("%s", title)
+	t.p("%-34s\t%s\t\n", "business", strings.Join(columns, "\t"))
+	for i := range n {
+		name, cells := row(i)
+		t.p("%-34s\t%s\t\n", truncate(name, 34), strings.Join(cells, "\t"))
 	}
 	t.flush()
 }
