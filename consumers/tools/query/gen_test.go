@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 
+	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/consumers/testkit/querytest"
 	"github.com/taskole/revshare/schemas"
 )
@@ -385,41 +387,17 @@ func (w *world) load(ctx context.Context, t *testing.T, conn driver.Conn) {
 	for _, table := range tables {
 		rows := w.raw[table]
 		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
-		cols := rawColumns[table]
-		b, err := conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", table, joinCols(cols)))
-		if err != nil {
-			t.Fatalf("preparing insert into %s: %v", table, err)
-		}
-		for _, r := range rows {
-			if err := b.Append(r...); err != nil {
-				t.Fatalf("appending to %s: %v", table, err)
-			}
-		}
-		if err := b.Send(); err != nil {
-			t.Fatalf("inserting into %s: %v", table, err)
-		}
+		itest.Insert(ctx, t, conn, table, strings.Join(rawColumns[table], ", "), rows)
 	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO sector_settings (sector, activity_window_days, updated_at)")
-	if err != nil {
-		t.Fatalf("preparing insert into sector_settings: %v", err)
-	}
-	for sector, days := range w.Windows {
-		if err := b.Append(sector, uint16(days), genStart); err != nil {
-			t.Fatalf("appending to sector_settings: %v", err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		t.Fatalf("inserting sector_settings: %v", err)
-	}
+	w.loadWindows(ctx, t, conn)
 }
 
-func joinCols(cols []string) string {
-	s := ""
-	for i, c := range cols {
-		if i > 0 {
-			s += ", "
-		}
-		s += c
+// loadWindows inserts the world's sector settings (activity windows).
+func (w *world) loadWindows(ctx context.Context, t *testing.T, conn driver.Conn) {
+	t.Helper()
+	var rows [][]any
+	for sector, days := range w.Windows {
+		rows = append(rows, []any{sector, uint16(days), genStart})
 	}
-	return s
+	itest.Insert(ctx, t, conn, "sector_settings", "sector, activity_window_days, updated_at", rows)
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/taskole/revshare/consumers/runners/migrate"
@@ -64,19 +63,10 @@ var rollupAgreement = []struct{ name, rollup, raw string }{
 // recomputes every rollup to exactly the incremental result, and (4) a rebuild repairs
 // purchase facts stored twice.
 func TestRollupsRebuildEqualsIncremental(t *testing.T) {
-	addr := itest.ClickHouse(t)
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	addr, db, conn := itest.MigratedDatabase(ctx, t)
 	cfg := migrate.Config{Addr: addr, Database: db}
-	if _, err := migrate.Up(ctx, cfg, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	ch := gateHTTP(addr, db)
 
 	w := generate(20, 24, 800)
@@ -215,18 +205,7 @@ func loadInBatches(ctx context.Context, t *testing.T, conn driver.Conn, w *world
 	}
 	rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
 	insert := func(b batch) {
-		ins, err := conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", b.table, joinCols(rawColumns[b.table])))
-		if err != nil {
-			t.Fatalf("preparing insert into %s: %v", b.table, err)
-		}
-		for _, r := range b.rows {
-			if err := ins.Append(r...); err != nil {
-				t.Fatalf("appending to %s: %v", b.table, err)
-			}
-		}
-		if err := ins.Send(); err != nil {
-			t.Fatalf("inserting into %s: %v", b.table, err)
-		}
+		itest.Insert(ctx, t, conn, b.table, strings.Join(rawColumns[b.table], ", "), b.rows)
 	}
 	twice := 0
 	for _, b := range batches {
@@ -236,18 +215,7 @@ func loadInBatches(ctx context.Context, t *testing.T, conn driver.Conn, w *world
 			twice++
 		}
 	}
-	ins, err := conn.PrepareBatch(ctx, "INSERT INTO sector_settings (sector, activity_window_days, updated_at)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for sector, days := range w.Windows {
-		if err := ins.Append(sector, uint16(days), genStart); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := ins.Send(); err != nil {
-		t.Fatal(err)
-	}
+	w.loadWindows(ctx, t, conn)
 	return twice
 }
 

@@ -76,18 +76,7 @@ func TestLoadFromQueryPack(t *testing.T) {
 		}},
 	}
 	for _, r := range raw {
-		b, err := conn.PrepareBatch(ctx, "INSERT INTO "+r.table+" ("+r.cols+")")
-		if err != nil {
-			t.Fatalf("preparing insert into %s: %v", r.table, err)
-		}
-		for _, v := range r.vals {
-			if err := b.Append(v...); err != nil {
-				t.Fatalf("appending to %s: %v", r.table, err)
-			}
-		}
-		if err := b.Send(); err != nil {
-			t.Fatalf("inserting into %s: %v", r.table, err)
-		}
+		itest.Insert(ctx, t, conn, r.table, r.cols, r.vals)
 	}
 	data, err := Load(ctx, conn, Source{Until: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
