@@ -29,6 +29,23 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# stop_server NAME PIDFILE: stops the server whose pid PIDFILE holds (SIGTERM; SIGKILL when
+# it has not exited after 60s) and removes PIDFILE.
+stop_server() {
+  local name=$1 pidfile=$2
+  if pid_alive "$pidfile"; then
+    local pid
+    pid=$(cat "$pidfile")
+    log "stopping $name (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    if ! wait_for "$name-stop" 60 bash -c "! kill -0 $pid"; then
+      log "$name did not stop in 60s; killing"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pidfile"
+}
+
 # wait_for NAME SECONDS COMMAND...: polls COMMAND every half second.
 wait_for() {
   local name=$1 secs=$2; shift 2
@@ -100,19 +117,7 @@ kafka_up() {
   log "kafka up"
 }
 
-kafka_down() {
-  if pid_alive "$kafka_dir/pid"; then
-    local pid
-    pid=$(cat "$kafka_dir/pid")
-    log "stopping kafka (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    if ! wait_for kafka-stop 60 bash -c "! kill -0 $pid"; then
-      log "kafka did not stop in 60s; killing"
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$kafka_dir/pid"
-}
+kafka_down() { stop_server kafka "$kafka_dir/pid"; }
 
 # ---------------------------------------------------------------- ClickHouse
 
@@ -156,19 +161,7 @@ clickhouse_up() {
   log "clickhouse up"
 }
 
-clickhouse_down() {
-  if pid_alive "$ch_dir/pid"; then
-    local pid
-    pid=$(cat "$ch_dir/pid")
-    log "stopping clickhouse (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    if ! wait_for clickhouse-stop 60 bash -c "! kill -0 $pid"; then
-      log "clickhouse did not stop in 60s; killing"
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$ch_dir/pid"
-}
+clickhouse_down() { stop_server clickhouse "$ch_dir/pid"; }
 
 # ---------------------------------------------------------------- test tools
 
