@@ -22,23 +22,44 @@ type conns struct {
 
 func (s *conns) register(fs *flag.FlagSet) {
 	k, c := &s.kafka, &s.ch
-	fs.BoolVar(&k.TLS.Enabled, "kafka-tls", false, "connect to Kafka over TLS (implied by any --kafka-tls-* file)")
-	fs.StringVar(&k.TLS.CAFile, "kafka-tls-ca-file", "", "PEM CA certificates to verify the brokers with (default: system roots)")
-	fs.StringVar(&k.TLS.CertFile, "kafka-tls-cert-file", "", "PEM client certificate for mutual TLS (with --kafka-tls-key-file)")
-	fs.StringVar(&k.TLS.KeyFile, "kafka-tls-key-file", "", "PEM client key for mutual TLS")
-	fs.StringVar(&k.TLS.ServerName, "kafka-tls-server-name", "", "name the broker certificates are verified against (default: the host dialled)")
+	registerTLS(fs, &k.TLS, "kafka", tlsHelp{
+		on:   "connect to Kafka over TLS (implied by any --kafka-tls-* file)",
+		ca:   "PEM CA certificates to verify the brokers with (default: system roots)",
+		cert: "PEM client certificate for mutual TLS (with --kafka-tls-key-file)",
+		key:  "PEM client key for mutual TLS",
+		name: "name the broker certificates are verified against (default: the host dialled)",
+	})
 	fs.StringVar(&k.Mechanism, "kafka-sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)")
 	fs.StringVar(&k.User, "kafka-sasl-user", "", "SASL user")
-	fs.StringVar(&k.Password.Value, "kafka-sasl-password", "", "SASL password (prefer --kafka-sasl-password-file)")
-	fs.StringVar(&k.Password.File, "kafka-sasl-password-file", "", "file holding the SASL password")
-	fs.BoolVar(&c.TLS.Enabled, "clickhouse-tls", false, "connect to ClickHouse over TLS (its tcp_port_secure; implied by any --clickhouse-tls-* file)")
-	fs.StringVar(&c.TLS.CAFile, "clickhouse-tls-ca-file", "", "PEM CA certificates to verify ClickHouse with (default: system roots)")
-	fs.StringVar(&c.TLS.CertFile, "clickhouse-tls-cert-file", "", "PEM client certificate (with --clickhouse-tls-key-file)")
-	fs.StringVar(&c.TLS.KeyFile, "clickhouse-tls-key-file", "", "PEM client key")
-	fs.StringVar(&c.TLS.ServerName, "clickhouse-tls-server-name", "", "name the server certificate is verified against (default: the host dialled)")
+	registerSecret(fs, &k.Password, "kafka-sasl-password", "SASL password")
+	registerTLS(fs, &c.TLS, "clickhouse", tlsHelp{
+		on:   "connect to ClickHouse over TLS (its tcp_port_secure; implied by any --clickhouse-tls-* file)",
+		ca:   "PEM CA certificates to verify ClickHouse with (default: system roots)",
+		cert: "PEM client certificate (with --clickhouse-tls-key-file)",
+		key:  "PEM client key",
+		name: "name the server certificate is verified against (default: the host dialled)",
+	})
 	fs.StringVar(&c.User, "clickhouse-user", "", "ClickHouse user (default: the server's default user)")
-	fs.StringVar(&c.Password.Value, "clickhouse-password", "", "ClickHouse password (prefer --clickhouse-password-file)")
-	fs.StringVar(&c.Password.File, "clickhouse-password-file", "", "file holding the ClickHouse password")
+	registerSecret(fs, &c.Password, "clickhouse-password", "ClickHouse password")
+}
+
+// tlsHelp is the help of the five TLS flags of one server.
+type tlsHelp struct{ on, ca, cert, key, name string }
+
+// registerTLS registers the TLS flags --<server>-tls, --<server>-tls-ca-file, ... into t.
+func registerTLS(fs *flag.FlagSet, t *secure.TLS, server string, h tlsHelp) {
+	fs.BoolVar(&t.Enabled, server+"-tls", false, h.on)
+	fs.StringVar(&t.CAFile, server+"-tls-ca-file", "", h.ca)
+	fs.StringVar(&t.CertFile, server+"-tls-cert-file", "", h.cert)
+	fs.StringVar(&t.KeyFile, server+"-tls-key-file", "", h.key)
+	fs.StringVar(&t.ServerName, server+"-tls-server-name", "", h.name)
+}
+
+// registerSecret registers --<name> (the secret inline) and --<name>-file (a file holding it)
+// into s; what is its help ("SASL password").
+func registerSecret(fs *flag.FlagSet, s *secure.Secret, name, what string) {
+	fs.StringVar(&s.Value, name, "", what+" (prefer --"+name+"-file)")
+	fs.StringVar(&s.File, name+"-file", "", "file holding the "+what)
 }
 
 // kafkaOpts returns the seed brokers plus the TLS/SASL options: the one place every Kafka

@@ -3,8 +3,9 @@ package query_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -378,13 +379,8 @@ func pow10(exp int32) int64 {
 // no query can depend on insertion order.
 func (w *world) load(ctx context.Context, t *testing.T, conn driver.Conn) {
 	t.Helper()
-	tables := make([]string, 0, len(w.raw))
-	for table := range w.raw {
-		tables = append(tables, table)
-	}
-	sort.Strings(tables)
 	rng := rand.New(rand.NewPCG(7, 7))
-	for _, table := range tables {
+	for _, table := range slices.Sorted(maps.Keys(w.raw)) {
 		rows := w.raw[table]
 		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 		itest.Insert(ctx, t, conn, table, strings.Join(rawColumns[table], ", "), rows)

@@ -3,8 +3,9 @@ package query_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,12 +190,7 @@ func loadInBatches(ctx context.Context, t *testing.T, conn driver.Conn, w *world
 	}
 	rng := rand.New(rand.NewPCG(11, 13))
 	var batches []batch
-	tables := make([]string, 0, len(w.raw))
-	for table := range w.raw {
-		tables = append(tables, table)
-	}
-	sort.Strings(tables)
-	for _, table := range tables {
+	for _, table := range slices.Sorted(maps.Keys(w.raw)) {
 		rows := append([][]any(nil), w.raw[table]...)
 		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 		for len(rows) > 0 {

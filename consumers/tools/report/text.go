@@ -91,11 +91,7 @@ func (t *textWriter) retention(d Data) {
 	for _, c := range d.Retention {
 		cells[fmt.Sprintf("%s/%d", monthLabel(c.Cohort), c.Offset)] = c
 	}
-	t.p("cohort\tsize\t")
-	for k := 0; k <= maxOff; k++ {
-		t.p("+%d\t", k)
-	}
-	t.p("\n")
+	t.offsetHeader("cohort\tsize\t", maxOff)
 	for _, c := range cohorts {
 		key := monthLabel(c)
 		var size int64
@@ -113,6 +109,16 @@ func (t *textWriter) retention(d Data) {
 	t.flush()
 }
 
+// offsetHeader writes the header row of a cohort table: columns, then one column
+// per month offset +0 to +maxOff.
+func (t *textWriter) offsetHeader(columns string, maxOff int) {
+	t.p("%s", columns)
+	for k := 0; k <= maxOff; k++ {
+		t.p("+%d\t", k)
+	}
+	t.p("\n")
+}
+
 // realizedCLV writes the cumulative realized CLV per cohort client.
 func (t *textWriter) realizedCLV(d Data) {
 	t.heading("Realized CLV per cohort client (%s, direct + indirect, cumulative)", t.cur)
@@ -125,11 +131,7 @@ func (t *textWriter) realizedCLV(d Data) {
 		}
 	}
 	cohorts, maxOff := cohortAxis(clvPts)
-	t.p("cohort\t")
-	for k := 0; k <= maxOff; k++ {
-		t.p("+%d\t", k)
-	}
-	t.p("\n")
+	t.offsetHeader("cohort\t", maxOff)
 	for _, c := range cohorts {
 		key := monthLabel(c)
 		t.p("%s\t", key)
