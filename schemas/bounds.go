@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -58,15 +59,9 @@ func (b Bounds) WithDefaults() Bounds {
 	if b.MaxTime.IsZero() {
 		b.MaxTime = DefaultMaxTime
 	}
-	if b.MaxUnits == 0 {
-		b.MaxUnits = DefaultMaxUnits
-	}
-	if b.RatePlaces == 0 {
-		b.RatePlaces = DefaultRatePlaces
-	}
-	if b.MaxIDBytes == 0 {
-		b.MaxIDBytes = DefaultMaxIDBytes
-	}
+	b.MaxUnits = cmp.Or(b.MaxUnits, DefaultMaxUnits)
+	b.RatePlaces = cmp.Or(b.RatePlaces, DefaultRatePlaces)
+	b.MaxIDBytes = cmp.Or(b.MaxIDBytes, DefaultMaxIDBytes)
 	b.MinTime, b.MaxTime = b.MinTime.UTC(), b.MaxTime.UTC()
 	return b
 }
