@@ -206,17 +206,7 @@ func (p *Processor[S]) Ready() bool {
 // loss goes unseen): its state is dropped here, and onFetched restores it afresh.
 func (p *Processor[S]) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	p.mu.Lock()
-	var stale []int32
-	for _, ps := range assigned {
-		for _, id := range ps {
-			if p.assigned[id] {
-				delete(p.assigned, id)
-				stale = append(stale, id)
-			}
-		}
-	}
-	if len(stale) > 0 {
-		p.events = append(p.events, event[S]{drop: stale})
+	if stale := p.dropHeld(assigned); len(stale) > 0 {
 		p.log.Info("partitions assigned again without a revoke; restoring them afresh", "partitions", stale)
 	}
 	p.setOwned()
@@ -311,8 +301,15 @@ func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int
 func (p *Processor[S]) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.dropHeld(revoked)
+	p.setOwned()
+}
+
+// dropHeld forgets the partitions of parts this member holds and queues their drop; it
+// returns them. The caller holds p.mu.
+func (p *Processor[S]) dropHeld(parts map[string][]int32) []int32 {
 	var drop []int32
-	for _, ps := range revoked {
+	for _, ps := range parts {
 		for _, id := range ps {
 			if p.assigned[id] {
 				delete(p.assigned, id)
@@ -323,7 +320,7 @@ func (p *Processor[S]) onRevoked(_ context.Context, _ *kgo.Client, revoked map[s
 	if len(drop) > 0 {
 		p.events = append(p.events, event[S]{drop: drop})
 	}
-	p.setOwned()
+	return drop
 }
 
 // drain applies ownership events; a dropped partition aborts the open transaction.
