@@ -64,17 +64,7 @@ func (r *Ref) netCLV(by string, until time.Time) []Row {
 	for _, c := range r.w.Clients {
 		established[[2]string{c.Owner, day(monthOf(c.OwnedSince))}] = true
 	}
-	spendDim := func(s Spend) string {
-		switch by {
-		case "owner":
-			return s.Business
-		case "sector":
-			return r.sector(s.Business)
-		case "cohort":
-			return day(monthOf(s.At))
-		}
-		return "platform"
-	}
+	spendDim := func(s Spend) string { return r.dimAt(by, s.Business, s.At) }
 	allocs := r.retentionAllocations()
 	var out []Row
 	for _, om := range r.orderMetrics(by, until) {
