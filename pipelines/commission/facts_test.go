@@ -182,14 +182,7 @@ func judgement(h history) map[string]bookingSum {
 func TestFactsSumToJudgement(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		h := genHistory(t)
-		rates := NewRates()
-		for _, r := range h.rates {
-			rates.Apply(r)
-		}
-		e, err := New(Config{}, rates)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, rates := historyEngine(t, h)
 		_, _, wantNet := reference(h, rates, Config{}.WithDefaults().DefaultRate)
 		want := judgement(h)
 		order := deliveryOrder(t, h)

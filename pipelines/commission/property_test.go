@@ -156,14 +156,7 @@ func reference(h history, rates *Rates, def decimal.Decimal) (owner, ownerEvent 
 func TestOrderIndependence(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		h := genHistory(t)
-		rates := NewRates()
-		for _, r := range h.rates {
-			rates.Apply(r)
-		}
-		e, err := New(Config{}, rates)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, rates := historyEngine(t, h)
 		wantOwner, wantEvent, wantNet := reference(h, rates, Config{}.WithDefaults().DefaultRate)
 
 		order := deliveryOrder(t, h)
@@ -242,6 +235,19 @@ func TestOrderIndependence(t *testing.T) {
 
 // deliveryOrder interleaves h at random: each booking is a queue (lifecycle order kept),
 // enrollments are free; some enrollments are delivered twice.
+// historyEngine is an Engine of the default Config over the rates of h.
+func historyEngine(t *rapid.T, h history) (*Engine, *Rates) {
+	rates := NewRates()
+	for _, r := range h.rates {
+		rates.Apply(r)
+	}
+	e, err := New(Config{}, rates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, rates
+}
+
 func deliveryOrder(t *rapid.T, h history) []any {
 	queues := make([][]any, 0, len(h.bookings)+len(h.enrolls))
 	for _, evs := range h.bookings {
