@@ -149,14 +149,9 @@ type bookingSum struct {
 func judgement(h history) map[string]bookingSum {
 	out := map[string]bookingSum{}
 	for _, evs := range h.bookings {
-		seen := map[string]bool{}
 		var sum bookingSum
 		var id string
-		for _, ev := range evs {
-			if seen[ev.EventID] {
-				continue
-			}
-			seen[ev.EventID] = true
+		for _, ev := range distinct(evs) {
 			switch ev.Status {
 			case schemas.StatusCompleted:
 				id, sum.purchases, sum.amount, sum.completed = ev.BookingID, 1, ev.Amount, ev.OccurredAt

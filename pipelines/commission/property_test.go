@@ -113,13 +113,8 @@ func reference(h history, rates *Rates, def decimal.Decimal) (owner, ownerEvent 
 	}
 	var done []fin
 	for _, evs := range h.bookings {
-		seen := map[string]bool{}
 		var f *fin
-		for _, ev := range evs {
-			if seen[ev.EventID] {
-				continue
-			}
-			seen[ev.EventID] = true
+		for _, ev := range distinct(evs) {
 			switch ev.Status {
 			case schemas.StatusCompleted:
 				consider(ev.BusinessID, ev.EventID, ev.OccurredAt)
@@ -235,6 +230,19 @@ func TestOrderIndependence(t *testing.T) {
 
 // deliveryOrder interleaves h at random: each booking is a queue (lifecycle order kept),
 // enrollments are free; some enrollments are delivered twice.
+// distinct returns evs without the redeliveries of an event (the first of each event id kept).
+func distinct(evs []schemas.Booking) []schemas.Booking {
+	seen := map[string]bool{}
+	var out []schemas.Booking
+	for _, ev := range evs {
+		if !seen[ev.EventID] {
+			seen[ev.EventID] = true
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // historyEngine is an Engine of the default Config over the rates of h.
 func historyEngine(t *rapid.T, h history) (*Engine, *Rates) {
 	rates := NewRates()

@@ -93,6 +93,9 @@ func (r *Ref) window(c Client) time.Duration {
 
 func (r *Ref) dim(by string, c Client) string { return r.dimAt(by, c.Owner, c.OwnedSince) }
 
+// spendDim is the dimension value of by for acquisition spend s.
+func (r *Ref) spendDim(by string, s Spend) string { return r.dimAt(by, s.Business, s.At) }
+
 // dimAt is the dimension value of by for an owner business and, for cohorts, a time.
 func (r *Ref) dimAt(by, business string, at time.Time) string {
 	switch by {
@@ -318,18 +321,7 @@ func (r *Ref) lifespan(by, dim string, end time.Time) float64 {
 func (r *Ref) spendBefore(by, dim, currency string, end time.Time) decimal.Decimal {
 	spend := decimal.Zero
 	for _, s := range r.w.Spend {
-		var sd string
-		switch by {
-		case "owner":
-			sd = s.Business
-		case "sector":
-			sd = r.sector(s.Business)
-		case "cohort":
-			sd = day(monthOf(s.At))
-		default:
-			sd = "platform"
-		}
-		if sd == dim && s.Currency == currency && s.At.Before(end) {
+		if r.spendDim(by, s) == dim && s.Currency == currency && s.At.Before(end) {
 			spend = spend.Add(s.Amount)
 		}
 	}
