@@ -559,6 +559,12 @@ func (p *Processor[S]) forward(ctx context.Context, rec *kgo.Record) {
 func (p *Processor[S]) refuse(ctx context.Context, rec *kgo.Record, herr error) error {
 	p.txnRecs++
 	p.counts.in[rec.Topic]++
+	return p.deadLetter(ctx, rec, herr)
+}
+
+// deadLetter produces the dead letter of rec for herr (poison) in the open transaction; it
+// is an error when the processor has no dead-letter topic.
+func (p *Processor[S]) deadLetter(ctx context.Context, rec *kgo.Record, herr error) error {
 	if p.cfg.DLQ == "" {
 		return fmt.Errorf("processing %s/%d@%d (no dead-letter topic): %w", rec.Topic, rec.Partition, rec.Offset, herr)
 	}
@@ -590,14 +596,9 @@ func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record)
 			p.counts.handler[c]++
 		}
 	case Poison:
-		if p.cfg.DLQ == "" {
-			return fmt.Errorf("processing %s/%d@%d (no dead-letter topic): %w", rec.Topic, rec.Partition, rec.Offset, herr)
+		if err := p.deadLetter(ctx, rec, herr); err != nil {
+			return err
 		}
-		reason := Label(herr)
-		p.produce(ctx, DeadLetter(p.cfg.DLQ, p.cfg.Name, rec, herr, time.Now()))
-		p.counts.dead[[2]string{rec.Topic, reason}]++
-		p.log.Warn("dead-lettered record", "topic", rec.Topic, "partition", rec.Partition,
-			"offset", rec.Offset, "reason", reason, "error", herr)
 	case Retryable:
 		p.log.Warn("retryable error; aborting transaction", "topic", rec.Topic, "partition", rec.Partition,
 			"offset", rec.Offset, "error", herr)
