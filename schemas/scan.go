@@ -347,19 +347,12 @@ func scanNumber(b []byte, i int) (int, bool) {
 		i++
 	}
 	start := i
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	if i == start || (b[start] == '0' && i-start != 1) {
+	i, ok := digitRun(b, i)
+	if !ok || (b[start] == '0' && i-start != 1) {
 		return 0, false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		fstart := i
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-		if i == fstart {
+		if i, ok = digitRun(b, i+1); !ok {
 			return 0, false
 		}
 	}
@@ -368,15 +361,21 @@ func scanNumber(b []byte, i int) (int, bool) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		estart := i
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-		if i == estart {
+		if i, ok = digitRun(b, i); !ok {
 			return 0, false
 		}
 	}
 	return i, true
+}
+
+// digitRun skips the digits at b[i:] and returns the index after them; ok is false when
+// there are none.
+func digitRun(b []byte, i int) (int, bool) {
+	start := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return i, i > start
 }
 
 // skipValue checks the value at b[i:], nested depth deep (the top level is 1), and returns
