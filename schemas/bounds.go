@@ -190,6 +190,9 @@ type check struct {
 	err *InvalidError
 }
 
+// newCheck is a check against b with its defaults.
+func newCheck(b Bounds) check { return check{b: b.WithDefaults()} }
+
 func (c *check) id(field, s string, optional bool) {
 	if c.err == nil {
 		if r := idReason(c.b.MaxIDBytes, s, optional); r != "" {
@@ -223,8 +226,7 @@ func (c *check) result() error {
 
 // CheckEnrollment checks an enrollment's ids and time against b (a *InvalidError when out).
 func (b Bounds) CheckEnrollment(v Enrollment) error {
-	b = b.WithDefaults()
-	c := check{b: b}
+	c := newCheck(b)
 	c.id("event_id", v.EventID, false)
 	c.id("client_id", v.ClientID, false)
 	c.id("business_id", v.BusinessID, false)
@@ -235,8 +237,7 @@ func (b Bounds) CheckEnrollment(v Enrollment) error {
 
 // CheckBooking checks a booking's ids, time and amounts against b (a *InvalidError when out).
 func (b Bounds) CheckBooking(v Booking) error {
-	b = b.WithDefaults()
-	c := check{b: b}
+	c := newCheck(b)
 	c.id("event_id", v.EventID, false)
 	c.id("booking_id", v.BookingID, false)
 	c.id("client_id", v.ClientID, false)
@@ -250,14 +251,13 @@ func (b Bounds) CheckBooking(v Booking) error {
 
 // CheckBusiness checks a businesses event's ids, rate and time against b (a *InvalidError when out).
 func (b Bounds) CheckBusiness(v Business) error {
-	b = b.WithDefaults()
-	c := check{b: b}
+	c := newCheck(b)
 	c.id("event_id", v.EventID, false)
 	c.id("business_id", v.BusinessID, false)
 	c.id("name", v.Name, true) // required by the contract (the decoder); the rates do not need it
 	c.id("sector", v.Sector, true)
 	if c.err == nil {
-		if r := b.rateReason(v.ReferralRate); r != "" {
+		if r := c.b.rateReason(v.ReferralRate); r != "" {
 			c.err = fieldErr("referral_rate", codeRange, r)
 		}
 	}
