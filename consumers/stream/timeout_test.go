@@ -74,6 +74,36 @@ func awaitBrokerAbort(t *testing.T, adm *kadm.Client, txnID string) bool {
 	return true
 }
 
+// keyedInputs returns n records of topic in over keys keys (k0, k1, …), each valued
+// "<key>-<sequence number of the key>", the sequence continuing seq.
+func keyedInputs(in string, n, keys int, seq map[string]int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		k := fmt.Sprintf("k%d", i%keys)
+		seq[k]++
+		recs[i] = &kgo.Record{Topic: in, Key: []byte(k), Value: fmt.Appendf(nil, "%s-%d", k, seq[k])}
+	}
+	return recs
+}
+
+// producedInputs produces recs and returns the test's context, ended after 4 minutes or at
+// its cleanup.
+func producedInputs(t *testing.T, prod *kgo.Client, recs []*kgo.Record) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	produceInputs(ctx, t, prod, recs)
+	return ctx
+}
+
+// produceInputs produces recs synchronously, failing the test on an error.
+func produceInputs(ctx context.Context, t *testing.T, prod *kgo.Client, recs []*kgo.Record) {
+	t.Helper()
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("producing inputs: %v", err)
+	}
+}
+
 // blockedRun is a consumer (what: Run or Judge) whose handler blocks once (blocked) until the
 // broker aborted its transaction.
 type blockedRun struct {
@@ -139,18 +169,9 @@ func TestProcessorTransactionOutlivesTimeout(t *testing.T) {
 	itest.CreateTopics(t, brokers, parts, in, changelog, out)
 	prod := itest.Client(t, brokers)
 	adm := kadm.NewClient(prod)
-	recs := make([]*kgo.Record, n)
 	seq := map[string]int{}
-	for i := range recs {
-		k := fmt.Sprintf("k%d", i%keys)
-		seq[k]++
-		recs[i] = &kgo.Record{Topic: in, Key: []byte(k), Value: fmt.Appendf(nil, "%s-%d", k, seq[k])}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("producing inputs: %v", err)
-	}
+	recs := keyedInputs(in, n, keys, seq)
+	ctx := producedInputs(t, prod, recs)
 
 	group := "g-" + itest.Unique(t)
 	txnID := group + "-timeout"
@@ -209,11 +230,7 @@ func TestJudgeTransactionOutlivesTimeout(t *testing.T) {
 	for i := range recs {
 		recs[i] = &kgo.Record{Topic: in, Value: fmt.Appendf(nil, "bad-%d", i)}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("producing inputs: %v", err)
-	}
+	ctx := producedInputs(t, prod, recs)
 
 	group := "judge-" + itest.Unique(t)
 	txnID := group + "-0"
@@ -326,15 +343,7 @@ func TestProcessorFencedByTwin(t *testing.T) {
 	seq := map[string]int{}
 	produce := func(n int) {
 		t.Helper()
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			k := fmt.Sprintf("k%d", i%keys)
-			seq[k]++
-			recs[i] = &kgo.Record{Topic: in, Key: []byte(k), Value: fmt.Appendf(nil, "%s-%d", k, seq[k])}
-		}
-		if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-			t.Fatalf("producing inputs: %v", err)
-		}
+		produceInputs(ctx, t, prod, keyedInputs(in, n, keys, seq))
 	}
 	group := "g-" + itest.Unique(t)
 	start := func(inst string) (*Processor[counter], chan error, context.CancelFunc) {
