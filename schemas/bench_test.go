@@ -143,25 +143,17 @@ func equalBooking(a, b Booking) bool {
 
 var sinkBooking Booking
 
-func BenchmarkDecodeBooking(b *testing.B) {
-	b.SetBytes(int64(len(benchBooking)))
-	b.ReportAllocs()
-	defer reportCPU(b)()
-	for b.Loop() {
-		v, err := DecodeBooking(benchBooking)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sinkBooking = v
-	}
-}
+func BenchmarkDecodeBooking(b *testing.B) { benchDecodeBooking(b, DecodeBooking) }
 
-func BenchmarkDecodeBookingEncodingJSON(b *testing.B) {
+func BenchmarkDecodeBookingEncodingJSON(b *testing.B) { benchDecodeBooking(b, decodeBookingStd) }
+
+// benchDecodeBooking measures decode over benchBooking (bytes, allocations, CPU time).
+func benchDecodeBooking(b *testing.B, decode func([]byte) (Booking, error)) {
 	b.SetBytes(int64(len(benchBooking)))
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
-		v, err := decodeBookingStd(benchBooking)
+		v, err := decode(benchBooking)
 		if err != nil {
 			b.Fatal(err)
 		}

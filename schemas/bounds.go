@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -58,15 +59,9 @@ func (b Bounds) WithDefaults() Bounds {
 	if b.MaxTime.IsZero() {
 		b.MaxTime = DefaultMaxTime
 	}
-	if b.MaxUnits == 0 {
-		b.MaxUnits = DefaultMaxUnits
-	}
-	if b.RatePlaces == 0 {
-		b.RatePlaces = DefaultRatePlaces
-	}
-	if b.MaxIDBytes == 0 {
-		b.MaxIDBytes = DefaultMaxIDBytes
-	}
+	b.MaxUnits = cmp.Or(b.MaxUnits, DefaultMaxUnits)
+	b.RatePlaces = cmp.Or(b.RatePlaces, DefaultRatePlaces)
+	b.MaxIDBytes = cmp.Or(b.MaxIDBytes, DefaultMaxIDBytes)
 	b.MinTime, b.MaxTime = b.MinTime.UTC(), b.MaxTime.UTC()
 	return b
 }
@@ -195,6 +190,9 @@ type check struct {
 	err *InvalidError
 }
 
+// newCheck is a check against b with its defaults.
+func newCheck(b Bounds) check { return check{b: b.WithDefaults()} }
+
 func (c *check) id(field, s string, optional bool) {
 	if c.err == nil {
 		if r := idReason(c.b.MaxIDBytes, s, optional); r != "" {
@@ -228,8 +226,7 @@ func (c *check) result() error {
 
 // CheckEnrollment checks an enrollment's ids and time against b (a *InvalidError when out).
 func (b Bounds) CheckEnrollment(v Enrollment) error {
-	b = b.WithDefaults()
-	c := check{b: b}
+	c := newCheck(b)
 	c.id("event_id", v.EventID, false)
 	c.id("client_id", v.ClientID, false)
 	c.id("business_id", v.BusinessID, false)
@@ -240,8 +237,7 @@ func (b Bounds) CheckEnrollment(v Enrollment) error {
 
 // CheckBooking checks a booking's ids, time and amounts against b (a *InvalidError when out).
 func (b Bounds) CheckBooking(v Booking) error {
-	b = b.WithDefaults()
-	c := check{b: b}
+	c := newCheck(b)
 	c.id("event_id", v.EventID, false)
 	c.id("booking_id", v.BookingID, false)
 	c.id("client_id", v.ClientID, false)
@@ -255,14 +251,13 @@ func (b Bounds) CheckBooking(v Booking) error {
 
 // CheckBusiness checks a businesses event's ids, rate and time against b (a *InvalidError when out).
 func (b Bounds) CheckBusiness(v Business) error {
-	b = b.WithDefaults()
-	c := check{b: b}
+	c := newCheck(b)
 	c.id("event_id", v.EventID, false)
 	c.id("business_id", v.BusinessID, false)
 	c.id("name", v.Name, true) // required by the contract (the decoder); the rates do not need it
 	c.id("sector", v.Sector, true)
 	if c.err == nil {
-		if r := b.rateReason(v.ReferralRate); r != "" {
+		if r := c.b.rateReason(v.ReferralRate); r != "" {
 			c.err = fieldErr("referral_rate", codeRange, r)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 func fuzzCodec(f *testing.F, topic Topic) {
 	paths, _ := filepath.Glob(filepath.Join("testdata", string(topic), "*", "*.json"))
 	for _, p := range paths {
-		f.Add(readSampleF(f, p))
+		f.Add(readSample(f, p))
 	}
 	cd := codecs[topic]
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -37,15 +37,6 @@ func fuzzCodec(f *testing.F, topic Topic) {
 			t.Fatalf("encoding is not stable:\n%s\n%s", enc, again)
 		}
 	})
-}
-
-func readSampleF(f *testing.F, path string) []byte {
-	f.Helper()
-	b, err := readFile(path)
-	if err != nil {
-		f.Fatal(err)
-	}
-	return b
 }
 
 func FuzzDecodeEnrollment(f *testing.F)      { fuzzCodec(f, TopicEnrollments) }

@@ -60,7 +60,7 @@ func (r *reader) parse(data []byte, fs *fields) bool {
 	r.names, r.fs = fs.names, fs
 	i := skipWS(data, 0)
 	if i < len(data) && data[i] == '{' {
-		if end, ok := r.object(data, i+1, fs); ok && skipWS(data, end) == len(data) {
+		if end, ok := scanObject(data, i+1, 1, r); ok && skipWS(data, end) == len(data) {
 			return r.err == nil
 		}
 	} else if end, _, ok := skipValue(data, i, 1); ok && skipWS(data, end) == len(data) {
@@ -71,31 +71,29 @@ func (r *reader) parse(data []byte, fs *fields) bool {
 	return false
 }
 
-// object scans the members of the top-level object after its '{' and returns the index
-// after its '}'.
-func (r *reader) object(b []byte, i int, fs *fields) (int, bool) {
-	i = skipWS(b, i)
-	if i >= len(b) {
-		return 0, false
-	}
-	if b[i] == '}' {
-		return i + 1, true
+// scanObject checks the members of an object after its '{', nested depth deep (the top level
+// is 1), and returns the index after its '}'. With a reader (the top-level object) it records
+// the values of the reader's fields in r.vals; with none it only checks them.
+func scanObject(b []byte, i, depth int, r *reader) (int, bool) {
+	if i, done := opened(b, i, '}'); done {
+		return i, i > 0
 	}
 	for {
-		i = skipWS(b, i)
-		if i >= len(b) || b[i] != '"' {
+		var ok bool
+		if i, ok = key(b, i); !ok {
 			return 0, false
 		}
-		kend, kesc, ok := scanString(b, i+1)
+		kend, kesc, ok := scanString(b, i)
 		if !ok {
 			return 0, false
 		}
-		f := fs.lookup(b[i+1:kend], kesc)
-		i = skipWS(b, kend+1)
-		if i >= len(b) || b[i] != ':' {
+		f := -1
+		if r != nil {
+			f = r.fs.lookup(b[i:kend], kesc)
+		}
+		if i, ok = colon(b, kend+1); !ok {
 			return 0, false
 		}
-		i = skipWS(b, i+1)
 		var v value
 		if i < len(b) && b[i] == '"' {
 			end, esc, ok := scanString(b, i+1)
@@ -107,7 +105,7 @@ func (r *reader) object(b []byte, i int, fs *fields) (int, bool) {
 		} else {
 			start := i
 			var k kind
-			if i, k, ok = skipValue(b, i, 2); !ok {
+			if i, k, ok = skipValue(b, i, depth+1); !ok {
 				return 0, false
 			}
 			v = value{raw: b[start:i], kind: k}
@@ -118,19 +116,57 @@ func (r *reader) object(b []byte, i int, fs *fields) (int, bool) {
 			}
 			r.vals[f] = v
 		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, false
-		}
-		switch b[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, true
-		default:
-			return 0, false
+		var done bool
+		if i, done = next(b, i, '}'); done {
+			return i, i > 0
 		}
 	}
+}
+
+// opened skips the white space after the '{' or '[' at b[i-1]; done is set when the object
+// or array ends there (i after its close, or 0 when b ends first).
+func opened(b []byte, i int, close byte) (int, bool) {
+	i = skipWS(b, i)
+	if i >= len(b) {
+		return 0, true
+	}
+	if b[i] == close {
+		return i + 1, true
+	}
+	return i, false
+}
+
+// next skips the white space and the ',' after a member or element that ends at b[i-1];
+// done is set when its object or array closes instead (i after the close) or is malformed
+// (i 0).
+func next(b []byte, i int, close byte) (int, bool) {
+	i = skipWS(b, i)
+	if i < len(b) {
+		switch b[i] {
+		case ',':
+			return i + 1, false
+		case close:
+			return i + 1, true
+		}
+	}
+	return 0, true
+}
+
+// key checks that the object member at b[i:] (white space first) starts with its key's
+// opening quote and returns the index after it.
+func key(b []byte, i int) (int, bool) {
+	i = skipWS(b, i)
+	return i + 1, i < len(b) && b[i] == '"'
+}
+
+// colon checks the ':' (white space around it) after a member's key that ends at b[i-1] and
+// returns the index of its value.
+func colon(b []byte, i int) (int, bool) {
+	i = skipWS(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return 0, false
+	}
+	return skipWS(b, i+1), true
 }
 
 // fields is the field list of one event type, in contract order, with a table that finds a
@@ -311,19 +347,12 @@ func scanNumber(b []byte, i int) (int, bool) {
 		i++
 	}
 	start := i
-	for i < len(b) && isDigit(b[i]) {
-		i++
-	}
-	if i == start || (b[start] == '0' && i-start != 1) {
+	i, ok := digitRun(b, i)
+	if !ok || (b[start] == '0' && i-start != 1) {
 		return 0, false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		fstart := i
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-		if i == fstart {
+		if i, ok = digitRun(b, i+1); !ok {
 			return 0, false
 		}
 	}
@@ -332,15 +361,21 @@ func scanNumber(b []byte, i int) (int, bool) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		estart := i
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-		if i == estart {
+		if i, ok = digitRun(b, i); !ok {
 			return 0, false
 		}
 	}
 	return i, true
+}
+
+// digitRun skips the digits at b[i:] and returns the index after them; ok is false when
+// there are none.
+func digitRun(b []byte, i int) (int, bool) {
+	start := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return i, i > start
 }
 
 // skipValue checks the value at b[i:], nested depth deep (the top level is 1), and returns
@@ -351,7 +386,7 @@ func skipValue(b []byte, i, depth int) (int, kind, bool) {
 	}
 	switch b[i] {
 	case '{':
-		end, ok := skipObject(b, i+1, depth)
+		end, ok := scanObject(b, i+1, depth, nil)
 		return end, kindObject, ok
 	case '[':
 		end, ok := skipArray(b, i+1, depth)
@@ -370,71 +405,19 @@ func skipValue(b []byte, i, depth int) (int, kind, bool) {
 	return end, kindNumber, ok
 }
 
-// skipObject checks the members of an object after its '{'.
-func skipObject(b []byte, i, depth int) (int, bool) {
-	i = skipWS(b, i)
-	if i >= len(b) {
-		return 0, false
-	}
-	if b[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		i = skipWS(b, i)
-		if i >= len(b) || b[i] != '"' {
-			return 0, false
-		}
-		end, _, ok := scanString(b, i+1)
-		if !ok {
-			return 0, false
-		}
-		i = skipWS(b, end+1)
-		if i >= len(b) || b[i] != ':' {
-			return 0, false
-		}
-		if i, _, ok = skipValue(b, skipWS(b, i+1), depth+1); !ok {
-			return 0, false
-		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, false
-		}
-		switch b[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, true
-		default:
-			return 0, false
-		}
-	}
-}
-
 // skipArray checks the elements of an array after its '['.
 func skipArray(b []byte, i, depth int) (int, bool) {
-	i = skipWS(b, i)
-	if i >= len(b) {
-		return 0, false
-	}
-	if b[i] == ']' {
-		return i + 1, true
+	if i, done := opened(b, i, ']'); done {
+		return i, i > 0
 	}
 	for {
 		var ok bool
 		if i, _, ok = skipValue(b, skipWS(b, i), depth+1); !ok {
 			return 0, false
 		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, false
-		}
-		switch b[i] {
-		case ',':
-			i++
-		case ']':
-			return i + 1, true
-		default:
-			return 0, false
+		var done bool
+		if i, done = next(b, i, ']'); done {
+			return i, i > 0
 		}
 	}
 }

@@ -69,39 +69,13 @@ func TestClusterShardedMatchesSingleServer(t *testing.T) {
 	})
 	windows := map[string]int{"fitness": 30, "nutrition": 90}
 	for _, c := range []driver.Conn{one, many} {
-		b, err := c.PrepareBatch(ctx, "INSERT INTO sector_settings (sector, activity_window_days, updated_at)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for sector, days := range windows {
-			if err := b.Append(sector, uint16(days), time.Unix(0, 0).UTC()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := b.Send(); err != nil {
-			t.Fatalf("inserting sector settings: %v", err)
-		}
+		insertWindows(ctx, t, c, windows)
 	}
 
-	cfg, err := simulate.Preset("small")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := smallPreset(t)
 	cfg.Seed = 20252
-	g, err := simulate.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []simulate.Event
-	for e, ok := g.Next(); ok; e, ok = g.Next() {
-		events = append(events, clone(e))
-	}
-	start := g.Config().Start
-	end := start.AddDate(0, g.Config().Months, 0)
-	d, err := derive(events, start, end, windows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	events, g := simulated(t, cfg)
+	d, start, end := derivedRun(t, g, events, windows)
 	inputs := []schemas.Topic{topics.Enrollments, topics.Bookings, topics.Businesses, topics.Feedback,
 		topics.AcquisitionCosts, topics.RetentionCosts}
 	var names []string
@@ -150,13 +124,7 @@ func TestClusterShardedMatchesSingleServer(t *testing.T) {
 	// What Kafka holds, table by table: every input record in its table or (refused) in dlq,
 	// every committed ledger output, every ledger dead letter.
 	want := map[string]int{"referral_owners": len(owners), "commissions": comms, "dlq": ledgerDLQ}
-	tables := map[schemas.Topic]string{schemas.TopicEnrollments: "enrollments", schemas.TopicBookings: "bookings",
-		schemas.TopicBusinesses: "businesses", schemas.TopicFeedback: "feedback", schemas.TopicAcquisitionCosts: "acquisition_costs",
-		schemas.TopicRetentionCosts: "retention_costs"}
-	for def, table := range tables {
-		want[table] = d.records[def] - d.sinkRefused[def]
-		want["dlq"] += d.sinkRefused[def]
-	}
+	d.wantRawTables(want)
 	counts := func(c driver.Conn) (map[string]int, error) {
 		got := map[string]int{}
 		for table := range want {

@@ -220,6 +220,18 @@ func (d *derived) apply(res commission.Result) {
 	}
 }
 
+// wantRawTables adds to want the rows the sink must store: every input table holds the
+// topic's records less those the sink refuses, which go to dlq.
+func (d *derived) wantRawTables(want map[string]int) {
+	tables := map[schemas.Topic]string{schemas.TopicEnrollments: "enrollments", schemas.TopicBookings: "bookings",
+		schemas.TopicBusinesses: "businesses", schemas.TopicFeedback: "feedback", schemas.TopicAcquisitionCosts: "acquisition_costs",
+		schemas.TopicRetentionCosts: "retention_costs"}
+	for def, table := range tables {
+		want[table] = d.records[def] - d.sinkRefused[def]
+		want["dlq"] += d.sinkRefused[def]
+	}
+}
+
 // sec truncates t to whole seconds: the SQL compares DateTime('UTC') values.
 func sec(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 

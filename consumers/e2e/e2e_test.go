@@ -35,41 +35,15 @@ func TestPipelineMatchesReference(t *testing.T) {
 	defer cancel()
 	addr, db, conn := itest.MigratedDatabase(ctx, t)
 	windows := map[string]int{"fitness": 30, "nutrition": 90}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO sector_settings (sector, activity_window_days, updated_at)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for sector, days := range windows {
-		if err := b.Append(sector, uint16(days), time.Unix(0, 0).UTC()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		t.Fatalf("inserting sector settings: %v", err)
-	}
+	insertWindows(ctx, t, conn, windows)
 
 	// The marketplace, generated once for the reference and once for the broker (the
 	// generator is deterministic).
-	cfg, err := simulate.Preset("small")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := smallPreset(t)
 	cfg.Seed = 20251
-	g, err := simulate.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []simulate.Event
-	for e, ok := g.Next(); ok; e, ok = g.Next() {
-		events = append(events, clone(e))
-	}
+	events, g := simulated(t, cfg)
 	stats := g.Stats()
-	start := g.Config().Start
-	end := start.AddDate(0, g.Config().Months, 0)
-	d, err := derive(events, start, end, windows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, start, end := derivedRun(t, g, events, windows)
 	t.Logf("simulated %d records (%d malformed, %d duplicates): %d clients with an owner, %d purchases, %d ledger entries, %d retention costs",
 		stats.Records, stats.MalformedTotal(), stats.Duplicates, len(d.world.Clients), len(d.world.Purchases), len(d.commissions), len(d.world.Retention))
 	inputs := map[schemas.Topic]schemas.Topic{
@@ -166,13 +140,7 @@ func TestPipelineMatchesReference(t *testing.T) {
 	// The sink has caught up when every raw table holds what it must: the input records
 	// minus those it refused, and every committed output record.
 	want := map[string]int{"referral_owners": len(owners), "commissions": len(comms), "dlq": len(dlqs)}
-	tables := map[schemas.Topic]string{schemas.TopicEnrollments: "enrollments", schemas.TopicBookings: "bookings",
-		schemas.TopicBusinesses: "businesses", schemas.TopicFeedback: "feedback", schemas.TopicAcquisitionCosts: "acquisition_costs",
-		schemas.TopicRetentionCosts: "retention_costs"}
-	for def, table := range tables {
-		want[table] = d.records[def] - d.sinkRefused[def]
-		want["dlq"] += d.sinkRefused[def]
-	}
+	d.wantRawTables(want)
 	itest.WaitFor(egCtx, t, "the sink to store every record", func() (bool, string) {
 		got := map[string]int{}
 		for table := range want {
@@ -272,75 +240,49 @@ func checkReport(ctx context.Context, t *testing.T, conn driver.Conn, until time
 	p := map[string]string{"by": "platform", "until": until.Format(time.DateOnly)}
 
 	ret := run(ctx, t, conn, "retention_clients", p)
-	if len(data.Retention) != len(ret.Rows) {
-		t.Errorf("report has %d retention cells, the pack %d", len(data.Retention), len(ret.Rows))
-	}
-	cells := map[string]report.RetentionCell{}
-	for _, c := range data.Retention {
-		cells[fmt.Sprint(c.Cohort.Format(time.DateOnly), "+", c.Offset)] = c
-	}
-	for i := range ret.Rows {
-		k := fmt.Sprint(ret.date(i, "cohort"), "+", ret.int(i, "k"))
-		c, ok := cells[k]
-		if !ok || c.Size != ret.int(i, "cohort_clients") || c.Active != ret.int(i, "active_clients") {
-			t.Errorf("retention cell %s: report %+v, pack %d of %d", k, c, ret.int(i, "active_clients"), ret.int(i, "cohort_clients"))
-		}
-	}
+	reportRows(t, ret, "retention cells", data.Retention, false,
+		func(c report.RetentionCell) string { return fmt.Sprint(c.Cohort.Format(time.DateOnly), "+", c.Offset) },
+		func(i int) string { return fmt.Sprint(ret.date(i, "cohort"), "+", ret.int(i, "k")) },
+		func(k string, c report.RetentionCell, ok bool, i int) {
+			if !ok || c.Size != ret.int(i, "cohort_clients") || c.Active != ret.int(i, "active_clients") {
+				t.Errorf("retention cell %s: report %+v, pack %d of %d", k, c, ret.int(i, "active_clients"), ret.int(i, "cohort_clients"))
+			}
+		})
 
 	churn := run(ctx, t, conn, "churn_ltv", p)
-	if len(data.Churn) != len(churn.Rows) {
-		t.Errorf("report has %d churn rows, the pack %d", len(data.Churn), len(churn.Rows))
-	}
-	byMonth := map[string]report.ChurnMonth{}
-	for _, c := range data.Churn {
-		byMonth[c.Month.Format(time.DateOnly)+"/"+c.Currency] = c
-	}
-	for i := range churn.Rows {
-		k := churn.date(i, "month") + "/" + churn.str(i, "currency")
-		c := byMonth[k]
-		if c.ActiveAtStart != churn.int(i, "active_start") || c.Churned != churn.int(i, "churned") || !c.AMPU.Equal(churn.dec(i, "ampu")) {
-			t.Errorf("churn %s: report %+v, pack active %d churned %d ampu %s", k, c,
-				churn.int(i, "active_start"), churn.int(i, "churned"), churn.dec(i, "ampu"))
-		}
-	}
+	reportRows(t, churn, "churn rows", data.Churn, false,
+		func(c report.ChurnMonth) string { return monthCurrency(c.Month, c.Currency) }, churn.monthCurrency,
+		func(k string, c report.ChurnMonth, _ bool, i int) {
+			if c.ActiveAtStart != churn.int(i, "active_start") || c.Churned != churn.int(i, "churned") || !c.AMPU.Equal(churn.dec(i, "ampu")) {
+				t.Errorf("churn %s: report %+v, pack active %d churned %d ampu %s", k, c,
+					churn.int(i, "active_start"), churn.int(i, "churned"), churn.dec(i, "ampu"))
+			}
+		})
 
 	// Gross vs net CLV and CRR: the report shows the pack's platform rows as they are.
 	net := run(ctx, t, conn, "net_clv", p)
-	if len(data.NetCLV) != len(net.Rows) || len(net.Rows) == 0 {
-		t.Errorf("report has %d net CLV rows, the pack %d", len(data.NetCLV), len(net.Rows))
-	}
-	netBy := map[string]report.CLVMonth{}
-	for _, m := range data.NetCLV {
-		netBy[m.Month.Format(time.DateOnly)+"/"+m.Currency] = m
-	}
-	for i := range net.Rows {
-		k := net.date(i, "month") + "/" + net.str(i, "currency")
-		m := netBy[k]
-		gross, _ := net.get(i, "gross_clv").(float64)
-		netCLV, _ := net.get(i, "net_clv").(float64)
-		if m.Gross.InexactFloat64() != gross || m.Net.InexactFloat64() != netCLV ||
-			!m.AcquisitionPerClient.Equal(net.dec(i, "acquisition_cost_per_client")) || !m.RetentionPerClient.Equal(net.dec(i, "retention_cost_per_client")) {
-			t.Errorf("net CLV %s: report %+v, pack gross %v net %v", k, m, gross, netCLV)
-		}
-	}
+	reportRows(t, net, "net CLV rows", data.NetCLV, true,
+		func(m report.CLVMonth) string { return monthCurrency(m.Month, m.Currency) }, net.monthCurrency,
+		func(k string, m report.CLVMonth, _ bool, i int) {
+			gross, _ := net.get(i, "gross_clv").(float64)
+			netCLV, _ := net.get(i, "net_clv").(float64)
+			if m.Gross.InexactFloat64() != gross || m.Net.InexactFloat64() != netCLV ||
+				!m.AcquisitionPerClient.Equal(net.dec(i, "acquisition_cost_per_client")) || !m.RetentionPerClient.Equal(net.dec(i, "retention_cost_per_client")) {
+				t.Errorf("net CLV %s: report %+v, pack gross %v net %v", k, m, gross, netCLV)
+			}
+		})
 	crr := run(ctx, t, conn, "retention_rate", p)
-	if len(data.CRR) != len(crr.Rows) || len(crr.Rows) == 0 {
-		t.Errorf("report has %d CRR rows, the pack %d", len(data.CRR), len(crr.Rows))
-	}
-	crrBy := map[string]report.RetentionRate{}
-	for _, r := range data.CRR {
-		crrBy[r.Month.Format(time.DateOnly)] = r
-	}
-	for i := range crr.Rows {
-		k := crr.date(i, "month")
-		r := crrBy[k]
-		rate, ok := r.Rate()
-		want, wantOK := crr.get(i, "retention_rate").(float64)
-		if r.Start != crr.int(i, "active_start") || r.End != crr.int(i, "active_end") || r.New != crr.int(i, "new_active_end") ||
-			ok != wantOK || math.Abs(rate-want) > 1e-12 {
-			t.Errorf("CRR %s: report %+v (%v), pack %v", k, r, rate, crr.get(i, "retention_rate"))
-		}
-	}
+	reportRows(t, crr, "CRR rows", data.CRR, true,
+		func(r report.RetentionRate) string { return r.Month.Format(time.DateOnly) },
+		func(i int) string { return crr.date(i, "month") },
+		func(k string, r report.RetentionRate, _ bool, i int) {
+			rate, ok := r.Rate()
+			want, wantOK := crr.get(i, "retention_rate").(float64)
+			if r.Start != crr.int(i, "active_start") || r.End != crr.int(i, "active_end") || r.New != crr.int(i, "new_active_end") ||
+				ok != wantOK || math.Abs(rate-want) > 1e-12 {
+				t.Errorf("CRR %s: report %+v (%v), pack %v", k, r, rate, crr.get(i, "retention_rate"))
+			}
+		})
 
 	// Owners: the report's values are the last (cumulative) realized_clv row of each of the
 	// owner's cohorts, summed.
@@ -384,6 +326,36 @@ func checkReport(ctx context.Context, t *testing.T, conn driver.Conn, until time
 			t.Errorf("dead letters row %d: report %+v, pack %v", i, x, dl.Rows[i])
 		}
 	}
+}
+
+// reportRows checks the report's rows (keyed by key) against the rows of pack (keyed by
+// packKey): the same number (and, with nonEmpty, at least one), and check for every pack row i
+// with the report's row of its key (ok false, v zero when the report has none).
+func reportRows[T any](t *testing.T, pack *table, noun string, rows []T, nonEmpty bool, key func(T) string,
+	packKey func(i int) string, check func(k string, v T, ok bool, i int)) {
+	t.Helper()
+	if len(rows) != len(pack.Rows) || (nonEmpty && len(pack.Rows) == 0) {
+		t.Errorf("report has %d %s, the pack %d", len(rows), noun, len(pack.Rows))
+	}
+	by := map[string]T{}
+	for _, v := range rows {
+		by[key(v)] = v
+	}
+	for i := range pack.Rows {
+		k := packKey(i)
+		v, ok := by[k]
+		check(k, v, ok, i)
+	}
+}
+
+// monthCurrency is the key of a monthly row of a currency: 2025-01-01/EUR.
+func monthCurrency(month time.Time, currency string) string {
+	return month.Format(time.DateOnly) + "/" + currency
+}
+
+// monthCurrency is the monthCurrency of row i (columns month and currency).
+func (tb *table) monthCurrency(i int) string {
+	return tb.date(i, "month") + "/" + tb.str(i, "currency")
 }
 
 // table reads a query result by column name.
@@ -447,44 +419,7 @@ func (tb *table) int(i int, col string) int64 {
 // readCommitted reads every committed record of topic, up to its current end.
 func readCommitted(ctx context.Context, t *testing.T, brokers []string, topic string) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		t.Fatalf("listing end offsets of %s: %v", topic, err)
-	}
-	pending := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			pending[o.Partition] = o.Offset
-		}
-	})
-	var out []*kgo.Record
-	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for len(pending) > 0 {
-		fs := cl.PollFetches(rctx)
-		if rctx.Err() != nil {
-			t.Fatalf("reading %s: %v (pending %v)", topic, rctx.Err(), pending)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if end, ok := pending[r.Partition]; ok && r.Offset >= end-1 {
-				delete(pending, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				out = append(out, r)
-			}
-		})
-	}
-	return out
+	return itest.ReadCommitted(ctx, t, brokers, topic, itest.HighWatermark)
 }
 
 // fromConsumer reports whether the dead letter r was written by consumer (its header).

@@ -72,14 +72,14 @@ func TestFarFutureEventStored(t *testing.T) {
 	defer stop()
 	k := kadm.NewClient(itest.Client(t, brokers))
 	itest.WaitFor(egCtx, t, "the ledger", func() (bool, string) {
-		return caughtUpWritten(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
+		return itest.CaughtUpWritten(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
 	})
 	itest.WaitFor(egCtx, t, "the ledger's rates", func() (bool, string) {
-		return caughtUpWritten(egCtx, k, group+"-ledger-businesses", string(topics.Businesses))
+		return itest.CaughtUpWritten(egCtx, k, group+"-ledger-businesses", string(topics.Businesses))
 	})
 	produce(recs[2:]...)
 	itest.WaitFor(egCtx, t, "the ledger", func() (bool, string) {
-		return caughtUpWritten(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
+		return itest.CaughtUpWritten(egCtx, k, group+"-ledger", string(topics.Enrollments), string(topics.Bookings))
 	})
 
 	// Finance: the ledger booked 10.00 for B1 on b1.
@@ -105,8 +105,8 @@ func TestFarFutureEventStored(t *testing.T) {
 
 	inputs := []string{string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses), string(topics.Feedback),
 		string(topics.AcquisitionCosts), string(topics.RetentionCosts)}
-	itest.WaitFor(egCtx, t, "the sink", func() (bool, string) { return caughtUpWritten(egCtx, k, group+"-sink", inputs...) })
-	itest.WaitFor(egCtx, t, "the sink's judge", func() (bool, string) { return caughtUpWritten(egCtx, k, group+"-sink-dlq", inputs...) })
+	itest.WaitFor(egCtx, t, "the sink", func() (bool, string) { return itest.CaughtUpWritten(egCtx, k, group+"-sink", inputs...) })
+	itest.WaitFor(egCtx, t, "the sink's judge", func() (bool, string) { return itest.CaughtUpWritten(egCtx, k, group+"-sink-dlq", inputs...) })
 	// The ledger's outputs are transactional (their last offset is a commit marker the sink's
 	// group never commits past): wait for their rows instead.
 	itest.WaitFor(egCtx, t, "the ledger's outputs in ClickHouse", func() (bool, string) {
@@ -162,32 +162,4 @@ func TestFarFutureEventStored(t *testing.T) {
 	if rows != 1 || !biNet.Equal(ledgerNet) {
 		t.Errorf("realized_clv: %d rows, commissions %s; the ledger booked %s", rows, biNet, ledgerNet)
 	}
-}
-
-// caughtUpWritten is caughtUp over the partitions that hold records (a group commits nothing
-// on a partition it never read a record of).
-func caughtUpWritten(ctx context.Context, adm *kadm.Client, group string, topics ...string) (bool, string) {
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return false, err.Error()
-	}
-	committed, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
-		return false, err.Error()
-	}
-	ok, lag := true, int64(0)
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset == 0 {
-			return
-		}
-		c, found := committed.Lookup(o.Topic, o.Partition)
-		if !found || c.At < o.Offset {
-			ok = false
-			lag += o.Offset - max(c.At, 0)
-		}
-	})
-	return ok, fmt.Sprintf("lag %d", lag)
 }

@@ -46,19 +46,9 @@ type payoutRun struct {
 // period the final low watermark closed, and not late in event time, in that period's statement.
 func TestStatementsIndependentOfSpeed(t *testing.T) {
 	brokers := itest.Kafka(t)
-	cfg, err := simulate.Preset("small")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := smallPreset(t)
 	cfg.Seed, cfg.Clients, cfg.Businesses = 1313, 900, 40
-	g, err := simulate.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []simulate.Event
-	for e, ok := g.Next(); ok; e, ok = g.Next() {
-		events = append(events, clone(e))
-	}
+	events, _ := simulated(t, cfg)
 	// In event-time order, as the platform's producers would write it: the generator emits a
 	// booking's future refunds with it, which would put every partition's watermark weeks ahead
 	// of its bookings. The late events it makes on purpose (late enrollments) become on time.

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,33 +139,15 @@ func (c Config) problems() []error {
 
 func (c Config) withDefaults() (Config, error) {
 	errs := c.problems()
-	if c.TransactionalID == "" {
-		c.TransactionalID = c.Group + "-" + c.Name
-	}
-	if c.InstanceID == "" {
-		c.InstanceID = c.TransactionalID
-	}
-	if c.CommitInterval == 0 {
-		c.CommitInterval = DefaultCommitInterval
-	}
-	if c.MaxBatchRecords == 0 {
-		c.MaxBatchRecords = DefaultMaxBatchRecords
-	}
-	if c.TransactionTimeout == 0 {
-		c.TransactionTimeout = DefaultTransactionTimeout
-	}
-	if c.SessionTimeout == 0 {
-		c.SessionTimeout = DefaultSessionTimeout
-	}
-	if c.RebalanceTimeout == 0 {
-		c.RebalanceTimeout = DefaultRebalanceTimeout
-	}
-	if c.SweepEvery == 0 {
-		c.SweepEvery = DefaultSweepEvery
-	}
-	if c.MaxBufferedRecords == 0 {
-		c.MaxBufferedRecords = DefaultMaxBufferedRecords
-	}
+	c.TransactionalID = cmp.Or(c.TransactionalID, c.Group+"-"+c.Name)
+	c.InstanceID = cmp.Or(c.InstanceID, c.TransactionalID)
+	c.CommitInterval = cmp.Or(c.CommitInterval, DefaultCommitInterval)
+	c.MaxBatchRecords = cmp.Or(c.MaxBatchRecords, DefaultMaxBatchRecords)
+	c.TransactionTimeout = cmp.Or(c.TransactionTimeout, DefaultTransactionTimeout)
+	c.SessionTimeout = cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
+	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
+	c.SweepEvery = cmp.Or(c.SweepEvery, DefaultSweepEvery)
+	c.MaxBufferedRecords = cmp.Or(c.MaxBufferedRecords, DefaultMaxBufferedRecords)
 	if c.RestoreTimeout == 0 {
 		c.RestoreTimeout = 2*c.TransactionTimeout + abortCheckInterval
 	}

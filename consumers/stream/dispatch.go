@@ -60,10 +60,7 @@ func (p *Processor[S]) buffer(fetches kgo.Fetches) {
 		p.m.lag.WithLabelValues(fp.Topic, itoa32(fp.Partition)).Set(float64(max(fp.HighWatermark-last.Offset-1, 0)))
 		if !q.paused && q.len() >= p.cfg.MaxBufferedRecords {
 			q.paused = true
-			if pause == nil {
-				pause = map[string][]int32{}
-			}
-			pause[q.topic] = append(pause[q.topic], q.part)
+			pause = withPart(pause, q)
 		}
 	})
 	if pause != nil {
@@ -198,15 +195,21 @@ func (p *Processor[S]) resume(qs []*queue, all bool) {
 	for _, q := range qs {
 		if q.paused && (all || q.len() < p.cfg.MaxBufferedRecords/2) {
 			q.paused = false
-			if ps == nil {
-				ps = map[string][]int32{}
-			}
-			ps[q.topic] = append(ps[q.topic], q.part)
+			ps = withPart(ps, q)
 		}
 	}
 	if ps != nil {
 		p.sess.Client().ResumeFetchPartitions(ps)
 	}
+}
+
+// withPart adds q's partition to ps (made on first use) and returns ps.
+func withPart(ps map[string][]int32, q *queue) map[string][]int32 {
+	if ps == nil {
+		ps = map[string][]int32{}
+	}
+	ps[q.topic] = append(ps[q.topic], q.part)
+	return ps
 }
 
 // commitHook makes the transaction commit the offsets after the records it handed, and

@@ -71,11 +71,7 @@ func TestFaultEndTxnFails(t *testing.T) {
 			}
 			// Liveness: progress resumes well before the broker's transaction timeout (6s)
 			// would abort a transaction left open by the failed end or by the failed instance.
-			f.waitCommitted(5 * time.Second)
-			if err := a.stop(); err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			f.check()
+			f.finish(5*time.Second, a)
 			if injected.Load() != 1 {
 				t.Errorf("EndTxn failures injected = %d, want 1", injected.Load())
 			}
@@ -128,13 +124,7 @@ func TestFaultRebalanceDuringTransaction(t *testing.T) {
 		f.waitStable(10*time.Second, "a", "b")
 
 		f.produce(60)
-		f.waitCommitted(15 * time.Second)
-		for _, in := range []*instance{a, b} {
-			if err := in.stop(); err != nil {
-				t.Fatalf("Run %s: %v", in.name, err)
-			}
-		}
-		outs := f.check()
+		outs := f.finish(15*time.Second, a, b)
 		t.Logf("a: %v transactions committed, %v aborted", a.txns(t, "committed"), a.txns(t, "aborted"))
 		// The partition b took over had its state restored: its outputs continue a's counts
 		// (checked by f.check) and come from both instances.
@@ -182,11 +172,7 @@ func TestFaultRebalanceDuringTransaction(t *testing.T) {
 			f.produce(20)
 			time.Sleep(150 * time.Millisecond)
 		}
-		f.waitCommitted(15 * time.Second)
-		if err := a.stop(); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		f.check()
+		f.finish(15*time.Second, a)
 		if injected.Load() != 1 {
 			t.Errorf("TxnOffsetCommit failures injected = %d, want 1", injected.Load())
 		}
@@ -249,13 +235,7 @@ func TestFaultLostPartition(t *testing.T) {
 	close(hbRelease)
 
 	f.produce(30)
-	f.waitCommitted(15 * time.Second)
-	for _, in := range []*instance{a, b} {
-		if err := in.stop(); err != nil {
-			t.Fatalf("Run %s: %v", in.name, err)
-		}
-	}
-	outs := f.check()
+	outs := f.finish(15*time.Second, a, b)
 	if held.Load() == 0 {
 		t.Error("no heartbeat of a was held")
 	}

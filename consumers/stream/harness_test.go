@@ -209,23 +209,42 @@ func (in *instance) stop() error {
 // txns returns the processor's transaction count with the given result.
 func (in *instance) txns(t *testing.T, result string) float64 {
 	t.Helper()
-	mfs, err := in.reg.Gather()
+	return labelledCounter(t, in.reg, "taskole_stream_transactions_total", "result", result)
+}
+
+// labelledCounter returns the value of the counter name in reg whose label is value, or 0.
+func labelledCounter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != "taskole_stream_transactions_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == result {
+				if l.GetName() == label && l.GetValue() == value {
 					return m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
 	return 0
+}
+
+// finish waits (up to timeout) until the group has committed every input, stops every
+// instance (failing the test on an error of Run) and returns f.check's outputs.
+func (f *fixture) finish(timeout time.Duration, ins ...*instance) []output {
+	f.t.Helper()
+	f.waitCommitted(timeout)
+	for _, in := range ins {
+		if err := in.stop(); err != nil {
+			f.t.Fatalf("Run %s: %v", in.name, err)
+		}
+	}
+	return f.check()
 }
 
 // waitFor polls cond every 20ms until it holds or timeout passes.

@@ -206,17 +206,7 @@ func (p *Processor[S]) Ready() bool {
 // loss goes unseen): its state is dropped here, and onFetched restores it afresh.
 func (p *Processor[S]) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	p.mu.Lock()
-	var stale []int32
-	for _, ps := range assigned {
-		for _, id := range ps {
-			if p.assigned[id] {
-				delete(p.assigned, id)
-				stale = append(stale, id)
-			}
-		}
-	}
-	if len(stale) > 0 {
-		p.events = append(p.events, event[S]{drop: stale})
+	if stale := p.dropHeld(assigned); len(stale) > 0 {
 		p.log.Info("partitions assigned again without a revoke; restoring them afresh", "partitions", stale)
 	}
 	p.setOwned()
@@ -311,8 +301,15 @@ func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int
 func (p *Processor[S]) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.dropHeld(revoked)
+	p.setOwned()
+}
+
+// dropHeld forgets the partitions of parts this member holds and queues their drop; it
+// returns them. The caller holds p.mu.
+func (p *Processor[S]) dropHeld(parts map[string][]int32) []int32 {
 	var drop []int32
-	for _, ps := range revoked {
+	for _, ps := range parts {
 		for _, id := range ps {
 			if p.assigned[id] {
 				delete(p.assigned, id)
@@ -323,7 +320,7 @@ func (p *Processor[S]) onRevoked(_ context.Context, _ *kgo.Client, revoked map[s
 	if len(drop) > 0 {
 		p.events = append(p.events, event[S]{drop: drop})
 	}
-	p.setOwned()
+	return drop
 }
 
 // drain applies ownership events; a dropped partition aborts the open transaction.
@@ -562,6 +559,12 @@ func (p *Processor[S]) forward(ctx context.Context, rec *kgo.Record) {
 func (p *Processor[S]) refuse(ctx context.Context, rec *kgo.Record, herr error) error {
 	p.txnRecs++
 	p.counts.in[rec.Topic]++
+	return p.deadLetter(ctx, rec, herr)
+}
+
+// deadLetter produces the dead letter of rec for herr (poison) in the open transaction; it
+// is an error when the processor has no dead-letter topic.
+func (p *Processor[S]) deadLetter(ctx context.Context, rec *kgo.Record, herr error) error {
 	if p.cfg.DLQ == "" {
 		return fmt.Errorf("processing %s/%d@%d (no dead-letter topic): %w", rec.Topic, rec.Partition, rec.Offset, herr)
 	}
@@ -593,14 +596,9 @@ func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record)
 			p.counts.handler[c]++
 		}
 	case Poison:
-		if p.cfg.DLQ == "" {
-			return fmt.Errorf("processing %s/%d@%d (no dead-letter topic): %w", rec.Topic, rec.Partition, rec.Offset, herr)
+		if err := p.deadLetter(ctx, rec, herr); err != nil {
+			return err
 		}
-		reason := Label(herr)
-		p.produce(ctx, DeadLetter(p.cfg.DLQ, p.cfg.Name, rec, herr, time.Now()))
-		p.counts.dead[[2]string{rec.Topic, reason}]++
-		p.log.Warn("dead-lettered record", "topic", rec.Topic, "partition", rec.Partition,
-			"offset", rec.Offset, "reason", reason, "error", herr)
 	case Retryable:
 		p.log.Warn("retryable error; aborting transaction", "topic", rec.Topic, "partition", rec.Partition,
 			"offset", rec.Offset, "error", herr)

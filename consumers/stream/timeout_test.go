@@ -74,61 +74,86 @@ func awaitBrokerAbort(t *testing.T, adm *kadm.Client, txnID string) bool {
 	return true
 }
 
+// keyedInputs returns n records of topic in over keys keys (k0, k1, …), each valued
+// "<key>-<sequence number of the key>", the sequence continuing seq.
+func keyedInputs(in string, n, keys int, seq map[string]int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		k := fmt.Sprintf("k%d", i%keys)
+		seq[k]++
+		recs[i] = &kgo.Record{Topic: in, Key: []byte(k), Value: fmt.Appendf(nil, "%s-%d", k, seq[k])}
+	}
+	return recs
+}
+
+// producedInputs produces recs and returns the test's context, ended after 4 minutes or at
+// its cleanup.
+func producedInputs(t *testing.T, prod *kgo.Client, recs []*kgo.Record) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	produceInputs(ctx, t, prod, recs)
+	return ctx
+}
+
+// produceInputs produces recs synchronously, failing the test on an error.
+func produceInputs(ctx context.Context, t *testing.T, prod *kgo.Client, recs []*kgo.Record) {
+	t.Helper()
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("producing inputs: %v", err)
+	}
+}
+
+// blockedRun is a consumer (what: Run or Judge) whose handler blocks once (blocked) until the
+// broker aborted its transaction.
+type blockedRun struct {
+	what      string
+	exited    <-chan error
+	stop      func()
+	blocked   *atomic.Int64
+	adm       *kadm.Client
+	group, in string
+	reg       *prometheus.Registry
+	consumer  string // the producer-renewals label
+}
+
+// awaitRenewed waits until r's group has caught up on its input after the block, stops r and
+// checks that it returned no error and renewed its producer at least once.
+func awaitRenewed(ctx context.Context, t *testing.T, r blockedRun) {
+	t.Helper()
+	for done := false; !done; {
+		select {
+		case err := <-r.exited:
+			t.Fatalf("%s returned before its inputs were handled (blocked %d): %v", r.what, r.blocked.Load(), err)
+		case <-ctx.Done():
+			ok, lag := itest.CaughtUp(context.Background(), r.adm, r.group, 0, r.in)
+			t.Fatalf("inputs not handled in time (blocked %d, caught up %v, %s)", r.blocked.Load(), ok, lag)
+		case <-time.After(200 * time.Millisecond):
+			ok, _ := itest.CaughtUp(ctx, r.adm, r.group, 0, r.in)
+			done = ok && r.blocked.Load() > 0
+		}
+	}
+	r.stop()
+	if err := <-r.exited; err != nil {
+		t.Fatalf("%s: %v", r.what, err)
+	}
+	if got := counterValue(t, r.reg, "taskole_stream_producer_renewals_total", r.consumer); got < 1 {
+		t.Errorf("taskole_stream_producer_renewals_total = %v, want ≥ 1", got)
+	}
+}
+
 // counterValue returns the value of counter name in reg whose consumer label is consumer.
 func counterValue(t *testing.T, reg *prometheus.Registry, name, consumer string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "consumer" && l.GetValue() == consumer {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return labelledCounter(t, reg, name, "consumer", consumer)
 }
 
-// readAllCommitted reads topic read_committed from the start to its end offsets.
+// readAllCommitted reads topic read_committed from the start to its last stable offsets.
 func readAllCommitted(t *testing.T, brokers []string, topic string) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cl := itest.Client(t, brokers, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.KeepControlRecords())
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("listing end offsets of %s: %v", topic, err)
-	}
-	left := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			left[o.Partition] = o.Offset
-		}
-	})
-	var recs []*kgo.Record
-	for len(left) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: %v (left %v)", topic, ctx.Err(), left)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if !r.Attrs.IsControl() {
-				recs = append(recs, r)
-			}
-			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
-				delete(left, r.Partition)
-			}
-		})
-	}
-	return recs
+	return itest.ReadCommitted(ctx, t, brokers, topic, itest.LastStable)
 }
 
 // TestProcessorTransactionOutlivesTimeout blocks the handler inside an open transaction until
@@ -144,18 +169,9 @@ func TestProcessorTransactionOutlivesTimeout(t *testing.T) {
 	itest.CreateTopics(t, brokers, parts, in, changelog, out)
 	prod := itest.Client(t, brokers)
 	adm := kadm.NewClient(prod)
-	recs := make([]*kgo.Record, n)
 	seq := map[string]int{}
-	for i := range recs {
-		k := fmt.Sprintf("k%d", i%keys)
-		seq[k]++
-		recs[i] = &kgo.Record{Topic: in, Key: []byte(k), Value: fmt.Appendf(nil, "%s-%d", k, seq[k])}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("producing inputs: %v", err)
-	}
+	recs := keyedInputs(in, n, keys, seq)
+	ctx := producedInputs(t, prod, recs)
 
 	group := "g-" + itest.Unique(t)
 	txnID := group + "-timeout"
@@ -191,25 +207,8 @@ func TestProcessorTransactionOutlivesTimeout(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- p.Run(runCtx) }()
 
-	for done := false; !done; {
-		select {
-		case err := <-exited:
-			t.Fatalf("Run returned before the inputs were processed (blocked %d): %v", blocked.Load(), err)
-		case <-ctx.Done():
-			ok, lag := itest.CaughtUp(context.Background(), adm, group, 0, in)
-			t.Fatalf("inputs not processed in time (blocked %d, caught up %v, %s)", blocked.Load(), ok, lag)
-		case <-time.After(200 * time.Millisecond):
-			ok, _ := itest.CaughtUp(ctx, adm, group, 0, in)
-			done = ok && blocked.Load() > 0
-		}
-	}
-	stop()
-	if err := <-exited; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if got := counterValue(t, reg, "taskole_stream_producer_renewals_total", "timeout"); got < 1 {
-		t.Errorf("taskole_stream_producer_renewals_total = %v, want ≥ 1", got)
-	}
+	awaitRenewed(ctx, t, blockedRun{what: "Run", exited: exited, stop: stop, blocked: &blocked,
+		adm: adm, group: group, in: in, reg: reg, consumer: "timeout"})
 
 	checkExactlyOnce(t, brokers, out, changelog, seq)
 }
@@ -231,11 +230,7 @@ func TestJudgeTransactionOutlivesTimeout(t *testing.T) {
 	for i := range recs {
 		recs[i] = &kgo.Record{Topic: in, Value: fmt.Appendf(nil, "bad-%d", i)}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("producing inputs: %v", err)
-	}
+	ctx := producedInputs(t, prod, recs)
 
 	group := "judge-" + itest.Unique(t)
 	txnID := group + "-0"
@@ -267,24 +262,8 @@ func TestJudgeTransactionOutlivesTimeout(t *testing.T) {
 		})
 	}()
 
-	for done := false; !done; {
-		select {
-		case err := <-exited:
-			t.Fatalf("Judge returned before the records were judged (blocked %d): %v", blocked.Load(), err)
-		case <-ctx.Done():
-			t.Fatalf("records not judged in time (blocked %d)", blocked.Load())
-		case <-time.After(200 * time.Millisecond):
-			ok, _ := itest.CaughtUp(ctx, adm, group, 0, in)
-			done = ok && blocked.Load() > 0
-		}
-	}
-	stop()
-	if err := <-exited; err != nil {
-		t.Fatalf("Judge: %v", err)
-	}
-	if got := counterValue(t, reg, "taskole_stream_producer_renewals_total", "judge-test-judge"); got < 1 {
-		t.Errorf("taskole_stream_producer_renewals_total = %v, want ≥ 1", got)
-	}
+	awaitRenewed(ctx, t, blockedRun{what: "Judge", exited: exited, stop: stop, blocked: &blocked,
+		adm: adm, group: group, in: in, reg: reg, consumer: "judge-test-judge"})
 	per := map[int64]int{}
 	for _, r := range readAllCommitted(t, brokers, dlq) {
 		dl, err := schemas.DecodeDeadLetter(r.Value)
@@ -364,15 +343,7 @@ func TestProcessorFencedByTwin(t *testing.T) {
 	seq := map[string]int{}
 	produce := func(n int) {
 		t.Helper()
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			k := fmt.Sprintf("k%d", i%keys)
-			seq[k]++
-			recs[i] = &kgo.Record{Topic: in, Key: []byte(k), Value: fmt.Appendf(nil, "%s-%d", k, seq[k])}
-		}
-		if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-			t.Fatalf("producing inputs: %v", err)
-		}
+		produceInputs(ctx, t, prod, keyedInputs(in, n, keys, seq))
 	}
 	group := "g-" + itest.Unique(t)
 	start := func(inst string) (*Processor[counter], chan error, context.CancelFunc) {

@@ -76,20 +76,13 @@ func TestCDNOWPublishedEstimates(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("BG/NBD: %+v LL %.2f (%d iterations)", bg.Params, bg.LogLikelihood, bg.Iterations)
-	for _, c := range []struct {
-		name      string
-		got, want float64
-	}{
+	checkPublished(t, "BG/NBD", []published{
 		{"r", bg.Params.R, 0.243},
 		{"alpha", bg.Params.Alpha, 4.414},
 		{"a", bg.Params.A, 0.793},
 		{"b", bg.Params.B, 2.426},
 		{"log-likelihood", bg.LogLikelihood, -9582.4},
-	} {
-		if !sig3(c.got, c.want) {
-			t.Errorf("BG/NBD %s = %.6g, published %v", c.name, c.got, c.want)
-		}
-	}
+	})
 	gg, err := FitGammaGamma(ss)
 	if err != nil {
 		t.Fatal(err)
@@ -98,18 +91,11 @@ func TestCDNOWPublishedEstimates(t *testing.T) {
 	if gg.Clients != 946 {
 		t.Errorf("Gamma-Gamma over %d customers, published 946", gg.Clients)
 	}
-	for _, c := range []struct {
-		name      string
-		got, want float64
-	}{
+	checkPublished(t, "Gamma-Gamma", []published{
 		{"p", gg.Params.P, 6.25},
 		{"q", gg.Params.Q, 3.74},
 		{"gamma", gg.Params.Gamma, 15.44},
-	} {
-		if !sig3(c.got, c.want) {
-			t.Errorf("Gamma-Gamma %s = %.6g, published %v", c.name, c.got, c.want)
-		}
-	}
+	})
 }
 
 func TestCDNOWSpotValue(t *testing.T) {
@@ -196,5 +182,22 @@ func TestCDNOWRawToSummary(t *testing.T) {
 	}
 	if bad > 0 {
 		t.Errorf("%d of %d customers differ", bad, len(rows))
+	}
+}
+
+// published is a fitted figure and the published value it must match to three significant
+// digits.
+type published struct {
+	name      string
+	got, want float64
+}
+
+// checkPublished checks every figure of model against its published value (sig3).
+func checkPublished(t *testing.T, model string, figures []published) {
+	t.Helper()
+	for _, c := range figures {
+		if !sig3(c.got, c.want) {
+			t.Errorf("%s %s = %.6g, published %v", model, c.name, c.got, c.want)
+		}
 	}
 }

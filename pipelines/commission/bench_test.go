@@ -67,15 +67,21 @@ func ownedState(b testing.TB, e *Engine) State {
 	return s
 }
 
+// commissionPath is the setup of the BenchmarkCommissionPath variants: the engine, 4096
+// completed bookings and the owner-only state each op starts from; the timers start after it.
+func commissionPath(b *testing.B) (e *Engine, evs []schemas.Booking, base State, start time.Time, cpu0 time.Duration) {
+	e = benchEngine(b)
+	evs = benchBookings(4096)
+	base = ownedState(b, e)
+	b.ReportAllocs()
+	b.ResetTimer()
+	return e, evs, base, time.Now(), cpuTime()
+}
+
 // BenchmarkCommissionPath: a completed booking of a client owned elsewhere, through
 // Engine.Booking (accrual, commission id, stored booking). Each op starts from the owner-only state.
 func BenchmarkCommissionPath(b *testing.B) {
-	e := benchEngine(b)
-	evs := benchBookings(4096)
-	base := ownedState(b, e)
-	b.ReportAllocs()
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	e, evs, base, start, cpu0 := commissionPath(b)
 	for i := 0; i < b.N; i++ {
 		s := base
 		res, err := e.Booking(&s, evs[i%len(evs)])
@@ -88,13 +94,8 @@ func BenchmarkCommissionPath(b *testing.B) {
 
 // BenchmarkCommissionPathAppend is the allocation-lean variant: AppendBooking into a reused slice.
 func BenchmarkCommissionPathAppend(b *testing.B) {
-	e := benchEngine(b)
-	evs := benchBookings(4096)
-	base := ownedState(b, e)
 	var dst []schemas.Commission
-	b.ReportAllocs()
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	e, evs, base, start, cpu0 := commissionPath(b)
 	for i := 0; i < b.N; i++ {
 		s := base
 		res, err := e.AppendBooking(dst[:0], &s, evs[i%len(evs)])
@@ -109,15 +110,10 @@ func BenchmarkCommissionPathAppend(b *testing.B) {
 // BenchmarkCommissionPathReuse is the ledger's variant: AppendBookingFactsAsOf, reusing the
 // commission and the fact slices.
 func BenchmarkCommissionPathReuse(b *testing.B) {
-	e := benchEngine(b)
-	evs := benchBookings(4096)
-	base := ownedState(b, e)
 	var dst []schemas.Commission
 	var facts []schemas.PurchaseFact
 	asOf := time.Unix(0, math.MaxInt64)
-	b.ReportAllocs()
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	e, evs, base, start, cpu0 := commissionPath(b)
 	for i := 0; i < b.N; i++ {
 		s := base
 		res, err := e.AppendBookingFactsAsOf(dst[:0], facts[:0], &s, evs[i%len(evs)], asOf)

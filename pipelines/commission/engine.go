@@ -501,9 +501,15 @@ func (e *Engine) entry(kind schemas.CommissionKind, reason schemas.Reason, b *bo
 }
 
 func commissionID(trigger, bookingID, owner string, kind schemas.CommissionKind, reason schemas.Reason) string {
+	return digestID(trigger, bookingID, owner, string(kind), string(reason))
+}
+
+// digestID is the first 16 bytes (hex) of sha256(part ‖ 0 ‖ part ‖ 0 …): the commission_id
+// and the fact_id of the non-commission facts.
+func digestID(parts ...string) string {
 	var buf [256]byte
 	in := buf[:0]
-	for _, s := range [...]string{trigger, bookingID, owner, string(kind), string(reason)} {
+	for _, s := range parts {
 		in = append(in, s...)
 		in = append(in, 0)
 	}

@@ -1,8 +1,6 @@
 package commission
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -28,16 +26,7 @@ func FactID(kind, trigger, bookingID, commissionID string) string {
 	if kind == FactCommission {
 		return commissionID
 	}
-	var buf [256]byte
-	in := buf[:0]
-	for _, s := range [...]string{kind, trigger, bookingID, ""} {
-		in = append(in, s...)
-		in = append(in, 0)
-	}
-	sum := sha256.Sum256(in)
-	var out [32]byte
-	hex.Encode(out[:], sum[:16])
-	return string(out[:])
+	return digestID(kind, trigger, bookingID, "")
 }
 
 // add appends ledger entry c of booking b to res, with its commission delta.

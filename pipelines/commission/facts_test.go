@@ -149,14 +149,9 @@ type bookingSum struct {
 func judgement(h history) map[string]bookingSum {
 	out := map[string]bookingSum{}
 	for _, evs := range h.bookings {
-		seen := map[string]bool{}
 		var sum bookingSum
 		var id string
-		for _, ev := range evs {
-			if seen[ev.EventID] {
-				continue
-			}
-			seen[ev.EventID] = true
+		for _, ev := range distinct(evs) {
 			switch ev.Status {
 			case schemas.StatusCompleted:
 				id, sum.purchases, sum.amount, sum.completed = ev.BookingID, 1, ev.Amount, ev.OccurredAt
@@ -182,14 +177,7 @@ func judgement(h history) map[string]bookingSum {
 func TestFactsSumToJudgement(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		h := genHistory(t)
-		rates := NewRates()
-		for _, r := range h.rates {
-			rates.Apply(r)
-		}
-		e, err := New(Config{}, rates)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, rates := historyEngine(t, h)
 		_, _, wantNet := reference(h, rates, Config{}.WithDefaults().DefaultRate)
 		want := judgement(h)
 		order := deliveryOrder(t, h)

@@ -113,13 +113,8 @@ func reference(h history, rates *Rates, def decimal.Decimal) (owner, ownerEvent 
 	}
 	var done []fin
 	for _, evs := range h.bookings {
-		seen := map[string]bool{}
 		var f *fin
-		for _, ev := range evs {
-			if seen[ev.EventID] {
-				continue
-			}
-			seen[ev.EventID] = true
+		for _, ev := range distinct(evs) {
 			switch ev.Status {
 			case schemas.StatusCompleted:
 				consider(ev.BusinessID, ev.EventID, ev.OccurredAt)
@@ -156,14 +151,7 @@ func reference(h history, rates *Rates, def decimal.Decimal) (owner, ownerEvent 
 func TestOrderIndependence(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		h := genHistory(t)
-		rates := NewRates()
-		for _, r := range h.rates {
-			rates.Apply(r)
-		}
-		e, err := New(Config{}, rates)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, rates := historyEngine(t, h)
 		wantOwner, wantEvent, wantNet := reference(h, rates, Config{}.WithDefaults().DefaultRate)
 
 		order := deliveryOrder(t, h)
@@ -242,6 +230,32 @@ func TestOrderIndependence(t *testing.T) {
 
 // deliveryOrder interleaves h at random: each booking is a queue (lifecycle order kept),
 // enrollments are free; some enrollments are delivered twice.
+// distinct returns evs without the redeliveries of an event (the first of each event id kept).
+func distinct(evs []schemas.Booking) []schemas.Booking {
+	seen := map[string]bool{}
+	var out []schemas.Booking
+	for _, ev := range evs {
+		if !seen[ev.EventID] {
+			seen[ev.EventID] = true
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// historyEngine is an Engine of the default Config over the rates of h.
+func historyEngine(t *rapid.T, h history) (*Engine, *Rates) {
+	rates := NewRates()
+	for _, r := range h.rates {
+		rates.Apply(r)
+	}
+	e, err := New(Config{}, rates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, rates
+}
+
 func deliveryOrder(t *rapid.T, h history) []any {
 	queues := make([][]any, 0, len(h.bookings)+len(h.enrolls))
 	for _, evs := range h.bookings {

@@ -101,12 +101,11 @@ func (r *Reader) Uint64() uint64 {
 
 // Varint reads a zig-zag varint (binary.AppendVarint).
 func (r *Reader) Varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.Fail()
-		return 0
+	u := r.Uvarint() // binary.Varint: the zig-zag form of an unsigned varint
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	r.b = r.b[n:]
 	return v
 }
 

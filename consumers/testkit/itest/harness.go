@@ -100,6 +100,16 @@ func WaitFor(ctx context.Context, t testing.TB, what string, cond func() (bool, 
 // CaughtUp reports whether group has committed the end offset (less slack) of every
 // partition of topics, and otherwise the lag.
 func CaughtUp(ctx context.Context, adm *kadm.Client, group string, slack int64, topics ...string) (bool, string) {
+	return caughtUp(ctx, adm, group, slack, false, topics)
+}
+
+// CaughtUpWritten is CaughtUp without slack over the partitions that hold records (a group
+// commits nothing on a partition it never read a record of).
+func CaughtUpWritten(ctx context.Context, adm *kadm.Client, group string, topics ...string) (bool, string) {
+	return caughtUp(ctx, adm, group, 0, true, topics)
+}
+
+func caughtUp(ctx context.Context, adm *kadm.Client, group string, slack int64, written bool, topics []string) (bool, string) {
 	ends, err := adm.ListEndOffsets(ctx, topics...)
 	if err == nil {
 		err = ends.Error()
@@ -113,6 +123,9 @@ func CaughtUp(ctx context.Context, adm *kadm.Client, group string, slack int64, 
 	}
 	ok, lag := true, int64(0)
 	ends.Each(func(o kadm.ListedOffset) {
+		if written && o.Offset == 0 {
+			return
+		}
 		c, found := committed.Lookup(o.Topic, o.Partition)
 		if !found || c.At < o.Offset-slack {
 			ok = false

@@ -47,34 +47,42 @@ func unavailable(t testing.TB, what string, err error) {
 	t.Skip(msg)
 }
 
+// The test servers, found once per test binary.
 var (
-	kafkaOnce  sync.Once
-	kafkaAddrs []string
-	kafkaErr   error
-
-	chOnce sync.Once
-	chAddr string
-	chErr  error
+	kafkaServer = testServer("TASKOLE_KAFKA_BROKERS", func(v string) []string { return strings.Split(v, ",") },
+		startKafkaContainer, pingKafka)
+	clickHouseServer = testServer("TASKOLE_CLICKHOUSE_ADDR", func(v string) string { return v },
+		startClickHouseContainer, pingClickHouse)
 )
+
+// testServer returns a function that finds a test server the first time it is called: from
+// the environment variable env when it is set (parsed by parse), otherwise a container
+// (start); ping checks that the server answers. Later calls return the first one's result.
+func testServer[A any](env string, parse func(string) A, start func() (A, error), ping func(A) error) func() (A, error) {
+	return sync.OnceValues(func() (A, error) {
+		var addr A
+		var err error
+		if v := os.Getenv(env); v != "" {
+			addr = parse(v)
+		} else {
+			addr, err = start()
+		}
+		if err == nil {
+			err = ping(addr)
+		}
+		return addr, err
+	})
+}
 
 // Kafka returns the seed brokers of the test broker, starting a container once per test
 // binary when needed. It checks the broker answers before returning.
 func Kafka(t testing.TB) []string {
 	t.Helper()
-	kafkaOnce.Do(func() {
-		if v := os.Getenv("TASKOLE_KAFKA_BROKERS"); v != "" {
-			kafkaAddrs = strings.Split(v, ",")
-		} else {
-			kafkaAddrs, kafkaErr = startKafkaContainer()
-		}
-		if kafkaErr == nil {
-			kafkaErr = pingKafka(kafkaAddrs)
-		}
-	})
-	if kafkaErr != nil {
-		unavailable(t, "kafka", kafkaErr)
+	addrs, err := kafkaServer()
+	if err != nil {
+		unavailable(t, "kafka", err)
 	}
-	return kafkaAddrs
+	return addrs
 }
 
 func pingKafka(addrs []string) error {
@@ -92,20 +100,11 @@ func pingKafka(addrs []string) error {
 // once per test binary when needed. It checks the server answers before returning.
 func ClickHouse(t testing.TB) string {
 	t.Helper()
-	chOnce.Do(func() {
-		if v := os.Getenv("TASKOLE_CLICKHOUSE_ADDR"); v != "" {
-			chAddr = v
-		} else {
-			chAddr, chErr = startClickHouseContainer()
-		}
-		if chErr == nil {
-			chErr = pingClickHouse(chAddr)
-		}
-	})
-	if chErr != nil {
-		unavailable(t, "clickhouse", chErr)
+	addr, err := clickHouseServer()
+	if err != nil {
+		unavailable(t, "clickhouse", err)
 	}
-	return chAddr
+	return addr
 }
 
 func pingClickHouse(addr string) error {

@@ -64,17 +64,6 @@ func (r *Ref) netCLV(by string, until time.Time) []Row {
 	for _, c := range r.w.Clients {
 		established[[2]string{c.Owner, day(monthOf(c.OwnedSince))}] = true
 	}
-	spendDim := func(s Spend) string {
-		switch by {
-		case "owner":
-			return s.Business
-		case "sector":
-			return r.sector(s.Business)
-		case "cohort":
-			return day(monthOf(s.At))
-		}
-		return "platform"
-	}
 	allocs := r.retentionAllocations()
 	var out []Row
 	for _, om := range r.orderMetrics(by, until) {
@@ -84,7 +73,7 @@ func (r *Ref) netCLV(by string, until time.Time) []Row {
 		acq := decimal.Zero
 		for _, s := range r.w.Spend {
 			sm := monthOf(s.At)
-			if established[[2]string{s.Business, day(sm)}] && spendDim(s) == dim && s.Currency == cur && !sm.After(m) {
+			if established[[2]string{s.Business, day(sm)}] && r.spendDim(by, s) == dim && s.Currency == cur && !sm.After(m) {
 				acq = acq.Add(s.Amount)
 			}
 		}
@@ -128,16 +117,7 @@ func (r *Ref) costsTo(by string, m time.Time) (acquired map[string]int, acq, ret
 		if !established[[2]string{s.Business, day(sm)}] || sm.After(m) {
 			continue
 		}
-		dim := "platform"
-		switch by {
-		case "owner":
-			dim = s.Business
-		case "sector":
-			dim = r.sector(s.Business)
-		case "cohort":
-			dim = day(sm)
-		}
-		k := [2]string{dim, s.Currency}
+		k := [2]string{r.spendDim(by, s), s.Currency}
 		acq[k] = acq[k].Add(s.Amount)
 	}
 	for _, a := range r.retentionAllocations() {

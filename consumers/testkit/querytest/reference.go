@@ -39,31 +39,23 @@ func asStored(t time.Time) time.Time {
 // reference buckets events after the ceiling where the SQL does (in the month 2105-12).
 func storedWorld(w *World) *World {
 	c := *w
-	c.Clients = slices.Clone(w.Clients)
-	for i := range c.Clients {
-		c.Clients[i].OwnedSince = asStored(c.Clients[i].OwnedSince)
-	}
-	c.Purchases = slices.Clone(w.Purchases)
-	for i := range c.Purchases {
-		c.Purchases[i].At = asStored(c.Purchases[i].At)
-	}
-	c.Enrollments = slices.Clone(w.Enrollments)
-	for i := range c.Enrollments {
-		c.Enrollments[i].At = asStored(c.Enrollments[i].At)
-	}
-	c.Feedback = slices.Clone(w.Feedback)
-	for i := range c.Feedback {
-		c.Feedback[i].At = asStored(c.Feedback[i].At)
-	}
-	c.Spend = slices.Clone(w.Spend)
-	for i := range c.Spend {
-		c.Spend[i].At = asStored(c.Spend[i].At)
-	}
-	c.Retention = slices.Clone(w.Retention)
-	for i := range c.Retention {
-		c.Retention[i].At = asStored(c.Retention[i].At)
-	}
+	c.Clients = storedTimes(w.Clients, func(v *Client) *time.Time { return &v.OwnedSince })
+	c.Purchases = storedTimes(w.Purchases, func(v *Purchase) *time.Time { return &v.At })
+	c.Enrollments = storedTimes(w.Enrollments, func(v *Enrollment) *time.Time { return &v.At })
+	c.Feedback = storedTimes(w.Feedback, func(v *Feedback) *time.Time { return &v.At })
+	c.Spend = storedTimes(w.Spend, func(v *Spend) *time.Time { return &v.At })
+	c.Retention = storedTimes(w.Retention, func(v *RetentionSpend) *time.Time { return &v.At })
 	return &c
+}
+
+// storedTimes returns a copy of s with the time at(v) of every element as stored (asStored).
+func storedTimes[T any](s []T, at func(*T) *time.Time) []T {
+	s = slices.Clone(s)
+	for i := range s {
+		t := at(&s[i])
+		*t = asStored(*t)
+	}
+	return s
 }
 
 // NewRef indexes w (its times as stored, storedWorld); w must not change afterwards.
@@ -99,14 +91,20 @@ func (r *Ref) window(c Client) time.Duration {
 	return time.Duration(d) * 24 * time.Hour
 }
 
-func (r *Ref) dim(by string, c Client) string {
+func (r *Ref) dim(by string, c Client) string { return r.dimAt(by, c.Owner, c.OwnedSince) }
+
+// spendDim is the dimension value of by for acquisition spend s.
+func (r *Ref) spendDim(by string, s Spend) string { return r.dimAt(by, s.Business, s.At) }
+
+// dimAt is the dimension value of by for an owner business and, for cohorts, a time.
+func (r *Ref) dimAt(by, business string, at time.Time) string {
 	switch by {
 	case "owner":
-		return c.Owner
+		return business
 	case "sector":
-		return r.sector(c.Owner)
+		return r.sector(business)
 	case "cohort":
-		return day(monthOf(c.OwnedSince))
+		return day(monthOf(at))
 	}
 	return "platform"
 }
@@ -323,18 +321,7 @@ func (r *Ref) lifespan(by, dim string, end time.Time) float64 {
 func (r *Ref) spendBefore(by, dim, currency string, end time.Time) decimal.Decimal {
 	spend := decimal.Zero
 	for _, s := range r.w.Spend {
-		var sd string
-		switch by {
-		case "owner":
-			sd = s.Business
-		case "sector":
-			sd = r.sector(s.Business)
-		case "cohort":
-			sd = day(monthOf(s.At))
-		default:
-			sd = "platform"
-		}
-		if sd == dim && s.Currency == currency && s.At.Before(end) {
+		if r.spendDim(by, s) == dim && s.Currency == currency && s.At.Before(end) {
 			spend = spend.Add(s.Amount)
 		}
 	}
