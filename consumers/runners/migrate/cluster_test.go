@@ -3,47 +3,34 @@ package migrate
 import (
 	"strings"
 	"testing"
+
+	"github.com/taskole/revshare/consumers/testkit/tabletest"
 )
 
 func TestOnCluster(t *testing.T) {
-	tests := []struct {
-		name, in, want, wantErr string
-	}{
+	tests := []rewriteCase{
 		{name: "replacing without args",
 			in:   "CREATE TABLE IF NOT EXISTS bookings\n(\n    a String\n)\nENGINE = ReplacingMergeTree\nORDER BY a",
-			want: "CREATE TABLE IF NOT EXISTS db.bookings ON CLUSTER c\n(\n    a String\n)\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/bookings', '{replica}')\nORDER BY a"},
+			want: []string{"CREATE TABLE IF NOT EXISTS db.bookings ON CLUSTER c\n(\n    a String\n)\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/bookings', '{replica}')\nORDER BY a"}},
 		{name: "replacing with version column",
 			in:   "CREATE TABLE IF NOT EXISTS sink_progress (o UInt64) ENGINE = ReplacingMergeTree(offset) ORDER BY o",
-			want: "CREATE TABLE IF NOT EXISTS db.sink_progress ON CLUSTER c (o UInt64) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/sink_progress', '{replica}', offset) ORDER BY o"},
+			want: []string{"CREATE TABLE IF NOT EXISTS db.sink_progress ON CLUSTER c (o UInt64) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/sink_progress', '{replica}', offset) ORDER BY o"}},
 		{name: "aggregating with empty parentheses, leading comment",
 			in:   "-- rollup\nCREATE TABLE IF NOT EXISTS feedback_monthly (x UInt8) ENGINE = AggregatingMergeTree() ORDER BY x",
-			want: "-- rollup\nCREATE TABLE IF NOT EXISTS db.feedback_monthly ON CLUSTER c (x UInt8) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/db/feedback_monthly', '{replica}') ORDER BY x"},
+			want: []string{"-- rollup\nCREATE TABLE IF NOT EXISTS db.feedback_monthly ON CLUSTER c (x UInt8) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/db/feedback_monthly', '{replica}') ORDER BY x"}},
 		{name: "plain mergetree, qualified name",
 			in:   "CREATE TABLE other.t (v UInt32) ENGINE = MergeTree ORDER BY v",
-			want: "CREATE TABLE other.t ON CLUSTER c (v UInt32) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/other/t', '{replica}') ORDER BY v"},
-		{name: "database", in: "CREATE DATABASE IF NOT EXISTS db", want: "CREATE DATABASE IF NOT EXISTS db ON CLUSTER c"},
-		{name: "drop", in: "DROP TABLE IF EXISTS purchases", want: "DROP TABLE IF EXISTS db.purchases ON CLUSTER c"},
-		{name: "alter", in: "ALTER TABLE bookings ADD COLUMN x UInt8", want: "ALTER TABLE db.bookings ON CLUSTER c ADD COLUMN x UInt8"},
-		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: "INSERT INTO feedback_monthly SELECT 1"},
+			want: []string{"CREATE TABLE other.t ON CLUSTER c (v UInt32) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/other/t', '{replica}') ORDER BY v"}},
+		{name: "database", in: "CREATE DATABASE IF NOT EXISTS db", want: []string{"CREATE DATABASE IF NOT EXISTS db ON CLUSTER c"}},
+		{name: "drop", in: "DROP TABLE IF EXISTS purchases", want: []string{"DROP TABLE IF EXISTS db.purchases ON CLUSTER c"}},
+		{name: "alter", in: "ALTER TABLE bookings ADD COLUMN x UInt8", want: []string{"ALTER TABLE db.bookings ON CLUSTER c ADD COLUMN x UInt8"}},
+		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: []string{"INSERT INTO feedback_monthly SELECT 1"}},
 		{name: "rename refused", in: "RENAME TABLE a TO b", wantErr: "not supported"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := OnCluster(tt.in, "c", "db")
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
-			}
-		})
-	}
+	checkRewrites(t, tests, func(in string) ([]ShardedStatement, error) {
+		sql, err := OnCluster(in, "c", "db")
+		return []ShardedStatement{{SQL: sql}}, err
+	})
 	for _, v := range []string{"CREATE VIEW IF NOT EXISTS v AS SELECT 1", "-- x\nCREATE MATERIALIZED VIEW IF NOT EXISTS m TO t AS SELECT 1"} {
 		if !isView(v) {
 			t.Errorf("isView(%q) = false", v)
@@ -55,11 +42,7 @@ func TestOnCluster(t *testing.T) {
 }
 
 func TestOnShardedCluster(t *testing.T) {
-	tests := []struct {
-		name, in string
-		want     []string
-		wantErr  string
-	}{
+	tests := []rewriteCase{
 		{name: "raw table: local replicated + distributed by kafka partition",
 			in: "CREATE TABLE IF NOT EXISTS bookings\n(\n    a String,\n    _topic String,\n    _partition UInt32,\n    _offset UInt64\n)\nENGINE = ReplacingMergeTree\nORDER BY (_topic, _partition, _offset)",
 			want: []string{
@@ -85,17 +68,26 @@ func TestOnShardedCluster(t *testing.T) {
 		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: []string{"INSERT INTO feedback_monthly SELECT 1"}},
 		{name: "database", in: "CREATE DATABASE IF NOT EXISTS db", want: []string{"CREATE DATABASE IF NOT EXISTS db ON CLUSTER c"}},
 	}
+	checkRewrites(t, tests, func(in string) ([]ShardedStatement, error) { return OnShardedCluster(in, "c", "db") })
+}
+
+// rewriteCase is a statement and what a cluster rewrite makes of it: its statements, or an
+// error containing wantErr.
+type rewriteCase struct {
+	name, in string
+	want     []string
+	wantErr  string
+}
+
+// checkRewrites runs rewrite over tests; a statement for every host is shown as
+// "every host: <SQL>".
+func checkRewrites(t *testing.T, tests []rewriteCase, rewrite func(in string) ([]ShardedStatement, error)) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := OnShardedCluster(tt.in, "c", "db")
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			got, err := rewrite(tt.in)
+			if tabletest.Err(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var gots []string
 			for _, g := range got {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/testkit/tabletest"
 	"github.com/taskole/revshare/sql/migrations"
 )
 
@@ -46,14 +47,8 @@ func TestLoadSuperseded(t *testing.T) {
 				fsys[migrate.SupersededFile] = &fstest.MapFile{Data: []byte(tt.table)}
 			}
 			ms, err := migrate.Load(fsys)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Load error = %v, want %q", err, tt.wantErr)
-				}
+			if tabletest.Err(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if strings.Join(ms[0].Superseded, ",") != strings.Join(tt.want, ",") {
 				t.Fatalf("Superseded = %v, want %v", ms[0].Superseded, tt.want)
