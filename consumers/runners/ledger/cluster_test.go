@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
 )
@@ -47,11 +46,7 @@ func TestClusterLeaderKill(t *testing.T) {
 
 func leaderOf(t *testing.T, brokers []string, topic string, partition int32) int32 {
 	t.Helper()
-	c, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := itest.Client(t, brokers)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, err := kadm.NewClient(c).ListTopics(ctx, topic)

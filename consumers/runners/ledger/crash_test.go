@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,36 +46,9 @@ func taskoleBinary(t *testing.T) string {
 	return binPath
 }
 
-// instance is one `taskole ledger` subprocess. Exactly one goroutine calls cmd.Wait (started
-// with the process); everything else waits on done. Two concurrent Waits on one exec.Cmd race
-// for the single result of its output-copying goroutine, and the loser blocks forever — with
-// or without WaitDelay — which once hung TestLedgerBrokerRestart's cleanup.
-type instance struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{} // closed when the process has exited and its output is copied
-	err  error         // Wait's result, once done is closed
-}
-
-// syncBuffer is the subprocess's output: written by exec's copying goroutine, read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name string, extra ...string) *instance {
+// startLedger starts instance name of `taskole ledger` in group (itest.Proc: one Wait, the
+// output kept, killed when the test ends).
+func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name string, extra ...string) *itest.Proc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"ledger",
 		"--kafka-brokers", strings.Join(brokers, ","),
@@ -91,17 +63,10 @@ func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name
 		"--metrics-addr", "",
 		"--log-level", "warn",
 	}, extra...)...)
-	out := new(syncBuffer)
-	cmd.Stdout, cmd.Stderr = out, out
 	// The ledger has no children, so its output pipe closes when it exits; this only bounds
 	// the copy should anything else ever hold the pipe.
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting ledger %s: %v", name, err)
-	}
-	in := &instance{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { in.err = cmd.Wait(); close(in.done) }()
-	return in
+	return itest.StartProc(t, cmd)
 }
 
 // ledgers starts the `taskole ledger` processes of one group under one prefix, and when the
@@ -112,7 +77,7 @@ type ledgers struct {
 	bin           string
 	brokers       []string
 	prefix, group string
-	started       []*instance
+	started       []*itest.Proc
 	names         []string
 }
 
@@ -121,9 +86,9 @@ func newLedgers(t *testing.T, brokers []string, topics schemas.Topics, group str
 	l := &ledgers{t: t, bin: taskoleBinary(t), brokers: brokers, prefix: topics.Prefix, group: group}
 	t.Cleanup(func() {
 		for i, in := range l.started {
-			in.kill()
+			in.Kill()
 			if t.Failed() {
-				t.Logf("instance %s output:\n%s", l.names[i], in.out)
+				t.Logf("instance %s output:\n%s", l.names[i], in.Output())
 			}
 		}
 	})
@@ -131,18 +96,12 @@ func newLedgers(t *testing.T, brokers []string, topics schemas.Topics, group str
 }
 
 // start starts instance name with the extra flags.
-func (l *ledgers) start(name string, extra ...string) *instance {
+func (l *ledgers) start(name string, extra ...string) *itest.Proc {
 	l.t.Helper()
 	in := startLedger(l.t, l.bin, l.brokers, l.prefix, l.group, name, extra...)
 	l.started = append(l.started, in)
 	l.names = append(l.names, name)
 	return in
-}
-
-// kill SIGKILLs the instance: no graceful shutdown, an open transaction stays open.
-func (in *instance) kill() {
-	_ = in.cmd.Process.Kill()
-	<-in.done
 }
 
 // reference runs the pure rules over the inputs in phase order: the ledger an uninterrupted,
@@ -251,7 +210,7 @@ func TestLedgerCrash(t *testing.T) {
 		for k := 0; k < 2; k++ {
 			lag := killPoint(t, brokers, fullGroup, inputs...)
 			t.Logf("phase %d: SIGKILL instance a with %d records left", i, lag)
-			a.kill()
+			a.Kill() // no graceful shutdown: an open transaction stays open
 			a = procs.start("a")
 			if i == 1 && k == 0 {
 				procs.start("b")

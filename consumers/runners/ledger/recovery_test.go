@@ -1,10 +1,7 @@
 package ledger
 
 import (
-	"errors"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,23 +12,11 @@ import (
 	"github.com/taskole/revshare/schemas"
 )
 
-// stop sends SIGTERM and waits; a graceful stop must exit 0.
-func (in *instance) stop(t *testing.T, name string) {
+// stop sends SIGTERM to instance name and waits; a graceful stop must exit 0.
+func stop(t *testing.T, p *itest.Proc, name string) {
 	t.Helper()
-	_ = in.cmd.Process.Signal(syscall.SIGTERM)
-	<-in.done
-	if in.err != nil {
-		t.Errorf("instance %s: graceful stop: %v\n%s", name, in.err, in.out)
-	}
-}
-
-// exited reports whether the process has ended, and how, without blocking.
-func (in *instance) exited() (bool, error) {
-	select {
-	case <-in.done:
-		return true, in.err
-	default:
-		return false, nil
+	if _, exited, err := p.Terminate(itest.ShutdownLimit); !exited || err != nil {
+		t.Errorf("instance %s: graceful stop: exited %v, %v\n%s", name, exited, err, p.Output())
 	}
 }
 
@@ -97,7 +82,7 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 	wantNet, wantIDs := reference(t, phases)
 
 	ledgers := newLedgers(t, brokers, topics, group)
-	procs := map[string]*instance{}
+	procs := map[string]*itest.Proc{}
 	procs["a"] = ledgers.start("a")
 	waitTopic(t, brokers, string(topics.Bookings))
 	produce(t, brokers, topics, phases[0])
@@ -109,11 +94,11 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 		func() {
 			lag := killPoint(t, brokers, fullGroup, inputs...)
 			t.Logf("SIGKILL instance c with %d records left", lag)
-			procs["c"].kill()
+			procs["c"].Kill()
 			procs["c"] = nil
 		},
 		func() {
-			procs["b"].stop(t, "b")
+			stop(t, procs["b"], "b")
 			procs["b"] = nil
 		},
 	}
@@ -158,23 +143,11 @@ func TestLedgerBrokerRestart(t *testing.T) {
 	produce(t, brokers, topics, phases[1])
 	// At once: the ledger is still working through phase 1 (a transaction open, most likely).
 	t.Logf("kill -9 of the broker with %d records left", lagOf(t, brokers, fullGroup, inputs...))
-	br.Kill()
-	time.Sleep(20 * time.Second)
-	br.Start()
-	if done, err := a.exited(); done {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(a.out.String(), "taskole ledger:") {
-			t.Fatalf("ledger exited during the broker outage without a non-zero exit and a message (%v):\n%s", err, a.out)
-		}
-		t.Logf("ledger exited with %v; restarting it as a supervisor would", err)
-		a = ledgers.start("a", "--log-level", "info")
-	} else {
-		t.Logf("ledger kept running through the broker outage")
-	}
+	a = itest.BrokerOutage(t, br, a, "ledger", func() *itest.Proc { return ledgers.start("a", "--log-level", "info") })
 	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
 	produce(t, brokers, topics, phases[2])
 	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
 	checkLedger(t, brokers, topics, wantNet, wantIDs)
 	// The last phase again (the ledger dedupes it; nothing is checked after this).
-	a.terminateWithBrokerDown(t, br, func() { produce(t, brokers, topics, phases[2]) })
+	itest.StopWithBrokerDown(t, br, a, "ledger", func() { produce(t, brokers, topics, phases[2]) })
 }
