@@ -8,29 +8,26 @@ import (
 )
 
 func TestOnCluster(t *testing.T) {
-	tests := []rewriteCase{
+	tests := []rewriteCase[string]{
 		{name: "replacing without args",
 			in:   "CREATE TABLE IF NOT EXISTS bookings\n(\n    a String\n)\nENGINE = ReplacingMergeTree\nORDER BY a",
-			want: []string{"CREATE TABLE IF NOT EXISTS db.bookings ON CLUSTER c\n(\n    a String\n)\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/bookings', '{replica}')\nORDER BY a"}},
+			want: "CREATE TABLE IF NOT EXISTS db.bookings ON CLUSTER c\n(\n    a String\n)\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/bookings', '{replica}')\nORDER BY a"},
 		{name: "replacing with version column",
 			in:   "CREATE TABLE IF NOT EXISTS sink_progress (o UInt64) ENGINE = ReplacingMergeTree(offset) ORDER BY o",
-			want: []string{"CREATE TABLE IF NOT EXISTS db.sink_progress ON CLUSTER c (o UInt64) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/sink_progress', '{replica}', offset) ORDER BY o"}},
+			want: "CREATE TABLE IF NOT EXISTS db.sink_progress ON CLUSTER c (o UInt64) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/sink_progress', '{replica}', offset) ORDER BY o"},
 		{name: "aggregating with empty parentheses, leading comment",
 			in:   "-- rollup\nCREATE TABLE IF NOT EXISTS feedback_monthly (x UInt8) ENGINE = AggregatingMergeTree() ORDER BY x",
-			want: []string{"-- rollup\nCREATE TABLE IF NOT EXISTS db.feedback_monthly ON CLUSTER c (x UInt8) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/db/feedback_monthly', '{replica}') ORDER BY x"}},
+			want: "-- rollup\nCREATE TABLE IF NOT EXISTS db.feedback_monthly ON CLUSTER c (x UInt8) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/db/feedback_monthly', '{replica}') ORDER BY x"},
 		{name: "plain mergetree, qualified name",
 			in:   "CREATE TABLE other.t (v UInt32) ENGINE = MergeTree ORDER BY v",
-			want: []string{"CREATE TABLE other.t ON CLUSTER c (v UInt32) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/other/t', '{replica}') ORDER BY v"}},
-		{name: "database", in: "CREATE DATABASE IF NOT EXISTS db", want: []string{"CREATE DATABASE IF NOT EXISTS db ON CLUSTER c"}},
-		{name: "drop", in: "DROP TABLE IF EXISTS purchases", want: []string{"DROP TABLE IF EXISTS db.purchases ON CLUSTER c"}},
-		{name: "alter", in: "ALTER TABLE bookings ADD COLUMN x UInt8", want: []string{"ALTER TABLE db.bookings ON CLUSTER c ADD COLUMN x UInt8"}},
-		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: []string{"INSERT INTO feedback_monthly SELECT 1"}},
+			want: "CREATE TABLE other.t ON CLUSTER c (v UInt32) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/other/t', '{replica}') ORDER BY v"},
+		{name: "database", in: "CREATE DATABASE IF NOT EXISTS db", want: "CREATE DATABASE IF NOT EXISTS db ON CLUSTER c"},
+		{name: "drop", in: "DROP TABLE IF EXISTS purchases", want: "DROP TABLE IF EXISTS db.purchases ON CLUSTER c"},
+		{name: "alter", in: "ALTER TABLE bookings ADD COLUMN x UInt8", want: "ALTER TABLE db.bookings ON CLUSTER c ADD COLUMN x UInt8"},
+		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: "INSERT INTO feedback_monthly SELECT 1"},
 		{name: "rename refused", in: "RENAME TABLE a TO b", wantErr: "not supported"},
 	}
-	checkRewrites(t, tests, func(in string) ([]ShardedStatement, error) {
-		sql, err := OnCluster(in, "c", "db")
-		return []ShardedStatement{{SQL: sql}}, err
-	})
+	checkRewrites(t, tests, func(in string) (string, error) { return OnCluster(in, "c", "db") }, func(s string) string { return s })
 	for _, v := range []string{"CREATE VIEW IF NOT EXISTS v AS SELECT 1", "-- x\nCREATE MATERIALIZED VIEW IF NOT EXISTS m TO t AS SELECT 1"} {
 		if !isView(v) {
 			t.Errorf("isView(%q) = false", v)
@@ -42,7 +39,7 @@ func TestOnCluster(t *testing.T) {
 }
 
 func TestOnShardedCluster(t *testing.T) {
-	tests := []rewriteCase{
+	tests := []rewriteCase[[]string]{
 		{name: "raw table: local replicated + distributed by kafka partition",
 			in: "CREATE TABLE IF NOT EXISTS bookings\n(\n    a String,\n    _topic String,\n    _partition UInt32,\n    _offset UInt64\n)\nENGINE = ReplacingMergeTree\nORDER BY (_topic, _partition, _offset)",
 			want: []string{
@@ -68,20 +65,31 @@ func TestOnShardedCluster(t *testing.T) {
 		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: []string{"INSERT INTO feedback_monthly SELECT 1"}},
 		{name: "database", in: "CREATE DATABASE IF NOT EXISTS db", want: []string{"CREATE DATABASE IF NOT EXISTS db ON CLUSTER c"}},
 	}
-	checkRewrites(t, tests, func(in string) ([]ShardedStatement, error) { return OnShardedCluster(in, "c", "db") })
+	sharded := func(in string) ([]string, error) {
+		got, err := OnShardedCluster(in, "c", "db")
+		var out []string
+		for _, g := range got {
+			if g.EveryHost {
+				g.SQL = "every host: " + g.SQL
+			}
+			out = append(out, g.SQL)
+		}
+		return out, err
+	}
+	checkRewrites(t, tests, sharded, func(s []string) string { return strings.Join(s, "\n;\n") })
 }
 
-// rewriteCase is a statement and what a cluster rewrite makes of it: its statements, or an
-// error containing wantErr.
-type rewriteCase struct {
+// rewriteCase is a statement and what a cluster rewrite makes of it (want), or an error
+// containing wantErr.
+type rewriteCase[W any] struct {
 	name, in string
-	want     []string
+	want     W
 	wantErr  string
 }
 
-// checkRewrites runs rewrite over tests; a statement for every host is shown as
-// "every host: <SQL>".
-func checkRewrites(t *testing.T, tests []rewriteCase, rewrite func(in string) ([]ShardedStatement, error)) {
+// checkRewrites runs rewrite over tests and compares what it makes with want, both as show
+// renders them.
+func checkRewrites[W any](t *testing.T, tests []rewriteCase[W], rewrite func(in string) (W, error), show func(W) string) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,15 +97,8 @@ func checkRewrites(t *testing.T, tests []rewriteCase, rewrite func(in string) ([
 			if tabletest.Err(t, err, tt.wantErr) {
 				return
 			}
-			var gots []string
-			for _, g := range got {
-				if g.EveryHost {
-					g.SQL = "every host: " + g.SQL
-				}
-				gots = append(gots, g.SQL)
-			}
-			if strings.Join(gots, "\n;\n") != strings.Join(tt.want, "\n;\n") {
-				t.Errorf("got\n%s\nwant\n%s", strings.Join(gots, "\n;\n"), strings.Join(tt.want, "\n;\n"))
+			if g, w := show(got), show(tt.want); g != w {
+				t.Errorf("got\n%s\nwant\n%s", g, w)
 			}
 		})
 	}
