@@ -104,6 +104,56 @@ func (l *ledgers) start(name string, extra ...string) *itest.Proc {
 	return in
 }
 
+// scenarioRun is a test of `taskole ledger` processes over scenario(150): the starter of its
+// processes, its topics, the group as the binary names it (fullGroup: --topic-prefix prepended
+// to --group), the input topics, the phases and the reference ledger.
+type scenarioRun struct {
+	*ledgers
+	topics    schemas.Topics
+	fullGroup string
+	inputs    []string
+	phases    [][]input
+	wantNet   map[string]decimal.Decimal
+	wantIDs   []string
+}
+
+// newScenarioRun prepares a run on brokers. Its topics are deleted when the test ends, after
+// the processes are killed, unless the broker is private (its topics go with it).
+func newScenarioRun(t *testing.T, brokers []string, private bool) *scenarioRun {
+	t.Helper()
+	topics := itest.Topics(t)
+	if !private {
+		t.Cleanup(func() { deleteTopics(brokers, topics, ChangelogFor(topics)) })
+	}
+	group := "g-" + itest.Unique(t)
+	phases, _ := scenario(150)
+	wantNet, wantIDs := reference(t, phases)
+	return &scenarioRun{ledgers: newLedgers(t, brokers, topics, group), topics: topics, fullGroup: topics.Prefix + group,
+		inputs: []string{string(topics.Enrollments), string(topics.Bookings)}, phases: phases, wantNet: wantNet, wantIDs: wantIDs}
+}
+
+// produce writes inputs to the run's topics.
+func (r *scenarioRun) produce(ins []input) { produce(r.t, r.brokers, r.topics, ins) }
+
+// waitLag waits until the group has committed everything of the input topics.
+func (r *scenarioRun) waitLag(timeout time.Duration) {
+	r.t.Helper()
+	waitLag(r.t, r.brokers, r.fullGroup, timeout, r.inputs...)
+}
+
+// killPoint waits until the group committed part, not all, of the pending input (or 20 s)
+// and returns the lag then.
+func (r *scenarioRun) killPoint() int64 {
+	r.t.Helper()
+	return killPoint(r.t, r.brokers, r.fullGroup, r.inputs...)
+}
+
+// check reads the commissions back and compares them with the reference ledger.
+func (r *scenarioRun) check() {
+	r.t.Helper()
+	checkLedger(r.t, r.brokers, r.topics, r.wantNet, r.wantIDs)
+}
+
 // reference runs the pure rules over the inputs in phase order: the ledger an uninterrupted,
 // one-instance run produces (per client the order is the same; across clients it does not matter).
 func reference(t *testing.T, phases [][]input) (map[string]decimal.Decimal, []string) {
@@ -190,36 +240,26 @@ func TestLedgerCrash(t *testing.T) {
 		t.Skip("crash test is slow")
 	}
 	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
-	group := "g-" + itest.Unique(t)
-	fullGroup := topics.Prefix + group // the binary prepends --topic-prefix to --group
-	changelog := ChangelogFor(topics)
-	t.Cleanup(func() { deleteTopics(brokers, topics, changelog) })
-
-	phases, _ := scenario(150)
-	wantNet, wantIDs := reference(t, phases)
-
-	procs := newLedgers(t, brokers, topics, group)
-	a := procs.start("a")
+	run := newScenarioRun(t, brokers, false)
+	a := run.start("a")
 	// Wait for the topics (the ledger creates them).
-	waitTopic(t, brokers, string(topics.Bookings))
-	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
-	for i, ph := range phases {
-		produce(t, brokers, topics, ph)
+	waitTopic(t, brokers, string(run.topics.Bookings))
+	for i, ph := range run.phases {
+		run.produce(ph)
 		// Kill and restart a mid-phase, twice; the second instance joins in phase 1.
 		for k := 0; k < 2; k++ {
-			lag := killPoint(t, brokers, fullGroup, inputs...)
+			lag := run.killPoint()
 			t.Logf("phase %d: SIGKILL instance a with %d records left", i, lag)
 			a.Kill() // no graceful shutdown: an open transaction stays open
-			a = procs.start("a")
+			a = run.start("a")
 			if i == 1 && k == 0 {
-				procs.start("b")
+				run.start("b")
 			}
 		}
-		waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+		run.waitLag(120 * time.Second)
 	}
-	checkLedger(t, brokers, topics, wantNet, wantIDs)
-	checkFacts(t, brokers, string(topics.PurchaseFacts), referenceFacts(t, phases))
+	run.check()
+	checkFacts(t, brokers, string(run.topics.PurchaseFacts), referenceFacts(t, run.phases))
 }
 
 // checkFacts reads the purchase-facts topic (read_committed) and checks it holds exactly the

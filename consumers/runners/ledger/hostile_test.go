@@ -36,21 +36,14 @@ func TestDeadLettersOnceAcrossRestarts(t *testing.T) {
 	r, stopRunner := start()
 
 	rng := rand.New(rand.NewPCG(3, 4))
-	random := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return b
-	}
 	cl := bigProducer(t, brokers)
 	ctx, stop := context.WithTimeout(context.Background(), 60*time.Second)
 	defer stop()
 	bad := []*kgo.Record{
-		{Topic: string(topics.Businesses), Key: []byte("B1"), Value: random(1_000_000)},
+		{Topic: string(topics.Businesses), Key: []byte("B1"), Value: itest.RandomBytes(rng, 1_000_000)},
 		{Topic: string(topics.Businesses), Key: []byte("B1"), Value: []byte(`{"event_id":"x1","business_id":"B1","name":"n","sector":"s","referral_rate":"1","occurred_at":"9999-12-31T00:00:00Z"}`)},
 		{Topic: string(topics.Businesses), Key: []byte("B1"), Value: []byte(`{"event_id":"x2"`)},
-		{Topic: string(topics.Bookings), Key: []byte("c1"), Value: random(1_000_000)},
+		{Topic: string(topics.Bookings), Key: []byte("c1"), Value: itest.RandomBytes(rng, 1_000_000)},
 	}
 	if err := cl.ProduceSync(ctx, bad...).FirstErr(); err != nil {
 		t.Fatal(err)

@@ -71,28 +71,18 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 		t.Skip("scale test is slow")
 	}
 	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
-	group := "g-" + itest.Unique(t)
-	fullGroup := topics.Prefix + group
-	changelog := ChangelogFor(topics)
-	t.Cleanup(func() { deleteTopics(brokers, topics, changelog) })
-	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
-
-	phases, _ := scenario(150)
-	wantNet, wantIDs := reference(t, phases)
-
-	ledgers := newLedgers(t, brokers, topics, group)
+	run := newScenarioRun(t, brokers, false)
 	procs := map[string]*itest.Proc{}
-	procs["a"] = ledgers.start("a")
-	waitTopic(t, brokers, string(topics.Bookings))
-	produce(t, brokers, topics, phases[0])
-	waitLag(t, brokers, fullGroup, 60*time.Second, inputs...)
+	procs["a"] = run.start("a")
+	waitTopic(t, brokers, string(run.topics.Bookings))
+	run.produce(run.phases[0])
+	run.waitLag(60 * time.Second)
 
 	steps := []func(){
-		func() { procs["b"] = ledgers.start("b", "--leave-group") },
-		func() { procs["c"] = ledgers.start("c") },
+		func() { procs["b"] = run.start("b", "--leave-group") },
+		func() { procs["c"] = run.start("c") },
 		func() {
-			lag := killPoint(t, brokers, fullGroup, inputs...)
+			lag := run.killPoint()
 			t.Logf("SIGKILL instance c with %d records left", lag)
 			procs["c"].Kill()
 			procs["c"] = nil
@@ -102,17 +92,17 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 			procs["b"] = nil
 		},
 	}
-	for i, ch := range chunks(phases[1], len(steps)) {
-		produce(t, brokers, topics, ch)
+	for i, ch := range chunks(run.phases[1], len(steps)) {
+		run.produce(ch)
 		steps[i]()
 		time.Sleep(time.Second)
 	}
 	// Phase 2 (late enrollments) after phase 1 is processed, as the scenario's phases are
 	// meant: else a late enrollment could overtake, in event time, a booking still waiting.
-	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
-	produce(t, brokers, topics, phases[2])
-	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
-	checkLedger(t, brokers, topics, wantNet, wantIDs)
+	run.waitLag(120 * time.Second)
+	run.produce(run.phases[2])
+	run.waitLag(120 * time.Second)
+	run.check()
 }
 
 // TestLedgerBrokerRestart kills the broker (a private one: the shared broker is never
@@ -127,27 +117,19 @@ func TestLedgerBrokerRestart(t *testing.T) {
 	}
 	br := itest.PrivateKafka(t)
 	brokers := []string{br.Addr}
-	topics := itest.Topics(t)
-	group := "g-" + itest.Unique(t)
-	fullGroup := topics.Prefix + group
-	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
-
-	phases, _ := scenario(150)
-	wantNet, wantIDs := reference(t, phases)
-
-	ledgers := newLedgers(t, brokers, topics, group)
-	a := ledgers.start("a", "--log-level", "info")
-	waitTopic(t, brokers, string(topics.Bookings))
-	produce(t, brokers, topics, phases[0])
-	waitLag(t, brokers, fullGroup, 60*time.Second, inputs...)
-	produce(t, brokers, topics, phases[1])
+	run := newScenarioRun(t, brokers, true)
+	a := run.start("a", "--log-level", "info")
+	waitTopic(t, brokers, string(run.topics.Bookings))
+	run.produce(run.phases[0])
+	run.waitLag(60 * time.Second)
+	run.produce(run.phases[1])
 	// At once: the ledger is still working through phase 1 (a transaction open, most likely).
-	t.Logf("kill -9 of the broker with %d records left", lagOf(t, brokers, fullGroup, inputs...))
-	a = itest.BrokerOutage(t, br, a, "ledger", func() *itest.Proc { return ledgers.start("a", "--log-level", "info") })
-	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
-	produce(t, brokers, topics, phases[2])
-	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
-	checkLedger(t, brokers, topics, wantNet, wantIDs)
+	t.Logf("kill -9 of the broker with %d records left", lagOf(t, brokers, run.fullGroup, run.inputs...))
+	a = itest.BrokerOutage(t, br, a, "ledger", func() *itest.Proc { return run.start("a", "--log-level", "info") })
+	run.waitLag(120 * time.Second)
+	run.produce(run.phases[2])
+	run.waitLag(120 * time.Second)
+	run.check()
 	// The last phase again (the ledger dedupes it; nothing is checked after this).
-	itest.StopWithBrokerDown(t, br, a, "ledger", func() { produce(t, brokers, topics, phases[2]) })
+	itest.StopWithBrokerDown(t, br, a, "ledger", func() { run.produce(run.phases[2]) })
 }
