@@ -34,17 +34,8 @@ func BenchmarkLedgerEndToEnd(b *testing.B) {
 func benchLedger(b *testing.B, part kgo.Partitioner) {
 	brokers := itest.Kafka(b)
 	topics := itest.Topics(b)
-	r, err := New(Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(b), Partitions: 4, Logger: testLogger()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { deleteTopics(brokers, topics, r.cfg.Changelog) })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	for !r.Ready() {
-		time.Sleep(20 * time.Millisecond)
-	}
+	r := newRunner(b, Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(b), Partitions: 4, Logger: testLogger()})
+	stop := startRunner(b, r)
 	var ins []input
 	clients := max(b.N/4, 1)
 	for c := 0; c < clients; c++ {
@@ -56,18 +47,11 @@ func benchLedger(b *testing.B, part kgo.Partitioner) {
 	}
 	// Timed from the start of producing (the ledger consumes as records arrive) until the
 	// group has committed everything; CPU time includes this process's producer.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond), kgo.RecordPartitioner(part))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
-	recs := make([]*kgo.Record, len(ins))
-	for i, in := range ins {
-		recs[i] = &kgo.Record{Topic: topicOf(topics, in.topic), Key: []byte(in.key), Value: []byte(in.value)}
-	}
+	cl := itest.Client(b, brokers, kgo.ProducerLinger(5*time.Millisecond), kgo.RecordPartitioner(part))
+	recs := records(topics, ins)
 	b.ResetTimer()
 	cpu0, t0 := cpuTime(), time.Now()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		b.Fatal(err)
 	}
 	for lagOf(b, brokers, r.cfg.Group, string(topics.Enrollments), string(topics.Bookings)) != 0 ||
@@ -80,9 +64,5 @@ func benchLedger(b *testing.B, part kgo.Partitioner) {
 	b.ReportMetric(n/wall.Seconds(), "records/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/record")
 	b.ReportMetric(n/cpu.Seconds(), "records/cpu-s")
-	cancel()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	r.Close()
+	stop()
 }

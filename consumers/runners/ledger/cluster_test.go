@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
 )
@@ -16,42 +15,27 @@ import (
 // brings it back: the ledger read back must equal the reference model's, ids included.
 func TestClusterLeaderKill(t *testing.T) {
 	cl := itest.LocalCluster(t)
-	brokers := cl.Brokers
-	topics := itest.Topics(t)
-	group := "g-" + itest.Unique(t)
-	fullGroup := topics.Prefix + group
-	changelog := ChangelogFor(topics)
-	t.Cleanup(func() {
-		cl.Up(t, "kafka")
-		deleteTopics(brokers, topics, changelog)
-	})
-
-	phases, _ := scenario(150)
-	wantNet, wantIDs := reference(t, phases)
-	newLedgers(t, brokers, topics, group).start("a")
-	waitTopic(t, brokers, string(topics.Bookings))
-	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
-	for i, ph := range phases {
-		produce(t, brokers, topics, ph)
-		lag := killPoint(t, brokers, fullGroup, inputs...)
-		leader := leaderOf(t, brokers, string(topics.Bookings), 0)
+	run := newScenarioRun(t, cl.Brokers, false)
+	t.Cleanup(func() { cl.Up(t, "kafka") }) // before the topics are deleted
+	run.start("a")
+	waitTopic(t, run.brokers, string(run.topics.Bookings))
+	for i, ph := range run.phases {
+		run.produce(ph)
+		lag := run.killPoint()
+		leader := leaderOf(t, run.brokers, string(run.topics.Bookings), 0)
 		t.Logf("phase %d: kill -9 broker %d (leader of bookings/0) with %d records left", i, leader, lag)
 		began := time.Now()
 		cl.Kill(t, "kafka"+string(rune('0'+leader-1)))
-		waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+		run.waitLag(120 * time.Second)
 		t.Logf("phase %d: caught up %v after the kill", i, time.Since(began).Round(100*time.Millisecond))
 		cl.Up(t, "kafka")
 	}
-	checkLedger(t, brokers, topics, wantNet, wantIDs)
+	run.check()
 }
 
 func leaderOf(t *testing.T, brokers []string, topic string, partition int32) int32 {
 	t.Helper()
-	c, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := itest.Client(t, brokers)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, err := kadm.NewClient(c).ListTopics(ctx, topic)

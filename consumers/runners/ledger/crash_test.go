@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,36 +46,9 @@ func taskoleBinary(t *testing.T) string {
 	return binPath
 }
 
-// instance is one `taskole ledger` subprocess. Exactly one goroutine calls cmd.Wait (started
-// with the process); everything else waits on done. Two concurrent Waits on one exec.Cmd race
-// for the single result of its output-copying goroutine, and the loser blocks forever — with
-// or without WaitDelay — which once hung TestLedgerBrokerRestart's cleanup.
-type instance struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{} // closed when the process has exited and its output is copied
-	err  error         // Wait's result, once done is closed
-}
-
-// syncBuffer is the subprocess's output: written by exec's copying goroutine, read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name string, extra ...string) *instance {
+// startLedger starts instance name of `taskole ledger` in group (itest.Proc: one Wait, the
+// output kept, killed when the test ends).
+func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name string, extra ...string) *itest.Proc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"ledger",
 		"--kafka-brokers", strings.Join(brokers, ","),
@@ -91,17 +63,10 @@ func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name
 		"--metrics-addr", "",
 		"--log-level", "warn",
 	}, extra...)...)
-	out := new(syncBuffer)
-	cmd.Stdout, cmd.Stderr = out, out
 	// The ledger has no children, so its output pipe closes when it exits; this only bounds
 	// the copy should anything else ever hold the pipe.
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting ledger %s: %v", name, err)
-	}
-	in := &instance{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { in.err = cmd.Wait(); close(in.done) }()
-	return in
+	return itest.StartProc(t, cmd)
 }
 
 // ledgers starts the `taskole ledger` processes of one group under one prefix, and when the
@@ -112,7 +77,7 @@ type ledgers struct {
 	bin           string
 	brokers       []string
 	prefix, group string
-	started       []*instance
+	started       []*itest.Proc
 	names         []string
 }
 
@@ -121,9 +86,9 @@ func newLedgers(t *testing.T, brokers []string, topics schemas.Topics, group str
 	l := &ledgers{t: t, bin: taskoleBinary(t), brokers: brokers, prefix: topics.Prefix, group: group}
 	t.Cleanup(func() {
 		for i, in := range l.started {
-			in.kill()
+			in.Kill()
 			if t.Failed() {
-				t.Logf("instance %s output:\n%s", l.names[i], in.out)
+				t.Logf("instance %s output:\n%s", l.names[i], in.Output())
 			}
 		}
 	})
@@ -131,7 +96,7 @@ func newLedgers(t *testing.T, brokers []string, topics schemas.Topics, group str
 }
 
 // start starts instance name with the extra flags.
-func (l *ledgers) start(name string, extra ...string) *instance {
+func (l *ledgers) start(name string, extra ...string) *itest.Proc {
 	l.t.Helper()
 	in := startLedger(l.t, l.bin, l.brokers, l.prefix, l.group, name, extra...)
 	l.started = append(l.started, in)
@@ -139,10 +104,54 @@ func (l *ledgers) start(name string, extra ...string) *instance {
 	return in
 }
 
-// kill SIGKILLs the instance: no graceful shutdown, an open transaction stays open.
-func (in *instance) kill() {
-	_ = in.cmd.Process.Kill()
-	<-in.done
+// scenarioRun is a test of `taskole ledger` processes over scenario(150): the starter of its
+// processes, its topics, the group as the binary names it (fullGroup: --topic-prefix prepended
+// to --group), the input topics, the phases and the reference ledger.
+type scenarioRun struct {
+	*ledgers
+	topics    schemas.Topics
+	fullGroup string
+	inputs    []string
+	phases    [][]input
+	wantNet   map[string]decimal.Decimal
+	wantIDs   []string
+}
+
+// newScenarioRun prepares a run on brokers. Its topics are deleted when the test ends, after
+// the processes are killed, unless the broker is private (its topics go with it).
+func newScenarioRun(t *testing.T, brokers []string, private bool) *scenarioRun {
+	t.Helper()
+	topics := itest.Topics(t)
+	if !private {
+		t.Cleanup(func() { deleteTopics(brokers, topics, ChangelogFor(topics)) })
+	}
+	group := "g-" + itest.Unique(t)
+	phases, _ := scenario(150)
+	wantNet, wantIDs := reference(t, phases)
+	return &scenarioRun{ledgers: newLedgers(t, brokers, topics, group), topics: topics, fullGroup: topics.Prefix + group,
+		inputs: []string{string(topics.Enrollments), string(topics.Bookings)}, phases: phases, wantNet: wantNet, wantIDs: wantIDs}
+}
+
+// produce writes inputs to the run's topics.
+func (r *scenarioRun) produce(ins []input) { produce(r.t, r.brokers, r.topics, ins) }
+
+// waitLag waits until the group has committed everything of the input topics.
+func (r *scenarioRun) waitLag(timeout time.Duration) {
+	r.t.Helper()
+	waitLag(r.t, r.brokers, r.fullGroup, timeout, r.inputs...)
+}
+
+// killPoint waits until the group committed part, not all, of the pending input (or 20 s)
+// and returns the lag then.
+func (r *scenarioRun) killPoint() int64 {
+	r.t.Helper()
+	return killPoint(r.t, r.brokers, r.fullGroup, r.inputs...)
+}
+
+// check reads the commissions back and compares them with the reference ledger.
+func (r *scenarioRun) check() {
+	r.t.Helper()
+	checkLedger(r.t, r.brokers, r.topics, r.wantNet, r.wantIDs)
 }
 
 // reference runs the pure rules over the inputs in phase order: the ledger an uninterrupted,
@@ -231,36 +240,26 @@ func TestLedgerCrash(t *testing.T) {
 		t.Skip("crash test is slow")
 	}
 	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
-	group := "g-" + itest.Unique(t)
-	fullGroup := topics.Prefix + group // the binary prepends --topic-prefix to --group
-	changelog := ChangelogFor(topics)
-	t.Cleanup(func() { deleteTopics(brokers, topics, changelog) })
-
-	phases, _ := scenario(150)
-	wantNet, wantIDs := reference(t, phases)
-
-	procs := newLedgers(t, brokers, topics, group)
-	a := procs.start("a")
+	run := newScenarioRun(t, brokers, false)
+	a := run.start("a")
 	// Wait for the topics (the ledger creates them).
-	waitTopic(t, brokers, string(topics.Bookings))
-	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
-	for i, ph := range phases {
-		produce(t, brokers, topics, ph)
+	waitTopic(t, brokers, string(run.topics.Bookings))
+	for i, ph := range run.phases {
+		run.produce(ph)
 		// Kill and restart a mid-phase, twice; the second instance joins in phase 1.
 		for k := 0; k < 2; k++ {
-			lag := killPoint(t, brokers, fullGroup, inputs...)
+			lag := run.killPoint()
 			t.Logf("phase %d: SIGKILL instance a with %d records left", i, lag)
-			a.kill()
-			a = procs.start("a")
+			a.Kill() // no graceful shutdown: an open transaction stays open
+			a = run.start("a")
 			if i == 1 && k == 0 {
-				procs.start("b")
+				run.start("b")
 			}
 		}
-		waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
+		run.waitLag(120 * time.Second)
 	}
-	checkLedger(t, brokers, topics, wantNet, wantIDs)
-	checkFacts(t, brokers, string(topics.PurchaseFacts), referenceFacts(t, phases))
+	run.check()
+	checkFacts(t, brokers, string(run.topics.PurchaseFacts), referenceFacts(t, run.phases))
 }
 
 // checkFacts reads the purchase-facts topic (read_committed) and checks it holds exactly the

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -19,15 +18,8 @@ import (
 func TestFarFutureDoesNotPoisonPartition(t *testing.T) {
 	brokers := itest.Kafka(t)
 	topics := itest.Topics(t)
-	r, err := New(Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(t), Partitions: 1, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { deleteTopics(brokers, topics, r.cfg.Changelog) })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	waitReady(t, r, done)
+	r := newRunner(t, Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(t), Partitions: 1, Logger: testLogger()})
+	stop := startRunner(t, r)
 	const n = 5
 	var first, second []input
 	want := map[string]string{}
@@ -55,8 +47,5 @@ func TestFarFutureDoesNotPoisonPartition(t *testing.T) {
 		dl, _ := schemas.DecodeDeadLetter(d.Value)
 		t.Errorf("dead letter %s@%d: %s", dl.Topic, dl.Offset, dl.Error)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 }

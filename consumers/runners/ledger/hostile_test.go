@@ -15,12 +15,7 @@ import (
 
 // bigProducer can write records up to the broker's default message.max.bytes.
 func bigProducer(t *testing.T, brokers []string) *kgo.Client {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerBatchMaxBytes(1_048_000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
+	return itest.Client(t, brokers, kgo.ProducerBatchMaxBytes(1_048_000))
 }
 
 // TestDeadLettersOnceAcrossRestarts covers findings 3 and 4 of issue 11: a 1 MB bad record
@@ -34,36 +29,21 @@ func TestDeadLettersOnceAcrossRestarts(t *testing.T) {
 	topics := itest.Topics(t).WithDefaults()
 	group := "g-" + itest.Unique(t)
 	cfg := Config{Brokers: brokers, Topics: topics, Group: group, Partitions: 2, Logger: testLogger()}
-	start := func() (*Runner, context.CancelFunc, chan error) {
-		r, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- r.Run(ctx) }()
-		waitReady(t, r, done)
-		return r, cancel, done
+	start := func() (*Runner, func()) {
+		r := newRunner(t, cfg)
+		return r, startRunner(t, r)
 	}
-	r, cancel, done := start()
-	t.Cleanup(func() { deleteTopics(brokers, topics, r.cfg.Changelog) })
+	r, stopRunner := start()
 
 	rng := rand.New(rand.NewPCG(3, 4))
-	random := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return b
-	}
 	cl := bigProducer(t, brokers)
 	ctx, stop := context.WithTimeout(context.Background(), 60*time.Second)
 	defer stop()
 	bad := []*kgo.Record{
-		{Topic: string(topics.Businesses), Key: []byte("B1"), Value: random(1_000_000)},
+		{Topic: string(topics.Businesses), Key: []byte("B1"), Value: itest.RandomBytes(rng, 1_000_000)},
 		{Topic: string(topics.Businesses), Key: []byte("B1"), Value: []byte(`{"event_id":"x1","business_id":"B1","name":"n","sector":"s","referral_rate":"1","occurred_at":"9999-12-31T00:00:00Z"}`)},
 		{Topic: string(topics.Businesses), Key: []byte("B1"), Value: []byte(`{"event_id":"x2"`)},
-		{Topic: string(topics.Bookings), Key: []byte("c1"), Value: random(1_000_000)},
+		{Topic: string(topics.Bookings), Key: []byte("c1"), Value: itest.RandomBytes(rng, 1_000_000)},
 	}
 	if err := cl.ProduceSync(ctx, bad...).FirstErr(); err != nil {
 		t.Fatal(err)
@@ -83,21 +63,13 @@ func TestDeadLettersOnceAcrossRestarts(t *testing.T) {
 		}
 	}
 	waitAll(r)
-	for i := range 2 {
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run (start %d): %v", i+1, err)
-		}
-		r.Close()
-		r, cancel, done = start()
+	for range 2 {
+		stopRunner()
+		r, stopRunner = start()
 		waitAll(r)
 	}
 	time.Sleep(time.Second) // a repeat would be written right after the start
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	r.Close()
+	stopRunner()
 
 	dlq := readAll(t, brokers, string(topics.DLQ), 5*time.Second, func([]*kgo.Record) bool { return false })
 	ids := map[string]bool{}

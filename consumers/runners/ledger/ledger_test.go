@@ -36,7 +36,7 @@ func TestLedgerScenario(t *testing.T) {
 	brokers := itest.Kafka(t)
 	topics := itest.Topics(t)
 	reg := prometheus.NewRegistry()
-	r, err := New(Config{
+	r := newRunner(t, Config{
 		Brokers:    brokers,
 		Topics:     topics,
 		Group:      "g-" + itest.Unique(t),
@@ -44,20 +44,13 @@ func TestLedgerScenario(t *testing.T) {
 		Logger:     testLogger(),
 		Registry:   reg,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { deleteTopics(brokers, topics, r.cfg.Changelog) })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	phases, want := scenario(3)
 	// A malformed businesses record (read outside the group): dead-lettered by the follower.
 	phases[0] = append(phases[0], input{"businesses", "B9",
 		fmt.Sprintf(`{"event_id":"biz-B9-0","business_id":"B9","name":"n","sector":"beauty","referral_rate":"ten percent","occurred_at":%q}`, ts(0)),
 		"referral_rate:invalid"})
 	// Topics exist before producing: Run creates them; wait for readiness first.
-	go func() { done <- r.Run(ctx) }()
-	waitReady(t, r, done)
+	stop := startRunner(t, r)
 	var produced []*kgo.Record
 	var bad []input
 	for i, ph := range phases {
@@ -117,27 +110,41 @@ func TestLedgerScenario(t *testing.T) {
 	if got := metricValue(t, reg, "taskole_ledger_business_errors_total", "reason", "referral_rate:invalid"); got != 1 {
 		t.Errorf("business errors metric referral_rate:invalid = %v, want 1", got)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	r.Close()
+	stop()
 }
 
-func waitReady(t *testing.T, r *Runner, done <-chan error) {
+func waitReady(ctx context.Context, t testing.TB, r *Runner) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !r.Ready() {
-		select {
-		case err := <-done:
-			t.Fatalf("Run returned early: %v", err)
-		default:
+		if ctx.Err() != nil {
+			t.Fatalf("Run returned early: %v", context.Cause(ctx))
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("ledger not ready in time")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// newRunner is New(cfg), the runner's topics deleted when the test ends.
+func newRunner(t testing.TB, cfg Config) *Runner {
+	t.Helper()
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteTopics(cfg.Brokers, cfg.Topics, r.cfg.Changelog) })
+	return r
+}
+
+// startRunner runs r until stop, which cancels it, fails the test when Run returned an error
+// and closes r (itest.Start); it returns once r is ready.
+func startRunner(t testing.TB, r *Runner) (stop func()) {
+	t.Helper()
+	ctx, stop := itest.Start(context.Background(), t, "the ledger", r)
+	waitReady(ctx, t, r)
+	return stop
 }
 
 // checkDLQ checks that every bad input is in the dead-letter topic exactly once, with its

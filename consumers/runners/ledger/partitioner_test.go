@@ -266,11 +266,7 @@ func produceWith(t *testing.T, brokers []string, topics schemas.Topics, enrollPa
 func prepare(t *testing.T, brokers []string, topics schemas.Topics, rates []input) {
 	t.Helper()
 	t.Cleanup(func() { deleteTopics(brokers, topics, ChangelogFor(topics)) })
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := itest.Client(t, brokers)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := stream.EnsureTopics(ctx, cl, Topics(topics, ChangelogFor(topics), coParts)); err != nil {
@@ -297,17 +293,8 @@ func runInProcess(t *testing.T, brokers []string, topics schemas.Topics, group s
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		r.Close()
-	}()
-	waitReady(t, r, done)
+	stop := startRunner(t, r)
+	defer stop()
 	produceFn()
 	waitSettled(t, brokers, group, topics, 60*time.Second)
 	return reg
@@ -412,12 +399,8 @@ func TestAnyPartitioner(t *testing.T) {
 		}
 		checkDeadLetters(t, brokers, topics, all, recs)
 		// The group's committed offsets (what `taskole lag` reports) include the repartition topic.
-		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		lags, err := kadm.NewClient(cl).Lag(context.Background(), group)
+		adm := kadm.NewClient(itest.Client(t, brokers))
+		lags, err := adm.Lag(context.Background(), group)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +408,7 @@ func TestAnyPartitioner(t *testing.T) {
 			t.Errorf("group lag of %s does not list the repartition topic %s", group, RepartitionFor(topics))
 		}
 		// The first commit that handled forwarded records purged them (DeleteRecords).
-		starts, err := kadm.NewClient(cl).ListStartOffsets(context.Background(), RepartitionFor(topics))
+		starts, err := adm.ListStartOffsets(context.Background(), RepartitionFor(topics))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -451,7 +434,7 @@ func TestAnyPartitioner(t *testing.T) {
 		recs = append(recs, produceWith(t, brokers, topics, murmur, crc32Partitioner(), second)...)
 		lag := killPoint(t, brokers, prefix+group, string(topics.Enrollments), string(topics.Bookings))
 		t.Logf("SIGKILL with %d of %d input records left", lag, len(second))
-		a.kill()
+		a.Kill()
 		ledgers.start("a")
 		waitSettled(t, brokers, prefix+group, topics, 90*time.Second)
 		if d := readOutcome(t, brokers, topics, want, 20*time.Second).diff(want); d != "" {

@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/taskole/revshare/consumers/stream"
+	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -82,8 +84,8 @@ func checkMarkers(t *testing.T, brokers []string, topics schemas.Topics, partiti
 		}
 	}
 	for _, r := range commissions {
-		src, ok1 := headerValue(r, schemas.SourceHeader)
-		wm, ok2 := headerValue(r, schemas.SourceWatermarkHeader)
+		src, ok1 := stream.Header(r, schemas.SourceHeader)
+		wm, ok2 := stream.Header(r, schemas.SourceWatermarkHeader)
 		if !ok1 || !ok2 {
 			t.Fatalf("commission at %d@%d without source headers", r.Partition, r.Offset)
 		}
@@ -99,24 +101,11 @@ func checkMarkers(t *testing.T, brokers []string, topics schemas.Topics, partiti
 	}
 }
 
-func headerValue(r *kgo.Record, key string) ([]byte, bool) {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return h.Value, true
-		}
-	}
-	return nil, false
-}
-
 // readRaw reads every committed record of topic up to its current end, markers included.
 func readRaw(t *testing.T, brokers []string, topic string) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.KeepControlRecords(),
+	cl := itest.Client(t, brokers, kgo.ConsumeTopics(topic), kgo.KeepControlRecords(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)

@@ -92,12 +92,8 @@ func runRates(t *testing.T, brokers []string, phases [][]*kgo.Record, slow bool)
 			rec.Topic = topicOf(topics, rec.Topic)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	start := func() {
-		go func() { done <- r.Run(ctx) }()
-		waitReady(t, r, done)
-	}
+	var stop func()
+	start := func() { stop = startRunner(t, r) }
 	if slow {
 		r.followDelay = time.Second
 		start()
@@ -105,11 +101,7 @@ func runRates(t *testing.T, brokers []string, phases [][]*kgo.Record, slow bool)
 		// Run creates the topics; produce into them before it, with the ledger's partitions.
 		itest.CreateTopics(t, brokers, 3, topicNames(topics)...)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := itest.Client(t, brokers)
 	for _, ph := range phases {
 		pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := cl.ProduceSync(pctx, ph...).FirstErr(); err != nil {
@@ -127,11 +119,7 @@ func runRates(t *testing.T, brokers []string, phases [][]*kgo.Record, slow bool)
 	recs := readAll(t, brokers, string(topics.Commissions), 60*time.Second, func(rs []*kgo.Record) bool {
 		return len(rs) >= 2*clientsOf(phases) // one accrual per booking at B2
 	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	r.Close()
+	stop()
 	out := ratesRun{byBooking: map[string]string{}, byID: map[string]string{}}
 	for _, rec := range recs {
 		c, err := schemas.DecodeCommission(rec.Value)

@@ -1,10 +1,7 @@
 package ledger
 
 import (
-	"errors"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,23 +12,11 @@ import (
 	"github.com/taskole/revshare/schemas"
 )
 
-// stop sends SIGTERM and waits; a graceful stop must exit 0.
-func (in *instance) stop(t *testing.T, name string) {
+// stop sends SIGTERM to instance name and waits; a graceful stop must exit 0.
+func stop(t *testing.T, p *itest.Proc, name string) {
 	t.Helper()
-	_ = in.cmd.Process.Signal(syscall.SIGTERM)
-	<-in.done
-	if in.err != nil {
-		t.Errorf("instance %s: graceful stop: %v\n%s", name, in.err, in.out)
-	}
-}
-
-// exited reports whether the process has ended, and how, without blocking.
-func (in *instance) exited() (bool, error) {
-	select {
-	case <-in.done:
-		return true, in.err
-	default:
-		return false, nil
+	if _, exited, err := p.Terminate(itest.ShutdownLimit); !exited || err != nil {
+		t.Errorf("instance %s: graceful stop: exited %v, %v\n%s", name, exited, err, p.Output())
 	}
 }
 
@@ -86,48 +71,38 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 		t.Skip("scale test is slow")
 	}
 	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
-	group := "g-" + itest.Unique(t)
-	fullGroup := topics.Prefix + group
-	changelog := ChangelogFor(topics)
-	t.Cleanup(func() { deleteTopics(brokers, topics, changelog) })
-	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
-
-	phases, _ := scenario(150)
-	wantNet, wantIDs := reference(t, phases)
-
-	ledgers := newLedgers(t, brokers, topics, group)
-	procs := map[string]*instance{}
-	procs["a"] = ledgers.start("a")
-	waitTopic(t, brokers, string(topics.Bookings))
-	produce(t, brokers, topics, phases[0])
-	waitLag(t, brokers, fullGroup, 60*time.Second, inputs...)
+	run := newScenarioRun(t, brokers, false)
+	procs := map[string]*itest.Proc{}
+	procs["a"] = run.start("a")
+	waitTopic(t, brokers, string(run.topics.Bookings))
+	run.produce(run.phases[0])
+	run.waitLag(60 * time.Second)
 
 	steps := []func(){
-		func() { procs["b"] = ledgers.start("b", "--leave-group") },
-		func() { procs["c"] = ledgers.start("c") },
+		func() { procs["b"] = run.start("b", "--leave-group") },
+		func() { procs["c"] = run.start("c") },
 		func() {
-			lag := killPoint(t, brokers, fullGroup, inputs...)
+			lag := run.killPoint()
 			t.Logf("SIGKILL instance c with %d records left", lag)
-			procs["c"].kill()
+			procs["c"].Kill()
 			procs["c"] = nil
 		},
 		func() {
-			procs["b"].stop(t, "b")
+			stop(t, procs["b"], "b")
 			procs["b"] = nil
 		},
 	}
-	for i, ch := range chunks(phases[1], len(steps)) {
-		produce(t, brokers, topics, ch)
+	for i, ch := range chunks(run.phases[1], len(steps)) {
+		run.produce(ch)
 		steps[i]()
 		time.Sleep(time.Second)
 	}
 	// Phase 2 (late enrollments) after phase 1 is processed, as the scenario's phases are
 	// meant: else a late enrollment could overtake, in event time, a booking still waiting.
-	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
-	produce(t, brokers, topics, phases[2])
-	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
-	checkLedger(t, brokers, topics, wantNet, wantIDs)
+	run.waitLag(120 * time.Second)
+	run.produce(run.phases[2])
+	run.waitLag(120 * time.Second)
+	run.check()
 }
 
 // TestLedgerBrokerRestart kills the broker (a private one: the shared broker is never
@@ -142,39 +117,19 @@ func TestLedgerBrokerRestart(t *testing.T) {
 	}
 	br := itest.PrivateKafka(t)
 	brokers := []string{br.Addr}
-	topics := itest.Topics(t)
-	group := "g-" + itest.Unique(t)
-	fullGroup := topics.Prefix + group
-	inputs := []string{string(topics.Enrollments), string(topics.Bookings)}
-
-	phases, _ := scenario(150)
-	wantNet, wantIDs := reference(t, phases)
-
-	ledgers := newLedgers(t, brokers, topics, group)
-	a := ledgers.start("a", "--log-level", "info")
-	waitTopic(t, brokers, string(topics.Bookings))
-	produce(t, brokers, topics, phases[0])
-	waitLag(t, brokers, fullGroup, 60*time.Second, inputs...)
-	produce(t, brokers, topics, phases[1])
+	run := newScenarioRun(t, brokers, true)
+	a := run.start("a", "--log-level", "info")
+	waitTopic(t, brokers, string(run.topics.Bookings))
+	run.produce(run.phases[0])
+	run.waitLag(60 * time.Second)
+	run.produce(run.phases[1])
 	// At once: the ledger is still working through phase 1 (a transaction open, most likely).
-	t.Logf("kill -9 of the broker with %d records left", lagOf(t, brokers, fullGroup, inputs...))
-	br.Kill()
-	time.Sleep(20 * time.Second)
-	br.Start()
-	if done, err := a.exited(); done {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(a.out.String(), "taskole ledger:") {
-			t.Fatalf("ledger exited during the broker outage without a non-zero exit and a message (%v):\n%s", err, a.out)
-		}
-		t.Logf("ledger exited with %v; restarting it as a supervisor would", err)
-		a = ledgers.start("a", "--log-level", "info")
-	} else {
-		t.Logf("ledger kept running through the broker outage")
-	}
-	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
-	produce(t, brokers, topics, phases[2])
-	waitLag(t, brokers, fullGroup, 120*time.Second, inputs...)
-	checkLedger(t, brokers, topics, wantNet, wantIDs)
+	t.Logf("kill -9 of the broker with %d records left", lagOf(t, brokers, run.fullGroup, run.inputs...))
+	a = itest.BrokerOutage(t, br, a, "ledger", func() *itest.Proc { return run.start("a", "--log-level", "info") })
+	run.waitLag(120 * time.Second)
+	run.produce(run.phases[2])
+	run.waitLag(120 * time.Second)
+	run.check()
 	// The last phase again (the ledger dedupes it; nothing is checked after this).
-	a.terminateWithBrokerDown(t, br, func() { produce(t, brokers, topics, phases[2]) })
+	itest.StopWithBrokerDown(t, br, a, "ledger", func() { run.produce(run.phases[2]) })
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -115,6 +116,15 @@ func topicOf(t schemas.Topics, name string) string {
 	panic(name)
 }
 
+// records are the inputs as records to produce to topics.
+func records(topics schemas.Topics, ins []input) []*kgo.Record {
+	recs := make([]*kgo.Record, len(ins))
+	for i, in := range ins {
+		recs[i] = &kgo.Record{Topic: topicOf(topics, in.topic), Key: []byte(in.key), Value: []byte(in.value)}
+	}
+	return recs
+}
+
 // produce writes inputs with Kafka's default keyed partitioning and returns the records as
 // produced (with partition and offset).
 func produce(t testing.TB, brokers []string, topics schemas.Topics, ins []input) []*kgo.Record {
@@ -124,10 +134,7 @@ func produce(t testing.TB, brokers []string, topics schemas.Topics, ins []input)
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	recs := make([]*kgo.Record, len(ins))
-	for i, in := range ins {
-		recs[i] = &kgo.Record{Topic: topicOf(topics, in.topic), Key: []byte(in.key), Value: []byte(in.value)}
-	}
+	recs := records(topics, ins)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
@@ -160,14 +167,7 @@ func readAll(t testing.TB, brokers []string, topic string, timeout time.Duration
 	return out
 }
 
-func isMarker(r *kgo.Record) bool {
-	for _, h := range r.Headers {
-		if h.Key == schemas.MarkerHeader {
-			return true
-		}
-	}
-	return false
-}
+func isMarker(r *kgo.Record) bool { _, ok := stream.Header(r, schemas.MarkerHeader); return ok }
 
 // ledgerOf decodes commission records: net per owner/booking/currency and the ids.
 func ledgerOf(t testing.TB, recs []*kgo.Record) (net map[string]decimal.Decimal, ids []string, dup []string) {

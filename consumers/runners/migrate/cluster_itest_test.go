@@ -12,6 +12,25 @@ import (
 	"github.com/taskole/revshare/sql/migrations"
 )
 
+// upOnCluster migrates a database named prefix+unique on cluster through the server at addr
+// and drops it ON CLUSTER when the test ends.
+func upOnCluster(ctx context.Context, t *testing.T, prefix, addr, cluster string) (string, migrate.Result) {
+	t.Helper()
+	db := prefix + itest.Unique(t)
+	res, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db, Cluster: cluster}, migrations.FS())
+	if err != nil {
+		t.Fatalf("migrate on cluster %s: %v", cluster, err)
+	}
+	t.Cleanup(func() {
+		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+		if err == nil {
+			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cluster)
+			conn.Close()
+		}
+	})
+	return db, res
+}
+
 // TestClusterMigrateReplicates: migrate --cluster creates every table on both replicas as
 // Replicated*, a second run is a no-op from either replica, a row inserted on one replica is
 // read on the other, and the identical block inserted again on the OTHER replica (a sink
@@ -20,20 +39,9 @@ import (
 // insert_deduplication_token).
 func TestClusterMigrateReplicates(t *testing.T) {
 	cl := itest.LocalCluster(t)
-	db := "taskole_mc_" + itest.Unique(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Name}, migrations.FS())
-	if err != nil {
-		t.Fatalf("migrate on cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cl.ClickHouse[0]}})
-		if err == nil {
-			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cl.Name)
-			conn.Close()
-		}
-	})
+	db, res := upOnCluster(ctx, t, "taskole_mc_", cl.ClickHouse[0], cl.Name)
 	again, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[1], Database: db, Cluster: cl.Name}, migrations.FS())
 	if err != nil || len(again.Applied) != 0 || again.Current != len(res.Applied) {
 		t.Fatalf("second migrate from the other replica: %+v, %v; want nothing applied, %d current", again, err, len(res.Applied))
@@ -47,14 +55,7 @@ func TestClusterMigrateReplicates(t *testing.T) {
 		defer c.Close()
 		conns[i] = c
 	}
-	count := func(c clickhouse.Conn, q string) uint64 {
-		t.Helper()
-		var n uint64
-		if err := c.QueryRow(ctx, q).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return n
-	}
+	count := func(c clickhouse.Conn, q string) uint64 { t.Helper(); return itest.Count(ctx, t, c, q) }
 	const tables = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND engine LIKE 'Replicated%'"
 	n0, n1 := count(conns[0], tables), count(conns[1], tables)
 	if n0 == 0 || n0 != n1 {
@@ -99,20 +100,9 @@ func TestClusterMigrateReplicates(t *testing.T) {
 // Distributed table lands on exactly one shard and is read back from every server.
 func TestClusterMigrateSharded(t *testing.T) {
 	cl := itest.ShardedCluster(t)
-	db := "taskole_ms_" + itest.Unique(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Sharded}, migrations.FS())
-	if err != nil {
-		t.Fatalf("migrate on the sharded cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cl.ClickHouse[0]}})
-		if err == nil {
-			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cl.Sharded)
-			conn.Close()
-		}
-	})
+	db, res := upOnCluster(ctx, t, "taskole_ms_", cl.ClickHouse[0], cl.Sharded)
 	again, err := migrate.Up(ctx, migrate.Config{Addr: cl.Shard2, Database: db, Cluster: cl.Sharded}, migrations.FS())
 	if err != nil || len(again.Applied) != 0 || again.Current != len(res.Applied) {
 		t.Fatalf("second migrate from shard 02: %+v, %v; want nothing applied, %d current", again, err, len(res.Applied))
@@ -128,14 +118,7 @@ func TestClusterMigrateSharded(t *testing.T) {
 		defer c.Close()
 		conns[i] = c
 	}
-	count := func(c clickhouse.Conn, q string) uint64 {
-		t.Helper()
-		var n uint64
-		if err := c.QueryRow(ctx, q).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return n
-	}
+	count := func(c clickhouse.Conn, q string) uint64 { t.Helper(); return itest.Count(ctx, t, c, q) }
 	const (
 		dist  = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND engine = 'Distributed'"
 		local = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND engine LIKE 'Replicated%' AND endsWith(name, '_local')"

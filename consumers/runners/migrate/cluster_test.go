@@ -3,12 +3,12 @@ package migrate
 import (
 	"strings"
 	"testing"
+
+	"github.com/taskole/revshare/consumers/testkit/tabletest"
 )
 
 func TestOnCluster(t *testing.T) {
-	tests := []struct {
-		name, in, want, wantErr string
-	}{
+	tests := []rewriteCase[string]{
 		{name: "replacing without args",
 			in:   "CREATE TABLE IF NOT EXISTS bookings\n(\n    a String\n)\nENGINE = ReplacingMergeTree\nORDER BY a",
 			want: "CREATE TABLE IF NOT EXISTS db.bookings ON CLUSTER c\n(\n    a String\n)\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/bookings', '{replica}')\nORDER BY a"},
@@ -27,23 +27,7 @@ func TestOnCluster(t *testing.T) {
 		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: "INSERT INTO feedback_monthly SELECT 1"},
 		{name: "rename refused", in: "RENAME TABLE a TO b", wantErr: "not supported"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := OnCluster(tt.in, "c", "db")
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
-			}
-		})
-	}
+	checkRewrites(t, tests, func(in string) (string, error) { return OnCluster(in, "c", "db") }, func(s string) string { return s })
 	for _, v := range []string{"CREATE VIEW IF NOT EXISTS v AS SELECT 1", "-- x\nCREATE MATERIALIZED VIEW IF NOT EXISTS m TO t AS SELECT 1"} {
 		if !isView(v) {
 			t.Errorf("isView(%q) = false", v)
@@ -55,11 +39,7 @@ func TestOnCluster(t *testing.T) {
 }
 
 func TestOnShardedCluster(t *testing.T) {
-	tests := []struct {
-		name, in string
-		want     []string
-		wantErr  string
-	}{
+	tests := []rewriteCase[[]string]{
 		{name: "raw table: local replicated + distributed by kafka partition",
 			in: "CREATE TABLE IF NOT EXISTS bookings\n(\n    a String,\n    _topic String,\n    _partition UInt32,\n    _offset UInt64\n)\nENGINE = ReplacingMergeTree\nORDER BY (_topic, _partition, _offset)",
 			want: []string{
@@ -85,27 +65,40 @@ func TestOnShardedCluster(t *testing.T) {
 		{name: "insert runs once", in: "INSERT INTO feedback_monthly SELECT 1", want: []string{"INSERT INTO feedback_monthly SELECT 1"}},
 		{name: "database", in: "CREATE DATABASE IF NOT EXISTS db", want: []string{"CREATE DATABASE IF NOT EXISTS db ON CLUSTER c"}},
 	}
+	sharded := func(in string) ([]string, error) {
+		got, err := OnShardedCluster(in, "c", "db")
+		var out []string
+		for _, g := range got {
+			if g.EveryHost {
+				g.SQL = "every host: " + g.SQL
+			}
+			out = append(out, g.SQL)
+		}
+		return out, err
+	}
+	checkRewrites(t, tests, sharded, func(s []string) string { return strings.Join(s, "\n;\n") })
+}
+
+// rewriteCase is a statement and what a cluster rewrite makes of it (want), or an error
+// containing wantErr.
+type rewriteCase[W any] struct {
+	name, in string
+	want     W
+	wantErr  string
+}
+
+// checkRewrites runs rewrite over tests and compares what it makes with want, both as show
+// renders them.
+func checkRewrites[W any](t *testing.T, tests []rewriteCase[W], rewrite func(in string) (W, error), show func(W) string) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := OnShardedCluster(tt.in, "c", "db")
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			got, err := rewrite(tt.in)
+			if tabletest.Err(t, err, tt.wantErr) {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var gots []string
-			for _, g := range got {
-				if g.EveryHost {
-					g.SQL = "every host: " + g.SQL
-				}
-				gots = append(gots, g.SQL)
-			}
-			if strings.Join(gots, "\n;\n") != strings.Join(tt.want, "\n;\n") {
-				t.Errorf("got\n%s\nwant\n%s", strings.Join(gots, "\n;\n"), strings.Join(tt.want, "\n;\n"))
+			if g, w := show(got), show(tt.want); g != w {
+				t.Errorf("got\n%s\nwant\n%s", g, w)
 			}
 		})
 	}

@@ -27,6 +27,7 @@ package migrate
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -216,15 +217,9 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.Addr == "" {
-		c.Addr = "127.0.0.1:9000"
-	}
-	if c.Database == "" {
-		c.Database = "taskole"
-	}
-	if c.Table == "" {
-		c.Table = "schema_migrations"
-	}
+	c.Addr = cmp.Or(c.Addr, "127.0.0.1:9000")
+	c.Database = cmp.Or(c.Database, "taskole")
+	c.Table = cmp.Or(c.Table, "schema_migrations")
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Minute
 	}

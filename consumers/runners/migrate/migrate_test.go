@@ -110,11 +110,9 @@ func tables(t *testing.T, addr, db string) []string {
 }
 
 func TestUpRealServer(t *testing.T) {
-	addr := itest.ClickHouse(t)
-	db := itest.Database(t)
+	cfg := migrate.Config{Addr: itest.ClickHouse(t), Database: itest.Database(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg := migrate.Config{Addr: addr, Database: db}
 
 	res, err := migrate.Up(ctx, cfg, migrations.FS())
 	if err != nil {
@@ -124,7 +122,7 @@ func TestUpRealServer(t *testing.T) {
 	if len(res.Applied) != len(all) || res.Current != 0 {
 		t.Fatalf("first Up applied %d, current %d; want %d, 0", len(res.Applied), res.Current, len(all))
 	}
-	got := strings.Join(tables(t, addr, db), ",")
+	got := strings.Join(tables(t, cfg.Addr, cfg.Database), ",")
 	for _, want := range []string{"acquisition_costs", "bookings", "businesses", "commissions", "dlq", "enrollments",
 		"feedback", "payouts", "referral_owners", "retention_costs", "schema_migrations", "sink_progress"} {
 		if !strings.Contains(","+got+",", ","+want+",") {
@@ -159,19 +157,25 @@ func TestUpCreatesDatabase(t *testing.T) {
 	}
 }
 
+// createA is a migration file creating table a.
+const createA = "CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n"
+
 func TestUpErrors(t *testing.T) {
 	addr := itest.ClickHouse(t)
 	ctx := context.Background()
+	up := func(db string, fsys fstest.MapFS) (migrate.Result, error) {
+		return migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+	}
 
 	t.Run("broken statement names file and statement", func(t *testing.T) {
 		db := itest.Database(t)
 		fsys := fstest.MapFS{
-			"0001_ok.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")},
+			"0001_ok.sql": {Data: []byte(createA)},
 			"0002_broken.sql": {Data: []byte("-- fine first\nCREATE TABLE IF NOT EXISTS b (x UInt8) ENGINE = MergeTree ORDER BY x;\n\n" +
 				"CREATE TABLE IF NOT EXISTS c (x NoSuchType)\nENGINE = MergeTree ORDER BY x;\n")},
 			"0003_after.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS d (x UInt8) ENGINE = MergeTree ORDER BY x;\n")},
 		}
-		res, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		res, err := up(db, fsys)
 		if err == nil {
 			t.Fatal("Up succeeded on a broken migration")
 		}
@@ -188,7 +192,7 @@ func TestUpErrors(t *testing.T) {
 		}
 		// Fixing the file lets the next run finish: 0002 is re-run from its start.
 		fsys["0002_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE IF NOT EXISTS b (x UInt8) ENGINE = MergeTree ORDER BY x;\nCREATE TABLE IF NOT EXISTS c (x UInt8) ENGINE = MergeTree ORDER BY x;\n")}
-		res, err = migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		res, err = up(db, fsys)
 		if err != nil || len(res.Applied) != 2 || res.Current != 1 {
 			t.Fatalf("Up after fix: %+v, %v", res, err)
 		}
@@ -197,12 +201,12 @@ func TestUpErrors(t *testing.T) {
 	t.Run("ADD COLUMN of a file applied half-way", func(t *testing.T) {
 		db := itest.Database(t)
 		fsys := fstest.MapFS{
-			"0001_a.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")},
+			"0001_a.sql": {Data: []byte(createA)},
 			"0002_add.sql": {Data: []byte("ALTER TABLE a ADD COLUMN y Int64 DEFAULT 1;\n\n" +
 				"ALTER TABLE a ADD COLUMN z Int64 DEFAULT 2 AFTER y;\n")},
 		}
 		// A run that died after the first ALTER: y exists, nothing recorded for 0002.
-		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fstest.MapFS{"0001_a.sql": fsys["0001_a.sql"]}); err != nil {
+		if _, err := up(db, fstest.MapFS{"0001_a.sql": fsys["0001_a.sql"]}); err != nil {
 			t.Fatal(err)
 		}
 		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
@@ -213,7 +217,7 @@ func TestUpErrors(t *testing.T) {
 		if err := conn.Exec(ctx, "ALTER TABLE a ADD COLUMN y Int64 DEFAULT 1"); err != nil {
 			t.Fatal(err)
 		}
-		res, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		res, err := up(db, fsys)
 		if err != nil || len(res.Applied) != 1 {
 			t.Fatalf("Up over the half-applied file: %+v, %v", res, err)
 		}
@@ -223,19 +227,19 @@ func TestUpErrors(t *testing.T) {
 		}
 		// Any other failure of an ADD COLUMN still stops Up.
 		fsys["0003_bad.sql"] = &fstest.MapFile{Data: []byte("ALTER TABLE a ADD COLUMN w NoSuchType;\n")}
-		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys); err == nil {
+		if _, err := up(db, fsys); err == nil {
 			t.Fatal("Up succeeded on an ADD COLUMN of an unknown type")
 		}
 	})
 
 	t.Run("changed applied file", func(t *testing.T) {
 		db := itest.Database(t)
-		fsys := fstest.MapFS{"0001_a.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;\n")}}
-		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys); err != nil {
+		fsys := fstest.MapFS{"0001_a.sql": {Data: []byte(createA)}}
+		if _, err := up(db, fsys); err != nil {
 			t.Fatal(err)
 		}
 		fsys["0001_a.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt16) ENGINE = MergeTree ORDER BY x;\n")}
-		_, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		_, err := up(db, fsys)
 		if err == nil || !strings.Contains(err.Error(), "0001_a.sql") || !strings.Contains(err.Error(), "changed after it was applied") {
 			t.Fatalf("err = %v, want a changed-file error", err)
 		}
@@ -247,11 +251,11 @@ func TestUpErrors(t *testing.T) {
 			"0001_a.sql": {Data: []byte("SELECT 1;\n")},
 			"0002_b.sql": {Data: []byte("SELECT 2;\n")},
 		}
-		if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys); err != nil {
+		if _, err := up(db, fsys); err != nil {
 			t.Fatal(err)
 		}
 		delete(fsys, "0002_b.sql")
-		_, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, fsys)
+		_, err := up(db, fsys)
 		if err == nil || !strings.Contains(err.Error(), "0002_b") {
 			t.Fatalf("err = %v, want an unknown-version error", err)
 		}

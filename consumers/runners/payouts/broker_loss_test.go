@@ -10,10 +10,6 @@ import (
 	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
-// brokerDown is how long the broker stays killed: longer than the runners' default session
-// timeout (15 s), so the coordinator has expired the member by the time it can answer again.
-const brokerDown = 20 * time.Second
-
 // TestPayoutsBrokerLoss kills the broker (a private one) with kill -9 while `taskole payouts`
 // is consuming the ledger, keeps it down longer than the session timeout and starts it again.
 // The runner must keep running or exit non-zero with a message (a supervisor, here the test,
@@ -60,16 +56,7 @@ func TestPayoutsBrokerLoss(t *testing.T) {
 			return
 		}
 		t.Logf("kill -9 of the broker after chunk %d", k)
-		br.Kill()
-		time.Sleep(brokerDown)
-		br.Start()
-		if exited, err := p.Exited(); exited {
-			itest.CheckFatalExit(t, "payouts", err, p.Output())
-			t.Logf("payouts exited with %v; restarting it as a supervisor would", err)
-			p = start(v, "--leave-group")
-		} else {
-			t.Logf("payouts kept running through the broker outage")
-		}
+		p = itest.BrokerOutage(t, br, p, "payouts", func() *itest.Proc { return start(v, "--leave-group") })
 	})
 	got := map[string]string{}
 	v.statements(t, v.reader(t, string(v.topics.Payouts)), got, len(want), 180*time.Second)

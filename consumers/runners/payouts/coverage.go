@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/pipelines/statement"
 	"github.com/taskole/revshare/schemas"
 )
@@ -32,7 +33,7 @@ func CheckCoverage(commissions []*kgo.Record, statements []schemas.Payout, rules
 			continue // dead-lettered by the payouts consumer
 		}
 		s := statement.Sourced{Commission: c}
-		if v, ok := header(r, schemas.SourceWatermarkHeader); ok && len(v) > 0 {
+		if v, ok := stream.Header(r, schemas.SourceWatermarkHeader); ok && len(v) > 0 {
 			if s.Source, err = time.Parse(time.RFC3339Nano, string(v)); err != nil {
 				continue // dead-lettered too
 			}

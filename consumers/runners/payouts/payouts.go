@@ -366,7 +366,7 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record, tx *stream.Tx[state
 			c.CommissionID, rec.Key, c.OwnerBusinessID))
 	}
 	var source time.Time
-	if v, ok := header(rec, schemas.SourceWatermarkHeader); ok && len(v) > 0 {
+	if v, ok := stream.Header(rec, schemas.SourceWatermarkHeader); ok && len(v) > 0 {
 		if source, err = time.Parse(time.RFC3339Nano, string(v)); err != nil {
 			return schemas.Refused(schemas.LabelSourceWatermark, fmt.Errorf("checking commission %s: header %s %q: %w",
 				c.CommissionID, schemas.SourceWatermarkHeader, prefix(v), err))
@@ -506,16 +506,7 @@ func (h *handler) setClock(tx *stream.Tx[statement.State], c clock) {
 	tx.SetMeta(clockMeta, b)
 }
 
-func marker(rec *kgo.Record) bool { _, ok := header(rec, schemas.MarkerHeader); return ok }
-
-func header(rec *kgo.Record, key string) ([]byte, bool) {
-	for _, hd := range rec.Headers {
-		if hd.Key == key {
-			return hd.Value, true
-		}
-	}
-	return nil, false
-}
+func marker(rec *kgo.Record) bool { _, ok := stream.Header(rec, schemas.MarkerHeader); return ok }
 
 // prefix bounds what a log or error quotes of a record.
 func prefix(b []byte) []byte {

@@ -280,10 +280,7 @@ func TestRunner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
+	_, stop := itest.Start(context.Background(), t, "payouts", r)
 	v.produce(t, l, nil)
 	out := v.reader(t, string(v.topics.Payouts))
 	got := map[string]string{}
@@ -299,10 +296,7 @@ func TestRunner(t *testing.T) {
 	want2 := expected(t, l, through)
 	v.statements(t, out, got, len(want2), 60*time.Second)
 	compare(t, got, want2)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 }
 
 // TestKillRestart runs `taskole payouts` as a subprocess, kills it with SIGKILL while the

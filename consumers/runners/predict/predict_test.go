@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -321,28 +318,10 @@ func checkReportPanel(ctx context.Context, t *testing.T, conn driver.Conn, asOf 
 	if err := report.HTML(&buf, data); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	png, dom := itest.Browse(ctx, t, bin, buf.Bytes(), "1280,4000")
+	if len(png) < 20_000 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("screenshot: %d bytes", len(png))
 	}
-	chrome := func(extra ...string) []byte {
-		args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-			"--disable-dev-shm-usage", "--user-data-dir=" + filepath.Join(dir, "profile")}, extra...)
-		out, err := exec.CommandContext(ctx, bin, append(args, "file://"+file)...).Output()
-		if err != nil {
-			t.Fatalf("%s %v: %v", bin, extra, err)
-		}
-		return out
-	}
-	shot := filepath.Join(dir, "report.png")
-	chrome("--screenshot="+shot, "--window-size=1280,4000")
-	png, err := os.ReadFile(shot)
-	if err != nil || len(png) < 20_000 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
-		t.Fatalf("screenshot: %d bytes, %v", len(png), err)
-	}
-	dom := string(chrome("--dump-dom"))
 	for _, w := range []string{`id="predicted-clv"`, `class="chart predicted-chart"`, `class="chart palive-chart"`,
 		`<rect class="bar bar-predicted"`, `<rect class="bar bar-palive"`} {
 		if !strings.Contains(dom, w) {

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -80,7 +78,7 @@ func benchFacts(b *testing.B, views bool) {
 		b.Fatal(err)
 	}
 	pr.Close()
-	wall, cpu := runSinkUntil(ctx, b, e, "purchase_facts", b.N)
+	wall, cpu := runSinkUntil(ctx, b, e, "purchase_facts", b.N, 50_000)
 	if n := e.count(b, "SELECT count() FROM purchase_facts"); n != uint64(b.N) {
 		b.Fatalf("purchase_facts holds %d rows, want %d", n, b.N)
 	}
@@ -89,37 +87,4 @@ func benchFacts(b *testing.B, views bool) {
 	}
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "rows/s")
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "rows/cpu-s")
-}
-
-// runSinkUntil runs a sink (batches of 50,000 rows) until it has inserted want rows into
-// table, timing that (b's timer and the returned wall and own CPU time).
-func runSinkUntil(ctx context.Context, b *testing.B, e *testEnv, table string, want int) (wall, cpu time.Duration) {
-	s, err := New(Config{Brokers: e.brokers, Topics: e.topics, Group: "bench-" + itest.Unique(b),
-		ClickHouseAddr: e.chAddr, Database: e.db, BatchRows: 50_000, BatchInterval: 200 * time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	inserted := s.met.inserted.WithLabelValues(table)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	before := cpuTime()
-	start := time.Now()
-	b.ResetTimer()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(rctx) }()
-	for counterValue(inserted) < want {
-		select {
-		case err := <-done:
-			b.Fatalf("sink stopped: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	b.StopTimer()
-	wall, cpu = time.Since(start), cpuTime()-before
-	cancel()
-	if err := <-done; err != nil {
-		b.Fatal(fmt.Errorf("sink: %w", err))
-	}
-	return wall, cpu
 }

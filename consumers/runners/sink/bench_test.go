@@ -88,35 +88,7 @@ func benchEndToEnd(b *testing.B, batchRows int) {
 	}
 	pr.Close()
 
-	s, err := New(Config{Brokers: e.brokers, Topics: e.topics, Group: "bench-" + itest.Unique(b),
-		ClickHouseAddr: e.chAddr, Database: e.db, BatchRows: batchRows, BatchInterval: 200 * time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	inserted := s.met.inserted.WithLabelValues("bookings")
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	before := cpuTime()
-	start := time.Now()
-	b.ResetTimer()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(rctx) }()
-	for counterValue(inserted) < b.N {
-		select {
-		case err := <-done:
-			b.Fatalf("sink stopped: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	b.StopTimer()
-	wall := time.Since(start)
-	cpu := cpuTime() - before
-	cancel()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
+	wall, cpu := runSinkUntil(ctx, b, e, "bookings", b.N, batchRows)
 	if n := e.count(b, "SELECT count() FROM bookings"); n != uint64(b.N) {
 		b.Fatalf("bookings holds %d rows, want %d", n, b.N)
 	}
@@ -124,6 +96,39 @@ func benchEndToEnd(b *testing.B, batchRows int) {
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "rows/s")
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "rows/cpu-s")
 	b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
+}
+
+// runSinkUntil runs a sink (batches of batchRows rows) until it has inserted want rows into
+// table, timing that (b's timer and the returned wall and own CPU time).
+func runSinkUntil(ctx context.Context, b *testing.B, e *testEnv, table string, want, batchRows int) (wall, cpu time.Duration) {
+	s, err := New(Config{Brokers: e.brokers, Topics: e.topics, Group: "bench-" + itest.Unique(b),
+		ClickHouseAddr: e.chAddr, Database: e.db, BatchRows: batchRows, BatchInterval: 200 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	inserted := s.met.inserted.WithLabelValues(table)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	before := cpuTime()
+	start := time.Now()
+	b.ResetTimer()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(rctx) }()
+	for counterValue(inserted) < want {
+		select {
+		case err := <-done:
+			b.Fatalf("sink stopped: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	b.StopTimer()
+	wall, cpu = time.Since(start), cpuTime()-before
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(fmt.Errorf("sink: %w", err))
+	}
+	return wall, cpu
 }
 
 // cpuTime is the user+system CPU time of this process so far.

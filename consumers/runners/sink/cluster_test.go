@@ -17,36 +17,42 @@ import (
 	"github.com/taskole/revshare/sql/migrations"
 )
 
-// TestClusterReplicaKill copies into the two-replica cluster (tables from migrate --cluster,
-// topics RF 3 on the three-broker cluster) while a producer keeps writing, SIGKILLs the
-// replica the sink writes to and brings it back, then restarts ZooKeeper: afterwards the raw
-// tables equal what was produced — none missing, none doubled — on BOTH replicas.
-func TestClusterReplicaKill(t *testing.T) {
-	cl := itest.LocalCluster(t)
-	db := "taskole_sc_" + itest.Unique(t)
-	e := &testEnv{brokers: cl.Brokers, chAddr: cl.ClickHouse[1], db: db, topics: itest.Topics(t)}
-	ctx := context.Background()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Name}, migrations.FS()); err != nil {
+// clusterDatabase migrates a database named prefix+unique on cluster through addrs[0] and
+// opens a connection to it on each of addrs; when the test ends the database is dropped ON
+// CLUSTER and the connections closed.
+func clusterDatabase(ctx context.Context, t *testing.T, prefix, cluster string, addrs ...string) (string, []clickhouse.Conn) {
+	t.Helper()
+	db := prefix + itest.Unique(t)
+	if _, err := migrate.Up(ctx, migrate.Config{Addr: addrs[0], Database: db, Cluster: cluster}, migrations.FS()); err != nil {
 		t.Fatal(err)
 	}
-	conns := make([]clickhouse.Conn, 2)
-	for i := range conns {
-		c, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cl.ClickHouse[i]}, Auth: clickhouse.Auth{Database: db}})
+	conns := make([]clickhouse.Conn, len(addrs))
+	for i, a := range addrs {
+		c, err := clickhouse.Open(&clickhouse.Options{Addr: []string{a}, Auth: clickhouse.Auth{Database: db}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		conns[i] = c
 	}
 	t.Cleanup(func() {
-		cl.Up(t, "clickhouse")
-		_ = conns[0].Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cl.Name)
-		conns[0].Close()
-		conns[1].Close()
+		_ = conns[0].Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cluster)
+		for _, c := range conns {
+			c.Close()
+		}
 	})
-	tp := e.topics
-	itest.CreateTopics(t, e.brokers, 3, string(tp.Bookings), string(tp.Enrollments), string(tp.Businesses),
-		string(tp.Feedback), string(tp.AcquisitionCosts), string(tp.ReferralOwners), string(tp.Commissions),
-		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts))
+	return db, conns
+}
+
+// TestClusterReplicaKill copies into the two-replica cluster (tables from migrate --cluster,
+// topics RF 3 on the three-broker cluster) while a producer keeps writing, SIGKILLs the
+// replica the sink writes to and brings it back, then restarts ZooKeeper: afterwards the raw
+// tables equal what was produced — none missing, none doubled — on BOTH replicas.
+func TestClusterReplicaKill(t *testing.T) {
+	cl := itest.LocalCluster(t)
+	db, conns := clusterDatabase(context.Background(), t, "taskole_sc_", cl.Name, cl.ClickHouse[:2]...)
+	t.Cleanup(func() { cl.Up(t, "clickhouse") }) // before the database is dropped
+	e := &testEnv{brokers: cl.Brokers, chAddr: cl.ClickHouse[1], db: db, topics: itest.Topics(t)}
+	e.createTopics(t)
 	buildTaskole(t)
 
 	stopFeed := e.startFeed(t)
@@ -91,25 +97,9 @@ func TestClusterReplicaKill(t *testing.T) {
 // the two blocks differ after a second and the rows were stored twice (docs/DESIGN.md).
 func TestClusterRetryOnOtherReplica(t *testing.T) {
 	cl := itest.LocalCluster(t)
-	db := "taskole_sr_" + itest.Unique(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Name}, migrations.FS()); err != nil {
-		t.Fatal(err)
-	}
-	conns := make([]clickhouse.Conn, 2)
-	for i := range conns {
-		c, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cl.ClickHouse[i]}, Auth: clickhouse.Auth{Database: db}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c
-	}
-	t.Cleanup(func() {
-		_ = conns[0].Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cl.Name)
-		conns[0].Close()
-		conns[1].Close()
-	})
+	db, conns := clusterDatabase(ctx, t, "taskole_sr_", cl.Name, cl.ClickHouse[:2]...)
 	topics := itest.Topics(t)
 	// One batch as the sink fetches it: bookings of three partitions with their Kafka
 	// coordinates and (broker) timestamps.
@@ -172,33 +162,11 @@ func TestClusterRetryOnOtherReplica(t *testing.T) {
 // part and shard 02 drops its identical block. Every record is then stored once.
 func TestClusterShardedPartialInsert(t *testing.T) {
 	cl := itest.ShardedCluster(t)
-	db := "taskole_sp_" + itest.Unique(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: cl.ClickHouse[0], Database: db, Cluster: cl.Sharded}, migrations.FS()); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cl.ClickHouse[0]}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shard2, err := clickhouse.Open(&clickhouse.Options{Addr: []string{cl.Shard2}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cl.Sharded)
-		conn.Close()
-		shard2.Close()
-	})
-	count := func(c clickhouse.Conn, q string) uint64 {
-		t.Helper()
-		var n uint64
-		if err := c.QueryRow(ctx, q).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		return n
-	}
+	db, conns := clusterDatabase(ctx, t, "taskole_sp_", cl.Sharded, cl.ClickHouse[0], cl.Shard2)
+	conn, shard2 := conns[0], conns[1]
+	count := func(c clickhouse.Conn, q string) uint64 { t.Helper(); return itest.Count(ctx, t, c, q) }
 	topics := itest.Topics(t)
 	const parts = 6
 	onShard2 := map[int32]bool{} // the Distributed table's choice: cityHash64(_topic, _partition) % 2 == 1

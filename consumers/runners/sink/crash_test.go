@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,62 +64,48 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// sinkProc is one `taskole sink` process.
+// sinkProc is one `taskole sink` process, serving /metrics at metrics.
 type sinkProc struct {
-	cmd     *exec.Cmd
+	*itest.Proc
 	metrics string // address of /metrics
-	done    chan struct{}
-	err     error // Wait's result, once done is closed
 }
 
-// startSink runs `taskole sink` against chAddr (the database and topics of e) with extra flags.
+// startSink runs `taskole sink` against chAddr (the database and topics of e) with extra flags
+// (a later --log-level overrides the default warn). Its output is kept, and logged when the
+// test fails.
 func startSink(t *testing.T, e *testEnv, chAddr, group string, flags ...string) *sinkProc {
 	t.Helper()
 	bin := buildTaskole(t)
-	prefix := e.topics.Prefix
-	p := &sinkProc{metrics: freeAddr(t), done: make(chan struct{})}
-	args := append([]string{"sink", "--group", group, "--metrics-addr", p.metrics, "--log-level", "warn"}, flags...)
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(),
+	metrics := freeAddr(t)
+	args := append([]string{"sink", "--group", group, "--metrics-addr", metrics, "--log-level", "warn"}, flags...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(),
 		"TASKOLE_KAFKA_BROKERS="+strings.Join(e.brokers, ","),
 		"TASKOLE_CLICKHOUSE_ADDR="+chAddr,
 		"TASKOLE_CLICKHOUSE_DATABASE="+e.db,
-		"TASKOLE_TOPIC_PREFIX="+prefix,
+		"TASKOLE_TOPIC_PREFIX="+e.topics.Prefix,
 	)
-	p.cmd.Stderr = &prefixWriter{t: t, prefix: "sink " + group + ": "}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.kill() })
+	p := &sinkProc{Proc: itest.StartProc(t, cmd), metrics: metrics}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sink %s output:\n%s", group, p.Output())
+		}
+	})
 	return p
 }
 
-func (p *sinkProc) kill() {
-	select {
-	case <-p.done:
-	default:
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-	}
-}
-
-// terminate sends SIGTERM and returns how long the process took to exit, and its error.
+// terminate sends SIGTERM and returns how long the process took to exit, and its error. It
+// fails the test when the process had exited already or does not exit within limit.
 func (p *sinkProc) terminate(t *testing.T, limit time.Duration) (time.Duration, error) {
 	t.Helper()
-	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if exited, err := p.Exited(); exited {
+		t.Fatalf("taskole sink exited (%v) before SIGTERM", err)
 	}
-	select {
-	case <-p.done:
-		return time.Since(start), p.err
-	case <-time.After(limit):
-		_ = p.cmd.Process.Signal(syscall.SIGQUIT) // goroutine dump on stderr
-		<-p.done
+	took, exited, err := p.Terminate(limit) // not exited: SIGQUIT, a goroutine dump in Output
+	if !exited {
 		t.Fatalf("taskole sink did not exit within %v of SIGTERM", limit)
-		return 0, nil
 	}
+	return took, err
 }
 
 // metric reads one unlabelled sample from the process's /metrics ("" when unavailable).
@@ -140,34 +124,6 @@ func (p *sinkProc) metric(name string) string {
 	}
 	return ""
 }
-
-// prefixWriter logs a subprocess's stderr through t.
-type prefixWriter struct {
-	t      *testing.T
-	prefix string
-	mu     sync.Mutex
-	buf    []byte
-}
-
-func (w *prefixWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, b...)
-	for {
-		i := strings.IndexByte(string(w.buf), '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		line := string(w.buf[:i])
-		w.buf = w.buf[i+1:]
-		func() {
-			defer func() { _ = recover() }() // the test may have ended
-			w.t.Log(w.prefix + line)
-		}()
-	}
-}
-
-var _ io.Writer = (*prefixWriter)(nil)
 
 func totalRows(d dataset) int {
 	n := 0
@@ -250,7 +206,7 @@ func TestSinkCrash(t *testing.T) {
 	for i, after := range []time.Duration{1500 * time.Millisecond, 900 * time.Millisecond, 2 * time.Second, 700 * time.Millisecond} {
 		p := start()
 		time.Sleep(after)
-		p.kill()
+		p.Kill()
 		t.Logf("kill %d: bookings rows so far %d", i+1, e.count(t, "SELECT count() FROM bookings"))
 		if i == 1 { // more data arrives between crashes
 			more := generate(e.topics, "b", 3000)

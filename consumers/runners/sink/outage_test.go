@@ -14,9 +14,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/consumers/testkit/itest"
-	"github.com/taskole/revshare/sql/migrations"
 )
 
 // privateClickHouse is a clickhouse-server of the test's own, which the test may stop.
@@ -122,21 +120,7 @@ func TestSinkClickHouseOutage(t *testing.T) {
 		t.Skip("runs a private clickhouse-server for about a minute")
 	}
 	ch := startPrivateClickHouse(t)
-	e := &testEnv{brokers: itest.Kafka(t), chAddr: ch.addr, db: "outage", topics: itest.Topics(t)}
-	ctx := context.Background()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: e.chAddr, Database: e.db}, migrations.FS()); err != nil {
-		t.Fatal(err)
-	}
-	tp := e.topics
-	itest.CreateTopics(t, e.brokers, 3, string(tp.Bookings), string(tp.Enrollments), string(tp.Businesses),
-		string(tp.Feedback), string(tp.AcquisitionCosts), string(tp.ReferralOwners), string(tp.Commissions),
-		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts))
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{e.chAddr}, Auth: clickhouse.Auth{Database: e.db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	e.conn = conn
+	e := newEnvOn(t, itest.Kafka(t), ch.addr, "outage")
 	buildTaskole(t)
 
 	// A producer writes a chunk every 250 ms for the whole run.
@@ -153,7 +137,7 @@ func TestSinkClickHouseOutage(t *testing.T) {
 
 	p := start()
 	time.Sleep(4 * time.Second)
-	p.kill() // 1: SIGKILL while copying
+	p.Kill() // 1: SIGKILL while copying
 	t.Logf("SIGKILL 1 after %d bookings", rows())
 	p = start()
 	time.Sleep(3 * time.Second)
@@ -177,7 +161,7 @@ func TestSinkClickHouseOutage(t *testing.T) {
 	}
 	p = start() // resumes once ClickHouse is back
 	time.Sleep(5 * time.Second)
-	p.kill() // 2: SIGKILL during the outage
+	p.Kill() // 2: SIGKILL during the outage
 	t.Log("SIGKILL 2 during the outage")
 	p = start()
 	time.Sleep(time.Until(outage.Add(30 * time.Second)))
@@ -192,4 +176,43 @@ func TestSinkClickHouseOutage(t *testing.T) {
 	if took, err := p.terminate(t, 15*time.Second); err != nil {
 		t.Errorf("final SIGTERM: exit %v after %v", err, took)
 	}
+}
+
+// TestSinkBrokerLoss kills the broker (a private one) with kill -9 while `taskole sink` is
+// copying, keeps it down longer than the session timeout and starts it again; more records
+// arrive after the restart. The sink must keep running or exit non-zero with a message (a
+// supervisor, here the test, restarts it); the raw tables must then equal what Kafka holds:
+// every record once, none missing, none doubled, the sink's dead letters once each. Last, the
+// broker is killed again right after new input and the sink gets SIGTERM (itest.StopWithBrokerDown).
+func TestSinkBrokerLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("broker loss test is slow")
+	}
+	br := itest.PrivateKafka(t)
+	e := newEnvOn(t, []string{br.Addr}, itest.ClickHouse(t), itest.Database(t))
+	group := "g-" + itest.Unique(t)
+	all := generate(e.topics, "a", 20000)
+	e.produce(t, all.recs)
+
+	flags := []string{"--batch-rows", "400", "--batch-interval", "50ms", "--log-level", "info"} // info: the stop line
+	p := startSink(t, e, e.chAddr, group, flags...)
+	deadline := time.Now().Add(60 * time.Second)
+	for e.count(t, "SELECT count() FROM bookings") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sink stored nothing in 60 s:\n%s", p.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("kill -9 of the broker with %d bookings rows stored", e.count(t, "SELECT count() FROM bookings"))
+	p = itest.BrokerOutage(t, br, p, "sink", func() *sinkProc { return startSink(t, e, e.chAddr, group, flags...) })
+	more := generate(e.topics, "b", 3000)
+	e.produce(t, more.recs)
+	all.merge(more)
+	e.waitFor(t, all, 180*time.Second)
+	time.Sleep(time.Second) // a duplicate would come after the expected count
+	e.verify(t, all)
+
+	// More records (nothing is checked after this), so that rows are buffered and the
+	// dead-letter judge has a transaction open when the broker goes.
+	itest.StopWithBrokerDown(t, br, p.Proc, "sink", func() { e.produce(t, generate(e.topics, "c", 3000).recs) })
 }

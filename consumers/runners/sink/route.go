@@ -82,11 +82,11 @@ func (r *route) rows() *table { return &r.table }
 // sink's own dead letter).
 func (r *route) skip(rec *kgo.Record) bool {
 	if r.skipHdr != "" {
-		if _, ok := header(rec, r.skipHdr); ok {
+		if _, ok := stream.Header(rec, r.skipHdr); ok {
 			return true
 		}
 	}
-	return r.own != "" && ownDeadLetter(rec, r.own)
+	return r.own != "" && stream.DeadLetterOf(rec, r.own)
 }
 
 // judge decodes and checks rec — the one validation of the sink, shared with its dead-letter
@@ -125,22 +125,6 @@ func (r *route) addFailed(rec *kgo.Record, e *schemas.InvalidError, consumer str
 	}, &r.buf)
 	r.buf.done()
 	r.table.added(rec)
-}
-
-// ownDeadLetter reports whether r is a dead letter written by consumer (its header).
-func ownDeadLetter(r *kgo.Record, consumer string) bool {
-	v, ok := header(r, stream.DeadLetterConsumerHeader)
-	return ok && string(v) == consumer
-}
-
-// header returns the value of r's first header named key, and whether it has one.
-func header(r *kgo.Record, key string) ([]byte, bool) {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return h.Value, true
-		}
-	}
-	return nil, false
 }
 
 // buffers is the topology.Columns that appends a row to a table's own column buffers, one

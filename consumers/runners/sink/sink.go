@@ -40,6 +40,7 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -100,46 +101,26 @@ func (c Config) withDefaults() (Config, error) {
 		c.Brokers = []string{"127.0.0.1:9092"}
 	}
 	c.Topics = c.Topics.WithDefaults()
-	if c.Group == "" {
-		c.Group = topology.GroupSink
-	}
-	if c.Instance == "" {
-		c.Instance = "sink"
-	}
-	if c.ClickHouseAddr == "" {
-		c.ClickHouseAddr = "127.0.0.1:9000"
-	}
-	if c.Database == "" {
-		c.Database = "taskole"
-	}
+	c.Group = cmp.Or(c.Group, topology.GroupSink)
+	c.Instance = cmp.Or(c.Instance, "sink")
+	c.ClickHouseAddr = cmp.Or(c.ClickHouseAddr, "127.0.0.1:9000")
+	c.Database = cmp.Or(c.Database, "taskole")
 	if err := c.Bounds.Validate(); err != nil {
 		return c, fmt.Errorf("sink config: %w", err)
 	}
 	c.Bounds = c.Bounds.WithDefaults()
-	if c.BatchRows == 0 {
-		c.BatchRows = 50_000
-	}
+	c.BatchRows = cmp.Or(c.BatchRows, 50_000)
 	if c.BatchRows < 0 || c.BatchRows > MaxBatchRows {
 		return c, fmt.Errorf("batch rows %d outside 1..%d", c.BatchRows, MaxBatchRows)
 	}
-	if c.BatchInterval == 0 {
-		c.BatchInterval = time.Second
-	}
-	if c.RetryMin == 0 {
-		c.RetryMin = 200 * time.Millisecond
-	}
-	if c.RetryMax == 0 {
-		c.RetryMax = 10 * time.Second
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 10 * time.Second
-	}
+	c.BatchInterval = cmp.Or(c.BatchInterval, time.Second)
+	c.RetryMin = cmp.Or(c.RetryMin, 200*time.Millisecond)
+	c.RetryMax = cmp.Or(c.RetryMax, 10*time.Second)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 10*time.Second)
 	if c.BatchInterval < 0 || c.RetryMin < 0 || c.RetryMax < c.RetryMin || c.ShutdownTimeout < 0 {
 		return c, errors.New("negative interval or retry max below retry min")
 	}
-	if c.Consumer == "" {
-		c.Consumer = "sink"
-	}
+	c.Consumer = cmp.Or(c.Consumer, "sink")
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

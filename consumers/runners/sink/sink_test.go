@@ -116,14 +116,17 @@ type testEnv struct {
 
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
-	e := &testEnv{brokers: itest.Kafka(t), chAddr: itest.ClickHouse(t), db: itest.Database(t), topics: itest.Topics(t)}
+	return newEnvOn(t, itest.Kafka(t), itest.ClickHouse(t), itest.Database(t))
+}
+
+// newEnvOn is newEnv on the given brokers and server (a private one for kill tests).
+func newEnvOn(t testing.TB, brokers []string, chAddr, db string) *testEnv {
+	t.Helper()
+	e := &testEnv{brokers: brokers, chAddr: chAddr, db: db, topics: itest.Topics(t)}
 	if _, err := migrate.Up(context.Background(), migrate.Config{Addr: e.chAddr, Database: e.db}, migrations.FS()); err != nil {
 		t.Fatal(err)
 	}
-	tp := e.topics
-	itest.CreateTopics(t, e.brokers, 3, string(tp.Bookings), string(tp.Enrollments), string(tp.Businesses),
-		string(tp.Feedback), string(tp.AcquisitionCosts), string(tp.ReferralOwners), string(tp.Commissions),
-		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts), string(tp.PurchaseFacts))
+	e.createTopics(t)
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{e.chAddr}, Auth: clickhouse.Auth{Database: e.db}})
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +134,15 @@ func newEnv(t testing.TB) *testEnv {
 	t.Cleanup(func() { conn.Close() })
 	e.conn = conn
 	return e
+}
+
+// createTopics creates every topic the sink copies, with 3 partitions.
+func (e *testEnv) createTopics(t testing.TB) {
+	t.Helper()
+	tp := e.topics
+	itest.CreateTopics(t, e.brokers, 3, string(tp.Bookings), string(tp.Enrollments), string(tp.Businesses),
+		string(tp.Feedback), string(tp.AcquisitionCosts), string(tp.ReferralOwners), string(tp.Commissions),
+		string(tp.Payouts), string(tp.DLQ), string(tp.RetentionCosts), string(tp.PurchaseFacts))
 }
 
 // produce writes records with a transactional producer, as the pipeline does.
@@ -159,11 +171,7 @@ func (e *testEnv) produce(t testing.TB, recs []*kgo.Record) {
 
 func (e *testEnv) count(t testing.TB, q string) uint64 {
 	t.Helper()
-	var n uint64
-	if err := e.conn.QueryRow(context.Background(), q).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
+	return itest.Count(context.Background(), t, e.conn, q)
 }
 
 // dataset is a generated set of records and the facts the raw tables must show.
@@ -330,16 +338,8 @@ func runSink(t *testing.T, e *testEnv, group string) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		s.Close()
-	}
+	_, stop = itest.Start(context.Background(), t, "the sink", s)
+	return stop
 }
 
 func TestSinkIntegration(t *testing.T) {
