@@ -127,8 +127,13 @@ func (s *State) find(id string) int {
 	if s.x == nil {
 		return -1
 	}
-	for i := range s.x.books {
-		if s.x.books[i].id == id {
+	// From the latest booking back: a booking's events are close in time, so its booking is
+	// usually among the last added (ids are unique in a state: the order finds the same one).
+	// The last byte is compared before the whole id (ids often share long prefixes).
+	n := len(id)
+	for i := len(s.x.books) - 1; i >= 0; i-- {
+		b := s.x.books[i].id
+		if len(b) == n && (n == 0 || b[n-1] == id[n-1]) && b == id {
 			return i
 		}
 	}

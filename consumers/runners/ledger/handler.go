@@ -26,6 +26,8 @@ type handler struct {
 	gate     *ratesGate // nil: judge with whatever the rates table holds
 	buf      []schemas.Commission
 	facts    []schemas.PurchaseFact // reused: a record's facts are encoded before the next
+	out      outBuf                 // the bytes of the produced records
+	metas    map[string]string      // progressMeta by input topic, built once per topic
 
 	// Set by Runner.Run before processing starts: the ledger's input set with partition
 	// counts (written into every progress marker) and the commissions partition count.
@@ -64,7 +66,14 @@ func (h *handler) Handle(ctx context.Context, rec *kgo.Record, tx *stream.Tx[com
 			return fmt.Errorf("waiting for the rates table: %w", err)
 		}
 	}
-	name := progressMeta(rec.Topic)
+	name, ok := h.metas[rec.Topic]
+	if !ok {
+		if h.metas == nil {
+			h.metas = map[string]string{}
+		}
+		name = progressMeta(rec.Topic)
+		h.metas[rec.Topic] = name
+	}
 	pr := decodeProgress(tx.Meta(name))
 	before := pr.watermark
 	at, err := h.apply(ctx, rec, tx, before)
@@ -142,27 +151,41 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 // purchase facts (keyed client_id), and the commissions with their source partition and its
 // watermark before the record.
 func (h *handler) produce(rec *kgo.Record, tx *stream.Tx[commission.State], client string, res commission.Result, source int64) {
+	o := &h.out
 	if res.Owner != nil {
-		o := *res.Owner
-		o.ClientID = client
-		tx.Produce(&kgo.Record{Topic: string(h.topics.ReferralOwners), Key: []byte(client),
-			Value: schemas.AppendReferralOwner(nil, o)})
+		ow := *res.Owner
+		ow.ClientID = client
+		key := o.bytes(client)
+		n := o.start()
+		o.b = schemas.AppendReferralOwner(o.b, ow)
+		tx.Produce(&kgo.Record{Topic: string(h.topics.ReferralOwners), Key: key, Value: o.since(n)})
+	}
+	var key []byte
+	if len(res.Facts) > 0 {
+		key = o.bytes(client)
 	}
 	for _, f := range res.Facts {
-		tx.Produce(&kgo.Record{Topic: string(h.topics.PurchaseFacts), Key: []byte(client),
-			Value: schemas.AppendPurchaseFact(nil, f)})
+		n := o.start()
+		o.b = schemas.AppendPurchaseFact(o.b, f)
+		tx.Produce(&kgo.Record{Topic: string(h.topics.PurchaseFacts), Key: key, Value: o.since(n)})
 	}
 	if len(res.Commissions) == 0 {
 		return
 	}
-	src := []byte(rec.Topic + "/" + strconv.FormatInt(int64(tx.Partition()), 10))
+	n := o.start()
+	o.b = strconv.AppendInt(append(append(o.b, rec.Topic...), '/'), int64(tx.Partition()), 10)
+	src := o.since(n)
 	var wm []byte
 	if source != 0 {
-		wm = time.Unix(0, source).UTC().AppendFormat(nil, time.RFC3339Nano)
+		n = o.start()
+		o.b = time.Unix(0, source).UTC().AppendFormat(o.b, time.RFC3339Nano)
+		wm = o.since(n)
 	}
 	for _, c := range res.Commissions {
-		tx.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Key: []byte(c.OwnerBusinessID),
-			Value:   schemas.AppendCommission(nil, c),
+		key := o.bytes(c.OwnerBusinessID)
+		n := o.start()
+		o.b = schemas.AppendCommission(o.b, c)
+		tx.Produce(&kgo.Record{Topic: string(h.topics.Commissions), Key: key, Value: o.since(n),
 			Headers: []kgo.RecordHeader{{Key: schemas.SourceHeader, Value: src}, {Key: schemas.SourceWatermarkHeader, Value: wm}}})
 	}
 }
