@@ -32,11 +32,13 @@ func (h *metaHandler) BeforeCommit(c *Commit) error {
 // Committer's records commit on the partition they name, after the transaction's outputs.
 func TestMetaAndCommitter(t *testing.T) {
 	f := newFixture(t)
+	regs := map[string]*prometheus.Registry{}
 	run := func(name string) *instance {
+		regs[name] = prometheus.NewRegistry()
 		p, err := New(Config{Brokers: f.c.ListenAddrs(), Name: name, Group: fxGroup, Inputs: []string{fxIn},
 			Changelog: fxChangelog, CommitInterval: 100 * time.Millisecond, MaxBatchRecords: 7,
 			TransactionTimeout: 6 * time.Second, SessionTimeout: 1500 * time.Millisecond, RebalanceTimeout: 3 * time.Second,
-			Logger: testLog(), Registry: prometheus.NewRegistry(),
+			Logger: testLog(), Registry: regs[name],
 			ClientOpts: []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond), kgo.HeartbeatInterval(200 * time.Millisecond)}},
 			&metaHandler{countHandler{inst: name, out: fxOut}})
 		if err != nil {
@@ -68,13 +70,27 @@ func TestMetaAndCommitter(t *testing.T) {
 	// Outputs are keyed like the inputs on a topic of the same partition count, so the outputs of
 	// input partition p land on output partition p, before the marker of their transaction.
 	outputs := map[int32]int{} // data outputs on each partition since its last marker
+	var markers, data float64
 	for _, r := range f.readCommitted(fxOut) {
 		if r.Key == nil {
 			last[r.Partition] = string(r.Value)
 			outputs[r.Partition] = 0
+			markers++
 			continue
 		}
 		outputs[r.Partition]++
+		data++
+	}
+	// The counters tell the Committer's records apart from the handler's: what a run over the
+	// same input wrote is records_out - committer_records, however it was cut into transactions.
+	var added, out float64
+	for _, reg := range regs {
+		added += labelledCounter(t, reg, "taskole_stream_committer_records_total", "topic", fxOut)
+		out += labelledCounter(t, reg, "taskole_stream_records_out_total", "topic", fxOut)
+	}
+	if added != markers || out-added != data {
+		t.Errorf("counters: %v committer records and %v handler records of %v out; the topic holds %v markers and %v outputs",
+			added, out-added, out, markers, data)
 	}
 	for p, n := range perPart {
 		if want := fmt.Sprintf("seen=%x", binary.AppendVarint(nil, n)); last[p] != want {

@@ -9,6 +9,7 @@ import (
 // metrics are the Processor's Prometheus metrics, labelled with the consumer name.
 type metrics struct {
 	in, out     *prometheus.CounterVec // committed records per topic
+	added       *prometheus.CounterVec // of out: records a Committer added, per topic
 	repart      *prometheus.CounterVec // committed forwards to the repartition topic per input topic
 	dead        *prometheus.CounterVec // dead letters per input topic and reason
 	lag         *prometheus.GaugeVec   // per input topic and partition
@@ -28,6 +29,8 @@ func newMetrics(name string, reg prometheus.Registerer) *metrics {
 			Help: "Input records processed in committed transactions.", ConstLabels: cl}, []string{"topic"}),
 		out: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_stream_records_out_total",
 			Help: "Records written in committed transactions (outputs, changelog, dead letters).", ConstLabels: cl}, []string{"topic"}),
+		added: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_stream_committer_records_total",
+			Help: "Of records_out_total: records the Committer added just before commit (the ledger's progress markers), in committed transactions. Their number follows how the input was cut into transactions, so it differs between runs over the same input; records_out_total minus this is what the handler wrote.", ConstLabels: cl}, []string{"topic"}),
 		repart: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_stream_repartitioned_total",
 			Help: "Input records forwarded to the repartition topic in committed transactions (their key is not on the murmur2 partition they were read from), by input topic.", ConstLabels: cl}, []string{"topic"}),
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "taskole_stream_dead_letters_total",
@@ -54,7 +57,7 @@ func newMetrics(name string, reg prometheus.Registerer) *metrics {
 			Help: "Transactional clients replaced because a transaction outlived the transaction timeout and the broker aborted it.", ConstLabels: cl}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.in, m.out, m.repart, m.dead, m.lag, m.commit, m.txns, m.keys, m.bytes, m.restore, m.restored, m.partitions, m.renewals)
+		reg.MustRegister(m.in, m.out, m.added, m.repart, m.dead, m.lag, m.commit, m.txns, m.keys, m.bytes, m.restore, m.restored, m.partitions, m.renewals)
 	}
 	return m
 }

@@ -86,12 +86,14 @@ type undoEntry struct {
 // txnCounts are the metric increments of the open transaction, applied when it commits.
 type txnCounts struct {
 	in, out, repart map[string]float64
+	added           map[string]float64 // of out: records a Committer added (Commit.Produce)
 	dead            map[[2]string]float64
 	handler         map[prometheus.Counter]float64 // Tx.Count
 }
 
 func (c *txnCounts) reset() {
 	c.in, c.out, c.repart, c.dead = map[string]float64{}, map[string]float64{}, map[string]float64{}, map[[2]string]float64{}
+	c.added = map[string]float64{}
 	c.handler = map[prometheus.Counter]float64{}
 }
 
@@ -795,6 +797,7 @@ func (p *Processor[S]) beforeCommit(ctx context.Context) error {
 	}
 	for _, r := range c.out {
 		r.Context = context.WithValue(ctxOrBackground(r.Context), manualPartition{}, true)
+		p.counts.added[r.Topic]++
 		p.produce(ctx, r)
 	}
 	return nil
@@ -813,6 +816,9 @@ func (p *Processor[S]) commitCounts() {
 	}
 	for t, n := range p.counts.out {
 		p.m.out.WithLabelValues(t).Add(n)
+	}
+	for t, n := range p.counts.added {
+		p.m.added.WithLabelValues(t).Add(n)
 	}
 	for t, n := range p.counts.repart {
 		p.m.repart.WithLabelValues(t).Add(n)

@@ -293,7 +293,12 @@ want=$(awk '$1 ~ /^taskole\.(enrollments|bookings)\.v1$/ { s += $2 } END { print
 measure ledger "$ledger_pid" "$port" '^taskole_stream_records_in_total' taskole-ledger "$want"
 R[ledger.bookings]=$(metric "$port" '^taskole_stream_records_in_total.*bookings')
 R[ledger.bookings_per_core]=$(calc "${R[ledger.bookings]} / ${R[ledger.cpu_s]}" %.0f)
-R[ledger.commissions]=$(metric "$port" '^taskole_stream_records_out_total.*commissions')
+# Commission entries only: records_out_total also counts the progress markers the ledger adds
+# to every commissions partition at each commit, whose number follows how the backlog was cut
+# into transactions (two runs over one backlog write the same entries, not the same markers).
+R[ledger.markers]=$(metric "$port" '^taskole_stream_committer_records_total.*commissions')
+R[ledger.commissions_records]=$(metric "$port" '^taskole_stream_records_out_total.*commissions')
+R[ledger.commissions]=$((R[ledger.commissions_records] - R[ledger.markers]))
 R[ledger.changelog]=$(metric "$port" '^taskole_stream_records_out_total.*ledger-state')
 R[ledger.out]=$(($(metric "$port" '^taskole_stream_records_out_total') - ${R[ledger.changelog]}))
 R[ledger.keys]=$(metric "$port" '^taskole_stream_state_keys')
@@ -324,7 +329,7 @@ echo "  ledger CPU = ${R[ledger.x_stream]} × the no-op stream processor's, ${R[
 step "2c. payouts alone over the commissions"
 start payouts "$((port + 1))"
 payouts_pid=$pid
-measure payouts "$payouts_pid" "$((port + 1))" '^taskole_stream_records_in_total' taskole-payouts "${R[ledger.commissions]}"
+measure payouts "$payouts_pid" "$((port + 1))" '^taskole_stream_records_in_total' taskole-payouts "${R[ledger.commissions_records]}"
 R[payouts.out]=$(($(metric "$((port + 1))" '^taskole_stream_records_out_total') - $(metric "$((port + 1))" '^taskole_stream_records_out_total.*-state')))
 curl -fsS "http://127.0.0.1:$((port + 1))/metrics" >"$out/payouts.metrics" || true
 loadline payouts
