@@ -49,7 +49,9 @@ func (c Class) String() string {
 // Classify says what the processor does about err: Poison for invalid input (a
 // *schemas.InvalidError in the chain: errors.Is(err, schemas.ErrInvalid)), Renew for an epoch
 // error of a transaction that outlived its timeout (a *TimedOutError, see timeout.go),
-// Retryable for retriable Kafka errors and aborted transactions, Fatal for everything else,
+// Retryable for retriable Kafka errors, broken broker connections (kgo.IsRetryableBrokerErr: a
+// reset or dropped connection; not a refused dial, which kgo leaves to its call sites) and
+// aborted transactions, Fatal for everything else,
 // including context cancellation and a producer fenced while its transaction was younger than
 // the timeout (another live instance with the same transactional id). It returns 0 for a nil
 // error. It is the one place that classifies errors; errors_test.go pins it.
@@ -71,7 +73,7 @@ func Classify(err error) Class {
 		// Another instance took over our transactional id, or the broker rejects us.
 		return Fatal
 	case errors.Is(err, kgo.ErrAborting), errors.Is(err, kerr.TransactionAbortable),
-		errors.Is(err, kerr.OperationNotAttempted), kerr.IsRetriable(err),
+		errors.Is(err, kerr.OperationNotAttempted), kerr.IsRetriable(err), kgo.IsRetryableBrokerErr(err),
 		errors.Is(err, errAborted):
 		return Retryable
 	}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +33,12 @@ func TestClassify(t *testing.T) {
 		{"rule error", fmt.Errorf("applying booking b1: %w", labelled), Poison, "refund_exceeds_remaining"},
 		{"explicit poison", schemas.Refused("key:mismatch", errors.New("wrong key")), Poison, "key:mismatch"},
 		{"retriable kafka", fmt.Errorf("producing: %w", kerr.NotLeaderForPartition), Retryable, ""},
+		{"leader lost", fmt.Errorf("listing changelog offsets: %w", kerr.UnknownTopicOrPartition), Retryable, ""},
+		{"broker connection reset", fmt.Errorf("listing: %w", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), Retryable, ""},
+		{"broker connection dropped", fmt.Errorf("listing: %w", io.ErrUnexpectedEOF), Retryable, ""},
+		// kgo leaves a refused dial to the call site (it rotates brokers itself); one that
+		// reaches the processor ends Run, and the restarted process starts over.
+		{"dial refused", fmt.Errorf("listing: %w", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}), Fatal, ""},
 		{"aborting", kgo.ErrAborting, Retryable, ""},
 		{"txn abortable", kerr.TransactionAbortable, Retryable, ""},
 		{"aborted txn", errAborted, Retryable, ""},

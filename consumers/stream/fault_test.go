@@ -258,3 +258,39 @@ func TestFaultLostPartition(t *testing.T) {
 	}
 	t.Logf("lost partition %d: %d second-batch outputs redone by b", p, n)
 }
+
+// TestFaultRestoreListingFails answers the restore's first listings of the changelog with
+// UNKNOWN_TOPIC_OR_PARTITION, as a broker does right after the partition's leader was killed
+// and before the client's metadata caught up: the restore retries (it used to end Run), and
+// every input still has exactly one output.
+func TestFaultRestoreListingFails(t *testing.T) {
+	f := newFixture(t)
+	var injected atomic.Int32
+	f.c.ControlKey(int16(kmsg.ListOffsets), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		req := kreq.(*kmsg.ListOffsetsRequest)
+		if len(req.Topics) != 1 || req.Topics[0].Topic != fxChangelog || injected.Load() >= 3 {
+			return nil, nil, false
+		}
+		f.c.KeepControl() // fail the next listings too, up to three
+		injected.Add(1)
+		resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewListOffsetsResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewListOffsetsResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	a := f.start("a")
+	f.produce(40)
+	f.finish(20*time.Second, a)
+	if n := injected.Load(); n != 3 {
+		t.Errorf("failed changelog listings = %d, want 3", n)
+	}
+}

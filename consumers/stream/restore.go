@@ -93,47 +93,63 @@ func (p *Processor[S]) readChangelog(ctx context.Context, consume map[int32]kgo.
 }
 
 // stableEnds waits until every partition's last stable offset equals its high watermark and
-// returns the high watermarks.
+// returns the high watermarks. A retriable listing error of one of ids (a leader moved or
+// lost: NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION until the metadata catches up) is
+// retried until Config.RestoreTimeout, as is an open transaction; partitions not in ids are
+// not looked at.
 func (p *Processor[S]) stableEnds(ctx context.Context, adm *kadm.Client, ids []int32) (map[int32]int64, error) {
 	deadline := time.Now().Add(p.cfg.RestoreTimeout)
 	for {
-		hwm, err := adm.ListEndOffsets(ctx, p.cfg.Changelog)
-		if err == nil {
-			err = hwm.Error()
-		}
-		var lso kadm.ListedOffsets
-		if err == nil {
-			lso, err = adm.ListCommittedOffsets(ctx, p.cfg.Changelog)
-			if err == nil {
-				err = lso.Error()
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing changelog offsets: %w", err)
-		}
-		ends := make(map[int32]int64, len(ids))
-		stable := true
-		for _, id := range ids {
-			h, ok1 := hwm.Lookup(p.cfg.Changelog, id)
-			l, ok2 := lso.Lookup(p.cfg.Changelog, id)
-			if !ok1 || !ok2 {
-				return nil, fmt.Errorf("changelog %s has no partition %d (co-partitioning broken)", p.cfg.Changelog, id)
-			}
-			stable = stable && h.Offset == l.Offset
-			ends[id] = h.Offset
-		}
-		if stable {
+		ends, stable, err := p.listEnds(ctx, adm, ids)
+		switch {
+		case err != nil && Classify(err) != Retryable:
+			return nil, err
+		case err == nil && stable:
 			return ends, nil
-		}
-		if time.Now().After(deadline) {
+		case time.Now().After(deadline) && err != nil:
+			return nil, fmt.Errorf("changelog %s partitions %v: still failing after %v: %w", p.cfg.Changelog, ids, p.cfg.RestoreTimeout, err)
+		case time.Now().After(deadline):
 			return nil, fmt.Errorf("changelog %s partitions %v: a transaction stayed open longer than %v", p.cfg.Changelog, ids, p.cfg.RestoreTimeout)
+		}
+		wait := 50 * time.Millisecond
+		if err != nil {
+			p.log.Warn("listing changelog offsets; retrying", "partitions", ids, "error", err)
+			wait = 250 * time.Millisecond
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// listEnds lists the high watermarks and last stable offsets of the changelog's partitions
+// ids: the high watermarks, and whether every one equals its last stable offset.
+func (p *Processor[S]) listEnds(ctx context.Context, adm *kadm.Client, ids []int32) (map[int32]int64, bool, error) {
+	hwm, err := adm.ListEndOffsets(ctx, p.cfg.Changelog)
+	var lso kadm.ListedOffsets
+	if err == nil {
+		lso, err = adm.ListCommittedOffsets(ctx, p.cfg.Changelog)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("listing changelog offsets: %w", err)
+	}
+	ends := make(map[int32]int64, len(ids))
+	stable := true
+	for _, id := range ids {
+		h, ok1 := hwm.Lookup(p.cfg.Changelog, id)
+		l, ok2 := lso.Lookup(p.cfg.Changelog, id)
+		if !ok1 || !ok2 {
+			return nil, false, fmt.Errorf("changelog %s has no partition %d (co-partitioning broken)", p.cfg.Changelog, id)
+		}
+		if err := errors.Join(h.Err, l.Err); err != nil {
+			return nil, false, fmt.Errorf("listing changelog offsets of %s/%d: %w", p.cfg.Changelog, id, err)
+		}
+		stable = stable && h.Offset == l.Offset
+		ends[id] = h.Offset
+	}
+	return ends, stable, nil
 }
 
 // apply applies one changelog record to the partition's state: a lazy partition keeps a

@@ -147,12 +147,15 @@ func (pr *prober) produce(ctx context.Context) error {
 		}
 		next = next.Add(interval)
 		client := fmt.Sprintf("probe-%s-%d", pr.runID, i)
-		at := base.Add(time.Duration(i) * time.Millisecond)
+		// Event times follow the order of production, as a live producer's do: the ledger
+		// merges its inputs in event time, so a booking dated after enrollments not yet
+		// produced would wait for them (an hour ahead, it waited for the end of the run).
+		at := base.Add(time.Since(pr.started))
 		enr := schemas.AppendEnrollment(nil, schemas.Enrollment{EventID: client + "-e", ClientID: client,
 			BusinessID: "probe-owner", Source: "invite", OccurredAt: at})
 		bk := schemas.AppendBooking(nil, schemas.Booking{EventID: client + "-b", BookingID: client, ClientID: client,
 			BusinessID: "probe-provider", Status: schemas.StatusCompleted, Amount: decimal.New(5000, -2),
-			Currency: "EUR", OccurredAt: at.Add(time.Hour)})
+			Currency: "EUR", OccurredAt: at.Add(time.Microsecond)})
 		key := []byte(client)
 		pr.prod.Produce(ctx, &kgo.Record{Topic: string(pr.topics.Enrollments), Key: key, Value: enr}, nil)
 		pr.prod.Produce(ctx, &kgo.Record{Topic: string(pr.topics.Bookings), Key: key, Value: bk}, func(r *kgo.Record, err error) {

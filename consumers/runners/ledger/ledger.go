@@ -57,8 +57,13 @@ const DefaultRepartition = topology.LedgerRepartition
 const DefaultCommitInterval = 100 * time.Millisecond
 
 // DefaultMaxTaskIdle is the ledger's default Config.MaxTaskIdle: the latency it adds to live
-// records whenever one input of their partition is quiet.
-const DefaultMaxTaskIdle = 250 * time.Millisecond
+// records whenever one input of their partition is quiet (the repartition topic always is,
+// when every producer partitions by murmur2). It covers a record still in flight from its
+// producer; one acknowledged before is never passed at any setting (the confirming listing,
+// stream/confirm.go), so a longer wait only buys fewer listings. 250 ms made every live
+// commission wait 250 ms; over a 100k-client backlog 10 ms cost no more CPU (17.7 against
+// 18.1 s; docs/BENCHMARKS.md, issue #18).
+const DefaultMaxTaskIdle = 10 * time.Millisecond
 
 // Config configures a Runner. The zero value of every field but Brokers means its default.
 type Config struct {
