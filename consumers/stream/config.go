@@ -67,7 +67,7 @@ type Config struct {
 	MaxTaskIdle time.Duration
 	// MaxBufferedRecords bounds the records buffered per consumed topic partition while the
 	// merge waits for another input of its partition number: fetching a partition pauses at
-	// this many buffered records and resumes below half of it. Default 5000.
+	// this many buffered records and resumes below half of it. Default DefaultMaxBufferedRecords.
 	MaxBufferedRecords int
 
 	// LazyRestore keeps each restored key's latest changelog value as bytes and decodes it on
