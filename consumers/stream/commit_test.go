@@ -103,3 +103,41 @@ func TestMetaAndCommitter(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoredGaugesWhileIdle: an instance that restores its partitions and then gets no input
+// reports the restored state at once (the assignment wakes its loop; its gauges used to stay 0
+// until a first record was fetched).
+func TestRestoredGaugesWhileIdle(t *testing.T) {
+	f := newFixture(t)
+	a := f.start("a")
+	f.produce(30)
+	f.waitCommitted(20 * time.Second)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	b := f.start("b")
+	deadline := time.Now().Add(10 * time.Second)
+	var keys float64
+	for time.Now().Before(deadline) {
+		if keys = gauge(t, b.reg, "taskole_stream_state_keys"); keys == fxKeys {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("idle restored instance reports %v state keys, want %d", keys, fxKeys)
+}
+
+// gauge returns the value of the unlabelled (but for the consumer) gauge name in reg, or 0.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
+}

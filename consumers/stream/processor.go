@@ -32,6 +32,10 @@ type Processor[S any] struct {
 	assigned map[int32]bool // partitions restored or being restored for the loop
 	events   []event[S]
 	fatal    error
+	// wake ends the loop's current poll (nil between polls): a callback that queued an event
+	// or a fatal error calls it, so that an idle loop applies it at once (its state gauges
+	// and /readyz after a restore, Run's error) instead of at the next fetch.
+	wake context.CancelFunc
 
 	// Loop side.
 	parts     map[int32]*part[S]
@@ -280,6 +284,7 @@ func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int
 	if err != nil {
 		if p.fatal == nil && ctx.Err() == nil {
 			p.fatal = fmt.Errorf("restoring partitions %v: %w", ids, err)
+			p.wakeLoop()
 		}
 		return nil, err
 	}
@@ -295,6 +300,7 @@ func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int
 	}
 	p.setOwned()
 	p.events = append(p.events, event[S]{add: parts, start: start})
+	p.wakeLoop()
 	return offsets, nil
 }
 
@@ -321,6 +327,7 @@ func (p *Processor[S]) dropHeld(parts map[string][]int32) []int32 {
 	}
 	if len(drop) > 0 {
 		p.events = append(p.events, event[S]{drop: drop})
+		p.wakeLoop()
 	}
 	return drop
 }
@@ -458,12 +465,7 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 				continue
 			}
 		}
-		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		if deadline := p.pollDeadline(); !deadline.IsZero() {
-			pollCtx, cancel = context.WithDeadline(ctx, deadline)
-		}
-		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxBatchRecords)
-		cancel()
+		fetches := p.poll(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -489,6 +491,34 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 			}
 			p.log.Warn("confirming empty partitions caught up", "error", err)
 		}
+	}
+}
+
+// poll polls up to Config.MaxBatchRecords records, returning by pollDeadline or as soon as a
+// callback queues an event (wakeLoop).
+func (p *Processor[S]) poll(ctx context.Context) kgo.Fetches {
+	pollCtx, cancel := context.WithCancel(ctx)
+	if deadline := p.pollDeadline(); !deadline.IsZero() {
+		pollCtx, cancel = context.WithDeadline(ctx, deadline)
+	}
+	defer cancel()
+	p.mu.Lock()
+	p.wake = cancel
+	if len(p.events) > 0 || p.fatal != nil {
+		cancel() // queued since the last drain
+	}
+	p.mu.Unlock()
+	fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxBatchRecords)
+	p.mu.Lock()
+	p.wake = nil
+	p.mu.Unlock()
+	return fetches
+}
+
+// wakeLoop ends the loop's current poll, if any; p.mu must be held.
+func (p *Processor[S]) wakeLoop() {
+	if p.wake != nil {
+		p.wake()
 	}
 }
 
