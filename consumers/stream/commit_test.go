@@ -119,25 +119,10 @@ func TestRestoredGaugesWhileIdle(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	var keys float64
 	for time.Now().Before(deadline) {
-		if keys = gauge(t, b.reg, "taskole_stream_state_keys"); keys == fxKeys {
+		if keys = metricValueOf(t, b.reg, "taskole_stream_state_keys"); keys == fxKeys {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("idle restored instance reports %v state keys, want %d", keys, fxKeys)
-}
-
-// gauge returns the value of the unlabelled (but for the consumer) gauge name in reg, or 0.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	return 0
 }
