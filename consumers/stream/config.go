@@ -42,7 +42,8 @@ type Config struct {
 	CommitInterval  time.Duration // how long a transaction stays open; default 500ms
 	MaxBatchRecords int           // input records per transaction at most; default 10000
 	// RestoreTimeout bounds waiting for other transactions on a changelog partition to end
-	// before restoring it; default 2 × TransactionTimeout + 10s (a timed-out transaction is
+	// before restoring it, and retrying a listing of its offsets that failed with a retriable
+	// error (a leader lost); default 2 × TransactionTimeout + 10s (a timed-out transaction is
 	// aborted by the broker's periodic check, every 10s by default).
 	RestoreTimeout     time.Duration
 	TransactionTimeout time.Duration // default 10s (kgo's default is 40s)
