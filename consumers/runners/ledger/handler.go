@@ -109,9 +109,9 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 			return at, err
 		}
 		client, at = ev.ClientID, ev.OccurredAt
-		err = update(tx, client, func(s *commission.State) (err error) {
+		err = update(tx, client, func(s *commission.State) (changed bool, err error) {
 			res, err = h.eng.AppendEnrollment(h.buf[:0], s, ev)
-			return err
+			return res.Owner != nil, err // a duplicate or a losing claim changes nothing
 		})
 		if err != nil {
 			return at, fmt.Errorf("applying enrollment %s: %w", ev.EventID, err)
@@ -128,9 +128,9 @@ func (h *handler) apply(_ context.Context, rec *kgo.Record, tx *stream.Tx[commis
 			return at, err
 		}
 		client, at = ev.ClientID, ev.OccurredAt
-		err = update(tx, client, func(s *commission.State) (err error) {
+		err = update(tx, client, func(s *commission.State) (changed bool, err error) {
 			res, err = h.eng.AppendBookingFactsAsOf(h.buf[:0], h.facts[:0], s, ev, rec.Timestamp)
-			return err
+			return !res.Duplicate, err
 		})
 		if err != nil {
 			return at, fmt.Errorf("applying booking %s event %s: %w", ev.BookingID, ev.EventID, err)
@@ -191,19 +191,24 @@ func (h *handler) produce(rec *kgo.Record, tx *stream.Tx[commission.State], clie
 }
 
 // update applies fn to the client's state and marks the state changed only when fn
-// succeeds: a record the rules refuse leaves the partition's state as it was — not even a new
-// empty entry or a changelog write (the stream.Handler contract). The engine changes nothing
-// when it refuses.
-func update(tx *stream.Tx[commission.State], client string, fn func(*commission.State) error) error {
+// succeeds and says it changed it: a record the rules refuse, and one they find has no effect
+// (a redelivered event, an enrollment that loses to the owner's), leaves the partition's state
+// as it was — not even a new empty entry or a changelog write (the stream.Handler contract).
+// The engine changes nothing when it refuses, and nothing for a duplicate or a losing claim.
+func update(tx *stream.Tx[commission.State], client string, fn func(*commission.State) (bool, error)) error {
 	if s, ok := tx.Peek(client); ok {
-		if err := fn(s); err != nil {
+		changed, err := fn(s)
+		if err != nil {
 			return err
 		}
-		tx.State(client) // the same state, now marked changed
+		if changed {
+			tx.State(client) // the same state, now marked changed
+		}
 		return nil
 	}
 	var fresh commission.State
-	if err := fn(&fresh); err != nil {
+	changed, err := fn(&fresh)
+	if err != nil || !changed {
 		return err
 	}
 	*tx.State(client) = fresh
