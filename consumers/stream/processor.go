@@ -497,9 +497,14 @@ func (p *Processor[S]) loop(ctx context.Context) error {
 // poll polls up to Config.MaxBatchRecords records, returning by pollDeadline or as soon as a
 // callback queues an event (wakeLoop).
 func (p *Processor[S]) poll(ctx context.Context) kgo.Fetches {
-	pollCtx, cancel := context.WithCancel(ctx)
+	var (
+		pollCtx context.Context
+		cancel  context.CancelFunc
+	)
 	if deadline := p.pollDeadline(); !deadline.IsZero() {
 		pollCtx, cancel = context.WithDeadline(ctx, deadline)
+	} else {
+		pollCtx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
 	p.mu.Lock()
