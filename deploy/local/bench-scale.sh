@@ -22,16 +22,17 @@
 # Prints a markdown table to stdout and writes it to $SCALE_OUT/scale.md. Settings:
 # SCALE_CLIENTS (100000), SCALE_INSTANCES (1,2,3), SCALE_STATE_CLIENTS (1000000,10000000),
 # SCALE_PORT (28200, first of 3 metrics ports), SCALE_OUT (.run/bench-scale), SCALE_TIMEOUT
-# (900 s per run), TASKOLE_BIN (bin/taskole), STATELOG_BIN (bin/taskole-statelog, built
-# here), TASKOLE_KAFKA_BROKERS. It deletes only its own namespaces (scaleN., scale.sN.) and
-# groups.
+# (900 s per run), SCALE_SOURCE (the namespace of a real changelog of SCALE_CLIENTS clients,
+# e.g. scale1. of an earlier run: with SCALE_INSTANCES empty, only B runs), TASKOLE_BIN
+# (bin/taskole), STATELOG_BIN (bin/taskole-statelog, built here), TASKOLE_KAFKA_BROKERS.
+# It deletes only its own namespaces (scaleN., scale.sN.) and groups.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 bin=${TASKOLE_BIN:-bin/taskole}
 statelog_bin=${STATELOG_BIN:-bin/taskole-statelog}
 clients=${SCALE_CLIENTS:-100000}
-instances=${SCALE_INSTANCES:-1,2,3}
+instances=${SCALE_INSTANCES-1,2,3} # empty: none (with SCALE_SOURCE)
 state_clients=${SCALE_STATE_CLIENTS:-1000000,10000000}
 port=${SCALE_PORT:-28200}
 out=${SCALE_OUT:-.run/bench-scale}
@@ -115,6 +116,7 @@ log "start: load average $load"
 
 # ---------------------------------------------------------------------------------------------
 # A. 1, 2, 3 instances over one backlog each
+ns_list=()
 IFS=, read -ra ns_list <<<"$instances"
 for n in "${ns_list[@]}"; do
   namespace "scale$n."
@@ -200,10 +202,11 @@ restore() {
   stop_all "$pid"
 }
 
-first=${ns_list[0]}
-source_ns="scale$first."
+first=${ns_list[0]:-}
+source_ns=${SCALE_SOURCE:-scale$first.}
+[ -n "$first" ] || [ -n "${SCALE_SOURCE:-}" ] || die "SCALE_INSTANCES empty and no SCALE_SOURCE"
 source_topic="${source_ns}taskole.ledger-state.v1"
-[ "$first" = 1 ] || log "note: the real state is the ${first}-instance run's"
+[ -n "${SCALE_SOURCE:-}" ] || [ "$first" = 1 ] || log "note: the real state is the ${first}-instance run's"
 export TASKOLE_TOPIC_PREFIX=$source_ns
 log "B. real state: ledger restart on $source_topic"
 restore real
@@ -226,6 +229,7 @@ done
 
 # ---------------------------------------------------------------------------------------------
 {
+  if ((${#ns_list[@]} > 0)); then
   echo "Ledger instances over one 12-partition backlog (simulate --clients $clients, $(fmt_int "${R[a$first.records]}") input records; each run in a fresh namespace):"
   echo
   echo "| instances | input records | CPU s (all instances) | records/s per core | wall s | records/s wall | peak RSS (largest instance) | load average (start → end) |"
@@ -234,6 +238,7 @@ done
     echo "| $n | $(fmt_int "${R[a$n.records]}") | ${R[a$n.cpu_s]} | $(fmt_int "${R[a$n.per_core]}") | ${R[a$n.wall_s]} | $(fmt_int "${R[a$n.per_wall]}") | ${R[a$n.rss]} MiB | ${R[a$n.load0]} → ${R[a$n.load]} |"
   done
   echo
+  fi
   echo "State and restore vs clients (one ledger restoring all 12 partitions; *real*: the $clients-client run's own changelog, uncompacted; *synthetic*: \`taskole-statelog generate\`, the real clients' states re-keyed, one record per client):"
   echo
   echo "| changelog | clients (keys) | records | bytes on disk | state bytes (encoded) | B/client | restore s | records/s | ready s | peak RSS | load average |"
