@@ -4,9 +4,9 @@
 #
 #  A. Ledger instances: 1, 2 and 3 `taskole ledger` processes (distinct --instance and
 #     metrics ports) in one group over the same 12-partition backlog, `taskole simulate
-#     --preset demo --clients SCALE_CLIENTS` (seeded: the same input every time) produced into a fresh
-#     namespace per run (topics "scaleN.", so each run has a fresh group, changelog and
-#     outputs). Measured at the moment the group caught up: input records (the sum of the
+#     --preset SCALE_PRESET --clients SCALE_CLIENTS` (seeded: the same input every time)
+#     produced into a fresh namespace per run (topics "scaleN.", so each run has a fresh
+#     group, changelog and outputs). Measured at the moment the group caught up: input records (the sum of the
 #     instances' committed-input counters), their CPU time summed (utime+stime from
 #     /proc/<pid>/stat), wall time from the first start, records/s per core and of wall
 #     time, the largest peak RSS (VmHWM).
@@ -20,7 +20,7 @@
 #     (taskole_stream_restore_seconds), records/s, time to ready, and the ledger's peak RSS.
 #
 # Prints a markdown table to stdout and writes it to $SCALE_OUT/scale.md. Settings:
-# SCALE_CLIENTS (100000), SCALE_INSTANCES (1,2,3), SCALE_STATE_CLIENTS (1000000,10000000),
+# SCALE_CLIENTS (100000), SCALE_PRESET (demo), SCALE_INSTANCES (1,2,3), SCALE_STATE_CLIENTS (1000000,10000000),
 # SCALE_PORT (28200, first of 3 metrics ports), SCALE_OUT (.run/bench-scale), SCALE_TIMEOUT
 # (900 s per run), SCALE_SOURCE (the namespace of a real changelog of SCALE_CLIENTS clients,
 # e.g. scale1. of an earlier run: with SCALE_INSTANCES empty, only B runs), TASKOLE_BIN
@@ -32,6 +32,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bin=${TASKOLE_BIN:-bin/taskole}
 statelog_bin=${STATELOG_BIN:-bin/taskole-statelog}
 clients=${SCALE_CLIENTS:-100000}
+preset=${SCALE_PRESET:-demo}
 instances=${SCALE_INSTANCES-1,2,3} # empty: none (with SCALE_SOURCE)
 state_clients=${SCALE_STATE_CLIENTS:-1000000,10000000}
 port=${SCALE_PORT:-28200}
@@ -121,7 +122,7 @@ IFS=, read -ra ns_list <<<"$instances"
 for n in "${ns_list[@]}"; do
   namespace "scale$n."
   log "A. $n instance(s): simulate --clients $clients into ${TASKOLE_TOPIC_PREFIX}"
-  "$bin" simulate --preset demo --clients "$clients" >"$out/simulate$n.txt" 2>"$out/simulate$n.log" || { tail -5 "$out/simulate$n.log" >&2; die "simulate failed"; }
+  "$bin" simulate --preset "$preset" --clients "$clients" >"$out/simulate$n.txt" 2>"$out/simulate$n.log" || { tail -5 "$out/simulate$n.log" >&2; die "simulate failed"; }
   want=$(awk '$1 ~ /^taskole\.(enrollments|bookings)\.v1$/ { s += $2 } END { print s + 0 }' "$out/simulate$n.txt")
   ((want > 0)) || die "no enrollment or booking counts in $out/simulate$n.txt"
   R[a$n.load0]=$(cut -d' ' -f1 /proc/loadavg)
@@ -230,7 +231,7 @@ done
 # ---------------------------------------------------------------------------------------------
 {
   if ((${#ns_list[@]} > 0)); then
-  echo "Ledger instances over one 12-partition backlog (simulate --clients $clients, $(fmt_int "${R[a$first.records]}") input records; each run in a fresh namespace):"
+  echo "Ledger instances over one 12-partition backlog (simulate --preset $preset --clients $clients, $(fmt_int "${R[a$first.records]}") input records; each run in a fresh namespace):"
   echo
   echo "| instances | input records | CPU s (all instances) | records/s per core | wall s | records/s wall | peak RSS (largest instance) | load average (start → end) |"
   echo "|---|---|---|---|---|---|---|---|"

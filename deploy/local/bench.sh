@@ -433,7 +433,7 @@ fi
 mkdir -p "$out/scale"
 if [ "$skip_scale" != 1 ]; then
   step "2h'. scale: 1, 2, 3 ledger instances on 12 partitions; state size and restore at $clients, $state_clients clients (deploy/local/bench-scale.sh)"
-  SCALE_OUT=$out/scale SCALE_CLIENTS=$clients SCALE_STATE_CLIENTS=$state_clients SCALE_PORT=$((port + 4)) TASKOLE_BIN=$bin \
+  SCALE_OUT=$out/scale SCALE_PRESET=$preset SCALE_CLIENTS=$clients SCALE_STATE_CLIENTS=$state_clients SCALE_PORT=$((port + 4)) TASKOLE_BIN=$bin \
     deploy/local/bench-scale.sh >/dev/null || die "scale benchmark failed (raw: $out/scale/)"
 else
   echo "skipped (BENCH_SKIP_SCALE=1)" >"$out/scale/scale.md"
@@ -551,7 +551,7 @@ fi
 elapsed=$(($(date +%s) - began))
 cmd="make bench"
 envs=""
-for v in BENCH_COUNT BENCH_TIME BENCH_PRESET BENCH_CLIENTS BENCH_STATE_CLIENTS BENCH_SINK_ROWS BENCH_PROBE_DURATION BENCH_FAST_COMMIT BENCH_PROBE_RATE BENCH_PERF BENCH_SKIP_GO BENCH_SKIP_RECOVERY BENCH_SKIP_SCALE; do
+for v in BENCH_COUNT BENCH_TIME BENCH_PRESET BENCH_CLIENTS BENCH_STATE_CLIENTS BENCH_SINK_ROWS BENCH_PROBE_DURATION BENCH_FAST_COMMIT BENCH_PROBE_RATE BENCH_PERF BENCH_SKIP_GO BENCH_SKIP_RECOVERY BENCH_SKIP_SCALE BENCH_TOPIC_PREFIX BENCH_DATABASE; do
   [ -n "${!v:-}" ] && envs+="$v=${!v} "
 done
 {
