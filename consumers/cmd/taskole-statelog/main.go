@@ -54,79 +54,105 @@ func env(name, def string) string {
 	return def
 }
 
+// flags are the command's flags (each subcommand reads those it needs).
+type flags struct {
+	brokers, from, prefix, topic *string
+	clients, partitions          *int
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("taskole-statelog generate", flag.ContinueOnError)
+	fs := flag.NewFlagSet("taskole-statelog", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	brokers := fs.String("kafka-brokers", env("TASKOLE_KAFKA_BROKERS", "127.0.0.1:9092"), "comma-separated seed brokers")
-	from := fs.String("from", "", "the real ledger changelog topic to take the states from")
-	prefix := fs.String("to-prefix", "", "topic prefix of the ledger changelog to write (its topics created by `taskole topics create`)")
-	clients := fs.Int("clients", 0, "clients to write")
-	partitions := fs.Int("partitions", 12, "partition count of the changelog written (size: of the topic)")
-	topic := fs.String("topic", "", "size: the topic to measure")
-	if len(args) == 0 || (args[0] != "generate" && args[0] != "size" && args[0] != "kick") {
+	f := flags{
+		brokers:    fs.String("kafka-brokers", env("TASKOLE_KAFKA_BROKERS", "127.0.0.1:9092"), "comma-separated seed brokers"),
+		from:       fs.String("from", "", "generate: the real ledger changelog topic to take the states from"),
+		prefix:     fs.String("to-prefix", "", "generate: topic prefix of the ledger changelog to write (its topics created by `taskole topics create`)"),
+		clients:    fs.Int("clients", 0, "generate: clients to write"),
+		partitions: fs.Int("partitions", 12, "partition count of the changelog written (size: of the topic)"),
+		topic:      fs.String("topic", "", "size, kick: the topic"),
+	}
+	sub := map[string]func(context.Context, flags, io.Writer) error{"generate": generate, "size": size, "kick": kick}
+	if len(args) == 0 || sub[args[0]] == nil {
 		return fmt.Errorf("usage: taskole-statelog generate --from TOPIC --to-prefix PREFIX --clients N | size --topic TOPIC | kick --topic TOPIC")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if args[0] == "kick" {
-		if *topic == "" {
-			return fmt.Errorf("want --topic")
-		}
-		cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...))
-		if err != nil {
-			return fmt.Errorf("creating the kafka client: %w", err)
-		}
-		defer cl.Close()
-		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: *topic, Key: []byte("statelog-kick"), Value: []byte("statelog kick: not an event")}).FirstErr(); err != nil {
-			return fmt.Errorf("producing the kick record: %w", err)
-		}
-		return nil
+	return sub[args[0]](ctx, f, stdout)
+}
+
+func (f flags) client(opts ...kgo.Opt) (*kgo.Client, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(strings.Split(*f.brokers, ",")...)}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("creating the kafka client: %w", err)
 	}
-	if args[0] == "size" {
-		if *topic == "" {
-			return fmt.Errorf("want --topic")
-		}
-		cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...))
-		if err != nil {
-			return fmt.Errorf("creating the kafka client: %w", err)
-		}
-		defer cl.Close()
-		n, err := statelog.TopicBytes(ctx, cl, *topic, int32(*partitions))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "on disk %s: %d bytes\n", *topic, n)
-		return nil
+	return cl, nil
+}
+
+// kick produces one malformed record to --topic.
+func kick(ctx context.Context, f flags, _ io.Writer) error {
+	if *f.topic == "" {
+		return fmt.Errorf("want --topic")
 	}
-	if *from == "" || *prefix == "" || *clients <= 0 || *partitions <= 0 {
+	cl, err := f.client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	r := &kgo.Record{Topic: *f.topic, Key: []byte("statelog-kick"), Value: []byte("statelog kick: not an event")}
+	if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+		return fmt.Errorf("producing the kick record: %w", err)
+	}
+	return nil
+}
+
+// size prints the size on disk of --topic.
+func size(ctx context.Context, f flags, stdout io.Writer) error {
+	if *f.topic == "" {
+		return fmt.Errorf("want --topic")
+	}
+	cl, err := f.client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	n, err := statelog.TopicBytes(ctx, cl, *f.topic, int32(*f.partitions))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "on disk %s: %d bytes\n", *f.topic, n)
+	return nil
+}
+
+// generate writes --clients clients with the states of --from under --to-prefix.
+func generate(ctx context.Context, f flags, stdout io.Writer) error {
+	if *f.from == "" || *f.prefix == "" || *f.clients <= 0 || *f.partitions <= 0 {
 		return fmt.Errorf("want --from, --to-prefix, --clients > 0 and --partitions > 0")
 	}
-	to := topology.New(*prefix).Name(topology.LedgerState)
-	if to == *from {
-		return fmt.Errorf("--to-prefix %q names the source changelog %s itself", *prefix, to)
+	to := topology.New(*f.prefix).Name(topology.LedgerState)
+	if to == *f.from {
+		return fmt.Errorf("--to-prefix %q names the source changelog %s itself", *f.prefix, to)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
+	cl, err := f.client(kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
-		return fmt.Errorf("creating the kafka client: %w", err)
+		return err
 	}
 	defer cl.Close()
 	t0 := time.Now()
-	sample, err := statelog.ReadSample(ctx, cl, *from)
+	sample, err := statelog.ReadSample(ctx, cl, *f.from)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "sample %s: %d records read, %d clients, %d value bytes (%.1f B/client) in %.2fs\n",
-		*from, sample.Records, len(sample.Values), sample.Bytes, float64(sample.Bytes)/float64(len(sample.Values)), time.Since(t0).Seconds())
+		*f.from, sample.Records, len(sample.Values), sample.Bytes, float64(sample.Bytes)/float64(len(sample.Values)), time.Since(t0).Seconds())
 	t0 = time.Now()
-	w, err := statelog.Generate(ctx, cl, to, int32(*partitions), sample, *clients)
+	w, err := statelog.Generate(ctx, cl, to, int32(*f.partitions), sample, *f.clients)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d records, %d key+value bytes in %.2fs\n", to, w.Records, w.Bytes, time.Since(t0).Seconds())
-	n, err := statelog.TopicBytes(ctx, cl, to, int32(*partitions))
+	n, err := statelog.TopicBytes(ctx, cl, to, int32(*f.partitions))
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -35,7 +37,7 @@ import (
 
 // Sample is the latest state of every client of a real changelog, re-encoded.
 type Sample struct {
-	Values  [][]byte // one per client, in no particular order
+	Values  [][]byte // one per client, in client id order
 	Records int64    // changelog records read (state, tombstones and metadata)
 	Bytes   int64    // the sum of len(Values)
 }
@@ -87,24 +89,15 @@ func ClientID(i, n int) string {
 }
 
 // ReadSample reads the changelog topic through cl to the end offsets it has now
-// (read_committed) and returns the latest state value of every client.
+// (read_committed) and returns the latest state value of every client, in client id order.
 func ReadSample(ctx context.Context, cl *kgo.Client, topic string) (Sample, error) {
-	adm := kadm.NewClient(cl)
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := endOffsets(ctx, cl, topic)
 	if err != nil {
-		return Sample{}, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
+		return Sample{}, err
 	}
-	byPart := map[int32]int64{}
 	consume := map[int32]kgo.Offset{}
-	ends.Each(func(o kadm.ListedOffset) {
-		byPart[o.Partition] = o.Offset
-		consume[o.Partition] = kgo.NewOffset().AtStart()
-	})
-	if len(byPart) == 0 {
-		return Sample{}, fmt.Errorf("reading %s: no partitions", topic)
+	for p := range ends {
+		consume[p] = kgo.NewOffset().AtStart()
 	}
 	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: consume})
 	defer cl.RemoveConsumePartitions(map[string][]int32{topic: keysOf(consume)})
@@ -112,9 +105,8 @@ func ReadSample(ctx context.Context, cl *kgo.Client, topic string) (Sample, erro
 	if err != nil {
 		return Sample{}, err
 	}
-	latest := map[string][]byte{}
-	var out Sample
-	catch := stream.NewCatchUp(byPart)
+	sp := sampler{codec: codec, latest: map[string][]byte{}}
+	catch := stream.NewCatchUp(ends)
 	for !catch.Done() {
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
 		fetches := cl.PollFetches(pollCtx)
@@ -132,35 +124,68 @@ func ReadSample(ctx context.Context, cl *kgo.Client, topic string) (Sample, erro
 		}
 		var ferr error
 		fetches.EachRecord(func(r *kgo.Record) {
-			if !catch.Note(r) || r.Attrs.IsControl() {
-				return
+			if catch.Note(r) && !r.Attrs.IsControl() {
+				ferr = errors.Join(ferr, sp.add(r))
 			}
-			out.Records++
-			id, ok := stream.StateKey(r.Key)
-			if !ok {
-				return // partition metadata
-			}
-			if r.Value == nil {
-				delete(latest, id)
-				return
-			}
-			v, err := codec.Reencode(nil, r.Value)
-			if err != nil {
-				ferr = errors.Join(ferr, fmt.Errorf("client %q at %s/%d@%d: %w", id, r.Topic, r.Partition, r.Offset, err))
-				return
-			}
-			latest[id] = v
 		})
 		if ferr != nil {
 			return Sample{}, ferr
 		}
 	}
-	for _, v := range latest {
+	return sp.sample(topic)
+}
+
+// endOffsets lists the end offset of every partition of topic.
+func endOffsets(ctx context.Context, cl *kgo.Client, topic string) (map[int32]int64, error) {
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	if len(out) == 0 {
+		return nil, fmt.Errorf("reading %s: no partitions", topic)
+	}
+	return out, nil
+}
+
+// sampler keeps the latest re-encoded value of every client of the records added.
+type sampler struct {
+	codec   *Codec
+	latest  map[string][]byte
+	records int64
+}
+
+func (sp *sampler) add(r *kgo.Record) error {
+	sp.records++
+	id, ok := stream.StateKey(r.Key)
+	if !ok {
+		return nil // partition metadata
+	}
+	if r.Value == nil {
+		delete(sp.latest, id)
+		return nil
+	}
+	v, err := sp.codec.Reencode(nil, r.Value)
+	if err != nil {
+		return fmt.Errorf("client %q at %s/%d@%d: %w", id, r.Topic, r.Partition, r.Offset, err)
+	}
+	sp.latest[id] = v
+	return nil
+}
+
+func (sp *sampler) sample(topic string) (Sample, error) {
+	if len(sp.latest) == 0 {
+		return Sample{}, fmt.Errorf("reading %s: no client state", topic)
+	}
+	out := Sample{Records: sp.records}
+	for _, id := range slices.Sorted(maps.Keys(sp.latest)) {
+		v := sp.latest[id]
 		out.Values = append(out.Values, v)
 		out.Bytes += int64(len(v))
-	}
-	if len(out.Values) == 0 {
-		return Sample{}, fmt.Errorf("reading %s: no client state", topic)
 	}
 	return out, nil
 }

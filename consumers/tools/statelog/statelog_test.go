@@ -88,9 +88,9 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Fatalf("state %d: decoding: %v", i, err)
 		}
 		wo, _ := s.Owner()
-		go_, ok := got.Owner()
-		if !ok || go_ != wo || got.Bookings() != s.Bookings() {
-			t.Errorf("state %d: decoded owner %+v (%v), %d bookings; want %+v, %d", i, go_, ok, got.Bookings(), wo, s.Bookings())
+		dec, ok := got.Owner()
+		if !ok || dec != wo || got.Bookings() != s.Bookings() {
+			t.Errorf("state %d: decoded owner %+v (%v), %d bookings; want %+v, %d", i, dec, ok, got.Bookings(), wo, s.Bookings())
 		}
 		again, _ := got.AppendBinary(nil)
 		if !bytes.Equal(again, enc) {
