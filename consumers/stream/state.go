@@ -205,6 +205,18 @@ const (
 	metaUserPrefix = "m." // + the name given to Tx.SetMeta
 )
 
+// ChangelogKey returns the changelog record key of key's state (for tools that write a
+// changelog the processor restores; the processor itself builds keys in its own buffers).
+func ChangelogKey(key string) []byte { return append([]byte{stateKeyPrefix}, key...) }
+
+// StateKey returns the state key of a changelog record key, and false for a metadata key.
+func StateKey(k []byte) (string, bool) {
+	if len(k) == 0 || k[0] != stateKeyPrefix {
+		return "", false
+	}
+	return string(k[1:]), true
+}
+
 // Tx is the handle a Handler gets for one input record: the record's partition state and the
 // open transaction's outputs. It is valid only during the Handle call.
 type Tx[S any] struct {

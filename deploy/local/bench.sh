@@ -15,6 +15,9 @@
 #     time, peak RSS (VmHWM). Then the ledger is restarted: restore time of its state from the
 #     changelog (records/s), and `taskole probe` measures booking → commission p50/p99 at half
 #     the ledger's measured maximum rate while it runs.
+#     Then scale (deploy/local/bench-scale.sh): 1, 2 and 3 ledger instances over a backlog of
+#     BENCH_CLIENTS clients on 12 partitions, and state size / restore of changelogs of
+#     BENCH_CLIENTS (real and synthetic) and BENCH_STATE_CLIENTS clients.
 #     Then the BI query pack (deploy/local/bench-queries.sh): every panel × grouping on that
 #     database, wall time and rows/bytes read.
 #  3. A result block appended to docs/BENCHMARKS.md.
@@ -28,7 +31,11 @@
 # BENCH_PORT (19464, first of four metrics ports), BENCH_PERF (0; 1: also `perf record` the
 # ledger and sink processes during their backlog runs), BENCH_SKIP_GO (0; 1: load run only),
 # BENCH_SKIP_RECOVERY (0; 1: no step 2h, which starts a private broker of its own),
-# BENCH_RESULTS (docs/BENCHMARKS.md), TASKOLE_BIN (bin/taskole), CEILING_BIN
+# BENCH_SKIP_SCALE (0; 1: no step 2h', deploy/local/bench-scale.sh: 1-3 ledger instances over
+# BENCH_CLIENTS, restore of synthetic changelogs of BENCH_STATE_CLIENTS clients; ports
+# BENCH_PORT+4..+6),
+# BENCH_RESULTS (docs/BENCHMARKS.md), BENCH_TOPIC_PREFIX (bench.) and BENCH_DATABASE
+# (taskole_bench): the load run's namespace, reset first, TASKOLE_BIN (bin/taskole), CEILING_BIN
 # (bin/taskole-ceiling, built here), BENCH_QUERY_RUNS (1, runs per
 # query-pack cell; see deploy/local/bench-queries.sh for its other variables),
 # BENCH_QUERY_BEFORE_REV (the tree before migration 0131: the "before" query pack),
@@ -52,11 +59,12 @@ port=${BENCH_PORT:-19464}
 perf_on=${BENCH_PERF:-0}
 skip_go=${BENCH_SKIP_GO:-0}
 skip_recovery=${BENCH_SKIP_RECOVERY:-0}
+skip_scale=${BENCH_SKIP_SCALE:-0}
 results=${BENCH_RESULTS:-docs/BENCHMARKS.md}
 catchup_timeout=${BENCH_CATCHUP_TIMEOUT:-900} # seconds per consumer
 
-export TASKOLE_TOPIC_PREFIX=bench.
-export TASKOLE_CLICKHOUSE_DATABASE=taskole_bench
+export TASKOLE_TOPIC_PREFIX=${BENCH_TOPIC_PREFIX:-bench.}
+export TASKOLE_CLICKHOUSE_DATABASE=${BENCH_DATABASE:-taskole_bench}
 export TASKOLE_KAFKA_BROKERS=${TASKOLE_KAFKA_BROKERS:-127.0.0.1:9092}
 export TASKOLE_CLICKHOUSE_ADDR=${TASKOLE_CLICKHOUSE_ADDR:-127.0.0.1:9000}
 export TASKOLE_INSTANCE=bench # stable transactional ids: a restarted ledger fences its predecessor
@@ -427,6 +435,15 @@ else
   echo "skipped (BENCH_SKIP_RECOVERY=1)" >"$out/recovery/recovery.txt"
 fi
 
+mkdir -p "$out/scale"
+if [ "$skip_scale" != 1 ]; then
+  step "2h'. scale: 1, 2, 3 ledger instances on 12 partitions; state size and restore at $clients, $state_clients clients (deploy/local/bench-scale.sh)"
+  SCALE_OUT=$out/scale SCALE_PRESET=$preset SCALE_CLIENTS=$clients SCALE_STATE_CLIENTS=$state_clients SCALE_PORT=$((port + 4)) TASKOLE_BIN=$bin \
+    deploy/local/bench-scale.sh >/dev/null || die "scale benchmark failed (raw: $out/scale/)"
+else
+  echo "skipped (BENCH_SKIP_SCALE=1)" >"$out/scale/scale.md"
+fi
+
 step "2i. BI query pack at $clients clients: every panel x grouping, before and after the purchase rollups"
 # before: the query pack and schema of BENCH_QUERY_BEFORE_REV (default: the tree just before
 # migration 0131, every panel recomputing purchases from the raw bookings), built into the run
@@ -539,7 +556,7 @@ fi
 elapsed=$(($(date +%s) - began))
 cmd="make bench"
 envs=""
-for v in BENCH_COUNT BENCH_TIME BENCH_PRESET BENCH_CLIENTS BENCH_STATE_CLIENTS BENCH_SINK_ROWS BENCH_PROBE_DURATION BENCH_FAST_COMMIT BENCH_PROBE_RATE BENCH_PERF BENCH_SKIP_GO BENCH_SKIP_RECOVERY; do
+for v in BENCH_COUNT BENCH_TIME BENCH_PRESET BENCH_CLIENTS BENCH_STATE_CLIENTS BENCH_SINK_ROWS BENCH_PROBE_DURATION BENCH_FAST_COMMIT BENCH_PROBE_RATE BENCH_PERF BENCH_SKIP_GO BENCH_SKIP_RECOVERY BENCH_SKIP_SCALE BENCH_TOPIC_PREFIX BENCH_DATABASE; do
   [ -n "${!v:-}" ] && envs+="$v=${!v} "
 done
 {
@@ -614,6 +631,12 @@ done
   echo "BI query pack (\`deploy/local/bench-queries.sh $TASKOLE_CLICKHOUSE_DATABASE ${TASKOLE_CLICKHOUSE_DATABASE}_before\`, a section of \`make bench\`; simulate --clients $clients; before = $before_rev):"
   echo
   cat "$out/queries.md"
+} | tee -a "$results"
+{
+  echo
+  echo "Scale (\`deploy/local/bench-scale.sh\`, a section of \`make bench\`; no target: figures for sizing a cluster):"
+  echo
+  cat "$out/scale/scale.md"
 } | tee -a "$results"
 {
   echo
