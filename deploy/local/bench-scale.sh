@@ -186,12 +186,10 @@ restore() {
   R[$key.records]=$(metric "$port" '^taskole_stream_restored_records_total')
   R[$key.seconds]=$(metricf "$port" '^taskole_stream_restore_seconds_sum')
   R[$key.per_s]=$(calc "${R[$key.records]} / ${R[$key.seconds]}" %.0f)
-  # An idle ledger sets its state gauges once a fetch wakes its loop: one malformed input
-  # record (dead-lettered, no state) does.
-  "$statelog_bin" kick --topic "${TASKOLE_TOPIC_PREFIX}taskole.enrollments.v1" || die "kick failed"
-  while (($(metric "$port" '^taskole_stream_records_in_total') < 1)); do
-    kill -0 "$pid" 2>/dev/null || die "ledger exited after the kick ($key)"
-    (($(now_ns) - t < 60000000000)) || die "the ledger did not take the kick record within 60s ($key)"
+  # The restore wakes the idle loop, which then publishes the restored state's size.
+  while (($(metric "$port" '^taskole_stream_state_keys') < 1)); do
+    kill -0 "$pid" 2>/dev/null || die "ledger exited after its restore ($key)"
+    (($(now_ns) - t < 60000000000)) || die "the ledger published no state size within 60s of its restore ($key)"
     sleep 0.1
   done
   R[$key.keys]=$(metric "$port" '^taskole_stream_state_keys')

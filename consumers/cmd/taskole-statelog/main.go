@@ -9,13 +9,7 @@
 //
 //	taskole-statelog size --topic TOPIC
 //
-// prints the size on disk of TOPIC's log segments;
-//
-//	taskole-statelog kick --topic TOPIC
-//
-// produces one malformed record to TOPIC (an input of the ledger, which dead-letters it and
-// keeps no state for it): an idle ledger updates its state gauges
-// (taskole_stream_state_keys, _bytes) after a restore only once a fetch wakes it.
+// prints the size on disk of TOPIC's log segments.
 // Bench-only: deploy/local/bench-scale.sh builds it into bin/taskole-statelog; it is not part
 // of the taskole binary. Flags also read TASKOLE_KAFKA_BROKERS.
 package main
@@ -69,11 +63,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		prefix:     fs.String("to-prefix", "", "generate: topic prefix of the ledger changelog to write (its topics created by `taskole topics create`)"),
 		clients:    fs.Int("clients", 0, "generate: clients to write"),
 		partitions: fs.Int("partitions", 12, "partition count of the changelog written (size: of the topic)"),
-		topic:      fs.String("topic", "", "size, kick: the topic"),
+		topic:      fs.String("topic", "", "size: the topic"),
 	}
-	sub := map[string]func(context.Context, flags, io.Writer) error{"generate": generate, "size": size, "kick": kick}
+	sub := map[string]func(context.Context, flags, io.Writer) error{"generate": generate, "size": size}
 	if len(args) == 0 || sub[args[0]] == nil {
-		return fmt.Errorf("usage: taskole-statelog generate --from TOPIC --to-prefix PREFIX --clients N | size --topic TOPIC | kick --topic TOPIC")
+		return fmt.Errorf("usage: taskole-statelog generate --from TOPIC --to-prefix PREFIX --clients N | size --topic TOPIC")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -87,23 +81,6 @@ func (f flags) client(opts ...kgo.Opt) (*kgo.Client, error) {
 		return nil, fmt.Errorf("creating the kafka client: %w", err)
 	}
 	return cl, nil
-}
-
-// kick produces one malformed record to --topic.
-func kick(ctx context.Context, f flags, _ io.Writer) error {
-	if *f.topic == "" {
-		return fmt.Errorf("want --topic")
-	}
-	cl, err := f.client()
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	r := &kgo.Record{Topic: *f.topic, Key: []byte("statelog-kick"), Value: []byte("statelog kick: not an event")}
-	if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
-		return fmt.Errorf("producing the kick record: %w", err)
-	}
-	return nil
 }
 
 // size prints the size on disk of --topic.
