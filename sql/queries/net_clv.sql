@@ -57,38 +57,50 @@ FROM
             SELECT *
             FROM
             (
-                SELECT *
+                -- Per month and currency purchases and net value, and per month (all currencies)
+                -- the buying clients, from one read of purchase_months: per currency a
+                -- uniqExact state of the clients, merged over the month's currencies; the
+                -- per-currency sums ride along as arrays (net value as text: groupArray over
+                -- Decimal crashes 18.16) and are unrolled again.
+                SELECT
+                    dim,
+                    month,
+                    currency,
+                    purchases,
+                    net_value,
+                    net_value / purchases AS aov,
+                    buyers,
+                    all_purchases,
+                    all_purchases / buyers AS frequency
                 FROM
                 (
                     SELECT
-                        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                        dim,
                         month,
-                        currency,
-                        sum(purchases) AS purchases,
-                        sum(net_value) AS net_value,
-                        net_value / purchases AS aov
-                    FROM purchase_months
-                    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-                      AND ({sector:String} = '' OR sector = {sector:String})
-                      AND month <= toStartOfMonth({until:Date})
-                    GROUP BY dim, month, currency
-                ) AS p
-                ANY LEFT JOIN
-                (
-                    SELECT
-                        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                        month,
-                        uniqExact(client_id) AS buyers,
-                        sum(purchases) AS all_purchases,
-                        sum(purchases) / uniqExact(client_id) AS frequency
-                    FROM purchase_months
-                    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-                      AND ({sector:String} = '' OR sector = {sector:String})
-                      AND month <= toStartOfMonth({until:Date})
+                        uniqExactMerge(clients) AS buyers,
+                        sum(n) AS all_purchases,
+                        groupArray(cur) AS currencies,
+                        groupArray(n) AS ns,
+                        groupArray(toString(value)) AS value_texts
+                    FROM
+                    (
+                        SELECT
+                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                            month,
+                            currency AS cur,
+                            sum(purchases) AS n,
+                            sum(net_value) AS value,
+                            uniqExactState(client_id) AS clients
+                        FROM purchase_months
+                        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                          AND ({sector:String} = '' OR sector = {sector:String})
+                          AND month <= toStartOfMonth({until:Date})
+                        GROUP BY dim, month, cur
+                    )
                     GROUP BY dim, month
-                ) AS b USING (dim, month)
+                )
+                ARRAY JOIN currencies AS currency, ns AS purchases, arrayMap(v -> toDecimal128(v, 4), value_texts) AS net_value
             ) AS pb
             ANY LEFT JOIN
             (

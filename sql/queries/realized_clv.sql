@@ -27,58 +27,39 @@ SELECT
     (direct_value + commissions) / cohort_clients AS owner_value_per_client
 FROM
 (
-    SELECT *
+    -- Every month's value counts in its own month offset and every later one: a running
+    -- sum without window functions, over the month's totals (not its purchases). Each
+    -- month's totals are spread over every offset 0 .. {until}'s and summed where the
+    -- month is at or before the offset, so one read of purchase_months gives the dense
+    -- triangle (an offset before the first purchase sums nothing: 0).
+    SELECT
+        dim,
+        cohort,
+        currency,
+        arrayJoin(range(toUInt64(last_k + 1))) AS k,
+        sumIf(month_direct, pk <= k) AS direct_value,
+        sumIf(month_indirect, pk <= k) AS indirect_value,
+        sumIf(month_commissions, pk <= k) AS commissions
     FROM
     (
-        SELECT dim, cohort, currency, k
-        FROM
-        (
-            SELECT DISTINCT
-                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                cohort,
-                currency
-            FROM purchase_months
-            WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-              AND ({sector:String} = '' OR sector = {sector:String})
-              AND month >= cohort
-              AND month <= toStartOfMonth({until:Date})
-        )
-        ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
-    ) AS lhs
-    ANY LEFT JOIN
-    (
-        -- Every month's value counts in its own month offset and every later one: a running
-        -- sum without window functions, over the month's totals (not its purchases).
         SELECT
-            dim,
+            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
             cohort,
             currency,
-            arrayJoin(arrayMap(i -> pk + i, range(toUInt64(last_k + 1 - pk)))) AS k,
-            sum(month_direct) AS direct_value,
-            sum(month_indirect) AS indirect_value,
-            sum(month_commissions) AS commissions
-        FROM
-        (
-            SELECT
-                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                cohort,
-                currency,
-                toUInt64(dateDiff('month', cohort, month)) AS pk,
-                toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date}))) AS last_k,
-                sumIf(net_value, direct) AS month_direct,
-                sumIf(net_value, NOT direct) AS month_indirect,
-                sum(commission) AS month_commissions
-            FROM purchase_months
-            WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-              AND ({sector:String} = '' OR sector = {sector:String})
-              AND month >= cohort
-              AND month <= toStartOfMonth({until:Date})
-            GROUP BY dim, cohort, currency, pk, last_k
-        )
-        GROUP BY dim, cohort, currency, k
-    ) AS rhs USING (dim, cohort, currency, k)
+            toUInt64(dateDiff('month', cohort, month)) AS pk,
+            toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date}))) AS last_k,
+            sumIf(net_value, direct) AS month_direct,
+            sumIf(net_value, NOT direct) AS month_indirect,
+            sum(commission) AS month_commissions
+        FROM purchase_months
+        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+          AND ({sector:String} = '' OR sector = {sector:String})
+          AND month >= cohort
+          AND month <= toStartOfMonth({until:Date})
+        GROUP BY dim, cohort, currency, pk, last_k
+    )
+    GROUP BY dim, cohort, currency, k
 ) AS lhs
 ANY LEFT JOIN
 (

@@ -21,59 +21,45 @@ SELECT
     if(month0_value = 0, NULL, toFloat64(net_value) / toFloat64(month0_value)) AS value_retention
 FROM
 (
-    SELECT *
+    -- The dense triangle from one read of purchase_months: per (dim, cohort, currency) the
+    -- offsets with purchases and their net values (as text: groupArray over Decimal crashes
+    -- 18.16) and the month-0 value, unrolled over every offset k up to {until}'s month; an
+    -- offset without purchases has net value 0.
+    SELECT
+        dim,
+        cohort,
+        currency,
+        k,
+        toDecimal128(if(has(ks, k), value_texts[indexOf(ks, k)], '0'), 4) AS net_value,
+        month0_value
     FROM
     (
-        SELECT *
+        SELECT
+            dim,
+            cohort,
+            currency,
+            groupArray(offset) AS ks,
+            groupArray(toString(value)) AS value_texts,
+            sumIf(value, offset = 0) AS month0_value
         FROM
-        (
-            SELECT dim, cohort, currency, k
-            FROM
-            (
-                SELECT DISTINCT
-                    multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                            {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                    cohort,
-                    currency
-                FROM purchase_months
-                WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-                  AND ({sector:String} = '' OR sector = {sector:String})
-                  AND month >= cohort
-                  AND month <= toStartOfMonth({until:Date})
-            )
-            ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
-        ) AS lhs
-        ANY LEFT JOIN
         (
             SELECT
                 multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
                         {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                 cohort,
                 currency,
-                toUInt64(dateDiff('month', cohort, month)) AS k,
-                sum(net_value) AS net_value
+                toUInt64(dateDiff('month', cohort, month)) AS offset,
+                sum(net_value) AS value
             FROM purchase_months
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND month >= cohort
               AND month <= toStartOfMonth({until:Date})
-            GROUP BY dim, cohort, currency, k
-        ) AS rhs USING (dim, cohort, currency, k)
-    ) AS lhs
-    ANY LEFT JOIN
-    (
-        SELECT
-            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-            cohort,
-            currency,
-            sum(net_value) AS month0_value
-        FROM purchase_months
-        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-          AND ({sector:String} = '' OR sector = {sector:String})
-          AND month = cohort
+            GROUP BY dim, cohort, currency, offset
+        )
         GROUP BY dim, cohort, currency
-    ) AS rhs USING (dim, cohort, currency)
+    )
+    ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
 ) AS lhs
 ANY LEFT JOIN
 (
