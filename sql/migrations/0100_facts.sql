@@ -72,11 +72,18 @@ FROM
 (
     SELECT
         client_id,
-        argMax(owner_business_id, (_partition, _offset)) AS owner_business_id,
-        argMax(owned_since, (_partition, _offset)) AS owned_since,
-        argMax(toString(source), (_partition, _offset)) AS source,
-        argMax(event_id, (_partition, _offset)) AS event_id
-    FROM referral_owners
+        argMax(owner_business_id, written) AS owner_business_id,
+        argMax(owned_since, written) AS owned_since,
+        argMax(toString(source), written) AS source,
+        argMax(event_id, written) AS event_id
+    FROM
+    (
+        -- (_partition, _offset) as one UInt64 in the same order (an offset stays below 2^40):
+        -- argMax by a tuple cost 2.5-3x as much on 18.16.
+        SELECT client_id, owner_business_id, owned_since, source, event_id,
+            bitShiftLeft(toUInt64(_partition), 40) + _offset AS written
+        FROM referral_owners
+    ) AS owner_records
     GROUP BY client_id
 ) AS lhs
 ANY LEFT JOIN

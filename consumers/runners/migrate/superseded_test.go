@@ -64,9 +64,42 @@ var createView = regexp.MustCompile(`(?is)^CREATE\s+VIEW\s+IF\s+NOT\s+EXISTS\s`)
 // `) AS rhs`, the earlier versions did not.
 var unaliased = strings.NewReplacer(") AS lhs", ")", ") AS rhs ", ") ")
 
-// earlierVersion derives the earlier version of migration m from its current text. The
-// checksums of superseded.txt prove the derivation (TestEmbeddedSuperseded).
-func earlierVersion(m migrate.Migration) []byte { return []byte(unaliased.Replace(m.SQL)) }
+// tupleKeyed undoes the second difference ("client_owners' argMax by the (_partition,
+// _offset) tuple"): the current client_owners orders a client's records by one UInt64.
+var tupleKeyed = strings.NewReplacer(`argMax(owner_business_id, written) AS owner_business_id,
+        argMax(owned_since, written) AS owned_since,
+        argMax(toString(source), written) AS source,
+        argMax(event_id, written) AS event_id
+    FROM
+    (
+        -- (_partition, _offset) as one UInt64 in the same order (an offset stays below 2^40):
+        -- argMax by a tuple cost 2.5-3x as much on 18.16.
+        SELECT client_id, owner_business_id, owned_since, source, event_id,
+            bitShiftLeft(toUInt64(_partition), 40) + _offset AS written
+        FROM referral_owners
+    ) AS owner_records`, `argMax(owner_business_id, (_partition, _offset)) AS owner_business_id,
+        argMax(owned_since, (_partition, _offset)) AS owned_since,
+        argMax(toString(source), (_partition, _offset)) AS source,
+        argMax(event_id, (_partition, _offset)) AS event_id
+    FROM referral_owners`)
+
+// earlierVersions derives the earlier versions of migration m from its current text, the
+// oldest first (each difference undone in turn). The checksums of superseded.txt prove the
+// derivation (TestEmbeddedSuperseded).
+func earlierVersions(m migrate.Migration) [][]byte {
+	var out [][]byte
+	seen := map[string]bool{m.SQL: true}
+	for _, v := range []string{unaliased.Replace(tupleKeyed.Replace(m.SQL)), tupleKeyed.Replace(m.SQL)} {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, []byte(v))
+		}
+	}
+	return out
+}
+
+// earlierVersion is the oldest version of m.
+func earlierVersion(m migrate.Migration) []byte { return earlierVersions(m)[0] }
 
 // TestEmbeddedSuperseded checks the project's table: every listed checksum is that of the
 // earlier version derived from the current file, and that version differs from the current
@@ -78,16 +111,24 @@ func TestEmbeddedSuperseded(t *testing.T) {
 	}
 	n := 0
 	for _, m := range ms {
+		derived := map[string][]byte{}
+		for _, b := range earlierVersions(m) {
+			derived[sum(b)] = b
+		}
 		for _, c := range m.Superseded {
 			n++
-			b := earlierVersion(m)
-			if sum(b) != c {
-				t.Errorf("%s: the version without join aliases has checksum %s, the table lists %s", m.Name, sum(b)[:12], c[:12])
+			b, ok := derived[c]
+			if !ok {
+				t.Errorf("%s: no derived earlier version has the checksum %s the table lists", m.Name, c[:12])
+				continue
 			}
 			was, is := nonViews(string(b)), nonViews(m.SQL)
 			if strings.Join(was, "\n;\n") != strings.Join(is, "\n;\n") {
 				t.Errorf("%s: the earlier version differs outside plain views; add a new migration instead", m.Name)
 			}
+		}
+		if len(m.Superseded) > 0 && len(m.Superseded) != len(derived) {
+			t.Errorf("%s: %d earlier versions derived, %d listed", m.Name, len(derived), len(m.Superseded))
 		}
 	}
 	if n == 0 {
