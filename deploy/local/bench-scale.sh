@@ -65,19 +65,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-calc() { awk "BEGIN { printf \"${2:-%.6g}\", $1 }"; }
-now_ns() { date +%s%N; }
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-vm_hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
-metric() {
-  { curl -fsS --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } |
-    awk -v re="$2" '!/^#/ && $1 ~ re { s += $2 } END { printf "%.0f", s }'
-}
-metricf() {
-  { curl -fsS --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } |
-    awk -v re="$2" '!/^#/ && $1 ~ re { s += $2 } END { printf "%.6f", s }'
-}
-fmt_int() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
+# shellcheck source=deploy/local/bench-lib.sh
+source deploy/local/bench-lib.sh # run from the repository root (cd above)
 mib() { calc "$1 / 1048576" %.0f; }
 human() { # 100000 → 100k, 1000000 → 1M
   awk -v n="$1" 'BEGIN { if (n % 1000000 == 0) printf "%dM", n / 1000000; else if (n % 1000 == 0) printf "%dk", n / 1000; else printf "%d", n }'

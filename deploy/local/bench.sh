@@ -114,20 +114,8 @@ trap cleanup EXIT
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-# calc EXPR: floating-point arithmetic (awk), printed with %.6g unless FMT is given.
-calc() { awk "BEGIN { printf \"${2:-%.6g}\", $1 }"; }
-now_ns() { date +%s%N; }
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; } # utime+stime
-vm_hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
-# metric PORT REGEX: the sum of every sample whose name{labels} matches REGEX (0 when absent).
-metric() {
-  { curl -fsS --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } |
-    awk -v re="$2" '!/^#/ && $1 ~ re { s += $2 } END { printf "%.0f", s }'
-}
-metricf() {
-  { curl -fsS --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } |
-    awk -v re="$2" '!/^#/ && $1 ~ re { s += $2 } END { printf "%.6f", s }'
-}
+# shellcheck source=deploy/local/bench-lib.sh
+source deploy/local/bench-lib.sh # run from the repository root (cd above)
 # caught_up GROUP: every partition of the group at most one record behind (a transactional
 # producer's commit marker is never consumed), per `taskole lag`.
 caught_up() {
@@ -500,7 +488,6 @@ verdict() { # value op target
   [ -n "$1" ] || { echo "n/a"; return; }
   if awk "BEGIN { exit !($1 $2 $3) }"; then echo "**met**"; else echo "**missed**"; fi
 }
-fmt_int() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
 
 cp_core="" cp_wall="" state1="" state10="" store1="" store10="" clog="" sink_bench_core=""
 if [ "$skip_go" != 1 ]; then
