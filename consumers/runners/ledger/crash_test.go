@@ -61,7 +61,7 @@ func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name
 		"--session-timeout", "6s",
 		"--rebalance-timeout", "10s",
 		"--metrics-addr", "",
-		"--log-level", "warn",
+		"--log-level", "info", // partitions restored and dropped: shown when the test fails
 	}, extra...)...)
 	// The ledger has no children, so its output pipe closes when it exits; this only bounds
 	// the copy should anything else ever hold the pipe.
@@ -71,7 +71,8 @@ func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name
 
 // ledgers starts the `taskole ledger` processes of one group under one prefix, and when the
 // test ends kills every one it started (a stopped or killed one again: a no-op) and, if the
-// test failed, logs the output of each.
+// test failed, first stops each with SIGTERM (SIGQUIT after 2 s: its goroutines) and logs
+// its output.
 type ledgers struct {
 	t             *testing.T
 	bin           string
@@ -86,10 +87,12 @@ func newLedgers(t *testing.T, brokers []string, topics schemas.Topics, group str
 	l := &ledgers{t: t, bin: taskoleBinary(t), brokers: brokers, prefix: topics.Prefix, group: group}
 	t.Cleanup(func() {
 		for i, in := range l.started {
-			in.Kill()
 			if t.Failed() {
+				// A stalled instance writes its goroutines (Terminate ends with SIGQUIT).
+				in.Terminate(2 * time.Second)
 				t.Logf("instance %s output:\n%s", l.names[i], in.Output())
 			}
+			in.Kill()
 		}
 	})
 	return l
