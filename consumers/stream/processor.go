@@ -45,8 +45,11 @@ type Processor[S any] struct {
 	touched   map[int32]bool // partitions whose state the open transaction changed
 	mustAbort bool
 	committed int64 // transactions committed
-	prodErr   atomic.Pointer[error]
-	counts    txnCounts
+	// rejoined: the loop has asked the group for one more round after this process's first
+	// restored assignment (rejoinOnce).
+	rejoined bool
+	prodErr  atomic.Pointer[error]
+	counts   txnCounts
 	// With Config.Repartition: the partition count of the inputs, and the next offset of
 	// each repartition partition handled in the open transaction (txnRepart) and in
 	// committed ones, not yet purged (purge).
@@ -370,8 +373,25 @@ func (p *Processor[S]) drain() error {
 	}
 	if len(evs) > 0 {
 		p.updateSizeMetrics()
+		p.rejoinOnce()
 	}
 	return nil
+}
+
+// rejoinOnce asks the group for one more round once this process has restored its first
+// assignment. A restarted static member is handed the assignment its predecessor had, without
+// a rebalance; when the predecessor died between a cooperative round that withheld partitions
+// from a new member and the round that would have given them (its revoke and rejoin), nobody
+// rejoins and the withheld partitions stay unassigned: TestLedgerCrash saw the group stall so,
+// with lag, for minutes. The rejoin sends what this member owns now, so the leader's balancer
+// assigns what nobody owns; in every other case it is a round that moves nothing.
+func (p *Processor[S]) rejoinOnce() {
+	if p.rejoined || len(p.parts) == 0 {
+		return
+	}
+	p.rejoined = true
+	p.log.Info("first partitions restored; rejoining the group once (a static member may have been handed a stale assignment)")
+	p.sess.Client().ForceRebalance()
 }
 
 func (p *Processor[S]) updateSizeMetrics() {

@@ -71,8 +71,7 @@ func startLedger(t *testing.T, bin string, brokers []string, prefix, group, name
 
 // ledgers starts the `taskole ledger` processes of one group under one prefix, and when the
 // test ends kills every one it started (a stopped or killed one again: a no-op) and, if the
-// test failed, first stops each with SIGTERM (SIGQUIT after 2 s: its goroutines) and logs
-// its output.
+// test failed, logs the output of each (a live one stopped first: see start).
 type ledgers struct {
 	t             *testing.T
 	bin           string
@@ -87,12 +86,10 @@ func newLedgers(t *testing.T, brokers []string, topics schemas.Topics, group str
 	l := &ledgers{t: t, bin: taskoleBinary(t), brokers: brokers, prefix: topics.Prefix, group: group}
 	t.Cleanup(func() {
 		for i, in := range l.started {
+			in.Kill()
 			if t.Failed() {
-				// A stalled instance writes its goroutines (Terminate ends with SIGQUIT).
-				in.Terminate(2 * time.Second)
 				t.Logf("instance %s output:\n%s", l.names[i], in.Output())
 			}
-			in.Kill()
 		}
 	})
 	return l
@@ -102,6 +99,13 @@ func newLedgers(t *testing.T, brokers []string, topics schemas.Topics, group str
 func (l *ledgers) start(name string, extra ...string) *itest.Proc {
 	l.t.Helper()
 	in := startLedger(l.t, l.bin, l.brokers, l.prefix, l.group, name, extra...)
+	// Registered after the process's own kill, so it runs before it: when the test failed, a
+	// live instance gets SIGTERM, then SIGQUIT after 2 s (its goroutines, in its output).
+	l.t.Cleanup(func() {
+		if l.t.Failed() {
+			in.Terminate(2 * time.Second)
+		}
+	})
 	l.started = append(l.started, in)
 	l.names = append(l.names, name)
 	return in
