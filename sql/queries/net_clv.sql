@@ -108,22 +108,34 @@ FROM
                 SELECT dim, as_of AS month, sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
                 FROM
                 (
-                    -- per client and month from its first purchase on: the last month with a purchase by then
+                    -- per client and month from its first purchase on: the last month with a purchase by then.
+                    -- The months are read from purchase_months_rollup's cells with purchases (those
+                    -- purchase_months keeps) and joined to the client's owner afterwards: one row
+                    -- per client to join instead of one per cell.
                     SELECT dim, first_month, as_of, months[arrayCount(m -> m <= as_of, months)] AS last_month
                     FROM
                     (
+                        SELECT client_id, arraySort(groupUniqArray(month)) AS months, months[1] AS first_month
+                        FROM
+                        (
+                            SELECT client_id, month
+                            FROM purchase_months_rollup
+                            WHERE month <= toStartOfMonth({until:Date})
+                            GROUP BY client_id, month, currency, provider_business_id
+                            HAVING sum(purchases) > 0
+                        )
+                        GROUP BY client_id
+                    ) AS cm
+                    ALL INNER JOIN
+                    (
                         SELECT
-                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                             client_id,
-                            arraySort(groupUniqArray(month)) AS months,
-                            months[1] AS first_month
-                        FROM purchase_months
+                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim
+                        FROM client_owners
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
-                          AND month <= toStartOfMonth({until:Date})
-                        GROUP BY dim, client_id
-                    )
+                    ) AS co USING (client_id)
                     ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
                         range(toUInt64(dateDiff('month', first_month, toStartOfMonth({until:Date})) + 1))) AS as_of
                 )
@@ -264,7 +276,13 @@ ANY LEFT JOIN
                     ) AS u
                     ALL INNER JOIN
                     (
-                        -- (owner, month, client): the owner's clients active during the month
+                        -- (owner, month, client): the owner's clients active during the month. A
+                        -- purchase at t makes its client active in the months of t .. t + window;
+                        -- per client and month the last purchase reaches furthest, so the last
+                        -- instants alone give every such month (activity_instants' first ones add
+                        -- none). Only the (owner, month) pairs an event naming no client can join
+                        -- are kept: each such event has a row naming no client, so its business
+                        -- and month are among those of the rows of these event ids.
                         SELECT owner_business_id, cost_month, client_id, any(sector) AS sector, any(cohort) AS cohort
                         FROM
                         (
@@ -275,8 +293,36 @@ ANY LEFT JOIN
                                 cohort,
                                 arrayJoin(arrayMap(i -> addMonths(month, i),
                                     range(toUInt64(dateDiff('month', month,
-                                        toStartOfMonth(completed_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
-                            FROM activity_instants
+                                        toStartOfMonth(last_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
+                            FROM
+                            (
+                                SELECT client_id, toStartOfMonth(at) AS month, max(at) AS last_at
+                                FROM
+                                (
+                                    SELECT client_id, completed_at AS at, sum(purchases) AS n
+                                    FROM purchase_times_rollup
+                                    GROUP BY client_id, completed_at
+                                    HAVING n > 0
+                                )
+                                GROUP BY client_id, month
+                            ) AS t
+                            ALL INNER JOIN
+                            (
+                                SELECT client_id, owner_business_id, sector, cohort, activity_window_days
+                                FROM client_owners
+                                WHERE owner_business_id IN
+                                (
+                                    SELECT business_id
+                                    FROM retention_costs
+                                    WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
+                                )
+                            ) AS o USING (client_id)
+                        )
+                        WHERE (owner_business_id, cost_month) IN
+                        (
+                            SELECT business_id, toStartOfMonth(occurred_at)
+                            FROM retention_costs
+                            WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
                         )
                         GROUP BY owner_business_id, cost_month, client_id
                     ) AS act USING (owner_business_id, cost_month)

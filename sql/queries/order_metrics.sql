@@ -95,22 +95,34 @@ FROM
                 SELECT dim, as_of AS month, sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
                 FROM
                 (
-                    -- per client and month from its first purchase on: the last month with a purchase by then
+                    -- per client and month from its first purchase on: the last month with a purchase by then.
+                    -- The months are read from purchase_months_rollup's cells with purchases (those
+                    -- purchase_months keeps) and joined to the client's owner afterwards: one row
+                    -- per client to join instead of one per cell.
                     SELECT dim, first_month, as_of, months[arrayCount(m -> m <= as_of, months)] AS last_month
                     FROM
                     (
+                        SELECT client_id, arraySort(groupUniqArray(month)) AS months, months[1] AS first_month
+                        FROM
+                        (
+                            SELECT client_id, month
+                            FROM purchase_months_rollup
+                            WHERE month <= toStartOfMonth({until:Date})
+                            GROUP BY client_id, month, currency, provider_business_id
+                            HAVING sum(purchases) > 0
+                        )
+                        GROUP BY client_id
+                    ) AS cm
+                    ALL INNER JOIN
+                    (
                         SELECT
-                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                             client_id,
-                            arraySort(groupUniqArray(month)) AS months,
-                            months[1] AS first_month
-                        FROM purchase_months
+                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim
+                        FROM client_owners
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
-                          AND month <= toStartOfMonth({until:Date})
-                        GROUP BY dim, client_id
-                    )
+                    ) AS co USING (client_id)
                     ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
                         range(toUInt64(dateDiff('month', first_month, toStartOfMonth({until:Date})) + 1))) AS as_of
                 )

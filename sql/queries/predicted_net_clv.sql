@@ -176,7 +176,13 @@ ANY LEFT JOIN
                     ) AS u
                     ALL INNER JOIN
                     (
-                        -- (owner, month, client): the owner's clients active during the month
+                        -- (owner, month, client): the owner's clients active during the month. A
+                        -- purchase at t makes its client active in the months of t .. t + window;
+                        -- per client and month the last purchase reaches furthest, so the last
+                        -- instants alone give every such month (activity_instants' first ones add
+                        -- none). Only the (owner, month) pairs an event naming no client can join
+                        -- are kept: each such event has a row naming no client, so its business
+                        -- and month are among those of the rows of these event ids.
                         SELECT owner_business_id, cost_month, client_id, any(sector) AS sector, any(cohort) AS cohort
                         FROM
                         (
@@ -187,8 +193,36 @@ ANY LEFT JOIN
                                 cohort,
                                 arrayJoin(arrayMap(i -> addMonths(month, i),
                                     range(toUInt64(dateDiff('month', month,
-                                        toStartOfMonth(completed_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
-                            FROM activity_instants
+                                        toStartOfMonth(last_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
+                            FROM
+                            (
+                                SELECT client_id, toStartOfMonth(at) AS month, max(at) AS last_at
+                                FROM
+                                (
+                                    SELECT client_id, completed_at AS at, sum(purchases) AS n
+                                    FROM purchase_times_rollup
+                                    GROUP BY client_id, completed_at
+                                    HAVING n > 0
+                                )
+                                GROUP BY client_id, month
+                            ) AS t
+                            ALL INNER JOIN
+                            (
+                                SELECT client_id, owner_business_id, sector, cohort, activity_window_days
+                                FROM client_owners
+                                WHERE owner_business_id IN
+                                (
+                                    SELECT business_id
+                                    FROM retention_costs
+                                    WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
+                                )
+                            ) AS o USING (client_id)
+                        )
+                        WHERE (owner_business_id, cost_month) IN
+                        (
+                            SELECT business_id, toStartOfMonth(occurred_at)
+                            FROM retention_costs
+                            WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
                         )
                         GROUP BY owner_business_id, cost_month, client_id
                     ) AS act USING (owner_business_id, cost_month)

@@ -56,29 +56,42 @@ FROM
                 toDateTime(addMonths(month, 1), 'UTC') - 1 AS month_end
             FROM
             (
+                -- Per client every purchase instant, read from purchase_times_rollup and joined to
+                -- the client's owner afterwards (one row per client to join); a window holds a
+                -- purchase iff it holds one of these instants.
                 SELECT
                     dim,
                     client_id,
-                    any(owned) AS owned_since,
-                    any(w) AS window_seconds,
-                    groupArray(completed_at) AS times,
-                    toStartOfMonth(min(completed_at)) AS first_month,
+                    owned_since,
+                    window_seconds,
+                    times,
+                    toStartOfMonth(first_at) AS first_month,
                     -- the last month whose first or last instant a purchase can make active
-                    addMonths(toStartOfMonth(max(completed_at) + window_seconds), 1) AS last_month
+                    addMonths(toStartOfMonth(last_at + window_seconds), 1) AS last_month
                 FROM
                 (
+                    SELECT client_id, groupArray(at) AS times, min(at) AS first_at, max(at) AS last_at
+                    FROM
+                    (
+                        SELECT client_id, completed_at AS at, sum(purchases) AS n
+                        FROM purchase_times_rollup
+                        GROUP BY client_id, completed_at
+                        HAVING n > 0
+                    )
+                    GROUP BY client_id
+                ) AS t
+                ALL INNER JOIN
+                (
                     SELECT
+                        client_id,
                         multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
                                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                        client_id,
-                        owned_since AS owned,
-                        completed_at,
-                        toUInt32(activity_window_days) * 86400 AS w
-                    FROM activity_instants
+                        owned_since,
+                        toUInt32(activity_window_days) * 86400 AS window_seconds
+                    FROM client_owners
                     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                       AND ({sector:String} = '' OR sector = {sector:String})
-                )
-                GROUP BY dim, client_id
+                ) AS o USING (client_id)
             )
             ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
                 range(toUInt64(dateDiff('month', first_month, last_month) + 1))) AS month
