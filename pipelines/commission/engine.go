@@ -211,10 +211,12 @@ func (e *Engine) rejudge(res *Result, s *State, b *book, owner, client, trigger 
 			b, b.owner, k.Neg(), client, trigger, t, max(b.payable, t)))
 	}
 	if b.provider == owner {
-		b.owner, b.rate = "", decimal.Decimal{}
+		b.owner = ""
+		b.setRate(decimal.Decimal{})
 		return
 	}
-	b.owner, b.rate, b.payable = owner, e.rateOf(owner, b.at, b.announced), b.at+e.hold
+	b.owner, b.payable = owner, b.at+e.hold
+	b.setRate(e.rateOf(owner, b.at, b.announced))
 	if k := b.kept(); k.Sign() > 0 {
 		e.add(res, b, e.entry(schemas.Accrual, schemas.ReasonOwnershipCorrection,
 			b, owner, k, client, trigger, t, b.payable))
@@ -280,10 +282,10 @@ func (e *Engine) appendBooking(dst []schemas.Commission, facts []schemas.Purchas
 	switch ev.Status {
 	case schemas.StatusCreated, schemas.StatusConfirmed:
 		if b == nil {
-			b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID)})
+			b = s.add(newBook(ev.BookingID, e.intern(ev.BusinessID)))
 		}
 		b.status, b.at = ev.Status, t
-		b.seen = append(b.seen, h)
+		b.addSeen(h)
 		return res, nil
 	case schemas.StatusCompleted:
 		return res, e.completed(&res, s, b, &ev, t, h, asOf)
@@ -348,19 +350,23 @@ func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, 
 		return invalid(schemas.LabelUnknownCurrency, "booking %s event %s: unknown currency %q", ev.BookingID, ev.EventID, ev.Currency)
 	}
 	if b == nil {
-		b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID)})
+		b = s.add(newBook(ev.BookingID, e.intern(ev.BusinessID)))
 	}
 	b.status, b.done, b.at = schemas.StatusCompleted, true, t
-	b.cur, b.exp, b.amount, b.refunded = e.intern(ev.Currency), exp, ev.Amount, decimal.Decimal{}
-	b.owner, b.rate, b.announced = "", decimal.Decimal{}, asOf
-	b.seen = append(b.seen, h)
-	e.judged(res, b, FactPurchase, ev.ClientID, ev.EventID, t, 1, b.amount, decimal.Decimal{})
+	b.cur, b.exp = e.intern(ev.Currency), int8(exp)
+	b.setAmount(ev.Amount)
+	b.setRefunded(decimal.Decimal{})
+	b.owner, b.announced = "", asOf
+	b.setRate(decimal.Decimal{})
+	b.addSeen(h)
+	e.judged(res, b, FactPurchase, ev.ClientID, ev.EventID, t, 1, ev.Amount, decimal.Decimal{})
 	// A completed booking is itself an establishing event (R1): the booking always has an owner.
 	if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
 		res.Owner = e.establish(res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
 	}
 	if b.provider != s.owner {
-		b.owner, b.rate, b.payable = s.owner, e.rateOf(s.owner, t, b.announced), t+e.hold
+		b.owner, b.payable = s.owner, t+e.hold
+		b.setRate(e.rateOf(s.owner, t, b.announced))
 		if k := b.kept(); k.Sign() > 0 {
 			e.add(res, b, e.entry(schemas.Accrual, schemas.ReasonCompleted,
 				b, b.owner, k, ev.ClientID, ev.EventID, t, b.payable))
@@ -378,13 +384,14 @@ func (e *Engine) refunded(res *Result, b *book, ev *schemas.Booking, t int64, h 
 	if ev.Currency != "" && ev.Currency != b.cur {
 		return invalid(schemas.LabelCurrencyMismatch, "booking %s event %s: refund in %s, the booking is in %s", ev.BookingID, ev.EventID, ev.Currency, b.cur)
 	}
-	left := b.amount.Sub(b.refunded)
+	left := b.amountDec().Sub(b.refundedDec())
 	if r.GreaterThan(left) {
 		return invalid(schemas.LabelRefundExceeds, "booking %s event %s: refund %s %s beyond the %s %s left", ev.BookingID, ev.EventID, r, b.cur, left, b.cur)
 	}
 	before := b.kept()
-	b.status, b.refunded = schemas.StatusRefunded, b.refunded.Add(r)
-	b.seen = append(b.seen, h)
+	b.status = schemas.StatusRefunded
+	b.setRefunded(b.refundedDec().Add(r))
+	b.addSeen(h)
 	e.judged(res, b, FactRefund, ev.ClientID, ev.EventID, t, 0, decimal.Decimal{}, r)
 	if d := before.Sub(b.kept()); d.Sign() > 0 {
 		e.add(res, b, e.entry(schemas.Reversal, schemas.ReasonRefund,
@@ -396,16 +403,17 @@ func (e *Engine) refunded(res *Result, b *book, ev *schemas.Booking, t int64, h 
 // cancelled applies a cancellation (R3): the reversal of all the owner keeps.
 func (e *Engine) cancelled(res *Result, s *State, b *book, ev *schemas.Booking, t int64, h uint64) {
 	if b == nil {
-		b = s.add(book{id: strings.Clone(ev.BookingID), provider: e.intern(ev.BusinessID), at: t})
+		b = s.add(newBook(ev.BookingID, e.intern(ev.BusinessID)))
+		b.at = t
 	}
 	before := b.kept()
 	b.status = schemas.StatusCancelled
 	if !b.done {
 		b.at = t
 	}
-	b.seen = append(b.seen, h)
+	b.addSeen(h)
 	if b.done {
-		e.judged(res, b, FactCancellation, ev.ClientID, ev.EventID, t, -1, b.amount.Neg(), b.refunded.Neg())
+		e.judged(res, b, FactCancellation, ev.ClientID, ev.EventID, t, -1, b.amountDec().Neg(), b.refundedDec().Neg())
 	}
 	if before.Sign() > 0 {
 		e.add(res, b, e.entry(schemas.Reversal, schemas.ReasonCancellation,
@@ -482,16 +490,17 @@ func statusName(s schemas.Status) string {
 // entry per (booking, owner, kind, reason), so ids are unique and identical on replay (R4).
 func (e *Engine) entry(kind schemas.CommissionKind, reason schemas.Reason, b *book, owner string, amount decimal.Decimal,
 	client, trigger string, t, payable int64) schemas.Commission {
+	id := b.idString()
 	return schemas.Commission{
-		CommissionID:       commissionID(trigger, b.id, owner, kind, reason),
+		CommissionID:       commissionID(trigger, id, owner, kind, reason),
 		Kind:               kind,
 		Reason:             reason,
 		OwnerBusinessID:    owner,
 		ProviderBusinessID: b.provider,
 		ClientID:           client,
-		BookingID:          b.id,
-		BookingAmount:      b.amount,
-		Rate:               b.rate,
+		BookingID:          id,
+		BookingAmount:      b.amountDec(),
+		Rate:               b.rateDec(),
 		Amount:             amount,
 		Currency:           b.cur,
 		OccurredAt:         time.Unix(0, t).UTC(),

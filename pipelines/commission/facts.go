@@ -47,10 +47,11 @@ func (e *Engine) judged(res *Result, b *book, kind, client, trigger string, t in
 
 // fact is a delta of booking b (completed: b.at is its completion time) with zero values.
 func (e *Engine) fact(b *book, kind, client, trigger, commissionID string, at time.Time) schemas.PurchaseFact {
+	id := b.idString()
 	return schemas.PurchaseFact{
-		FactID:             FactID(kind, trigger, b.id, commissionID),
+		FactID:             FactID(kind, trigger, id, commissionID),
 		ClientID:           client,
-		BookingID:          b.id,
+		BookingID:          id,
 		ProviderBusinessID: b.provider,
 		Currency:           b.cur,
 		CompletedAt:        time.Unix(0, b.at).UTC(),

@@ -72,7 +72,14 @@ func (r *Rates) apply(b schemas.Business, announced int64) error {
 	if err := r.bounds.CheckBusiness(b); err != nil {
 		return err
 	}
-	e := rateAt{at: b.OccurredAt.UnixNano(), announced: announced, eventID: strings.Clone(b.EventID), rate: b.ReferralRate}
+	rate := b.ReferralRate
+	if rate.Exponent() < -r.bounds.RatePlaces {
+		// More places than allowed, all zeros (the bound let it through): the same rate at
+		// RatePlaces, so that what the ledger keeps and writes has a bounded scale (the
+		// changelog codec refuses exponents below −32; the sink's rate columns hold 6 places).
+		rate = rate.Truncate(r.bounds.RatePlaces)
+	}
+	e := rateAt{at: b.OccurredAt.UnixNano(), announced: announced, eventID: strings.Clone(b.EventID), rate: rate}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	hist := r.m[b.BusinessID]

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/shopspring/decimal"
 
@@ -44,48 +44,6 @@ const (
 type extra struct {
 	ev    string // establishing event id when evKind == evLong
 	books []book
-}
-
-// book is one booking of the client kept in state.
-type book struct {
-	id       string
-	provider string // interned
-	cur      string // interned; set once completed
-	owner    string // interned business that holds this booking's commission; "" = none (direct value or not completed)
-	amount   decimal.Decimal
-	refunded decimal.Decimal
-	rate     decimal.Decimal // owner's rate, fixed at the first judgement of (owner, booking)
-	at       int64           // completion time once completed, else the latest event's time
-	payable  int64           // payable_at of owner's accrual
-	// announced is when the completion was announced (its record's timestamp, unix nanos;
-	// math.MaxInt64: unknown, every rate counts): the rates of this booking are those
-	// announced by then (Rates.AtAsOf), whenever (owner, booking) is judged.
-	announced int64
-	seen      []uint64 // FNV-1a hashes of the booking's applied event ids (R4)
-	status    schemas.Status
-	done      bool // reached completed
-	exp       int32
-}
-
-// kept is what the booking's owner keeps now (R3): round((amount − refunded) × rate).
-func (b *book) kept() decimal.Decimal {
-	if b.owner == "" || !b.done || b.status == schemas.StatusCancelled {
-		return decimal.Decimal{}
-	}
-	left := b.amount
-	if !b.refunded.IsZero() {
-		left = left.Sub(b.refunded)
-	}
-	return mulRound(left, b.rate, b.exp)
-}
-
-func (b *book) seenEvent(h uint64) bool {
-	for _, v := range b.seen {
-		if v == h {
-			return true
-		}
-	}
-	return false
 }
 
 // hashID is the hash the state keeps of an applied id (wire.Hash).
@@ -129,24 +87,26 @@ func (s *State) find(id string) int {
 	}
 	// From the latest booking back: a booking's events are close in time, so its booking is
 	// usually among the last added (ids are unique in a state: the order finds the same one).
-	// The last byte is compared before the whole id (ids often share long prefixes).
-	n := len(id)
+	// The id is packed once, as the books keep theirs, and compared as 16 bytes.
+	p := packQuery(id)
 	for i := len(s.x.books) - 1; i >= 0; i-- {
-		b := s.x.books[i].id
-		if len(b) == n && (n == 0 || b[n-1] == id[n-1]) && b == id {
+		if s.x.books[i].idIs(&p) {
 			return i
 		}
 	}
 	return -1
 }
 
-// add appends booking b to s and returns it (valid until the next add).
+// add appends booking b to s and returns it (valid until the next add). The books grow by
+// a quarter, not double: a state's bookings change slowly and a book is large.
 func (s *State) add(b book) *book {
 	if s.x == nil {
 		s.x = &extra{}
 	}
-	if b.seen == nil {
-		b.seen = make([]uint64, 0, 4) // a booking's lifecycle is usually ≤ 4 events
+	if n := len(s.x.books); n == cap(s.x.books) {
+		books := make([]book, n, n+n/4+2)
+		copy(books, s.x.books)
+		s.x.books = books
 	}
 	s.x.books = append(s.x.books, b)
 	return &s.x.books[len(s.x.books)-1]
@@ -181,21 +141,15 @@ func (s *State) setOwner(owner string, t int64, id string, src uint8) {
 			s.x = nil
 		}
 	}
-	switch {
-	case len(id) <= 16:
-		copy(s.ev[:], id)
-		s.evKind = uint8(len(id))
-	case packUUID(&s.ev, id, false):
-		s.evKind = evUUIDLower
-	case packUUID(&s.ev, id, true):
-		s.evKind = evUUIDUpper
-	default:
-		s.evKind = evLong
-		if s.x == nil {
-			s.x = &extra{}
-		}
-		s.x.ev = strings.Clone(id)
+	if k, ok := packID(&s.ev, id); ok {
+		s.evKind = k
+		return
 	}
+	s.evKind = evLong
+	if s.x == nil {
+		s.x = &extra{}
+	}
+	s.x.ev = strings.Clone(id)
 }
 
 func (s *State) eventID() string {
@@ -208,23 +162,62 @@ func (s *State) eventID() string {
 
 // evBytes appends the establishing event id to dst.
 func (s *State) evBytes(dst []byte) []byte {
-	switch s.evKind {
-	case evUUIDLower, evUUIDUpper:
-		hex := "0123456789abcdef"
-		if s.evKind == evUUIDUpper {
-			hex = "0123456789ABCDEF"
-		}
-		for i, c := range s.ev {
-			if i == 4 || i == 6 || i == 8 || i == 10 {
-				dst = append(dst, '-')
-			}
-			dst = append(dst, hex[c>>4], hex[c&15])
-		}
-		return dst
-	case evLong:
+	if s.evKind == evLong {
 		return append(dst, s.x.ev...)
 	}
-	return append(dst, s.ev[:s.evKind]...)
+	return appendPacked(dst, &s.ev, s.evKind)
+}
+
+// packID packs id into dst the way states keep event and booking ids: kind 0..16 for a raw
+// id of that length, evUUIDLower or evUUIDUpper for a canonical UUID in one letter case; ok
+// false for any other id (kept as a string, kind evLong).
+func packID(dst *[16]byte, id string) (kind uint8, ok bool) {
+	*dst = [16]byte{}
+	switch {
+	case len(id) <= 16:
+		copy(dst[:], id)
+		return uint8(len(id)), true
+	case packUUID(dst, id, false):
+		return evUUIDLower, true
+	case packUUID(dst, id, true):
+		return evUUIDUpper, true
+	}
+	return evLong, false
+}
+
+// appendPacked appends the id packed by packID (kind ≠ evLong) to dst.
+func appendPacked(dst []byte, p *[16]byte, kind uint8) []byte {
+	if kind != evUUIDLower && kind != evUUIDUpper {
+		return append(dst, p[:kind]...)
+	}
+	hex := "0123456789abcdef"
+	if kind == evUUIDUpper {
+		hex = "0123456789ABCDEF"
+	}
+	for i, c := range p {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, hex[c>>4], hex[c&15])
+	}
+	return dst
+}
+
+// packedID is an id packed for comparison with kept ones (book.idIs).
+type packedID struct {
+	b    [16]byte
+	kind uint8
+	long string // the id when kind == evLong
+}
+
+func packQuery(id string) packedID {
+	var p packedID
+	k, ok := packID(&p.b, id)
+	p.kind = k
+	if !ok {
+		p.long = id
+	}
+	return p
 }
 
 // packUUID packs a canonical UUID (8-4-4-12 hex digits, one letter case) into 16 bytes.
@@ -322,27 +315,48 @@ func (s *State) AppendBinary(dst []byte) ([]byte, error) {
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(books)))
 	for i := range books {
-		b := &books[i]
-		dst = wire.AppendString(dst, b.id)
-		dst = wire.AppendString(dst, b.provider)
-		dst = append(dst, byte(b.status))
-		dst = wire.AppendFlag(dst, b.done)
-		dst = binary.AppendVarint(dst, b.at)
-		if b.done {
-			dst = wire.AppendString(dst, b.cur)
-			dst = appendDecimal(dst, b.amount)
-			dst = appendDecimal(dst, b.refunded)
-			dst = wire.AppendString(dst, b.owner)
-			dst = appendDecimal(dst, b.rate)
-			dst = binary.AppendVarint(dst, b.payable)
-			dst = binary.AppendVarint(dst, b.announced)
-		}
-		dst = binary.AppendUvarint(dst, uint64(len(b.seen)))
-		for _, h := range b.seen {
+		dst = appendBook(dst, &books[i])
+	}
+	return dst, nil
+}
+
+// appendBook appends one booking of the changelog encoding.
+func appendBook(dst []byte, b *book) []byte {
+	dst = binary.AppendUvarint(dst, uint64(b.idLen()))
+	dst = b.appendID(dst)
+	dst = wire.AppendString(dst, b.provider)
+	dst = append(dst, byte(b.status))
+	dst = wire.AppendFlag(dst, b.done)
+	dst = binary.AppendVarint(dst, b.at)
+	if b.done {
+		dst = wire.AppendString(dst, b.cur)
+		dst = appendBookDecimal(dst, b, bigAmount, b.amount, b.amountExp)
+		dst = appendBookDecimal(dst, b, bigRefunded, b.refunded, b.refundedExp)
+		dst = wire.AppendString(dst, b.owner)
+		dst = appendBookDecimal(dst, b, bigRate, b.rate, b.rateExp)
+		dst = binary.AppendVarint(dst, b.payable)
+		dst = binary.AppendVarint(dst, b.announced)
+	}
+	dst = binary.AppendUvarint(dst, uint64(b.seenCount()))
+	for _, h := range b.seen[:b.nseen] {
+		dst = wire.AppendUint64(dst, h)
+	}
+	if b.x != nil {
+		for _, h := range b.x.seen {
 			dst = wire.AppendUint64(dst, h)
 		}
 	}
-	return dst, nil
+	return dst
+}
+
+// appendBookDecimal is appendDecimal of one of b's decimals (flag), from its coefficient and
+// exponent unless it is big.
+func appendBookDecimal(dst []byte, b *book, flag uint8, c int64, e int8) []byte {
+	if b.big&flag != 0 {
+		return appendDecimal(dst, *b.x.big(flag))
+	}
+	dst = binary.AppendVarint(dst, int64(e))
+	return binary.AppendVarint(dst, c)
 }
 
 // appendDecimal encodes d as varint exponent then varint coefficient, or, for a coefficient
@@ -439,22 +453,26 @@ func readOwner(r *wire.Reader, n *State, flags byte, str func([]byte) string) {
 // readBook reads one booking of a changelog value; a bad one fails r.
 func readBook(r *wire.Reader, str func([]byte) string, version byte) book {
 	var b book
-	b.id = r.Text()
+	id := r.Raw()
+	// setID packs the id or clones it: the bytes are not kept.
+	b.setID(unsafe.String(unsafe.SliceData(id), len(id)))
 	b.provider = str(r.Raw())
 	b.status = schemas.Status(r.Byte())
 	b.done = r.Flag()
 	b.at = r.Varint()
-	if b.status < schemas.StatusCreated || b.status > schemas.StatusRefunded || b.id == "" {
+	if b.status < schemas.StatusCreated || b.status > schemas.StatusRefunded || len(id) == 0 {
 		r.Fail()
 	}
 	if b.done {
 		b.cur = str(r.Raw())
-		b.amount = readDecimal(r)
-		b.refunded = readDecimal(r)
+		amount, refunded := readDecimal(r), readDecimal(r)
 		b.owner = str(r.Raw())
-		b.rate = readDecimal(r)
+		rate := readDecimal(r)
+		b.setAmount(amount)
+		b.setRefunded(refunded)
+		b.setRate(rate)
 		b.payable = r.Varint()
-		b.announced = math.MaxInt64
+		b.announced = bookAnnounced
 		if version >= 2 {
 			b.announced = r.Varint()
 		}
@@ -462,16 +480,15 @@ func readBook(r *wire.Reader, str func([]byte) string, version byte) book {
 		if !ok {
 			r.Fail()
 		}
-		b.exp = exp
-		if b.amount.Sign() <= 0 || b.refunded.GreaterThan(b.amount) || b.rate.GreaterThan(decimal.NewFromInt(1)) {
+		b.exp = int8(exp)
+		if amount.Sign() <= 0 || refunded.GreaterThan(amount) || rate.GreaterThan(decimal.NewFromInt(1)) {
 			r.Fail()
 		}
 	} else if b.status != schemas.StatusCreated && b.status != schemas.StatusConfirmed && b.status != schemas.StatusCancelled {
 		r.Fail()
 	}
-	b.seen = make([]uint64, r.Count(8))
-	for j := range b.seen {
-		b.seen[j] = r.Uint64()
+	for range r.Count(8) {
+		b.addSeen(r.Uint64())
 	}
 	return b
 }
