@@ -70,6 +70,10 @@ type Config struct {
 	// merge waits for another input of its partition number: fetching a partition pauses at
 	// this many buffered records and resumes below half of it. Default DefaultMaxBufferedRecords.
 	MaxBufferedRecords int
+	// FetchMaxPartitionBytes is what one fetch brings at most per partition (kgo's
+	// FetchMaxPartitionBytes): with MaxBufferedRecords it bounds the memory the inputs take
+	// while the merge waits. Default DefaultFetchMaxPartitionBytes.
+	FetchMaxPartitionBytes int32
 
 	// LazyRestore keeps each restored key's latest changelog value as bytes and decodes it on
 	// first access (Tx.State, Tx.Peek, a sweep) instead of during the restore, which then
@@ -98,13 +102,18 @@ const (
 	DefaultSessionTimeout   = 15 * time.Second
 	DefaultRebalanceTimeout = 60 * time.Second
 	DefaultSweepEvery       = 24 * time.Hour
-	// DefaultMaxBufferedRecords bounds the merge buffer of one topic partition. It sits well
-	// above what one fetch brings for a partition (kgo's 1 MiB per partition: about 4,000
-	// records of the ledger's inputs) on top of the resume point (half of it): with 5000 a
-	// refill paused the partition at once, and pausing drops what the client had fetched
-	// ahead for it, which was then fetched and decompressed again: the ledger fetched 1.95×
-	// the records of a 100k-client backlog at 5000, 1.02× at 20,000.
-	DefaultMaxBufferedRecords = 20000
+	// DefaultMaxBufferedRecords bounds the merge buffer of one topic partition and
+	// DefaultFetchMaxPartitionBytes what one fetch brings for it (about 1,000 records of the
+	// ledger's inputs). Together they bound what the inputs hold in memory: every buffered
+	// record keeps its whole decompressed batch alive. The refill (one fetch) stays well below
+	// the resume point (half the buffer), so a refill rarely pauses a partition (pausing drops
+	// what the client fetched ahead for it, fetched and decompressed again later). Measured
+	// over a 100k-client backlog (docs/BENCHMARKS.md, 2026-12-02 "ledger memory"): with the
+	// compact bookings, kgo's 1 MiB with 20,000 records peaked at 638–646 MiB, 256 KiB with
+	// 5,000 at 414–428 MiB for the same CPU, reading 5–6% more bytes; 128 KiB with 2,500
+	// saved 10–20 MiB more for more CPU. 1 MiB with 5,000 fetched 1.95× the records.
+	DefaultMaxBufferedRecords     = 5000
+	DefaultFetchMaxPartitionBytes = 256 << 10
 )
 
 // abortCheckInterval is the default of the broker's
@@ -154,11 +163,13 @@ func (c Config) withDefaults() (Config, error) {
 	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, DefaultRebalanceTimeout)
 	c.SweepEvery = cmp.Or(c.SweepEvery, DefaultSweepEvery)
 	c.MaxBufferedRecords = cmp.Or(c.MaxBufferedRecords, DefaultMaxBufferedRecords)
+	c.FetchMaxPartitionBytes = cmp.Or(c.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
 	if c.RestoreTimeout == 0 {
 		c.RestoreTimeout = 2*c.TransactionTimeout + abortCheckInterval
 	}
 	if c.CommitInterval < 0 || c.MaxBatchRecords < 0 || c.TransactionTimeout < 0 ||
-		c.SessionTimeout < 0 || c.RebalanceTimeout < 0 || c.RestoreTimeout < 0 || c.MaxBufferedRecords < 0 || c.MaxTaskIdle < 0 {
+		c.SessionTimeout < 0 || c.RebalanceTimeout < 0 || c.RestoreTimeout < 0 || c.MaxBufferedRecords < 0 || c.MaxTaskIdle < 0 ||
+		c.FetchMaxPartitionBytes < 0 {
 		errs = append(errs, errors.New("negative interval or bound"))
 	}
 	if c.CommitInterval >= c.TransactionTimeout {

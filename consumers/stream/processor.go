@@ -142,6 +142,7 @@ func (p *Processor[S]) connect() error {
 		// Transaction markers tell the merge how far a partition was fetched (merge.go): a
 		// partition whose last records are markers or aborted is caught up at its end.
 		kgo.KeepControlRecords(),
+		kgo.FetchMaxPartitionBytes(p.cfg.FetchMaxPartitionBytes),
 		// Partition i of every co-partitioned input goes to the same member, cooperatively.
 		kgo.Balancers(copartitioned{}),
 		kgo.SessionTimeout(p.cfg.SessionTimeout),
@@ -730,6 +731,9 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	if !committed {
 		p.putBack()
 	}
+	// Cleared, not only cut: the entries point at fetched records, which hold their whole
+	// decompressed batches; a large transaction's tail would keep them alive indefinitely.
+	clear(p.undo)
 	p.undo = p.undo[:0]
 	if committed {
 		p.m.commit.Observe(time.Since(start).Seconds())
