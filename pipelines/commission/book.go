@@ -19,7 +19,6 @@ import (
 // entry built from a book are what they were with decimal fields.
 type book struct {
 	provider  string // interned
-	cur       string // interned; set once completed
 	owner     string // interned business that holds this booking's commission; "" = none (direct value or not completed)
 	at        int64  // completion time once completed, else the latest event's time
 	payable   int64  // payable_at of owner's accrual
@@ -35,11 +34,16 @@ type book struct {
 	nseen  uint8    // hashes in seen
 	big    uint8    // bigAmount, bigRefunded, bigRate: that decimal is in x
 	status schemas.Status
-	done   bool // reached completed
-	exp    int8 // the currency's minor unit (R3 rounding); valid once completed
+	done   bool  // reached completed
+	cur    uint8 // schemas.CurrencyIndex of the currency; set once completed (0 before)
 
 	amountExp, refundedExp, rateExp int8
 }
+
+// currency is the booking's currency code ("" before completion) and exp its minor unit
+// (R3 rounding).
+func (b *book) currency() string { c, _ := schemas.CurrencyAt(b.cur); return c }
+func (b *book) exp() int32       { _, e := schemas.CurrencyAt(b.cur); return e }
 
 // bookAnnounced documents book.announced: the completion's record timestamp (unix nanos;
 // math.MaxInt64: unknown, every rate counts): the rates of this booking are those announced by
@@ -236,8 +240,8 @@ func (b *book) kept() decimal.Decimal {
 	}
 	if b.big == 0 {
 		if left, le, ok := subInt(b.amount, b.amountExp, b.refunded, b.refundedExp); ok {
-			if q, ok := mulRoundInt(left, int32(le), b.rate, int32(b.rateExp), int32(b.exp)); ok {
-				return decimal.New(q, -int32(b.exp))
+			if q, ok := mulRoundInt(left, int32(le), b.rate, int32(b.rateExp), b.exp()); ok {
+				return decimal.New(q, -b.exp())
 			}
 		}
 	}
@@ -245,5 +249,5 @@ func (b *book) kept() decimal.Decimal {
 	if r := b.refundedDec(); !r.IsZero() {
 		left = left.Sub(r)
 	}
-	return mulRound(left, b.rateDec(), int32(b.exp))
+	return mulRound(left, b.rateDec(), b.exp())
 }

@@ -44,9 +44,11 @@ func TestBookLayout(t *testing.T) {
 				hashes[i] = uint64(i)*7919 + 1
 				b.addSeen(hashes[i])
 			}
-			b.status, b.done, b.at, b.cur, b.exp, b.owner = schemas.StatusRefunded, true, 5, "EUR", tt.exp, "o1"
-			if tt.exp != 2 {
-				b.cur = map[int8]string{0: "JPY", 3: "BHD", 4: "CLF"}[tt.exp]
+			b.status, b.done, b.at, b.owner = schemas.StatusRefunded, true, 5, "o1"
+			code := map[int8]string{0: "JPY", 2: "EUR", 3: "BHD", 4: "CLF"}[tt.exp]
+			b.cur, _ = schemas.CurrencyIndex(code)
+			if b.currency() != code || b.exp() != int32(tt.exp) {
+				t.Fatalf("currency %q exp %d, want %q %d", b.currency(), b.exp(), code, tt.exp)
 			}
 			b.setAmount(tt.amount)
 			b.setRefunded(tt.refunded)

@@ -345,7 +345,7 @@ func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, 
 	if ev.Amount.Sign() <= 0 {
 		return invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: completed with amount %s, must be positive", ev.BookingID, ev.EventID, ev.Amount)
 	}
-	exp, ok := schemas.MinorUnit(ev.Currency)
+	cur, ok := schemas.CurrencyIndex(ev.Currency)
 	if !ok {
 		return invalid(schemas.LabelUnknownCurrency, "booking %s event %s: unknown currency %q", ev.BookingID, ev.EventID, ev.Currency)
 	}
@@ -353,7 +353,7 @@ func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, 
 		b = s.add(newBook(ev.BookingID, e.intern(ev.BusinessID)))
 	}
 	b.status, b.done, b.at = schemas.StatusCompleted, true, t
-	b.cur, b.exp = e.intern(ev.Currency), int8(exp)
+	b.cur = cur
 	b.setAmount(ev.Amount)
 	b.setRefunded(decimal.Decimal{})
 	b.owner, b.announced = "", asOf
@@ -381,12 +381,12 @@ func (e *Engine) refunded(res *Result, b *book, ev *schemas.Booking, t int64, h 
 	if r.Sign() <= 0 {
 		return invalid(schemas.LabelNonPositiveAmount, "booking %s event %s: refund_amount %s, must be positive", ev.BookingID, ev.EventID, r)
 	}
-	if ev.Currency != "" && ev.Currency != b.cur {
-		return invalid(schemas.LabelCurrencyMismatch, "booking %s event %s: refund in %s, the booking is in %s", ev.BookingID, ev.EventID, ev.Currency, b.cur)
+	if ev.Currency != "" && ev.Currency != b.currency() {
+		return invalid(schemas.LabelCurrencyMismatch, "booking %s event %s: refund in %s, the booking is in %s", ev.BookingID, ev.EventID, ev.Currency, b.currency())
 	}
 	left := b.amountDec().Sub(b.refundedDec())
 	if r.GreaterThan(left) {
-		return invalid(schemas.LabelRefundExceeds, "booking %s event %s: refund %s %s beyond the %s %s left", ev.BookingID, ev.EventID, r, b.cur, left, b.cur)
+		return invalid(schemas.LabelRefundExceeds, "booking %s event %s: refund %s %s beyond the %s %s left", ev.BookingID, ev.EventID, r, b.currency(), left, b.currency())
 	}
 	before := b.kept()
 	b.status = schemas.StatusRefunded
@@ -502,7 +502,7 @@ func (e *Engine) entry(kind schemas.CommissionKind, reason schemas.Reason, b *bo
 		BookingAmount:      b.amountDec(),
 		Rate:               b.rateDec(),
 		Amount:             amount,
-		Currency:           b.cur,
+		Currency:           b.currency(),
 		OccurredAt:         time.Unix(0, t).UTC(),
 		PayableAt:          time.Unix(0, payable).UTC(),
 		SourceEventID:      trigger,

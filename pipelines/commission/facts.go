@@ -53,7 +53,7 @@ func (e *Engine) fact(b *book, kind, client, trigger, commissionID string, at ti
 		ClientID:           client,
 		BookingID:          id,
 		ProviderBusinessID: b.provider,
-		Currency:           b.cur,
+		Currency:           b.currency(),
 		CompletedAt:        time.Unix(0, b.at).UTC(),
 		SourceEventID:      trigger,
 		OccurredAt:         at,

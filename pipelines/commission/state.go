@@ -329,7 +329,7 @@ func appendBook(dst []byte, b *book) []byte {
 	dst = wire.AppendFlag(dst, b.done)
 	dst = binary.AppendVarint(dst, b.at)
 	if b.done {
-		dst = wire.AppendString(dst, b.cur)
+		dst = wire.AppendString(dst, b.currency())
 		dst = appendBookDecimal(dst, b, bigAmount, b.amount, b.amountExp)
 		dst = appendBookDecimal(dst, b, bigRefunded, b.refunded, b.refundedExp)
 		dst = wire.AppendString(dst, b.owner)
@@ -464,7 +464,11 @@ func readBook(r *wire.Reader, str func([]byte) string, version byte) book {
 		r.Fail()
 	}
 	if b.done {
-		b.cur = str(r.Raw())
+		cur, ok := schemas.CurrencyIndex(string(r.Raw()))
+		if !ok {
+			r.Fail()
+		}
+		b.cur = cur
 		amount, refunded := readDecimal(r), readDecimal(r)
 		b.owner = str(r.Raw())
 		rate := readDecimal(r)
@@ -476,11 +480,6 @@ func readBook(r *wire.Reader, str func([]byte) string, version byte) book {
 		if version >= 2 {
 			b.announced = r.Varint()
 		}
-		exp, ok := schemas.MinorUnit(b.cur)
-		if !ok {
-			r.Fail()
-		}
-		b.exp = int8(exp)
 		if amount.Sign() <= 0 || refunded.GreaterThan(amount) || rate.GreaterThan(decimal.NewFromInt(1)) {
 			r.Fail()
 		}
