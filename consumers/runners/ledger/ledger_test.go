@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/testkit/metrictest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -104,10 +105,10 @@ func TestLedgerScenario(t *testing.T) {
 	}
 	waitConsumed(t, r, brokers, string(topics.Enrollments), string(topics.Bookings))
 	checkMarkers(t, brokers, topics, 4, produced, phases)
-	if got := metricValue(t, reg, "taskole_stream_dead_letters_total", "reason", "refund_exceeds_remaining"); got != 3 {
+	if got := metrictest.Sum(t, reg, "taskole_stream_dead_letters_total", "reason", "refund_exceeds_remaining"); got != 3 {
 		t.Errorf("dead letter metric refund_exceeds_remaining = %v, want 3", got)
 	}
-	if got := metricValue(t, reg, "taskole_ledger_business_errors_total", "reason", "referral_rate:invalid"); got != 1 {
+	if got := metrictest.Sum(t, reg, "taskole_ledger_business_errors_total", "reason", "referral_rate:invalid"); got != 1 {
 		t.Errorf("business errors metric referral_rate:invalid = %v, want 1", got)
 	}
 	stop()
