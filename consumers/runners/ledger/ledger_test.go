@@ -139,6 +139,15 @@ func newRunner(t testing.TB, cfg Config) *Runner {
 	return r
 }
 
+// startSolo starts a ledger of one partition and a group of its own on the shared broker,
+// over topics of its own, and returns once it is ready (startRunner).
+func startSolo(t testing.TB) (brokers []string, topics schemas.Topics, r *Runner, stop func()) {
+	t.Helper()
+	brokers, topics = itest.Kafka(t), itest.Topics(t)
+	r = newRunner(t, Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(t), Partitions: 1, Logger: testLogger()})
+	return brokers, topics, r, startRunner(t, r)
+}
+
 // startRunner runs r until stop, which cancels it, fails the test when Run returned an error
 // and closes r (itest.Start); it returns once r is ready.
 func startRunner(t testing.TB, r *Runner) (stop func()) {
