@@ -158,11 +158,9 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 // reaches commissions, payouts or ClickHouse, and the control records come out as the
 // reference says.
 func TestHostileCorpus(t *testing.T) {
-	brokers := itest.Kafka(t)
-	topics := itest.Topics(t).WithDefaults()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	addr, db, conn := itest.MigratedDatabase(ctx, t)
+	brokers, topics, addr, db, conn := itest.Pipeline(ctx, t)
 	itest.CreateTopics(t, brokers, partitions, string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses),
 		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts), string(topics.ReferralOwners), string(topics.Commissions),
 		string(topics.Payouts), string(topics.DLQ))
