@@ -131,9 +131,10 @@ type SecureKafka struct {
 // StartSecureKafka starts a private broker (its own process and data in t.TempDir, stopped
 // at cleanup) with the Kafka jars the local servers use: TASKOLE_KAFKA_LIBS, else
 // $TASKOLE_RUN_DIR/kafka/libs, else .run/kafka/libs at the top of the repository (`make up`
-// fetches them there).
+// fetches them there). Under -short it skips the test.
 func StartSecureKafka(t testing.TB, ca CA) SecureKafka {
 	t.Helper()
+	private(t, "a private SASL_SSL broker")
 	libs := kafkaLibs(t)
 	if _, err := exec.LookPath("java"); err != nil {
 		unavailable(t, "java for a private broker", err)
@@ -194,9 +195,10 @@ type SecureClickHouse struct {
 }
 
 // StartSecureClickHouse starts a private clickhouse-server (data in t.TempDir, stopped at
-// cleanup) with a TLS native port and a password user.
+// cleanup) with a TLS native port and a password user. Under -short it skips the test.
 func StartSecureClickHouse(t testing.TB, ca CA) SecureClickHouse {
 	t.Helper()
+	private(t, "a private TLS clickhouse-server")
 	bin, err := exec.LookPath("clickhouse-server")
 	if err != nil {
 		unavailable(t, "clickhouse-server for a private server", err)
