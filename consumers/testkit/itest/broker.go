@@ -30,7 +30,7 @@ type Broker struct {
 // fails the test when integration is required, else skips it; under -short it skips it.
 func PrivateKafka(t testing.TB) *Broker {
 	t.Helper()
-	private(t, "a private broker")
+	skipShort(t, "a private broker")
 	project, err := projectRoot()
 	if err != nil {
 		t.Fatalf("finding the project root: %v", err)

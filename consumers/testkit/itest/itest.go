@@ -47,9 +47,9 @@ func unavailable(t testing.TB, what string, err error) {
 	t.Skip(msg)
 }
 
-// private skips the test under -short: starting a private server (what) takes seconds, and
+// skipShort skips the test under -short: starting a private server (what) takes seconds, and
 // every test that needs one is slow anyway.
-func private(t testing.TB, what string) {
+func skipShort(t testing.TB, what string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts " + what + ": skipped under -short")

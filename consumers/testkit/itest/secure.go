@@ -134,7 +134,7 @@ type SecureKafka struct {
 // fetches them there). Under -short it skips the test.
 func StartSecureKafka(t testing.TB, ca CA) SecureKafka {
 	t.Helper()
-	private(t, "a private SASL_SSL broker")
+	skipShort(t, "a private SASL_SSL broker")
 	libs := kafkaLibs(t)
 	if _, err := exec.LookPath("java"); err != nil {
 		unavailable(t, "java for a private broker", err)
@@ -191,7 +191,7 @@ type SecureClickHouse struct {
 // cleanup) with a TLS native port and a password user. Under -short it skips the test.
 func StartSecureClickHouse(t testing.TB, ca CA) SecureClickHouse {
 	t.Helper()
-	private(t, "a private TLS clickhouse-server")
+	skipShort(t, "a private TLS clickhouse-server")
 	bin, err := exec.LookPath("clickhouse-server")
 	if err != nil {
 		unavailable(t, "clickhouse-server for a private server", err)
