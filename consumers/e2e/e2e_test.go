@@ -29,11 +29,9 @@ const partitions = 3
 // checks every query of the pack against the Go reference computed from the same events,
 // the sunk ledger against the Engine's derivation, and the report against the pack.
 func TestPipelineMatchesReference(t *testing.T) {
-	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	addr, db, conn := itest.MigratedDatabase(ctx, t)
+	brokers, topics, addr, db, conn := itest.Pipeline(ctx, t)
 	windows := map[string]int{"fitness": 30, "nutrition": 90}
 	insertWindows(ctx, t, conn, windows)
 

@@ -6,15 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/shopspring/decimal"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/runners/migrate"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
-	"github.com/taskole/revshare/sql/migrations"
 )
 
 // TestFarFutureEventStored runs the ledger and the sink on the real broker and ClickHouse over
@@ -24,20 +21,9 @@ import (
 // and BI's realized CLV shows the commission the ledger booked. Before the fix the sink
 // dead-lettered the records "outside DateTime's range" while the ledger booked the commission.
 func TestFarFutureEventStored(t *testing.T) {
-	brokers := itest.Kafka(t)
-	addr := itest.ClickHouse(t)
-	topics := itest.Topics(t).WithDefaults()
-	db := itest.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if _, err := migrate.Up(ctx, migrate.Config{Addr: addr, Database: db}, migrations.FS()); err != nil {
-		t.Fatalf("migrating: %v", err)
-	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	brokers, topics, addr, db, conn := itest.Pipeline(ctx, t)
 	itest.CreateTopics(t, brokers, partitions, string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses),
 		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts), string(topics.ReferralOwners),
 		string(topics.Commissions), string(topics.Payouts), string(topics.DLQ))

@@ -32,13 +32,6 @@ type corpusRecord struct {
 // / ESC in ids, key mismatches, a 1 MB random record — and returns them.
 func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 	rng := rand.New(rand.NewPCG(11, 2026))
-	randBytes := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return b
-	}
 	type field struct{ name, value string }
 	templates := map[schemas.Topic][]field{
 		tp.Enrollments: {{"event_id", `"E"`}, {"client_id", `"C"`}, {"business_id", `"B1"`}, {"source", `"invite"`}, {"occurred_at", `"2025-03-01T00:00:00Z"`}},
@@ -92,7 +85,7 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 			}
 		}
 		hostile := []func() []byte{
-			func() []byte { return randBytes(rng.IntN(200)) },
+			func() []byte { return itest.RandomBytes(rng, rng.IntN(200)) },
 			func() []byte { return nil }, // tombstone
 			func() []byte { return []byte(strings.Repeat("[", 10_000) + strings.Repeat("]", 10_000)) },
 			func() []byte { return render(fs, n, timeField, `1e309`) },
@@ -145,7 +138,7 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 		}
 		// a 1 MB random record on each input topic
 		n++
-		out = append(out, corpusRecord{rec: &kgo.Record{Topic: string(topic), Key: []byte("h-big"), Value: randBytes(1_000_000)}, byLedger: ledgerTopic, bySink: true})
+		out = append(out, corpusRecord{rec: &kgo.Record{Topic: string(topic), Key: []byte("h-big"), Value: itest.RandomBytes(rng, 1_000_000)}, byLedger: ledgerTopic, bySink: true})
 		if topic == tp.Enrollments || topic == tp.Bookings {
 			// a valid record under a key that is not its client: the ledger refuses it alone
 			for range 20 {
@@ -165,11 +158,9 @@ func hostileCorpus(tp schemas.Topics, perTopic int) []corpusRecord {
 // reaches commissions, payouts or ClickHouse, and the control records come out as the
 // reference says.
 func TestHostileCorpus(t *testing.T) {
-	brokers := itest.Kafka(t)
-	topics := itest.Topics(t).WithDefaults()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	addr, db, conn := itest.MigratedDatabase(ctx, t)
+	brokers, topics, addr, db, conn := itest.Pipeline(ctx, t)
 	itest.CreateTopics(t, brokers, partitions, string(topics.Enrollments), string(topics.Bookings), string(topics.Businesses),
 		string(topics.Feedback), string(topics.AcquisitionCosts), string(topics.RetentionCosts), string(topics.ReferralOwners), string(topics.Commissions),
 		string(topics.Payouts), string(topics.DLQ))

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/taskole/revshare/consumers/testkit/tabletest"
 )
 
 func TestKafkaOpts(t *testing.T) {
@@ -37,14 +39,8 @@ func TestKafkaOpts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts, err := tt.k.Opts()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if tabletest.Err(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(opts) != tt.opts {
 				t.Errorf("%d options, want %d", len(opts), tt.opts)

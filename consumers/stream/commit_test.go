@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/testkit/metrictest"
 )
 
 // metaHandler counts its records per partition in metadata, and its Committer writes the count
@@ -85,8 +87,8 @@ func TestMetaAndCommitter(t *testing.T) {
 	// same input wrote is records_out - committer_records, however it was cut into transactions.
 	var added, out float64
 	for _, reg := range regs {
-		added += labelledCounter(t, reg, "taskole_stream_committer_records_total", "topic", fxOut)
-		out += labelledCounter(t, reg, "taskole_stream_records_out_total", "topic", fxOut)
+		added += metrictest.Sum(t, reg, "taskole_stream_committer_records_total", "topic", fxOut)
+		out += metrictest.Sum(t, reg, "taskole_stream_records_out_total", "topic", fxOut)
 	}
 	if added != markers || out-added != data {
 		t.Errorf("counters: %v committer records and %v handler records of %v out; the topic holds %v markers and %v outputs",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -27,13 +28,6 @@ func recordSize(r *kgo.Record) int {
 // value carries the original size and SHA-256; the id depends only on the coordinates.
 func TestDeadLetterFits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 11))
-	random := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return b
-	}
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	cause := schemas.Refused("json:malformed", errors.New(strings.Repeat("\x00", 100_000)))
 	tests := []struct {
@@ -42,10 +36,10 @@ func TestDeadLetterFits(t *testing.T) {
 		cut      bool
 	}{
 		{"small", []byte("c1"), []byte("{}"), false},
-		{"700 kB value", []byte("c1"), random(700_000), false},
-		{"1 MB value", []byte("c1"), random(1_000_000), true},
-		{"1 MB value, 100 kB key", random(100_000), random(1_000_000), true},
-		{"900 kB key", random(900_000), []byte("x"), false},
+		{"700 kB value", []byte("c1"), itest.RandomBytes(rng, 700_000), false},
+		{"1 MB value", []byte("c1"), itest.RandomBytes(rng, 1_000_000), true},
+		{"1 MB value, 100 kB key", itest.RandomBytes(rng, 100_000), itest.RandomBytes(rng, 1_000_000), true},
+		{"900 kB key", itest.RandomBytes(rng, 900_000), []byte("x"), false},
 		{"tombstone", []byte("c1"), nil, false},
 	}
 	for _, tt := range tests {

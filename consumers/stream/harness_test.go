@@ -19,6 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/taskole/revshare/consumers/testkit/metrictest"
 )
 
 // The fault-injection harness: a kfake cluster, a per-key counter Handler and read-committed
@@ -209,29 +211,7 @@ func (in *instance) stop() error {
 // txns returns the processor's transaction count with the given result.
 func (in *instance) txns(t *testing.T, result string) float64 {
 	t.Helper()
-	return labelledCounter(t, in.reg, "taskole_stream_transactions_total", "result", result)
-}
-
-// labelledCounter returns the value of the counter name in reg whose label is value, or 0.
-func labelledCounter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return metrictest.Sum(t, in.reg, "taskole_stream_transactions_total", "result", result)
 }
 
 // finish waits (up to timeout) until the group has committed every input, stops every

@@ -21,9 +21,6 @@ import (
 // only while it owns them restored. Before the fix the gauge read 0 after such an outage while
 // /readyz answered ready.
 func TestPartitionsGaugeAfterBrokerOutage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("broker outage test is slow")
-	}
 	if os.Getenv("TASKOLE_RECOVERY") != "1" {
 		t.Skip("broker outage test: run with `make test-recovery` (TASKOLE_RECOVERY=1)")
 	}

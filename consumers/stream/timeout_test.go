@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/testkit/metrictest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -145,7 +146,7 @@ func awaitRenewed(ctx context.Context, t *testing.T, r blockedRun) {
 // counterValue returns the value of counter name in reg whose consumer label is consumer.
 func counterValue(t *testing.T, reg *prometheus.Registry, name, consumer string) float64 {
 	t.Helper()
-	return labelledCounter(t, reg, name, "consumer", consumer)
+	return metrictest.Sum(t, reg, name, "consumer", consumer)
 }
 
 // readAllCommitted reads topic read_committed from the start to its last stable offsets.

@@ -53,24 +53,7 @@ die() {
 go build -o "$statelog_bin" ./consumers/cmd/taskole-statelog || die "building $statelog_bin failed"
 
 pids=()
-cleanup() {
-  local p i
-  for p in "${pids[@]}"; do
-    kill -TERM "$p" 2>/dev/null || continue
-    for ((i = 0; i < 300; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  pids=()
-}
-trap cleanup EXIT
-
-# shellcheck source=deploy/local/bench-lib.sh
-source deploy/local/bench-lib.sh # run from the repository root (cd above)
-mib() { calc "$1 / 1048576" %.0f; }
-human() { # 100000 → 100k, 1000000 → 1M
-  awk -v n="$1" 'BEGIN { if (n % 1000000 == 0) printf "%dM", n / 1000000; else if (n % 1000 == 0) printf "%dk", n / 1000; else printf "%d", n }'
-}
+# stop_all PID...: TERM, up to 30 s, then KILL; reaps them and drops them from pids.
 stop_all() {
   local p i
   for p in "$@"; do
@@ -86,6 +69,15 @@ stop_all() {
     ((drop)) || keep+=("$q")
   done
   pids=("${keep[@]}")
+}
+cleanup() { stop_all "${pids[@]}"; }
+trap cleanup EXIT
+
+# shellcheck source=deploy/local/bench-lib.sh
+source deploy/local/bench-lib.sh # run from the repository root (cd above)
+mib() { calc "$1 / 1048576" %.0f; }
+human() { # 100000 → 100k, 1000000 → 1M
+  awk -v n="$1" 'BEGIN { if (n % 1000000 == 0) printf "%dM", n / 1000000; else if (n % 1000 == 0) printf "%dk", n / 1000; else printf "%d", n }'
 }
 # namespace PREFIX: a fresh, empty namespace with every topic (12 partitions).
 namespace() {

@@ -19,9 +19,6 @@ import (
 // native port is TLS with password users, certificates from a CA generated here. Secrets come
 // from files and from TASKOLE_* variables; wrong secrets and plaintext are refused.
 func TestSecureConnections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a private broker and server")
-	}
 	ca := itest.NewCA(t)
 	ch := itest.StartSecureClickHouse(t, ca)
 	k := itest.StartSecureKafka(t, ca)

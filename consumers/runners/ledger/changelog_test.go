@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/taskole/revshare/consumers/testkit/itest"
 )
 
 // TestNoEffectNoChangelogWrite: records the rules find have no effect — a redelivered
@@ -14,10 +12,7 @@ import (
 // transactions of their own write nothing to the changelog; a booking event that changes the
 // state writes the client's state once more (the control that the count can move).
 func TestNoEffectNoChangelogWrite(t *testing.T) {
-	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
-	r := newRunner(t, Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(t), Partitions: 1, Logger: testLogger()})
-	stop := startRunner(t, r)
+	brokers, topics, r, stop := startSolo(t)
 	defer stop()
 	phase := func(ins ...input) int {
 		t.Helper()

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -66,29 +65,6 @@ func topicNames(t schemas.Topics) []string {
 func deleteAll(ctx context.Context, cl *kgo.Client, topics ...string) error {
 	_, err := kadm.NewClient(cl).DeleteTopics(ctx, topics...)
 	return err
-}
-
-// metricValue sums the samples of the named metric whose label k has value v.
-func metricValue(t testing.TB, g prometheus.Gatherer, name, k, v string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == k && l.GetValue() == v {
-					sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	return sum
 }
 
 func topicExists(t testing.TB, cl *kgo.Client, topic string) bool {

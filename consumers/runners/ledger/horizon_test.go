@@ -7,7 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -16,10 +15,7 @@ import (
 // partition was dead-lettered beyond_horizon (the horizon followed the partition's watermark).
 // The horizon is per client now, so the refunds count.
 func TestFarFutureDoesNotPoisonPartition(t *testing.T) {
-	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
-	r := newRunner(t, Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(t), Partitions: 1, Logger: testLogger()})
-	stop := startRunner(t, r)
+	brokers, topics, r, stop := startSolo(t)
 	const n = 5
 	var first, second []input
 	want := map[string]string{}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/testkit/metrictest"
 	"github.com/taskole/revshare/schemas"
 )
 
@@ -104,10 +105,10 @@ func TestLedgerScenario(t *testing.T) {
 	}
 	waitConsumed(t, r, brokers, string(topics.Enrollments), string(topics.Bookings))
 	checkMarkers(t, brokers, topics, 4, produced, phases)
-	if got := metricValue(t, reg, "taskole_stream_dead_letters_total", "reason", "refund_exceeds_remaining"); got != 3 {
+	if got := metrictest.Sum(t, reg, "taskole_stream_dead_letters_total", "reason", "refund_exceeds_remaining"); got != 3 {
 		t.Errorf("dead letter metric refund_exceeds_remaining = %v, want 3", got)
 	}
-	if got := metricValue(t, reg, "taskole_ledger_business_errors_total", "reason", "referral_rate:invalid"); got != 1 {
+	if got := metrictest.Sum(t, reg, "taskole_ledger_business_errors_total", "reason", "referral_rate:invalid"); got != 1 {
 		t.Errorf("business errors metric referral_rate:invalid = %v, want 1", got)
 	}
 	stop()
@@ -136,6 +137,15 @@ func newRunner(t testing.TB, cfg Config) *Runner {
 	}
 	t.Cleanup(func() { deleteTopics(cfg.Brokers, cfg.Topics, r.cfg.Changelog) })
 	return r
+}
+
+// startSolo starts a ledger of one partition and a group of its own on the shared broker,
+// over topics of its own, and returns once it is ready (startRunner).
+func startSolo(t testing.TB) (brokers []string, topics schemas.Topics, r *Runner, stop func()) {
+	t.Helper()
+	brokers, topics = itest.Kafka(t), itest.Topics(t)
+	r = newRunner(t, Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(t), Partitions: 1, Logger: testLogger()})
+	return brokers, topics, r, startRunner(t, r)
 }
 
 // startRunner runs r until stop, which cancels it, fails the test when Run returned an error

@@ -19,6 +19,7 @@ import (
 
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/testkit/metrictest"
 	"github.com/taskole/revshare/pipelines/commission"
 	"github.com/taskole/revshare/schemas"
 )
@@ -356,8 +357,8 @@ func TestAnyPartitioner(t *testing.T) {
 	want := referenceOutcome(t, rates, perClient)
 	murmur := kgo.StickyKeyPartitioner(nil)
 	forwardedTotal := func(reg *prometheus.Registry, topics schemas.Topics) float64 {
-		return metricValue(t, reg, "taskole_stream_repartitioned_total", "topic", string(topics.Enrollments)) +
-			metricValue(t, reg, "taskole_stream_repartitioned_total", "topic", string(topics.Bookings))
+		return metrictest.Sum(t, reg, "taskole_stream_repartitioned_total", "topic", string(topics.Enrollments)) +
+			metrictest.Sum(t, reg, "taskole_stream_repartitioned_total", "topic", string(topics.Bookings))
 	}
 
 	t.Run("murmur2", func(t *testing.T) {

@@ -112,9 +112,6 @@ func TestLedgerScaleOutAndIn(t *testing.T) {
 // with the broker killed again, SIGTERM must stop the ledger within the hang guard, its stop
 // logged.
 func TestLedgerBrokerRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("broker restart test is slow")
-	}
 	br := itest.PrivateKafka(t)
 	brokers := []string{br.Addr}
 	run := newScenarioRun(t, brokers, true)

@@ -18,9 +18,6 @@ import (
 // records dead-lettered exactly once. Last, the broker is killed again right after new input
 // and the runner gets SIGTERM (itest.StopWithBrokerDown).
 func TestPayoutsBrokerLoss(t *testing.T) {
-	if testing.Short() {
-		t.Skip("broker loss test is slow")
-	}
 	br := itest.PrivateKafka(t)
 	brokers := []string{br.Addr}
 	bin := filepath.Join(t.TempDir(), "taskole")

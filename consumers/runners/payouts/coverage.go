@@ -3,9 +3,9 @@ package payouts
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/stream"
@@ -75,19 +75,11 @@ func readAll(ctx context.Context, cfg Config, topic string) ([]*kgo.Record, erro
 		return nil, fmt.Errorf("creating reader: %w", err)
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	pending, err := stream.EndOffsets(ctx, cl, topic)
 	if err != nil {
-		return nil, fmt.Errorf("listing end offsets of %s: %w", topic, err)
+		return nil, err
 	}
-	pending := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			pending[o.Partition] = o.Offset
-		}
-	})
+	maps.DeleteFunc(pending, func(_ int32, end int64) bool { return end <= 0 })
 	var out []*kgo.Record
 	for len(pending) > 0 {
 		fs := cl.PollFetches(ctx)

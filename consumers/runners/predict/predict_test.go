@@ -30,11 +30,9 @@ import (
 // for one date, and checks the tables, that the SQL summaries equal the Go summaries of the
 // same purchases, and that the query pack answers over them.
 func TestPredictOnThePipeline(t *testing.T) {
-	brokers := itest.Kafka(t)
-	topics := itest.Topics(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	addr, db, conn := itest.MigratedDatabase(ctx, t)
+	brokers, topics, addr, db, conn := itest.Pipeline(ctx, t)
 
 	cfg, err := simulate.Preset("small")
 	if err != nil {

@@ -185,9 +185,6 @@ func TestSinkClickHouseOutage(t *testing.T) {
 // every record once, none missing, none doubled, the sink's dead letters once each. Last, the
 // broker is killed again right after new input and the sink gets SIGTERM (itest.StopWithBrokerDown).
 func TestSinkBrokerLoss(t *testing.T) {
-	if testing.Short() {
-		t.Skip("broker loss test is slow")
-	}
 	br := itest.PrivateKafka(t)
 	e := newEnvOn(t, []string{br.Addr}, itest.ClickHouse(t), itest.Database(t))
 	group := "g-" + itest.Unique(t)

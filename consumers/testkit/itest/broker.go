@@ -27,9 +27,10 @@ type Broker struct {
 }
 
 // PrivateKafka starts a private broker and stops it when the test ends. Without the jars it
-// fails the test when integration is required, else skips it.
+// fails the test when integration is required, else skips it; under -short it skips it.
 func PrivateKafka(t testing.TB) *Broker {
 	t.Helper()
+	skipShort(t, "a private broker")
 	project, err := projectRoot()
 	if err != nil {
 		t.Fatalf("finding the project root: %v", err)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/taskole/revshare/consumers/runners/migrate"
+	"github.com/taskole/revshare/schemas"
 	"github.com/taskole/revshare/sql/migrations"
 )
 
@@ -41,6 +42,16 @@ func MigratedDatabase(ctx context.Context, t testing.TB) (addr, db string, conn 
 	}
 	t.Cleanup(func() { conn.Close() })
 	return addr, db, conn
+}
+
+// Pipeline opens what a test of the whole pipeline runs on: the test broker (Kafka) with
+// every contract topic under a prefix of the test's own (Topics, not created) and a freshly
+// migrated database on the test server (MigratedDatabase).
+func Pipeline(ctx context.Context, t testing.TB) (brokers []string, topics schemas.Topics, addr, db string, conn clickhouse.Conn) {
+	t.Helper()
+	brokers, topics = Kafka(t), Topics(t)
+	addr, db, conn = MigratedDatabase(ctx, t)
+	return brokers, topics, addr, db, conn
 }
 
 // Client returns a Kafka client of brokers with opts, closed when the test ends.

@@ -47,6 +47,15 @@ func unavailable(t testing.TB, what string, err error) {
 	t.Skip(msg)
 }
 
+// skipShort skips the test under -short: starting a private server (what) takes seconds, and
+// every test that needs one is slow anyway.
+func skipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts " + what + ": skipped under -short")
+	}
+}
+
 // The test servers, found once per test binary.
 var (
 	kafkaServer = testServer("TASKOLE_KAFKA_BROKERS", func(v string) []string { return strings.Split(v, ",") },

@@ -131,9 +131,10 @@ type SecureKafka struct {
 // StartSecureKafka starts a private broker (its own process and data in t.TempDir, stopped
 // at cleanup) with the Kafka jars the local servers use: TASKOLE_KAFKA_LIBS, else
 // $TASKOLE_RUN_DIR/kafka/libs, else .run/kafka/libs at the top of the repository (`make up`
-// fetches them there).
+// fetches them there). Under -short it skips the test.
 func StartSecureKafka(t testing.TB, ca CA) SecureKafka {
 	t.Helper()
+	skipShort(t, "a private SASL_SSL broker")
 	libs := kafkaLibs(t)
 	if _, err := exec.LookPath("java"); err != nil {
 		unavailable(t, "java for a private broker", err)
@@ -169,20 +170,13 @@ func StartSecureKafka(t testing.TB, ca CA) SecureKafka {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-		err = cl.Ping(pctx)
-		pcancel()
-		if err == nil {
-			return k
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("private SASL_SSL broker did not answer in 60s: %v\n%s", err, tail(logBuf.String(), 4000))
-		}
-		time.Sleep(500 * time.Millisecond)
+	ping := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return cl.Ping(ctx)
 	}
+	awaitAnswer(t, "private SASL_SSL broker", 500*time.Millisecond, ping, func() string { return tail(logBuf.String(), 4000) })
+	return k
 }
 
 // SecureClickHouse is a private clickhouse-server whose only native port is TLS and whose
@@ -194,9 +188,10 @@ type SecureClickHouse struct {
 }
 
 // StartSecureClickHouse starts a private clickhouse-server (data in t.TempDir, stopped at
-// cleanup) with a TLS native port and a password user.
+// cleanup) with a TLS native port and a password user. Under -short it skips the test.
 func StartSecureClickHouse(t testing.TB, ca CA) SecureClickHouse {
 	t.Helper()
+	skipShort(t, "a private TLS clickhouse-server")
 	bin, err := exec.LookPath("clickhouse-server")
 	if err != nil {
 		unavailable(t, "clickhouse-server for a private server", err)
@@ -222,18 +217,11 @@ func StartSecureClickHouse(t testing.TB, ca CA) SecureClickHouse {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for {
-		if err = conn.Ping(ctx); err == nil {
-			return s
-		}
-		if ctx.Err() != nil {
-			errLog, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
-			t.Fatalf("private TLS clickhouse did not answer in 60s: %v\n%s\n%s", err, tail(logBuf.String(), 2000), tail(string(errLog), 2000))
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	awaitAnswer(t, "private TLS clickhouse", 300*time.Millisecond, conn.Ping, func() string {
+		errLog, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
+		return tail(logBuf.String(), 2000) + "\n" + tail(string(errLog), 2000)
+	})
+	return s
 }
 
 // secureKafkaProps is the private broker's server.properties: SASL_SSL (PLAIN and
@@ -360,6 +348,24 @@ func startProcess(t testing.TB, what string, cmd *exec.Cmd) *bytes.Buffer {
 		_ = cmd.Wait()
 	})
 	return &logBuf
+}
+
+// awaitAnswer calls ping, pause apart, until it succeeds; after 60 s it fails the test with
+// the last error and what logs returns (the server's output).
+func awaitAnswer(t testing.TB, what string, pause time.Duration, ping func(context.Context) error, logs func() string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		err := ping(ctx)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s did not answer in 60s: %v\n%s", what, err, logs())
+		}
+		time.Sleep(pause)
+	}
 }
 
 func tail(s string, n int) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/testkit/metrictest"
 )
 
 // TestCeilings runs both ceilings over a few hundred enrollment and booking records and
@@ -57,7 +58,7 @@ func TestCeilings(t *testing.T) {
 			}
 			runCtx, stop := itest.Start(ctx, t, mode, r)
 			itest.WaitFor(runCtx, t, mode+" to count every record", func() (bool, string) {
-				got := sum(t, reg)
+				got := metrictest.Sum(t, reg, "taskole_stream_records_in_total")
 				return got == float64(len(recs)), fmt.Sprintf("%v of %d", got, len(recs))
 			})
 			stop()
@@ -66,23 +67,6 @@ func TestCeilings(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sum(t *testing.T, reg *prometheus.Registry) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s float64
-	for _, mf := range mfs {
-		if mf.GetName() == "taskole_stream_records_in_total" {
-			for _, m := range mf.GetMetric() {
-				s += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return s
 }
 
 // checkOutput reads the pass-through's output read_committed and compares it with the input.

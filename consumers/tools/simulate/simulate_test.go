@@ -269,22 +269,27 @@ func allowed(prev, next schemas.Status) bool {
 	return false
 }
 
+// decoders decode a value of each topic the generator writes.
+var decoders = map[schemas.Topic]func([]byte) (any, error){
+	schemas.TopicEnrollments:      decodeAny(schemas.DecodeEnrollment),
+	schemas.TopicBookings:         decodeAny(schemas.DecodeBooking),
+	schemas.TopicBusinesses:       decodeAny(schemas.DecodeBusiness),
+	schemas.TopicFeedback:         decodeAny(schemas.DecodeFeedback),
+	schemas.TopicAcquisitionCosts: decodeAny(schemas.DecodeAcquisitionCost),
+	schemas.TopicRetentionCosts:   decodeAny(schemas.DecodeRetentionCost),
+}
+
+// decodeAny is dec with its event returned as any.
+func decodeAny[E any](dec func([]byte) (E, error)) func([]byte) (any, error) {
+	return func(b []byte) (any, error) { return dec(b) }
+}
+
 func decode(topic schemas.Topic, b []byte) (any, error) {
-	switch topic {
-	case schemas.TopicEnrollments:
-		return schemas.DecodeEnrollment(b)
-	case schemas.TopicBookings:
-		return schemas.DecodeBooking(b)
-	case schemas.TopicBusinesses:
-		return schemas.DecodeBusiness(b)
-	case schemas.TopicFeedback:
-		return schemas.DecodeFeedback(b)
-	case schemas.TopicAcquisitionCosts:
-		return schemas.DecodeAcquisitionCost(b)
-	case schemas.TopicRetentionCosts:
-		return schemas.DecodeRetentionCost(b)
+	dec, ok := decoders[topic]
+	if !ok {
+		panic("unknown topic " + topic)
 	}
-	panic("unknown topic " + topic)
+	return dec(b)
 }
 
 func TestSmallPresetIsRealistic(t *testing.T) {

@@ -15,26 +15,9 @@ import (
 	"github.com/taskole/revshare/consumers/runners/ledger"
 	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/consumers/testkit/itest"
+	"github.com/taskole/revshare/consumers/testkit/metrictest"
 	"github.com/taskole/revshare/consumers/topology"
 )
-
-// gathered sums every sample of the metric name in g.
-func gathered(t *testing.T, g prometheus.Gatherer, name string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-		}
-	}
-	return sum
-}
 
 // TestGenerateRestores writes a small "real" changelog (overwrites, a tombstone, a metadata
 // record), samples it, generates a synthetic changelog of 50 clients from the sample under a
@@ -109,13 +92,13 @@ func TestGenerateRestores(t *testing.T) {
 	runCtx, stop := itest.Start(ctx, t, "the ledger", r)
 	defer stop()
 	itest.WaitFor(runCtx, t, "the restore", func() (bool, string) {
-		n := gathered(t, reg, "taskole_stream_restored_records_total")
-		return r.Ready() && gathered(t, reg, "taskole_stream_partitions") == 3 && n == clients, "restored " + ftoa(n)
+		n := metrictest.Sum(t, reg, "taskole_stream_restored_records_total")
+		return r.Ready() && metrictest.Sum(t, reg, "taskole_stream_partitions") == 3 && n == clients, "restored " + ftoa(n)
 	})
 	// No input after the restore: the restored partitions wake the idle loop, which publishes
 	// the restored state's size.
 	itest.WaitFor(runCtx, t, "the state gauges", func() (bool, string) {
-		keys, bytes := gathered(t, reg, "taskole_stream_state_keys"), gathered(t, reg, "taskole_stream_state_bytes")
+		keys, bytes := metrictest.Sum(t, reg, "taskole_stream_state_keys"), metrictest.Sum(t, reg, "taskole_stream_state_bytes")
 		return keys == clients && bytes == float64(valueBytes), "keys " + ftoa(keys) + ", bytes " + ftoa(bytes)
 	})
 }

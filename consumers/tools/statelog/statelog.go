@@ -137,15 +137,10 @@ func ReadSample(ctx context.Context, cl *kgo.Client, topic string) (Sample, erro
 
 // endOffsets lists the end offset of every partition of topic.
 func endOffsets(ctx context.Context, cl *kgo.Client, topic string) (map[int32]int64, error) {
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	out, err := stream.EndOffsets(ctx, cl, topic)
 	if err != nil {
-		return nil, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
+		return nil, err
 	}
-	out := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
 	if len(out) == 0 {
 		return nil, fmt.Errorf("reading %s: no partitions", topic)
 	}
