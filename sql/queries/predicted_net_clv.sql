@@ -196,14 +196,8 @@ ANY LEFT JOIN
                                         toStartOfMonth(last_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
                             FROM
                             (
-                                SELECT client_id, toStartOfMonth(at) AS month, max(at) AS last_at
-                                FROM
-                                (
-                                    SELECT client_id, completed_at AS at, sum(purchases) AS n
-                                    FROM purchase_times_rollup
-                                    GROUP BY client_id, completed_at
-                                    HAVING n > 0
-                                )
+                                SELECT client_id, toStartOfMonth(completed_at) AS month, max(completed_at) AS last_at
+                                FROM purchase_instants
                                 GROUP BY client_id, month
                             ) AS t
                             ALL INNER JOIN
