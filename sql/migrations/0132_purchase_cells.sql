@@ -161,3 +161,168 @@ FROM
     ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
         range(toUInt64(dateDiff('month', first_month, last_month) + 1))) AS month
 ) AS client_month;
+
+-- acquisition_spend: every acquisition-costs event once (by event_id), in the month of its
+-- occurred_at, with the current sector of the business that spent it (business_profiles;
+-- empty when the business is unknown). cac_ltv and order_metrics sum it.
+CREATE VIEW IF NOT EXISTS acquisition_spend AS
+SELECT event_id, business_id, currency, amount, spend_month, sector
+FROM
+(
+    SELECT
+        event_id,
+        any(business_id) AS business_id,
+        any(currency) AS currency,
+        any(amount) AS amount,
+        toStartOfMonth(any(occurred_at)) AS spend_month
+    FROM acquisition_costs
+    GROUP BY event_id
+) AS lhs
+ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id);
+
+-- acquisition_spend_of_new_clients: every acquisition-costs event (once per event_id) of a
+-- (business, month) in which the business established at least one client, with that
+-- business's sector: the acquisition cost of net_clv and predicted_net_clv (all clients a
+-- business established in a month share its CAC of that month, so the cohort CAC summed
+-- over them is this spend). Spend in a month without a new client is nobody's.
+CREATE VIEW IF NOT EXISTS acquisition_spend_of_new_clients AS
+SELECT event_id, business_id, currency, amount, spend_month, sector
+FROM
+(
+    SELECT *
+    FROM
+    (
+        SELECT
+            event_id,
+            any(business_id) AS business_id,
+            any(currency) AS currency,
+            any(amount) AS amount,
+            toStartOfMonth(any(occurred_at)) AS spend_month
+        FROM acquisition_costs
+        GROUP BY event_id
+    ) AS s
+    ALL INNER JOIN
+    (
+        -- (business, month) pairs in which the business established a client
+        SELECT owner_business_id AS business_id, cohort AS spend_month, any(sector) AS sector
+        FROM client_owners
+        GROUP BY business_id, spend_month
+    ) AS c USING (business_id, spend_month)
+) AS sc;
+
+-- retention_cost_allocations: every retention-costs event (once per event_id), allocated to
+-- clients, with the client's current owner, sector and cohort, in the event's month: an
+-- event naming a client with a referral owner is that client's (whichever business spent
+-- it); an event naming no client is spread evenly, amount / n truncated to 4 decimals, over
+-- the n clients owned by the spending business who were active at some instant of the
+-- event's month (a purchase with month start - window <= purchase time <= month end); an
+-- event naming a client nobody owns, or of a business with no such client, has no row. The
+-- one place retention spend is allocated (net_clv and predicted_net_clv sum it to date).
+CREATE VIEW IF NOT EXISTS retention_cost_allocations AS
+SELECT owner_business_id, sector, cohort, currency, amount, cost_month
+FROM
+(
+    -- Events naming a client: the whole amount is that client's.
+    SELECT owner_business_id, sector, cohort, currency, total AS amount, cost_month
+    FROM
+    (
+        SELECT
+            event_id,
+            any(client_id) AS client_id,
+            any(currency) AS currency,
+            any(amount) AS total,
+            toStartOfMonth(any(occurred_at)) AS cost_month
+        FROM retention_costs
+        GROUP BY event_id
+        HAVING client_id != ''
+    ) AS e
+    ALL INNER JOIN
+    (
+        SELECT client_id, owner_business_id, sector, cohort
+        FROM client_owners
+    ) AS o USING (client_id)
+    UNION ALL
+    -- Events naming no client: amount / n to each of the n clients of the business
+    -- active during the event's month.
+    SELECT
+        owner_business_id,
+        sector,
+        arrayJoin(cohorts) AS cohort,
+        currency,
+        total / length(cohorts) AS amount,
+        cost_month
+    FROM
+    (
+        SELECT
+            event_id,
+            any(owner_business_id) AS owner_business_id,
+            any(sector) AS sector,
+            any(currency) AS currency,
+            any(total) AS total,
+            any(cost_month) AS cost_month,
+            groupArray(cohort) AS cohorts
+        FROM
+        (
+            SELECT *
+            FROM
+            (
+                SELECT
+                    event_id,
+                    any(business_id) AS owner_business_id,
+                    any(currency) AS currency,
+                    any(amount) AS total,
+                    toStartOfMonth(any(occurred_at)) AS cost_month
+                FROM retention_costs
+                GROUP BY event_id
+                HAVING any(client_id) = ''
+            ) AS u
+            ALL INNER JOIN
+            (
+                -- (owner, month, client): the owner's clients active during the month. A
+                -- purchase at t makes its client active in the months of t .. t + window;
+                -- per client and month the last purchase reaches furthest, so the last
+                -- instants alone give every such month (activity_instants' first ones add
+                -- none). Only the (owner, month) pairs an event naming no client can join
+                -- are kept: each such event has a row naming no client, so its business
+                -- and month are among those of the rows of these event ids.
+                SELECT owner_business_id, cost_month, client_id, any(sector) AS sector, any(cohort) AS cohort
+                FROM
+                (
+                    SELECT
+                        owner_business_id,
+                        client_id,
+                        sector,
+                        cohort,
+                        arrayJoin(arrayMap(i -> addMonths(month, i),
+                            range(toUInt64(dateDiff('month', month,
+                                toStartOfMonth(last_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
+                    FROM
+                    (
+                        SELECT client_id, toStartOfMonth(completed_at) AS month, max(completed_at) AS last_at
+                        FROM purchase_instants
+                        GROUP BY client_id, month
+                    ) AS t
+                    ALL INNER JOIN
+                    (
+                        SELECT client_id, owner_business_id, sector, cohort, activity_window_days
+                        FROM client_owners
+                        WHERE owner_business_id IN
+                        (
+                            SELECT business_id
+                            FROM retention_costs
+                            WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
+                        )
+                    ) AS o USING (client_id)
+                )
+                WHERE (owner_business_id, cost_month) IN
+                (
+                    SELECT business_id, toStartOfMonth(occurred_at)
+                    FROM retention_costs
+                    WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
+                )
+                GROUP BY owner_business_id, cost_month, client_id
+            ) AS act USING (owner_business_id, cost_month)
+        ) AS ua
+        GROUP BY event_id
+    ) AS spread
+) AS allocated;

@@ -29,21 +29,10 @@ FROM
         (
             SELECT
                 multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', business_id) AS dim,
-                month,
+                spend_month AS month,
                 currency,
                 sum(amount) AS acquisition_spend
-            FROM
-            (
-                SELECT
-                    event_id,
-                    any(business_id) AS business_id,
-                    any(currency) AS currency,
-                    any(amount) AS amount,
-                    toStartOfMonth(any(occurred_at)) AS month
-                FROM acquisition_costs
-                GROUP BY event_id
-            ) AS lhs
-            ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
+            FROM acquisition_spend
             WHERE ({business:String} = '' OR business_id = {business:String})
               AND ({sector:String} = '' OR sector = {sector:String})
             GROUP BY dim, month, currency

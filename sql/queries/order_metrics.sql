@@ -130,18 +130,7 @@ FROM
                     amount,
                     arrayJoin(arrayMap(i -> addMonths(spend_month, i),
                         range(toUInt64(dateDiff('month', spend_month, toStartOfMonth({until:Date})) + 1)))) AS month
-                FROM
-                (
-                    SELECT
-                        event_id,
-                        any(business_id) AS business_id,
-                        any(currency) AS currency,
-                        any(amount) AS amount,
-                        toStartOfMonth(any(occurred_at)) AS spend_month
-                    FROM acquisition_costs
-                    GROUP BY event_id
-                ) AS lhs
-                ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
+                FROM acquisition_spend
                 WHERE ({owner:String} = '' OR business_id = {owner:String})
                   AND ({sector:String} = '' OR sector = {sector:String})
                   AND spend_month <= toStartOfMonth({until:Date})
