@@ -41,69 +41,20 @@ FROM
         churned / active_start AS churn_rate
     FROM
     (
-        -- Per client and month from its first purchase's on: active at the month's first and at
-        -- its last instant? (A month outside every purchase's reach is active at neither.)
+        -- Per client and month from its first purchase's on (client_activity_months, 0132):
+        -- active at the month's first and at its last instant? (A month outside every
+        -- purchase's reach is active at neither.)
         SELECT
-            dim,
-            client_id,
+            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
             month,
-            arrayExists((t, lo, hi) -> t >= lo AND t <= hi, times,
-                replicate(month_start - window_seconds, times), replicate(month_start, times)) AS starts_active,
-            arrayExists((t, lo, hi) -> t >= lo AND t <= hi, times,
-                replicate(month_end - window_seconds, times), replicate(month_end, times)) AS ends_active
-        FROM
-        (
-            SELECT
-                dim,
-                client_id,
-                window_seconds,
-                times,
-                month,
-                toDateTime(month, 'UTC') AS month_start,
-                toDateTime(addMonths(month, 1), 'UTC') - 1 AS month_end
-            FROM
-            (
-                -- Per client every purchase instant, read from purchase_times_rollup and joined to
-                -- the client's owner afterwards (one row per client to join); a window holds a
-                -- purchase iff it holds one of these instants.
-                SELECT
-                    dim,
-                    client_id,
-                    window_seconds,
-                    times,
-                    toStartOfMonth(first_at) AS first_month,
-                    -- the last month whose first or last instant a purchase can make active
-                    addMonths(toStartOfMonth(last_at + window_seconds), 1) AS last_month
-                FROM
-                (
-                    SELECT client_id, groupArray(at) AS times, min(at) AS first_at, max(at) AS last_at
-                    FROM
-                    (
-                        SELECT client_id, completed_at AS at, sum(purchases) AS n
-                        FROM purchase_times_rollup
-                        GROUP BY client_id, completed_at
-                        HAVING n > 0
-                    )
-                    GROUP BY client_id
-                ) AS t
-                ALL INNER JOIN
-                (
-                    SELECT
-                        client_id,
-                        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                        toUInt32(activity_window_days) * 86400 AS window_seconds
-                    FROM client_owners
-                    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-                      AND ({sector:String} = '' OR sector = {sector:String})
-                ) AS o USING (client_id)
-            )
-            ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
-                range(toUInt64(dateDiff('month', first_month, last_month) + 1))) AS month
-        )
-        WHERE month <= toStartOfMonth({until:Date})
+            ends_active
+        FROM client_activity_months
+        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+          AND ({sector:String} = '' OR sector = {sector:String})
+          AND month <= toStartOfMonth({until:Date})
+          AND starts_active
     )
-    WHERE starts_active
     GROUP BY dim, month
 ) AS lhs
 ALL LEFT JOIN
@@ -117,12 +68,13 @@ ALL LEFT JOIN
         sumIf(value, direct) + sum(commission) AS owner_value
     FROM
     (
-        SELECT owner_business_id, sector, cohort, month, currency, net_value AS value, direct, commission
-        FROM purchase_months
+        SELECT owner_business_id, sector, cohort, month, currency, purchases, net_value AS value, direct, commission
+        FROM purchase_cells
         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
           AND ({sector:String} = '' OR sector = {sector:String})
           AND month <= toStartOfMonth({until:Date})
     )
     GROUP BY dim, month, currency
+    HAVING max(purchases) > 0
 ) AS rhs USING (dim, month)
 ORDER BY dim, month, currency

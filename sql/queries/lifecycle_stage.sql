@@ -53,15 +53,9 @@ ANY LEFT JOIN
         (
             -- one row per purchase: a second with n purchases repeated n times
             SELECT client_id, completed_at
-            FROM
-            (
-                SELECT client_id, completed_at, sum(purchases) AS n
-                FROM purchase_times_rollup
-                WHERE completed_at <= {at:DateTime}
-                GROUP BY client_id, completed_at
-                HAVING n > 0
-            )
-            ARRAY JOIN range(toUInt64(n)) AS copy
+            FROM purchase_instants
+            ARRAY JOIN range(toUInt64(purchases)) AS copy
+            WHERE completed_at <= {at:DateTime}
         )
         GROUP BY client_id
     )

@@ -77,7 +77,7 @@ FROM
                     SELECT
                         dim,
                         month,
-                        uniqExactMerge(clients) AS buyers,
+                        uniqExactIfMerge(clients) AS buyers,
                         sum(n) AS all_purchases,
                         groupArray(cur) AS currencies,
                         groupArray(n) AS ns,
@@ -91,12 +91,13 @@ FROM
                             currency AS cur,
                             sum(purchases) AS n,
                             sum(net_value) AS value,
-                            uniqExactState(client_id) AS clients
-                        FROM purchase_months
+                            uniqExactIfState(client_id, purchases > 0) AS clients
+                        FROM purchase_cells
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
                           AND month <= toStartOfMonth({until:Date})
                         GROUP BY dim, month, cur
+                        HAVING max(purchases) > 0
                     )
                     GROUP BY dim, month
                 )
@@ -108,34 +109,21 @@ FROM
                 SELECT dim, as_of AS month, sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
                 FROM
                 (
-                    -- per client and month from its first purchase on: the last month with a purchase by then.
-                    -- The months are read from purchase_months_rollup's cells with purchases (those
-                    -- purchase_months keeps) and joined to the client's owner afterwards: one row
-                    -- per client to join instead of one per cell.
-                    SELECT dim, first_month, as_of, months[arrayCount(m -> m <= as_of, months)] AS last_month
+                    -- per client and month from its first purchase on: the last month with a purchase by then
+                    -- (client_months: the sorted months with a purchase, one row per client).
+                    SELECT dim, first_month, as_of, ms[arrayCount(m -> m <= as_of, ms)] AS last_month
                     FROM
                     (
-                        SELECT client_id, arraySort(groupUniqArray(month)) AS months, months[1] AS first_month
-                        FROM
-                        (
-                            SELECT client_id, month
-                            FROM purchase_months_rollup
-                            WHERE month <= toStartOfMonth({until:Date})
-                            GROUP BY client_id, month, currency, provider_business_id
-                            HAVING sum(purchases) > 0
-                        )
-                        GROUP BY client_id
-                    ) AS cm
-                    ALL INNER JOIN
-                    (
                         SELECT
-                            client_id,
                             multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim
-                        FROM client_owners
+                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                            arrayFilter(m -> m <= toStartOfMonth({until:Date}), months) AS ms,
+                            ms[1] AS first_month
+                        FROM client_months
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
-                    ) AS co USING (client_id)
+                          AND notEmpty(ms)
+                    ) AS cm
                     ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
                         range(toUInt64(dateDiff('month', first_month, toStartOfMonth({until:Date})) + 1))) AS as_of
                 )
@@ -176,28 +164,7 @@ FROM
                 amount,
                 arrayJoin(arrayMap(i -> addMonths(spend_month, i),
                     range(toUInt64(dateDiff('month', spend_month, toStartOfMonth({until:Date})) + 1)))) AS month
-            FROM
-            (
-                SELECT *
-                FROM
-                (
-                    SELECT
-                        event_id,
-                        any(business_id) AS business_id,
-                        any(currency) AS currency,
-                        any(amount) AS amount,
-                        toStartOfMonth(any(occurred_at)) AS spend_month
-                    FROM acquisition_costs
-                    GROUP BY event_id
-                ) AS s
-                ALL INNER JOIN
-                (
-                    -- (business, month) pairs in which the business established a client
-                    SELECT owner_business_id AS business_id, cohort AS spend_month, any(sector) AS sector
-                    FROM client_owners
-                    GROUP BY business_id, spend_month
-                ) AS c USING (business_id, spend_month)
-            ) AS sc
+            FROM acquisition_spend_of_new_clients
             WHERE ({owner:String} = '' OR business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND spend_month <= toStartOfMonth({until:Date})
@@ -218,118 +185,7 @@ ANY LEFT JOIN
             amount,
             arrayJoin(arrayMap(i -> addMonths(cost_month, i),
                 range(toUInt64(dateDiff('month', cost_month, toStartOfMonth({until:Date})) + 1)))) AS month
-        FROM
-        (
-            -- Events naming a client: the whole amount is that client's.
-            SELECT owner_business_id, sector, cohort, currency, total AS amount, cost_month
-            FROM
-            (
-                SELECT
-                    event_id,
-                    any(client_id) AS client_id,
-                    any(currency) AS currency,
-                    any(amount) AS total,
-                    toStartOfMonth(any(occurred_at)) AS cost_month
-                FROM retention_costs
-                GROUP BY event_id
-                HAVING client_id != ''
-            ) AS e
-            ALL INNER JOIN
-            (
-                SELECT client_id, owner_business_id, sector, cohort
-                FROM client_owners
-            ) AS o USING (client_id)
-            UNION ALL
-            -- Events naming no client: amount / n to each of the n clients of the business
-            -- active during the event's month.
-            SELECT
-                owner_business_id,
-                sector,
-                arrayJoin(cohorts) AS cohort,
-                currency,
-                total / length(cohorts) AS amount,
-                cost_month
-            FROM
-            (
-                SELECT
-                    event_id,
-                    any(owner_business_id) AS owner_business_id,
-                    any(sector) AS sector,
-                    any(currency) AS currency,
-                    any(total) AS total,
-                    any(cost_month) AS cost_month,
-                    groupArray(cohort) AS cohorts
-                FROM
-                (
-                    SELECT *
-                    FROM
-                    (
-                        SELECT
-                            event_id,
-                            any(business_id) AS owner_business_id,
-                            any(currency) AS currency,
-                            any(amount) AS total,
-                            toStartOfMonth(any(occurred_at)) AS cost_month
-                        FROM retention_costs
-                        GROUP BY event_id
-                        HAVING any(client_id) = ''
-                    ) AS u
-                    ALL INNER JOIN
-                    (
-                        -- (owner, month, client): the owner's clients active during the month. A
-                        -- purchase at t makes its client active in the months of t .. t + window;
-                        -- per client and month the last purchase reaches furthest, so the last
-                        -- instants alone give every such month (activity_instants' first ones add
-                        -- none). Only the (owner, month) pairs an event naming no client can join
-                        -- are kept: each such event has a row naming no client, so its business
-                        -- and month are among those of the rows of these event ids.
-                        SELECT owner_business_id, cost_month, client_id, any(sector) AS sector, any(cohort) AS cohort
-                        FROM
-                        (
-                            SELECT
-                                owner_business_id,
-                                client_id,
-                                sector,
-                                cohort,
-                                arrayJoin(arrayMap(i -> addMonths(month, i),
-                                    range(toUInt64(dateDiff('month', month,
-                                        toStartOfMonth(last_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
-                            FROM
-                            (
-                                SELECT client_id, toStartOfMonth(at) AS month, max(at) AS last_at
-                                FROM
-                                (
-                                    SELECT client_id, completed_at AS at, sum(purchases) AS n
-                                    FROM purchase_times_rollup
-                                    GROUP BY client_id, completed_at
-                                    HAVING n > 0
-                                )
-                                GROUP BY client_id, month
-                            ) AS t
-                            ALL INNER JOIN
-                            (
-                                SELECT client_id, owner_business_id, sector, cohort, activity_window_days
-                                FROM client_owners
-                                WHERE owner_business_id IN
-                                (
-                                    SELECT business_id
-                                    FROM retention_costs
-                                    WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
-                                )
-                            ) AS o USING (client_id)
-                        )
-                        WHERE (owner_business_id, cost_month) IN
-                        (
-                            SELECT business_id, toStartOfMonth(occurred_at)
-                            FROM retention_costs
-                            WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
-                        )
-                        GROUP BY owner_business_id, cost_month, client_id
-                    ) AS act USING (owner_business_id, cost_month)
-                ) AS ua
-                GROUP BY event_id
-            ) AS spread
-        ) AS allocated
+        FROM retention_cost_allocations
         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
           AND ({sector:String} = '' OR sector = {sector:String})
           AND cost_month <= toStartOfMonth({until:Date})

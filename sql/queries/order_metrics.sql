@@ -64,7 +64,7 @@ FROM
                     SELECT
                         dim,
                         month,
-                        uniqExactMerge(clients) AS buyers,
+                        uniqExactIfMerge(clients) AS buyers,
                         sum(n) AS all_purchases,
                         groupArray(cur) AS currencies,
                         groupArray(n) AS ns,
@@ -78,12 +78,13 @@ FROM
                             currency AS cur,
                             sum(purchases) AS n,
                             sum(net_value) AS value,
-                            uniqExactState(client_id) AS clients
-                        FROM purchase_months
+                            uniqExactIfState(client_id, purchases > 0) AS clients
+                        FROM purchase_cells
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
                           AND month <= toStartOfMonth({until:Date})
                         GROUP BY dim, month, cur
+                        HAVING max(purchases) > 0
                     )
                     GROUP BY dim, month
                 )
@@ -95,34 +96,21 @@ FROM
                 SELECT dim, as_of AS month, sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
                 FROM
                 (
-                    -- per client and month from its first purchase on: the last month with a purchase by then.
-                    -- The months are read from purchase_months_rollup's cells with purchases (those
-                    -- purchase_months keeps) and joined to the client's owner afterwards: one row
-                    -- per client to join instead of one per cell.
-                    SELECT dim, first_month, as_of, months[arrayCount(m -> m <= as_of, months)] AS last_month
+                    -- per client and month from its first purchase on: the last month with a purchase by then
+                    -- (client_months: the sorted months with a purchase, one row per client).
+                    SELECT dim, first_month, as_of, ms[arrayCount(m -> m <= as_of, ms)] AS last_month
                     FROM
                     (
-                        SELECT client_id, arraySort(groupUniqArray(month)) AS months, months[1] AS first_month
-                        FROM
-                        (
-                            SELECT client_id, month
-                            FROM purchase_months_rollup
-                            WHERE month <= toStartOfMonth({until:Date})
-                            GROUP BY client_id, month, currency, provider_business_id
-                            HAVING sum(purchases) > 0
-                        )
-                        GROUP BY client_id
-                    ) AS cm
-                    ALL INNER JOIN
-                    (
                         SELECT
-                            client_id,
                             multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim
-                        FROM client_owners
+                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                            arrayFilter(m -> m <= toStartOfMonth({until:Date}), months) AS ms,
+                            ms[1] AS first_month
+                        FROM client_months
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
-                    ) AS co USING (client_id)
+                          AND notEmpty(ms)
+                    ) AS cm
                     ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
                         range(toUInt64(dateDiff('month', first_month, toStartOfMonth({until:Date})) + 1))) AS as_of
                 )
@@ -142,18 +130,7 @@ FROM
                     amount,
                     arrayJoin(arrayMap(i -> addMonths(spend_month, i),
                         range(toUInt64(dateDiff('month', spend_month, toStartOfMonth({until:Date})) + 1)))) AS month
-                FROM
-                (
-                    SELECT
-                        event_id,
-                        any(business_id) AS business_id,
-                        any(currency) AS currency,
-                        any(amount) AS amount,
-                        toStartOfMonth(any(occurred_at)) AS spend_month
-                    FROM acquisition_costs
-                    GROUP BY event_id
-                ) AS lhs
-                ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
+                FROM acquisition_spend
                 WHERE ({owner:String} = '' OR business_id = {owner:String})
                   AND ({sector:String} = '' OR sector = {sector:String})
                   AND spend_month <= toStartOfMonth({until:Date})

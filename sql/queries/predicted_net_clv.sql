@@ -78,28 +78,7 @@ FROM
                         {by:String} = 'cohort', toString(spend_month), 'platform') AS dim,
                 currency,
                 amount
-            FROM
-            (
-                SELECT *
-                FROM
-                (
-                    SELECT
-                        event_id,
-                        any(business_id) AS business_id,
-                        any(currency) AS currency,
-                        any(amount) AS amount,
-                        toStartOfMonth(any(occurred_at)) AS spend_month
-                    FROM acquisition_costs
-                    GROUP BY event_id
-                ) AS s
-                ALL INNER JOIN
-                (
-                    -- (business, month) pairs in which the business established a client
-                    SELECT owner_business_id AS business_id, cohort AS spend_month, any(sector) AS sector
-                    FROM client_owners
-                    GROUP BY business_id, spend_month
-                ) AS c USING (business_id, spend_month)
-            ) AS sc
+            FROM acquisition_spend_of_new_clients
             WHERE ({owner:String} = '' OR business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND spend_month <= toStartOfMonth({as_of:Date})
@@ -118,118 +97,7 @@ ANY LEFT JOIN
                     {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
             currency,
             amount
-        FROM
-        (
-            -- Events naming a client: the whole amount is that client's.
-            SELECT owner_business_id, sector, cohort, currency, total AS amount, cost_month
-            FROM
-            (
-                SELECT
-                    event_id,
-                    any(client_id) AS client_id,
-                    any(currency) AS currency,
-                    any(amount) AS total,
-                    toStartOfMonth(any(occurred_at)) AS cost_month
-                FROM retention_costs
-                GROUP BY event_id
-                HAVING client_id != ''
-            ) AS e
-            ALL INNER JOIN
-            (
-                SELECT client_id, owner_business_id, sector, cohort
-                FROM client_owners
-            ) AS o USING (client_id)
-            UNION ALL
-            -- Events naming no client: amount / n to each of the n clients of the business
-            -- active during the event's month.
-            SELECT
-                owner_business_id,
-                sector,
-                arrayJoin(cohorts) AS cohort,
-                currency,
-                total / length(cohorts) AS amount,
-                cost_month
-            FROM
-            (
-                SELECT
-                    event_id,
-                    any(owner_business_id) AS owner_business_id,
-                    any(sector) AS sector,
-                    any(currency) AS currency,
-                    any(total) AS total,
-                    any(cost_month) AS cost_month,
-                    groupArray(cohort) AS cohorts
-                FROM
-                (
-                    SELECT *
-                    FROM
-                    (
-                        SELECT
-                            event_id,
-                            any(business_id) AS owner_business_id,
-                            any(currency) AS currency,
-                            any(amount) AS total,
-                            toStartOfMonth(any(occurred_at)) AS cost_month
-                        FROM retention_costs
-                        GROUP BY event_id
-                        HAVING any(client_id) = ''
-                    ) AS u
-                    ALL INNER JOIN
-                    (
-                        -- (owner, month, client): the owner's clients active during the month. A
-                        -- purchase at t makes its client active in the months of t .. t + window;
-                        -- per client and month the last purchase reaches furthest, so the last
-                        -- instants alone give every such month (activity_instants' first ones add
-                        -- none). Only the (owner, month) pairs an event naming no client can join
-                        -- are kept: each such event has a row naming no client, so its business
-                        -- and month are among those of the rows of these event ids.
-                        SELECT owner_business_id, cost_month, client_id, any(sector) AS sector, any(cohort) AS cohort
-                        FROM
-                        (
-                            SELECT
-                                owner_business_id,
-                                client_id,
-                                sector,
-                                cohort,
-                                arrayJoin(arrayMap(i -> addMonths(month, i),
-                                    range(toUInt64(dateDiff('month', month,
-                                        toStartOfMonth(last_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
-                            FROM
-                            (
-                                SELECT client_id, toStartOfMonth(at) AS month, max(at) AS last_at
-                                FROM
-                                (
-                                    SELECT client_id, completed_at AS at, sum(purchases) AS n
-                                    FROM purchase_times_rollup
-                                    GROUP BY client_id, completed_at
-                                    HAVING n > 0
-                                )
-                                GROUP BY client_id, month
-                            ) AS t
-                            ALL INNER JOIN
-                            (
-                                SELECT client_id, owner_business_id, sector, cohort, activity_window_days
-                                FROM client_owners
-                                WHERE owner_business_id IN
-                                (
-                                    SELECT business_id
-                                    FROM retention_costs
-                                    WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
-                                )
-                            ) AS o USING (client_id)
-                        )
-                        WHERE (owner_business_id, cost_month) IN
-                        (
-                            SELECT business_id, toStartOfMonth(occurred_at)
-                            FROM retention_costs
-                            WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
-                        )
-                        GROUP BY owner_business_id, cost_month, client_id
-                    ) AS act USING (owner_business_id, cost_month)
-                ) AS ua
-                GROUP BY event_id
-            ) AS spread
-        ) AS allocated
+        FROM retention_cost_allocations
         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
           AND ({sector:String} = '' OR sector = {sector:String})
           AND cost_month <= toStartOfMonth({as_of:Date})

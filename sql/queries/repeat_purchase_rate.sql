@@ -22,8 +22,9 @@ FROM
         month,
         client_id,
         sum(purchases) AS n
-    FROM purchase_months
-    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+    FROM purchase_cells
+    WHERE purchases > 0
+      AND ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
       AND month <= toStartOfMonth({until:Date})
     GROUP BY dim, month, client_id

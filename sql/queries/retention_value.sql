@@ -50,12 +50,13 @@ FROM
                 currency,
                 toUInt64(dateDiff('month', cohort, month)) AS offset,
                 sum(net_value) AS value
-            FROM purchase_months
+            FROM purchase_cells
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND month >= cohort
               AND month <= toStartOfMonth({until:Date})
             GROUP BY dim, cohort, currency, offset
+            HAVING max(purchases) > 0
         )
         GROUP BY dim, cohort, currency
     )

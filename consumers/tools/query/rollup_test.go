@@ -33,8 +33,8 @@ var rollupSnapshots = map[string]string{
 }
 
 // rollupAgreement pairs what the query pack reads from the purchase rollups (views
-// purchase_months and activity_instants of 0131, and the rollup under them, fed from the
-// ledger's purchase facts) with the
+// purchase_months and activity_instants of 0131, purchase_cells, purchase_instants and
+// client_months of 0132, and the rollups under them, fed from the ledger's purchase facts) with the
 // same figures from the purchases view over the raw input tables (0100, 0102): equal, cell
 // by cell, when the facts are the judgement of the raw events.
 var rollupAgreement = []struct{ name, rollup, raw string }{
@@ -54,6 +54,23 @@ var rollupAgreement = []struct{ name, rollup, raw string }{
         FROM (SELECT client_id, month, min(completed_at) AS first_at, max(completed_at) AS last_at, any(owner_business_id) AS owner
               FROM purchases GROUP BY client_id, month)
         ORDER BY client_id, month, at`},
+	// 0132's views read the rollups with FINAL. purchase_cells is not filtered by purchases:
+	// every row that adds to a sum must belong to a (client, month, currency, provider) with
+	// a purchase (the queries sum its rows unfiltered), so a group of money without purchases
+	// would show here as a row too many.
+	{"purchase_cells",
+		`SELECT client_id, month, currency, provider_business_id, sum(purchases), sum(net_value), sum(commission), any(direct)
+        FROM purchase_cells WHERE purchases > 0 OR commission != 0 OR net_value != 0
+        GROUP BY client_id, month, currency, provider_business_id ORDER BY client_id, month, currency, provider_business_id`,
+		`SELECT client_id, month, currency, provider_business_id, count(), sum(net_value), sum(commission), any(direct)
+        FROM purchases GROUP BY client_id, month, currency, provider_business_id ORDER BY client_id, month, currency, provider_business_id`},
+	{"purchase_instants",
+		`SELECT client_id, completed_at, purchases FROM purchase_instants
+        WHERE client_id IN (SELECT client_id FROM client_owners) ORDER BY client_id, completed_at`,
+		`SELECT client_id, completed_at, count() FROM purchases GROUP BY client_id, completed_at ORDER BY client_id, completed_at`},
+	{"client_months",
+		`SELECT client_id, months, owner_business_id FROM client_months ORDER BY client_id`,
+		`SELECT client_id, arraySort(groupUniqArray(month)), any(owner_business_id) FROM purchases GROUP BY client_id ORDER BY client_id`},
 }
 
 // TestRollupsRebuildEqualsIncremental loads the generated marketplace the way a sink under
