@@ -84,6 +84,14 @@ type event[S any] struct {
 	drop  []int32                    // partitions revoked or lost
 }
 
+// resetUndo empties the undo log. Cleared, not only cut: the entries point at fetched
+// records, which hold their whole decompressed batches; a large transaction's tail would keep
+// them alive indefinitely.
+func (p *Processor[S]) resetUndo() {
+	clear(p.undo)
+	p.undo = p.undo[:0]
+}
+
 // undoEntry is an item handed in the open transaction and the queue it came from.
 type undoEntry struct {
 	q  *queue
@@ -731,10 +739,7 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	if !committed {
 		p.putBack()
 	}
-	// Cleared, not only cut: the entries point at fetched records, which hold their whole
-	// decompressed batches; a large transaction's tail would keep them alive indefinitely.
-	clear(p.undo)
-	p.undo = p.undo[:0]
+	p.resetUndo()
 	if committed {
 		p.m.commit.Observe(time.Since(start).Seconds())
 		p.m.txns.WithLabelValues("committed").Inc()

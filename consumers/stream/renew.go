@@ -80,8 +80,7 @@ func (p *Processor[S]) reset() {
 	clear(p.touched)
 	clear(p.txnHanded)
 	clear(p.txnRepart)
-	clear(p.undo)
-	p.undo = p.undo[:0]
+	p.resetUndo()
 	p.inTxn, p.mustAbort, p.txnRecs = false, false, 0
 	p.prodErr.Store(nil)
 	p.counts.reset()
