@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,7 @@ type ledgerFlags struct {
 	session, rebalance, txnTimeout *time.Duration
 	maxBatch, partitions           *int
 	maxBuffered                    *int
+	fetchBytes                     *int
 	maxIdle                        *time.Duration
 	leave                          *bool
 	ratesWait                      *time.Duration
@@ -61,6 +63,7 @@ func registerLedger(fs *flag.FlagSet) *ledgerFlags {
 		commit:      fs.Duration("commit-interval", ledger.DefaultCommitInterval, "how long a transaction stays open"),
 		maxBatch:    fs.Int("max-batch-records", stream.DefaultMaxBatchRecords, "input records per transaction at most"),
 		maxBuffered: fs.Int("max-buffered-records", stream.DefaultMaxBufferedRecords, "records buffered per input partition while the event-time merge waits for another input"),
+		fetchBytes:  fs.Int("fetch-max-partition-bytes", stream.DefaultFetchMaxPartitionBytes, "bytes one fetch brings at most per input partition (with --max-buffered-records: memory against catch-up speed)"),
 		maxIdle:     fs.Duration("max-task-idle", ledger.DefaultMaxTaskIdle, "how long a live record waits for a quiet input of its partition before the event-time merge passes it (never changes a replay; negative: no wait)"),
 		session:     fs.Duration("session-timeout", stream.DefaultSessionTimeout, "consumer group session timeout (a dead instance's partitions move after it)"),
 		rebalance:   fs.Duration("rebalance-timeout", stream.DefaultRebalanceTimeout, "consumer group rebalance timeout (state restore runs within it)"),
@@ -93,25 +96,29 @@ func (f *ledgerFlags) config(c *common, rc commission.Config, reg *prometheus.Re
 	if err != nil {
 		return ledger.Config{}, err
 	}
+	if *f.fetchBytes < 0 || *f.fetchBytes > math.MaxInt32 {
+		return ledger.Config{}, fmt.Errorf("--fetch-max-partition-bytes %d: out of range [0, %d]", *f.fetchBytes, math.MaxInt32)
+	}
 	return ledger.Config{
-		ClientOpts:         kopts,
-		Brokers:            c.brokerList(),
-		Topics:             topology.New(c.topicPrefix).Names(),
-		Changelog:          *f.changelog,
-		Group:              c.topicPrefix + *f.group,
-		Instance:           c.instance(),
-		Partitions:         int32(*f.partitions),
-		Rules:              rc,
-		CommitInterval:     *f.commit,
-		MaxBatchRecords:    *f.maxBatch,
-		MaxBufferedRecords: *f.maxBuffered,
-		MaxTaskIdle:        *f.maxIdle,
-		SessionTimeout:     *f.session,
-		RebalanceTimeout:   *f.rebalance,
-		TransactionTimeout: *f.txnTimeout,
-		LeaveOnClose:       *f.leave,
-		RatesWait:          *f.ratesWait,
-		Logger:             c.log,
-		Registry:           reg,
+		ClientOpts:             kopts,
+		Brokers:                c.brokerList(),
+		Topics:                 topology.New(c.topicPrefix).Names(),
+		Changelog:              *f.changelog,
+		Group:                  c.topicPrefix + *f.group,
+		Instance:               c.instance(),
+		Partitions:             int32(*f.partitions),
+		Rules:                  rc,
+		CommitInterval:         *f.commit,
+		MaxBatchRecords:        *f.maxBatch,
+		MaxBufferedRecords:     *f.maxBuffered,
+		FetchMaxPartitionBytes: int32(*f.fetchBytes),
+		MaxTaskIdle:            *f.maxIdle,
+		SessionTimeout:         *f.session,
+		RebalanceTimeout:       *f.rebalance,
+		TransactionTimeout:     *f.txnTimeout,
+		LeaveOnClose:           *f.leave,
+		RatesWait:              *f.ratesWait,
+		Logger:                 c.log,
+		Registry:               reg,
 	}, nil
 }

@@ -84,6 +84,10 @@ type Config struct {
 	// MaxBufferedRecords bounds the merge buffer per input partition; default
 	// stream.DefaultMaxBufferedRecords.
 	MaxBufferedRecords int
+	// FetchMaxPartitionBytes is what one fetch brings at most per input partition; default
+	// stream.DefaultFetchMaxPartitionBytes. With MaxBufferedRecords it trades memory for
+	// catch-up speed (docs/BENCHMARKS.md, "ledger memory").
+	FetchMaxPartitionBytes int32
 	// MaxTaskIdle is how long a live record waits for an empty, caught-up input of its
 	// partition (a record of it produced earlier may be a fetch behind); default
 	// DefaultMaxTaskIdle, negative: no wait. It never changes a backlog or a replay.
@@ -207,11 +211,12 @@ func New(cfg Config) (*Runner, error) {
 		Repartition:     cfg.Repartition,
 		// Enrollments and bookings of a partition are merged in event time (DESIGN
 		// "Co-partitioning"): the ledger's entries do not depend on the topics' pace.
-		Timestamp:          eventTime,
-		MaxBufferedRecords: cfg.MaxBufferedRecords,
-		MaxTaskIdle:        cfg.MaxTaskIdle,
-		Changelog:          cfg.Changelog,
-		DLQ:                string(t.DLQ),
+		Timestamp:              eventTime,
+		MaxBufferedRecords:     cfg.MaxBufferedRecords,
+		FetchMaxPartitionBytes: cfg.FetchMaxPartitionBytes,
+		MaxTaskIdle:            cfg.MaxTaskIdle,
+		Changelog:              cfg.Changelog,
+		DLQ:                    string(t.DLQ),
 		// Safe here: the ledger's UnmarshalState only fills the state (interning ids), so
 		// decoding a client on first touch instead of at restore changes nothing but speed.
 		LazyRestore:      true,
