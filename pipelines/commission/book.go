@@ -18,13 +18,18 @@ import (
 // the same decimal (coefficient and exponent) that was set, so the changelog encoding and every
 // entry built from a book are what they were with decimal fields.
 type book struct {
-	provider  string // interned
-	owner     string // interned business that holds this booking's commission; "" = none (direct value or not completed)
-	at        int64  // completion time once completed, else the latest event's time
-	payable   int64  // payable_at of owner's accrual
-	announced int64  // when the completion was announced (see bookAnnounced)
+	provider string // interned
+	owner    string // interned business that holds this booking's commission; "" = none (direct value or not completed)
+	at       int64  // completion time once completed, else the latest event's time
+	payable  int64  // payable_at of owner's accrual
+	// announced is when the completion was announced (its record's timestamp, unix nanos;
+	// announcedUnknown: every rate counts): the rates of this booking are those announced by
+	// then (Rates.AtAsOf), whenever (owner, booking) is judged.
+	announced int64
 
-	amount, refunded, rate int64 // coefficients of the decimals (the exponents below), unless big has their bit
+	// Coefficients of the decimals (the exponents below), unless big has their bit. rate is
+	// the owner's rate, fixed at the first judgement of (owner, booking).
+	amount, refunded, rate int64
 
 	seen [inlineSeen]uint64 // FNV-1a hashes of the booking's first applied event ids (R4); the rest in x.seen
 	x    *bookExtra
@@ -45,10 +50,9 @@ type book struct {
 func (b *book) currency() string { c, _ := schemas.CurrencyAt(b.cur); return c }
 func (b *book) exp() int32       { _, e := schemas.CurrencyAt(b.cur); return e }
 
-// bookAnnounced documents book.announced: the completion's record timestamp (unix nanos;
-// math.MaxInt64: unknown, every rate counts): the rates of this booking are those announced by
-// then (Rates.AtAsOf), whenever (owner, booking) is judged.
-const bookAnnounced = math.MaxInt64
+// announcedUnknown is book.announced of a booking restored from a version-1 changelog value,
+// which did not keep it: every rate counts.
+const announcedUnknown = math.MaxInt64
 
 // inlineSeen is how many applied event hashes a book holds without an allocation: a
 // booking's lifecycle is usually created, confirmed, completed and at most one refund or

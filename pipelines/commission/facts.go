@@ -32,7 +32,7 @@ func FactID(kind, trigger, bookingID, commissionID string) string {
 // add appends ledger entry c of booking b to res, with its commission delta.
 func (e *Engine) add(res *Result, b *book, c schemas.Commission) {
 	res.Commissions = append(res.Commissions, c)
-	f := e.fact(b, FactCommission, c.ClientID, c.SourceEventID, c.CommissionID, c.OccurredAt)
+	f := e.fact(b, c.BookingID, FactCommission, c.ClientID, c.SourceEventID, c.CommissionID, c.OccurredAt)
 	f.CommissionOwner, f.Commission = c.OwnerBusinessID, c.Amount
 	res.Facts = append(res.Facts, f)
 }
@@ -40,14 +40,14 @@ func (e *Engine) add(res *Result, b *book, c schemas.Commission) {
 // judged appends the purchase delta of kind for booking b, triggered by event trigger of
 // client at t: purchases n, amount and refunded as given.
 func (e *Engine) judged(res *Result, b *book, kind, client, trigger string, t int64, n int8, amount, refunded decimal.Decimal) {
-	f := e.fact(b, kind, client, trigger, "", time.Unix(0, t).UTC())
+	f := e.fact(b, b.idString(), kind, client, trigger, "", time.Unix(0, t).UTC())
 	f.Purchases, f.Amount, f.Refunded = n, amount, refunded
 	res.Facts = append(res.Facts, f)
 }
 
-// fact is a delta of booking b (completed: b.at is its completion time) with zero values.
-func (e *Engine) fact(b *book, kind, client, trigger, commissionID string, at time.Time) schemas.PurchaseFact {
-	id := b.idString()
+// fact is a delta of booking b (completed: b.at is its completion time; id: its id, as
+// b.idString, which the caller may already hold) with zero values.
+func (e *Engine) fact(b *book, id, kind, client, trigger, commissionID string, at time.Time) schemas.PurchaseFact {
 	return schemas.PurchaseFact{
 		FactID:             FactID(kind, trigger, id, commissionID),
 		ClientID:           client,

@@ -476,7 +476,7 @@ func readBook(r *wire.Reader, str func([]byte) string, version byte) book {
 		b.setRefunded(refunded)
 		b.setRate(rate)
 		b.payable = r.Varint()
-		b.announced = bookAnnounced
+		b.announced = announcedUnknown
 		if version >= 2 {
 			b.announced = r.Varint()
 		}
