@@ -114,6 +114,9 @@ func idReason[T ~string | ~[]byte](maxBytes int, s T, optional bool) string {
 	case len(s) > maxBytes:
 		return "longer than " + strconv.Itoa(maxBytes) + " bytes (" + strconv.Itoa(len(s)) + " bytes)"
 	}
+	if printableASCII(s) {
+		return "" // the common case, without decoding runes
+	}
 	for _, r := range string(s) {
 		if r == utf8.RuneError {
 			if !utf8.ValidString(string(s)) {
@@ -125,6 +128,17 @@ func idReason[T ~string | ~[]byte](maxBytes int, s T, optional bool) string {
 		}
 	}
 	return ""
+}
+
+// printableASCII reports whether s is all printable ASCII (0x20–0x7e): valid UTF-8 without a
+// control character, decided byte by byte.
+func printableASCII[T ~string | ~[]byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // timeReason checks an event time against [MinTime, MaxTime).

@@ -55,6 +55,8 @@ func TestBoundsDecode(t *testing.T) {
 		{"client_id", `"a\u007fb"`, "client_id:invalid"},
 		{"client_id", `"a\u0085b"`, "client_id:invalid"},
 		{"business_id", `"ü-ok"`, ""},
+		{"business_id", `" !~ ok"`, ""}, // the ends of printable ASCII (idReason's fast path)
+		{"business_id", `"ok\u0085"`, "business_id:invalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field+"="+tt.value[:min(len(tt.value), 40)], func(t *testing.T) {

@@ -128,3 +128,29 @@ func TestRestoredGaugesWhileIdle(t *testing.T) {
 	}
 	t.Fatalf("idle restored instance reports %v state keys, want %d", keys, fxKeys)
 }
+
+// TestSetMetaKeepsCommittedBytes: SetMeta reuses a name's bytes only within the transaction
+// that first set them; the value a committed transaction wrote (still held by its changelog
+// record or shown to its Committer) is never written again.
+func TestSetMetaKeepsCommittedBytes(t *testing.T) {
+	pt := newPart[counter](0, &countHandler{}, false)
+	tx := &Tx[counter]{p: pt}
+	tx.SetMeta("seen", []byte("one"))
+	first := tx.Meta("seen")
+	tx.SetMeta("seen", []byte("two"))
+	if got := string(tx.Meta("seen")); got != "two" {
+		t.Fatalf("Meta after a second SetMeta = %q, want %q", got, "two")
+	}
+	if &first[0] != &tx.Meta("seen")[0] {
+		t.Errorf("a second SetMeta in the same transaction allocated new bytes")
+	}
+	held := tx.Meta("seen") // what the commit hands to the changelog record and the Committer
+	clear(pt.metaDirty)     // the transaction committed (Processor.end)
+	tx.SetMeta("seen", []byte("six"))
+	if string(held) != "two" {
+		t.Errorf("the committed value changed to %q after the next transaction's SetMeta, want %q", held, "two")
+	}
+	if got := string(tx.Meta("seen")); got != "six" {
+		t.Errorf("Meta = %q, want %q", got, "six")
+	}
+}

@@ -56,10 +56,15 @@ func (c Class) String() string {
 // the timeout (another live instance with the same transactional id). It returns 0 for a nil
 // error. It is the one place that classifies errors; errors_test.go pins it.
 func Classify(err error) Class {
+	if err == nil {
+		return 0 // before anything escapes: Classify runs once per handled record
+	}
+	return classify(err)
+}
+
+func classify(err error) Class {
 	var to *TimedOutError
 	switch {
-	case err == nil:
-		return 0
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, kgo.ErrClientClosed):
 		return Fatal

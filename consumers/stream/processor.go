@@ -49,6 +49,8 @@ type Processor[S any] struct {
 	// restored assignment (rejoinOnce).
 	rejoined bool
 	prodErr  atomic.Pointer[error]
+	promise  func(*kgo.Record, error) // produced, made once
+	tx       Tx[S]                    // the one Tx handed to Handle (handle)
 	counts   txnCounts
 	// With Config.Repartition: the partition count of the inputs, and the next offset of
 	// each repartition partition handled in the open transaction (txnRepart) and in
@@ -643,9 +645,12 @@ func (p *Processor[S]) deadLetter(ctx context.Context, rec *kgo.Record, herr err
 }
 
 func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record) error {
-	tx := Tx[S]{p: pt}
+	// One Tx serves every record (Handle may not keep it): no allocation per record.
+	tx := &p.tx
+	tx.p, tx.out, tx.count = pt, tx.out[:0], tx.count[:0]
+	defer func() { clear(tx.out[:cap(tx.out)]) }() // hold no record after it is produced
 	p.touched[pt.id] = true
-	herr := p.h.Handle(ctx, rec, &tx)
+	herr := p.h.Handle(ctx, rec, tx)
 	if pt.err != nil {
 		// A lazily restored state failed to decode: as fatal as failing at restore.
 		p.mustAbort = true
@@ -678,11 +683,18 @@ func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record)
 
 func (p *Processor[S]) produce(ctx context.Context, r *kgo.Record) {
 	p.counts.out[r.Topic]++
-	p.sess.Produce(ctx, r, func(_ *kgo.Record, err error) {
-		if err != nil {
-			p.prodErr.CompareAndSwap(nil, &err)
-		}
-	})
+	if p.promise == nil {
+		p.promise = p.produced // one method value for every record, not a closure each
+	}
+	p.sess.Produce(ctx, r, p.promise)
+}
+
+// produced is the promise of every record the processor produces: it keeps the first error.
+func (p *Processor[S]) produced(_ *kgo.Record, err error) {
+	if err != nil {
+		e := err // only a failure is moved to the heap
+		p.prodErr.CompareAndSwap(nil, &e)
+	}
 }
 
 // sweep lets the Sweeper prune every key of pt at its watermark; keys still raw from a lazy

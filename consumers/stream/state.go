@@ -304,12 +304,22 @@ func (t *Tx[S]) Advance(at time.Time) {
 // Meta returns the value of the handler's metadata name in this partition (nil when unset).
 // Metadata is a small per-partition value beside the keyed states (a handler's progress, say):
 // it is kept in the changelog, restored with the partition and rolled back with an aborted
-// transaction. The caller must not modify the returned bytes.
+// transaction. The caller must not modify the returned bytes, which stay valid until the
+// next SetMeta of name.
 func (t *Tx[S]) Meta(name string) []byte { return t.p.meta[name] }
 
 // SetMeta sets the handler's metadata name in this partition to v (copied). It is written to
 // the changelog when the transaction commits and, before that, shown to a Committer.
+//
+// The first SetMeta of a name in a transaction copies v into new bytes, because the value
+// it replaces may still be held by the previous transaction's changelog record or Committer;
+// later ones in the same transaction, which nothing outside it has seen, reuse those bytes (a
+// handler that records its progress on every record allocates once per transaction).
 func (t *Tx[S]) SetMeta(name string, v []byte) {
+	if _, set := t.p.metaDirty[name]; set {
+		t.p.meta[name] = append(t.p.meta[name][:0], v...)
+		return
+	}
 	t.p.meta[name] = append([]byte(nil), v...)
 	t.p.metaDirty[name] = struct{}{}
 }

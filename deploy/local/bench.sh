@@ -364,21 +364,20 @@ R[restore.per_ready]=$(calc "${R[restore.records]} / ${R[restore.ready_s]}" %.0f
 echo "  restored ${R[restore.records]} changelog records in ${R[restore.seconds]}s (${R[restore.per_s]}/s); ready ${R[restore.ready_s]}s after start" >&2
 
 # probe KEY SEED: runs taskole probe at $probe_rate against the running ledger; R[KEY.*].
+# The ledger is started just before: a small unrelated simulation (distinct seed, so distinct
+# ids) runs through it first and the probe starts once the ledger's group has caught up, so
+# the probe measures the ledger in its steady state, not its start (restore, the one rejoin
+# after the first restore, the first transactions: a stall of several seconds that the first
+# second of a probe started at once paid, seen with `taskole probe --per-second`).
 probe() {
   local key=$1 seed=$2 line f
-  "$bin" probe --rate "$probe_rate" --duration "$probe_duration" >"$out/$key.txt" 2>"$out/$key.log" &
-  local ppid=$!
-  pids+=("$ppid")
-  # taskole probe waits for a first record on the commissions topic before it produces (its
-  # initial PollRecords has no deadline); a small unrelated simulation (distinct seed, so
-  # distinct ids) gives it one. With a probe that does not wait, this is a short burst of load
-  # before the measurement window starts.
-  sleep 2
   "$bin" simulate --preset small --seed "$seed" --clients 300 --months 2 --duplicate-rate -1 --malformed-rate -1 \
     >"$out/$key-kick.txt" 2>&1 || die "kick simulation failed (see $out/$key-kick.txt)"
-  wait "$ppid" || { cat "$out/$key.log" >&2; die "probe failed"; }
-  forget "$ppid"
-  line=$(grep '^probe:' "$out/$key.txt") || die "probe printed no result"
+  "$bin" lag --wait --timeout 2m --groups taskole-ledger >>"$out/$key-kick.txt" 2>&1 ||
+    die "the ledger did not catch up with the kick simulation (see $out/$key-kick.txt)"
+  "$bin" probe --rate "$probe_rate" --duration "$probe_duration" --per-second >"$out/$key.txt" 2>"$out/$key.log" ||
+    { cat "$out/$key.log" >&2; die "probe failed"; }
+  line=$(grep '^probe: sent=' "$out/$key.txt") || die "probe printed no result"
   echo "  $line" >&2
   for f in sent seen rate p50 p90 p99 max; do
     R[$key.$f]=$(sed -n "s/.* $f=\([^ ]*\).*/\1/p" <<<" $line")

@@ -37,17 +37,22 @@ func probeFlags(fs *flag.FlagSet) action {
 	duration := fs.Duration("duration", 20*time.Second, "how long to produce")
 	drain := fs.Duration("drain", 30*time.Second, "how long to wait for the last commissions")
 	perPart := fs.Bool("per-partition", false, "also print the max latency per bookings partition (which partitions stalled)")
+	perSecond := fs.Bool("per-second", false, "also print the max latency per second of the run (when it stalled)")
+	linger := fs.Duration("linger", 5*time.Millisecond, "the probe producer's linger (5ms: the default of the Java client since Kafka 4.0 and of librdkafka; 0 sends a request per record)")
 	runID := fs.String("run-id", strconv.FormatInt(time.Now().UnixNano(), 36), "prefix of the probe's ids")
 	return func(ctx context.Context, c *common) error {
 		if *rate <= 0 || *duration <= 0 {
 			return errors.New("--rate and --duration must be positive")
+		}
+		if *linger < 0 {
+			return errors.New("--linger must not be negative")
 		}
 		topics := topology.New(c.topicPrefix).Names()
 		kopts, err := c.kafkaOpts()
 		if err != nil {
 			return err
 		}
-		res, err := probe(ctx, kopts, topics, *rate, *duration, *drain, *runID)
+		res, err := probe(ctx, kopts, topics, probeSpec{rate: *rate, duration: *duration, drain: *drain, linger: *linger, runID: *runID})
 		if err != nil {
 			return err
 		}
@@ -55,6 +60,11 @@ func probeFlags(fs *flag.FlagSet) action {
 		if *perPart {
 			for _, p := range slices.Sorted(maps.Keys(res.maxBy)) {
 				fmt.Printf("probe: partition=%d max=%s\n", p, res.maxBy[p].Round(time.Millisecond))
+			}
+		}
+		if *perSecond {
+			for _, sec := range slices.Sorted(maps.Keys(res.maxAt)) {
+				fmt.Printf("probe: second=%d max=%s\n", sec, res.maxAt[sec].Round(time.Millisecond))
 			}
 		}
 		return nil
@@ -66,6 +76,7 @@ type probeResult struct {
 	p50, p90, p99, max time.Duration
 	achieved           float64
 	maxBy              map[int32]time.Duration // max latency by bookings partition
+	maxAt              map[int]time.Duration   // max latency by second of the run the booking was acknowledged in
 }
 
 func (r probeResult) String() string {
@@ -74,8 +85,16 @@ func (r probeResult) String() string {
 		r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond))
 }
 
-func probe(ctx context.Context, kopts []kgo.Opt, topics schemas.Topics, rate float64, duration, drain time.Duration, runID string) (probeResult, error) {
-	prod, err := kgo.NewClient(append(kopts[:len(kopts):len(kopts)], kgo.ProducerLinger(0))...)
+// probeSpec is what one probe run sends: rate bookings/s for duration, produced with linger;
+// drain is how long it waits for the last accruals; runID prefixes its ids.
+type probeSpec struct {
+	rate                    float64
+	duration, drain, linger time.Duration
+	runID                   string
+}
+
+func probe(ctx context.Context, kopts []kgo.Opt, topics schemas.Topics, spec probeSpec) (probeResult, error) {
+	prod, err := kgo.NewClient(append(kopts[:len(kopts):len(kopts)], kgo.ProducerLinger(spec.linger))...)
 	if err != nil {
 		return probeResult{}, fmt.Errorf("creating producer: %w", err)
 	}
@@ -98,8 +117,9 @@ func probe(ctx context.Context, kopts []kgo.Opt, topics schemas.Topics, rate flo
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	cons.PollRecords(pctx, 1)
 	cancel()
-	pr := &prober{prod: prod, cons: cons, topics: topics, rate: rate, duration: duration, drain: drain, runID: runID,
-		sentAt: map[string]time.Time{}, partOf: map[string]int32{}, maxBy: map[int32]time.Duration{}, started: time.Now()}
+	pr := &prober{prod: prod, cons: cons, topics: topics, rate: spec.rate, duration: spec.duration, drain: spec.drain, runID: spec.runID,
+		sentAt: map[string]time.Time{}, partOf: map[string]int32{}, maxBy: map[int32]time.Duration{}, maxAt: map[int]time.Duration{},
+		started: time.Now()}
 	g, gctx := errgroup.WithContext(ctx)
 	doneProducing := make(chan struct{})
 	g.Go(func() error {
@@ -127,6 +147,7 @@ type prober struct {
 	sentAt map[string]time.Time
 	partOf map[string]int32
 	maxBy  map[int32]time.Duration
+	maxAt  map[int]time.Duration
 	lat    []time.Duration
 	sent   int
 }
@@ -221,6 +242,8 @@ func (pr *prober) seen(r *kgo.Record, now time.Time) {
 		pr.lat = append(pr.lat, d)
 		p := pr.partOf[cm.BookingID]
 		pr.maxBy[p] = max(pr.maxBy[p], d)
+		sec := int(t.Sub(pr.started) / time.Second)
+		pr.maxAt[sec] = max(pr.maxAt[sec], d)
 		delete(pr.sentAt, cm.BookingID)
 	}
 }
@@ -236,5 +259,5 @@ func (pr *prober) result() (probeResult, error) {
 	slices.Sort(lat)
 	q := func(p float64) time.Duration { return lat[int(math.Ceil(p*float64(len(lat))))-1] }
 	return probeResult{sent: pr.sent, seen: len(lat), p50: q(0.50), p90: q(0.90), p99: q(0.99), max: lat[len(lat)-1],
-		achieved: float64(pr.sent) / pr.duration.Seconds(), maxBy: pr.maxBy}, nil
+		achieved: float64(pr.sent) / pr.duration.Seconds(), maxBy: pr.maxBy, maxAt: pr.maxAt}, nil
 }
