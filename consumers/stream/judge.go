@@ -141,6 +141,12 @@ func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) 
 			committed = true
 		case Classify(err) == Fatal, Classify(err) == Renew:
 			return committed, fmt.Errorf("ending %s judge transaction: %w", cfg.Consumer, err)
+		case err == nil:
+			// kgo aborted without an error: a rebalance, or (the usual case) a poll that refused
+			// nothing made an offsets-only transaction, which the broker may refuse right after
+			// the previous commit (DESIGN.md "Offsets-only transactions"). The records are
+			// judged again.
+			log.Info("judge transaction aborted without an error (offsets only, or a rebalance); judging its records again")
 		default:
 			// Aborted (a rebalance or a retryable error): the session rewinds to the
 			// committed offsets and the records are judged again.
