@@ -699,16 +699,27 @@ func (p *Processor[S]) produced(_ *kgo.Record, err error) {
 
 // sweep lets the Sweeper prune every key of pt at its watermark; keys still raw from a lazy
 // restore are decoded first, so the Sweeper sees every key. An IncrementalSweeper sees every
-// key at the partition's first sweep, then only the keys changed since the previous one.
+// key at the partition's first sweep, then only the keys changed since the previous one; at
+// that first sweep the keys still raw are not decoded but owe it (part.owed: swept when
+// decoded).
 func (p *Processor[S]) sweep(pt *part[S]) error {
 	wm := time.Unix(0, pt.wm).UTC()
-	if pt.unswept != nil && pt.swept {
+	switch {
+	case pt.unswept != nil && pt.swept:
 		for k := range pt.unswept {
 			if e := pt.m[k]; e != nil && p.sw.Sweep(wm, &e.s) {
 				pt.dirty[k] = struct{}{}
 			}
 		}
-	} else {
+	case pt.unswept != nil:
+		for k, e := range pt.m {
+			if p.sw.Sweep(wm, &e.s) {
+				pt.dirty[k] = struct{}{}
+			}
+		}
+		pt.owed = len(pt.raw) > 0
+		pt.swept = true
+	default:
 		if err := pt.decodeAll(); err != nil {
 			p.mustAbort = true
 			return fmt.Errorf("sweeping partition %d: %w", pt.id, err)

@@ -103,15 +103,24 @@ const arenaChunk = 1 << 20
 // A key's state is either decoded, in m, or, after a lazy restore (Config.LazyRestore), still
 // its raw changelog value, in raw/raws: it is decoded into m on first access (Tx.State,
 // Tx.Peek, a sweep). A key is in at most one of the two.
+//
+// An IncrementalSweeper's first sweep after a restore does not decode the raw keys (that
+// would undo the lazy restore and stall the partition for as long as decoding all of it
+// takes): each raw key owes that sweep instead and gets it when it is decoded (get), before
+// anyone sees it. Its Sweep depends on the state alone and is idempotent, so a key swept
+// when first touched is what it would have been swept at the sweep point: a raw key has not
+// changed since.
 type part[S any] struct {
-	id        int32
-	h         Handler[S]
-	lazy      bool
-	m         map[string]*entry[S]
-	raw       map[string]int32 // key → index in raws
-	raws      []rawState
-	arena     []byte
-	err       error // the first failed lazy decode; fatal to the processor
+	id    int32
+	h     Handler[S]
+	lazy  bool
+	m     map[string]*entry[S]
+	raw   map[string]int32 // key → index in raws
+	raws  []rawState
+	arena []byte
+	err   error // the first failed lazy decode; fatal to the processor
+	// owed: an IncrementalSweeper's first sweep passed while keys were raw; each owes it (get)
+	owed      bool
 	bytes     int64 // sum of the changelog value sizes (raw or decoded)
 	wm        int64 // event-time watermark, unix nanos
 	wmDirty   bool
@@ -154,6 +163,11 @@ func (pt *part[S]) get(key string) (*entry[S], error) {
 	delete(pt.raw, key)
 	pt.raws[i] = rawState{}
 	pt.m[key] = e
+	if pt.owed {
+		if sw, ok := pt.h.(Sweeper[S]); ok && sw.Sweep(time.Unix(0, pt.wm).UTC(), &e.s) {
+			pt.dirty[key] = struct{}{} // the pruned state is written with the open transaction
+		}
+	}
 	return e, nil
 }
 

@@ -3,6 +3,8 @@ package stream
 import (
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // capSweeper caps every counter at limit (an idempotent sweep that ignores the watermark)
@@ -80,5 +82,57 @@ func TestIncrementalSweep(t *testing.T) {
 		}
 		clear(ptFull.dirty)
 		clear(ptInc.dirty)
+	}
+}
+
+// TestIncrementalSweepOwedByRawKeys: an IncrementalSweeper's first sweep after a lazy restore
+// decodes no raw key (it would stall the partition); each raw key gets that sweep when it is
+// decoded, so what a handler sees, and what is written back, equals an eager restore's sweep.
+func TestIncrementalSweepOwedByRawKeys(t *testing.T) {
+	inc := &incrementalCapSweeper{capSweeper{limit: 3, visited: map[*counter]int{}}}
+	val := func(n int64) []byte { v, _ := inc.AppendState(nil, &counter{n: n}); return v }
+	restored := map[string]int64{"a": 5, "b": 1, "c": 9}
+	lazy, eager := newPart[counter](0, inc, true), newPart[counter](0, inc, false)
+	for _, pt := range []*part[counter]{lazy, eager} {
+		i := int64(0)
+		for _, k := range []string{"a", "b", "c"} {
+			if err := pt.apply(&kgo.Record{Key: []byte("s" + k), Value: val(restored[k]), Offset: i}); err != nil {
+				t.Fatal(err)
+			}
+			i++
+		}
+	}
+	p := &Processor[counter]{sw: inc, touched: map[int32]bool{}}
+	if err := p.sweep(lazy); err != nil {
+		t.Fatal(err)
+	}
+	if len(inc.visited) != 0 || len(lazy.raw) != 3 || !lazy.owed {
+		t.Fatalf("first sweep after a lazy restore: visited %d keys, %d still raw, owed %v; want 0, 3, true",
+			len(inc.visited), len(lazy.raw), lazy.owed)
+	}
+	if err := p.sweep(eager); err != nil {
+		t.Fatal(err)
+	}
+	clear(eager.dirty) // the eager sweep marked a and c; the lazy partition marks them on decode
+	tx := &Tx[counter]{p: lazy}
+	if s, ok := tx.Peek("a"); !ok || s.n != 3 {
+		t.Fatalf("Peek(a) after the owed sweep = %v, %v; want 3 (capped)", s, ok)
+	}
+	if s := tx.State("b"); s.n != 1 {
+		t.Fatalf("State(b) = %d, want 1", s.n)
+	}
+	if _, ok := lazy.dirty["a"]; !ok {
+		t.Errorf("a, pruned when decoded, is not marked changed (its pruned state would not be written)")
+	}
+	if len(lazy.raw) != 1 {
+		t.Errorf("%d keys still raw, want 1 (c, never touched)", len(lazy.raw))
+	}
+	if err := lazy.decodeAll(); err != nil {
+		t.Fatal(err)
+	}
+	for k, e := range eager.m {
+		if lazy.m[k] == nil || lazy.m[k].s != e.s {
+			t.Errorf("key %s: %v lazily, %v eagerly", k, lazy.m[k], e.s)
+		}
 	}
 }
