@@ -42,33 +42,74 @@ func benchFact(i int) schemas.PurchaseFact {
 //	TASKOLE_INTEGRATION=1 TASKOLE_KAFKA_BROKERS=127.0.0.1:9092 TASKOLE_CLICKHOUSE_ADDR=127.0.0.1:9000 \
 //	  go test -run '^$' -bench SinkFacts -benchtime 200000x -count 3 ./consumers/runners/sink/
 func BenchmarkSinkFacts(b *testing.B) {
+	bench := viewBench{table: "purchase_facts", views: []string{"purchase_months_mv", "purchase_times_mv"},
+		topic: func(tp schemas.Topics) schemas.Topic { return tp.PurchaseFacts },
+		record: func(i int) (key, value []byte) {
+			f := benchFact(i)
+			return []byte(f.ClientID), schemas.AppendPurchaseFact(nil, f)
+		}}
+	bench.run(b)
+}
+
+// benchOwner is the i-th record of BenchmarkSinkOwners: 50,000 clients, so from the 50,001st
+// record on each one corrects an earlier owner of its client.
+func benchOwner(i int) schemas.ReferralOwner {
+	return schemas.ReferralOwner{ClientID: "cli-" + strconv.Itoa(i%50000), OwnerBusinessID: "biz-" + strconv.Itoa(i%700),
+		OwnedSince: time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute),
+		Source:     schemas.OwnerByEnrollment, EventID: "evt-" + strconv.Itoa(100000000+i)}
+}
+
+// BenchmarkSinkOwners: as BenchmarkSinkFacts, for referral-owners records and the view of
+// migration 0133 (current_owners_mv) on or dropped:
+//
+//	go test -run '^$' -bench SinkOwners -benchtime 200000x -count 3 ./consumers/runners/sink/
+func BenchmarkSinkOwners(b *testing.B) {
+	bench := viewBench{table: "referral_owners", views: []string{"current_owners_mv"},
+		topic: func(tp schemas.Topics) schemas.Topic { return tp.ReferralOwners },
+		record: func(i int) (key, value []byte) {
+			o := benchOwner(i)
+			return []byte(o.ClientID), schemas.AppendReferralOwner(nil, o)
+		}}
+	bench.run(b)
+}
+
+// viewBench measures the sink on one topic with the materialized views on its table present
+// (views=on) or dropped (views=off).
+type viewBench struct {
+	table  string   // the raw table the topic is stored in
+	views  []string // the materialized views on it
+	topic  func(schemas.Topics) schemas.Topic
+	record func(i int) (key, value []byte) // the i-th record produced
+}
+
+func (v viewBench) run(b *testing.B) {
 	for _, views := range []bool{true, false} {
 		name := "views=off"
 		if views {
 			name = "views=on"
 		}
-		b.Run(name, func(b *testing.B) { benchFacts(b, views) })
+		b.Run(name, func(b *testing.B) { v.once(b, views) })
 	}
 }
 
-func benchFacts(b *testing.B, views bool) {
+func (v viewBench) once(b *testing.B, views bool) {
 	e := newEnv(b)
 	ctx := context.Background()
 	if !views {
-		for _, mv := range []string{"purchase_months_mv", "purchase_times_mv"} {
+		for _, mv := range v.views {
 			if err := e.conn.Exec(ctx, "DROP TABLE "+mv); err != nil {
 				b.Fatalf("dropping %s: %v", mv, err)
 			}
 		}
 	}
-	pr, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.DefaultProduceTopic(string(e.topics.PurchaseFacts)),
+	pr, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.DefaultProduceTopic(string(v.topic(e.topics))),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for i := 0; i < b.N; i++ {
-		f := benchFact(i)
-		pr.Produce(ctx, &kgo.Record{Key: []byte(f.ClientID), Value: schemas.AppendPurchaseFact(nil, f)}, func(_ *kgo.Record, err error) {
+		key, value := v.record(i)
+		pr.Produce(ctx, &kgo.Record{Key: key, Value: value}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				b.Error(err)
 			}
@@ -78,9 +119,9 @@ func benchFacts(b *testing.B, views bool) {
 		b.Fatal(err)
 	}
 	pr.Close()
-	wall, cpu := runSinkUntil(ctx, b, e, "purchase_facts", b.N, 50_000)
-	if n := e.count(b, "SELECT count() FROM purchase_facts"); n != uint64(b.N) {
-		b.Fatalf("purchase_facts holds %d rows, want %d", n, b.N)
+	wall, cpu := runSinkUntil(ctx, b, e, v.table, b.N, 50_000)
+	if n := e.count(b, "SELECT count() FROM "+v.table); n != uint64(b.N) {
+		b.Fatalf("%s holds %d rows, want %d", v.table, n, b.N)
 	}
 	if views {
 		e.verifyRollups(b)

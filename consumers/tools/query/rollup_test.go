@@ -17,10 +17,13 @@ import (
 	"github.com/taskole/revshare/sql/migrations"
 )
 
-// rollupSnapshots are the finalized contents of every rollup (0101, 0131), each as sorted
-// text: what a rebuild must reproduce exactly. A summed cell that is zero in every column is
-// no cell (SummingMergeTree drops it when it merges; an unmerged part may still hold it).
+// rollupSnapshots are the finalized contents of every rollup (0101, 0131, 0133), each as
+// sorted text: what a rebuild must reproduce exactly. A summed cell that is zero in every
+// column is no cell (SummingMergeTree drops it when it merges; an unmerged part may still
+// hold it); current_owners is read as the pack reads it, with FINAL.
 var rollupSnapshots = map[string]string{
+	"current_owners": `SELECT client_id, owner_business_id, owned_since, source, event_id, written
+        FROM current_owners FINAL ORDER BY client_id`,
 	"feedback_monthly": `SELECT business_id, month, kind, bucket, uniqExactMerge(answers)
         FROM feedback_monthly GROUP BY business_id, month, kind, bucket ORDER BY business_id, month, kind, bucket`,
 	"purchase_months_rollup": `SELECT client_id, month, currency, provider_business_id, commission_owner,
@@ -71,6 +74,25 @@ var rollupAgreement = []struct{ name, rollup, raw string }{
 	{"client_months",
 		`SELECT client_id, months, owner_business_id FROM client_months ORDER BY client_id`,
 		`SELECT client_id, arraySort(groupUniqArray(month)), any(owner_business_id) FROM purchases GROUP BY client_id ORDER BY client_id`},
+	// client_owners reads current_owners FINAL (0133); the raw side is 0100's definition, the
+	// argMax by (_partition, _offset) over every stored referral_owners record (the loaded
+	// records arrive shuffled, some twice, and some clients have a corrected owner whose
+	// first record has the later owned_since).
+	{"client_owners",
+		`SELECT client_id, owner_business_id, owned_since, cohort, source, event_id, sector, activity_window_days
+        FROM client_owners ORDER BY client_id`,
+		`SELECT client_id, owner_business_id, owned_since, toStartOfMonth(owned_since), source, event_id, sector,
+            if(activity_window_days = 0, 60, activity_window_days)
+        FROM
+        (
+            SELECT client_id, argMax(owner_business_id, written) AS owner_business_id, argMax(owned_since, written) AS owned_since,
+                argMax(toString(source), written) AS source, argMax(event_id, written) AS event_id
+            FROM (SELECT *, bitShiftLeft(toUInt64(_partition), 40) + _offset AS written FROM referral_owners) AS r
+            GROUP BY client_id
+        ) AS lhs
+        ANY LEFT JOIN (SELECT business_id AS owner_business_id, sector, activity_window_days FROM business_profiles) AS rhs
+        USING (owner_business_id)
+        ORDER BY client_id`},
 }
 
 // TestRollupsRebuildEqualsIncremental loads the generated marketplace the way a sink under
@@ -126,7 +148,7 @@ func TestRollupsRebuildEqualsIncremental(t *testing.T) {
 	}
 
 	// (2) Background merges do not change a rollup.
-	for _, table := range []string{"feedback_monthly", "purchase_months_rollup", "purchase_times_rollup"} {
+	for _, table := range []string{"feedback_monthly", "purchase_months_rollup", "purchase_times_rollup", "current_owners"} {
 		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
 			t.Fatalf("optimizing %s: %v", table, err)
 		}
@@ -169,6 +191,49 @@ func TestRollupsRebuildEqualsIncremental(t *testing.T) {
 		if repaired[name] != incremental[name] {
 			t.Errorf("%s after a rebuild over duplicated facts differs from the exact one:\n%s", name, firstDiff(incremental[name], repaired[name]))
 		}
+	}
+	checkOwnersIdempotent(ctx, t, conn, ch, incremental["current_owners"])
+}
+
+// checkOwnersIdempotent: current_owners (0133) holds whole records, not sums, so its
+// backfill run once more over what is there (a rebuild overlapping the sink, a migration file
+// re-run after a failure) changes nothing read with FINAL; and the data must hold ownership
+// corrections, or the check of client_owners proves little.
+func checkOwnersIdempotent(ctx context.Context, t *testing.T, conn driver.Conn, ch chHTTP, want string) {
+	t.Helper()
+	corrected, err := ch.text(ctx, "SELECT count() FROM (SELECT client_id FROM referral_owners GROUP BY client_id HAVING uniqExact(owner_business_id) > 1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(corrected) == "0" {
+		t.Fatal("no client has a corrected owner: the check of client_owners proves little")
+	}
+	ms, err := migrate.Load(migrations.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := migrate.RebuildPlan(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backfill := ""
+	for _, s := range plan {
+		if strings.HasPrefix(s.SQL, "INSERT INTO current_owners ") {
+			backfill = s.SQL
+		}
+	}
+	if backfill == "" {
+		t.Fatal("the rebuild plan has no backfill of current_owners")
+	}
+	if err := conn.Exec(ctx, backfill); err != nil {
+		t.Fatalf("backfilling current_owners again: %v", err)
+	}
+	got, err := ch.text(ctx, rollupSnapshots["current_owners"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("current_owners changed when its backfill ran again over it:\n%s", firstDiff(want, got))
 	}
 }
 
