@@ -49,7 +49,7 @@ type Processor[S any] struct {
 	// restored assignment (rejoinOnce).
 	rejoined bool
 	prodErr  atomic.Pointer[error]
-	promise  func(*kgo.Record, error) // produced, made once
+	promise  func(*kgo.Record, error) // p.produced, one method value for every record (New)
 	tx       Tx[S]                    // the one Tx handed to Handle (handle)
 	counts   txnCounts
 	// With Config.Repartition: the partition count of the inputs, and the next offset of
@@ -136,6 +136,7 @@ func New[S any](cfg Config, h Handler[S]) (*Processor[S], error) {
 	}
 	p.sw, _ = h.(Sweeper[S])
 	p.cm, _ = h.(Committer)
+	p.promise = p.produced
 	p.counts.reset()
 	return p, nil
 }
@@ -648,7 +649,7 @@ func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record)
 	// One Tx serves every record (Handle may not keep it): no allocation per record.
 	tx := &p.tx
 	tx.p, tx.out, tx.count = pt, tx.out[:0], tx.count[:0]
-	defer func() { clear(tx.out[:cap(tx.out)]) }() // hold no record after it is produced
+	defer func() { clear(tx.out) }() // hold no record after it is produced
 	p.touched[pt.id] = true
 	herr := p.h.Handle(ctx, rec, tx)
 	if pt.err != nil {
@@ -683,9 +684,6 @@ func (p *Processor[S]) handle(ctx context.Context, pt *part[S], rec *kgo.Record)
 
 func (p *Processor[S]) produce(ctx context.Context, r *kgo.Record) {
 	p.counts.out[r.Topic]++
-	if p.promise == nil {
-		p.promise = p.produced // one method value for every record, not a closure each
-	}
 	p.sess.Produce(ctx, r, p.promise)
 }
 
