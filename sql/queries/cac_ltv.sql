@@ -94,11 +94,12 @@ ANY LEFT JOIN
             net_value AS v,
             direct,
             commission
-        FROM purchase_cells
+        FROM purchase_cells_unmerged
         WHERE ({business:String} = '' OR owner_business_id = {business:String})
           AND ({sector:String} = '' OR sector = {sector:String})
     )
     GROUP BY dim, month, currency
-    HAVING max(purchases) > 0
+    -- the group has a purchase (every cell's purchases >= 0: 0134)
+    HAVING sum(purchases) > 0
 ) AS rhs USING (dim, month, currency)
 ORDER BY dim, month, currency

@@ -69,12 +69,13 @@ ALL LEFT JOIN
     FROM
     (
         SELECT owner_business_id, sector, cohort, month, currency, purchases, net_value AS value, direct, commission
-        FROM purchase_cells
+        FROM purchase_cells_unmerged
         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
           AND ({sector:String} = '' OR sector = {sector:String})
           AND month <= toStartOfMonth({until:Date})
     )
     GROUP BY dim, month, currency
-    HAVING max(purchases) > 0
+    -- the group has a purchase (every cell's purchases >= 0: 0134)
+    HAVING sum(purchases) > 0
 ) AS rhs USING (dim, month)
 ORDER BY dim, month, currency

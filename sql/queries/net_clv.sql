@@ -36,7 +36,7 @@ SELECT
     aov,
     buyers,
     all_purchases,
-    frequency,
+    all_purchases / buyers AS frequency,
     lifespan_months,
     toFloat64(net_value) / purchases * frequency * lifespan_months AS gross_clv,
     acquired_clients,
@@ -58,10 +58,10 @@ FROM
             FROM
             (
                 -- Per month and currency purchases and net value, and per month (all currencies)
-                -- the buying clients, from one read of purchase_months: per currency a
-                -- uniqExact state of the clients, merged over the month's currencies; the
-                -- per-currency sums ride along as arrays (net value as text: groupArray over
-                -- Decimal crashes 18.16) and are unrolled again.
+                -- the purchases, from one read of the cells' sums (purchase_cells_unmerged: no
+                -- FINAL, 0134): the per-currency sums ride along as arrays (net value as text:
+                -- groupArray over Decimal crashes 18.16) and are unrolled again. The buying
+                -- clients come with the lifespans, from client_months.
                 SELECT
                     dim,
                     month,
@@ -69,15 +69,12 @@ FROM
                     purchases,
                     net_value,
                     net_value / purchases AS aov,
-                    buyers,
-                    all_purchases,
-                    all_purchases / buyers AS frequency
+                    all_purchases
                 FROM
                 (
                     SELECT
                         dim,
                         month,
-                        uniqExactIfMerge(clients) AS buyers,
                         sum(n) AS all_purchases,
                         groupArray(cur) AS currencies,
                         groupArray(n) AS ns,
@@ -90,14 +87,13 @@ FROM
                             month,
                             currency AS cur,
                             sum(purchases) AS n,
-                            sum(net_value) AS value,
-                            uniqExactIfState(client_id, purchases > 0) AS clients
-                        FROM purchase_cells
+                            sum(net_value) AS value
+                        FROM purchase_cells_unmerged
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
                           AND month <= toStartOfMonth({until:Date})
                         GROUP BY dim, month, cur
-                        HAVING max(purchases) > 0
+                        HAVING n > 0
                     )
                     GROUP BY dim, month
                 )
@@ -105,8 +101,13 @@ FROM
             ) AS pb
             ANY LEFT JOIN
             (
-                -- Lifespan so far of every client who bought by the end of each month.
-                SELECT dim, as_of AS month, sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
+                -- Lifespan so far of every client who bought by the end of each month, and the
+                -- clients who bought in the month (whose last month with a purchase by then is it).
+                SELECT
+                    dim,
+                    as_of AS month,
+                    countIf(last_month = as_of) AS buyers,
+                    sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
                 FROM
                 (
                     -- per client and month from its first purchase on: the last month with a purchase by then

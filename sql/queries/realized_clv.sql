@@ -52,13 +52,14 @@ FROM
             sumIf(net_value, direct) AS month_direct,
             sumIf(net_value, NOT direct) AS month_indirect,
             sum(commission) AS month_commissions
-        FROM purchase_cells
+        FROM purchase_cells_unmerged
         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
           AND ({sector:String} = '' OR sector = {sector:String})
           AND month >= cohort
           AND month <= toStartOfMonth({until:Date})
         GROUP BY dim, cohort, currency, pk, last_k
-        HAVING max(purchases) > 0
+        -- the group has a purchase (every cell's purchases >= 0: 0134)
+        HAVING sum(purchases) > 0
     )
     GROUP BY dim, cohort, currency, k
 ) AS lhs

@@ -50,13 +50,14 @@ FROM
                 currency,
                 toUInt64(dateDiff('month', cohort, month)) AS offset,
                 sum(net_value) AS value
-            FROM purchase_cells
+            FROM purchase_cells_unmerged
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND month >= cohort
               AND month <= toStartOfMonth({until:Date})
             GROUP BY dim, cohort, currency, offset
-            HAVING max(purchases) > 0
+            -- the group has a purchase (every cell's purchases >= 0: 0134)
+            HAVING sum(purchases) > 0
         )
         GROUP BY dim, cohort, currency
     )
