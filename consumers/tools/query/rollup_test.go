@@ -67,6 +67,16 @@ var rollupAgreement = []struct{ name, rollup, raw string }{
         GROUP BY client_id, month, currency, provider_business_id ORDER BY client_id, month, currency, provider_business_id`,
 		`SELECT client_id, month, currency, provider_business_id, count(), sum(net_value), sum(commission), any(direct)
         FROM purchases GROUP BY client_id, month, currency, provider_business_id ORDER BY client_id, month, currency, provider_business_id`},
+	// purchase_cells_unmerged (0134) reads the rollup without FINAL, as loaded here: in
+	// unmerged parts, some rows of a cell in one part and some in another, so only sums over
+	// a grouping mean anything. Grouped, they are purchase_cells' figures.
+	{"purchase_cells_unmerged",
+		`SELECT client_id, month, currency, provider_business_id, sum(purchases) AS p, sum(net_value) AS v, sum(commission) AS c, any(direct)
+        FROM purchase_cells_unmerged
+        GROUP BY client_id, month, currency, provider_business_id HAVING p != 0 OR v != 0 OR c != 0
+        ORDER BY client_id, month, currency, provider_business_id`,
+		`SELECT client_id, month, currency, provider_business_id, count(), sum(net_value), sum(commission), any(direct)
+        FROM purchases GROUP BY client_id, month, currency, provider_business_id ORDER BY client_id, month, currency, provider_business_id`},
 	{"purchase_instants",
 		`SELECT client_id, completed_at, purchases FROM purchase_instants
         WHERE client_id IN (SELECT client_id FROM client_owners) ORDER BY client_id, completed_at`,
@@ -133,6 +143,7 @@ func TestRollupsRebuildEqualsIncremental(t *testing.T) {
 		}
 	}
 	checkRollupAgreement(ctx, t, ch)
+	checkCellsNonNegative(ctx, t, ch)
 
 	// (1) The rollup counts every answer once, whatever was inserted twice.
 	got, err := ch.text(ctx, "SELECT sum(n) FROM (SELECT uniqExactMerge(answers) AS n FROM feedback_monthly GROUP BY business_id, month, kind, bucket)")
@@ -234,6 +245,28 @@ func checkOwnersIdempotent(ctx context.Context, t *testing.T, conn driver.Conn, 
 	}
 	if got != want {
 		t.Errorf("current_owners changed when its backfill ran again over it:\n%s", firstDiff(want, got))
+	}
+}
+
+// checkCellsNonNegative pins what makes the panels' HAVING sum(purchases) > 0 over
+// purchase_cells_unmerged mean "a cell of the group has a purchase" (0134): no cell of
+// purchase_months_rollup sums to fewer than 0 purchases, though the facts hold cancellations.
+func checkCellsNonNegative(ctx context.Context, t *testing.T, ch chHTTP) {
+	t.Helper()
+	cancels, err := ch.text(ctx, "SELECT count() FROM purchase_facts WHERE purchases < 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(cancels) == "0" {
+		t.Fatal("no purchase fact cancels a purchase: the check below proves nothing")
+	}
+	negative, err := ch.text(ctx, `SELECT count() FROM (SELECT sum(purchases) AS p FROM purchase_months_rollup
+        GROUP BY client_id, month, currency, provider_business_id, commission_owner HAVING p < 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(negative) != "0" {
+		t.Errorf("%s cells of purchase_months_rollup sum to fewer than 0 purchases (%s cancelling facts)", strings.TrimSpace(negative), strings.TrimSpace(cancels))
 	}
 }
 
