@@ -94,22 +94,9 @@ const judgeBatch = 500
 // whether any of its transactions committed.
 func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) error) (committed bool, err error) {
 	log := cfg.Logger
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.Topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.DisableAutoCommit(),
-		kgo.TransactionalID(cfg.TransactionalID),
-		kgo.TransactionTimeout(cfg.TransactionTimeout),
-	}
-	if cfg.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
-	}
-	sess, err := kgo.NewGroupTransactSession(append(opts, cfg.ClientOpts...)...)
+	sess, err := newJudgeSession(cfg)
 	if err != nil {
-		return false, fmt.Errorf("creating %s judge: %w", cfg.Consumer, err)
+		return false, err
 	}
 	defer sess.Close()
 	for {
@@ -153,6 +140,29 @@ func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) 
 			log.Warn("judge transaction aborted; retrying", "error", err)
 		}
 	}
+}
+
+// newJudgeSession opens the judge's transactional group session: read-committed from the
+// start of its topics, offsets committed only inside its transactions.
+func newJudgeSession(cfg JudgeConfig) (*kgo.GroupTransactSession, error) {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.DisableAutoCommit(),
+		kgo.TransactionalID(cfg.TransactionalID),
+		kgo.TransactionTimeout(cfg.TransactionTimeout),
+	}
+	if cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
+	}
+	sess, err := kgo.NewGroupTransactSession(append(opts, cfg.ClientOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s judge: %w", cfg.Consumer, err)
+	}
+	return sess, nil
 }
 
 // judgePoll dead-letters what judge refuses of one poll's records in the open transaction,

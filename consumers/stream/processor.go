@@ -763,24 +763,37 @@ func (p *Processor[S]) end(ctx context.Context, commit bool) error {
 	p.resetUndo()
 	if committed {
 		p.m.commit.Observe(time.Since(start).Seconds())
-		p.m.txns.WithLabelValues("committed").Inc()
-		p.committed++
-		p.commitCounts()
-		for _, pt := range p.parts {
-			pt.wmDirty = false
-			clear(pt.metaDirty)
-		}
-		clear(p.touched)
-		p.updateSizeMetrics()
-		p.purgeRepartition(ctx)
+		p.afterCommit(ctx)
 		return nil
 	}
-	clear(p.txnRepart)
-	p.m.txns.WithLabelValues("aborted").Inc()
-	p.counts.reset()
 	if err == nil {
 		err = werr
 	}
+	return p.afterAbort(ctx, err, age)
+}
+
+// afterCommit records a committed transaction: counts, clean watermarks and metadata, sizes,
+// and the repartition records it made obsolete.
+func (p *Processor[S]) afterCommit(ctx context.Context) {
+	p.m.txns.WithLabelValues("committed").Inc()
+	p.committed++
+	p.commitCounts()
+	for _, pt := range p.parts {
+		pt.wmDirty = false
+		clear(pt.metaDirty)
+	}
+	clear(p.touched)
+	p.updateSizeMetrics()
+	p.purgeRepartition(ctx)
+}
+
+// afterAbort handles a transaction that did not commit because of err (nil: an abort that
+// was asked for): a fatal or renewing error is returned as is; otherwise the producer ID is
+// reloaded and the touched partitions are rolled back to the changelog.
+func (p *Processor[S]) afterAbort(ctx context.Context, err error, age time.Duration) error {
+	clear(p.txnRepart)
+	p.m.txns.WithLabelValues("aborted").Inc()
+	p.counts.reset()
 	if err == nil {
 		err = errAborted
 	}

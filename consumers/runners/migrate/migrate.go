@@ -280,25 +280,9 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 	)
 	for _, m := range ms {
 		if rs, ok := applied[m.Version]; ok {
-			state := checkRecorded(m, rs)
-			if state == changed {
-				return res, fmt.Errorf("checking migration %s.sql: changed after it was applied (checksum %s, recorded %s); add a new migration instead", m.Name, short(m.Checksum), short(rs[0].checksum))
+			if err := revisit(ctx, cfg, conn, m, rs, &recreate, &res); err != nil {
+				return res, err
 			}
-			recreate = recreate || state == upgraded
-			if recreate {
-				n, err := recreateViews(ctx, cfg, conn, m)
-				if err != nil {
-					return res, err
-				}
-				cfg.Logger.Info("re-created views", "file", m.Name+".sql", "views", n)
-			}
-			if state == upgraded {
-				if err := record(ctx, conn, cfg.Table, m); err != nil {
-					return res, fmt.Errorf("recording migration %s.sql: %w", m.Name, err)
-				}
-				res.Upgraded = append(res.Upgraded, m)
-			}
-			res.Current++
 			continue
 		}
 		if err := apply(ctx, cfg, conn, m); err != nil {
@@ -307,6 +291,32 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		res.Applied = append(res.Applied, m)
 	}
 	return res, nil
+}
+
+// revisit handles a migration already recorded as applied: an error if its file changed
+// since, its views re-created when it or an earlier file was superseded (*recreate), and an
+// upgraded file recorded again.
+func revisit(ctx context.Context, cfg Config, conn driver.Conn, m Migration, rs []row, recreate *bool, res *Result) error {
+	state := checkRecorded(m, rs)
+	if state == changed {
+		return fmt.Errorf("checking migration %s.sql: changed after it was applied (checksum %s, recorded %s); add a new migration instead", m.Name, short(m.Checksum), short(rs[0].checksum))
+	}
+	*recreate = *recreate || state == upgraded
+	if *recreate {
+		n, err := recreateViews(ctx, cfg, conn, m)
+		if err != nil {
+			return err
+		}
+		cfg.Logger.Info("re-created views", "file", m.Name+".sql", "views", n)
+	}
+	if state == upgraded {
+		if err := record(ctx, conn, cfg.Table, m); err != nil {
+			return fmt.Errorf("recording migration %s.sql: %w", m.Name, err)
+		}
+		res.Upgraded = append(res.Upgraded, m)
+	}
+	res.Current++
+	return nil
 }
 
 // addColumn matches an ALTER TABLE whose actions are all ADD COLUMN.

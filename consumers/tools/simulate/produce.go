@@ -84,46 +84,7 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 	var a acks
 	start := time.Now()
 	prog := newProgress(opts.Progress, opts.Interval, start)
-	var sent int64
-	var err error
-	rates := false // businesses events sent since the last flush
-	next := g.Next
-	var day func() (int64, bool) // the simulated day of the event last returned by next
-	if opts.EventOrder {
-		next, day = inEventOrder(g)
-	}
-	lastDay := int64(-1 << 62)
-	for {
-		if p := a.first.Load(); p != nil {
-			break
-		}
-		if err = ctx.Err(); err != nil {
-			break
-		}
-		e, ok := next()
-		if !ok {
-			break
-		}
-		if err = announce(ctx, cl, &rates, e.Topic); err != nil {
-			break
-		}
-		if err = nextDay(ctx, cl, day, &lastDay); err != nil {
-			break
-		}
-		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, a.promise)
-		sent++
-		if opts.Rate > 0 {
-			due := start.Add(time.Duration(float64(sent) / opts.Rate * float64(time.Second)))
-			if d := time.Until(due); d > 2*time.Millisecond {
-				if err = sleep(ctx, d); err != nil {
-					break
-				}
-			}
-		}
-		if sent&255 == 0 {
-			prog.update(g.Progress(), a.n.Load(), false)
-		}
-	}
+	err := produceAll(ctx, cl, g, opts, names, &a, prog, start)
 	if err == nil {
 		if ferr := cl.Flush(ctx); ferr != nil {
 			err = fmt.Errorf("flushing produced records: %w", ferr)
@@ -134,6 +95,48 @@ func Produce(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOpti
 	}
 	prog.update(g.Progress(), a.n.Load(), true)
 	return g.Stats(), err
+}
+
+// produceAll produces the generator's events until it is exhausted, ctx ends or a produce
+// fails (a.first), pacing them at opts.Rate events/s from start when it is positive.
+func produceAll(ctx context.Context, cl *kgo.Client, g *Generator, opts ProduceOptions, names map[schemas.Topic]string, a *acks, prog *progress, start time.Time) error {
+	var sent int64
+	rates := false // businesses events sent since the last flush
+	next := g.Next
+	var day func() (int64, bool) // the simulated day of the event last returned by next
+	if opts.EventOrder {
+		next, day = inEventOrder(g)
+	}
+	lastDay := int64(-1 << 62)
+	for a.first.Load() == nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e, ok := next()
+		if !ok {
+			return nil
+		}
+		if err := announce(ctx, cl, &rates, e.Topic); err != nil {
+			return err
+		}
+		if err := nextDay(ctx, cl, day, &lastDay); err != nil {
+			return err
+		}
+		cl.Produce(ctx, &kgo.Record{Topic: names[e.Topic], Key: e.Key, Value: e.Value}, a.promise)
+		sent++
+		if opts.Rate > 0 {
+			due := start.Add(time.Duration(float64(sent) / opts.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 2*time.Millisecond {
+				if err := sleep(ctx, d); err != nil {
+					return err
+				}
+			}
+		}
+		if sent&255 == 0 {
+			prog.update(g.Progress(), a.n.Load(), false)
+		}
+	}
+	return nil
 }
 
 // topicNames maps the logical topics the generator yields to the names in topics.
