@@ -33,12 +33,15 @@ only=${BENCH_QUERY_GROUPINGS:-all}
 ch=(clickhouse-client --host "${TASKOLE_CLICKHOUSE_HOST:-127.0.0.1}" --port "${TASKOLE_CLICKHOUSE_PORT:-9000}")
 
 # make_before SRC DST: DST gets the migrations of TASKOLE_BIN_BEFORE (`migrate`: the older
-# tree's schema) and a copy of SRC's raw rows, column by column (DST's columns).
+# tree's schema) and a copy of SRC's raw rows, column by column (DST's columns), the ledger's
+# purchase_facts included (the rollups' source since 0131, filled by DST's own views as the
+# rows arrive); a table the older schema does not have is skipped.
 make_before() {
   local src=$1 dst=$2 t cols
   "${ch[@]}" -q "DROP DATABASE IF EXISTS $dst"
   "$bin_before" migrate --clickhouse-database "$dst" >/dev/null
-  for t in bookings enrollments businesses feedback acquisition_costs retention_costs referral_owners commissions payouts dlq sector_settings client_predictions; do
+  for t in bookings enrollments businesses feedback acquisition_costs retention_costs referral_owners commissions payouts dlq sector_settings client_predictions purchase_facts; do
+    [[ $("${ch[@]}" -q "EXISTS TABLE $dst.$t") == 1 ]] || continue
     cols=$("${ch[@]}" -q "SELECT arrayStringConcat(groupArray(name), ', ') FROM (SELECT name FROM system.columns WHERE database = '$dst' AND table = '$t' AND default_kind != 'MATERIALIZED')")
     "${ch[@]}" -q "INSERT INTO $dst.$t ($cols) SELECT $cols FROM $src.$t"
   done

@@ -101,34 +101,39 @@ FROM
             ) AS pb
             ANY LEFT JOIN
             (
-                -- Lifespan so far of every client who bought by the end of each month, and the
-                -- clients who bought in the month (whose last month with a purchase by then is it).
+                -- Lifespan so far of every client who bought by the end of each month with a
+                -- purchase, and the clients who bought in the month: running sums over the
+                -- months of client_lifespan_steps (0135), per group.
                 SELECT
                     dim,
-                    as_of AS month,
-                    countIf(last_month = as_of) AS buyers,
-                    sum(toUInt64(dateDiff('month', first_month, last_month) + 1)) / count() AS lifespan_months
+                    tupleElement(cell, 1) AS month,
+                    tupleElement(cell, 2) AS buyers,
+                    toUInt64(lifespans) / toUInt64(clients) AS lifespan_months
                 FROM
                 (
-                    -- per client and month from its first purchase on: the last month with a purchase by then
-                    -- (client_months: the sorted months with a purchase, one row per client).
-                    SELECT dim, first_month, as_of, ms[arrayCount(m -> m <= as_of, ms)] AS last_month
+                    SELECT
+                        dim,
+                        arraySort(groupArray((month, month_buyers, month_added, month_new))) AS cells,
+                        arrayCumSum(arrayMap(c -> tupleElement(c, 3), cells)) AS lifespan_sums,
+                        arrayCumSum(arrayMap(c -> tupleElement(c, 4), cells)) AS client_counts
                     FROM
                     (
                         SELECT
                             multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
                                     {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                            arrayFilter(m -> m <= toStartOfMonth({until:Date}), months) AS ms,
-                            ms[1] AS first_month
-                        FROM client_months
+                            month,
+                            sum(buyers) AS month_buyers,
+                            sum(added_months) AS month_added,
+                            sum(new_clients) AS month_new
+                        FROM client_lifespan_steps
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
-                          AND notEmpty(ms)
-                    ) AS cm
-                    ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
-                        range(toUInt64(dateDiff('month', first_month, toStartOfMonth({until:Date})) + 1))) AS as_of
+                          AND month <= toStartOfMonth({until:Date})
+                        GROUP BY dim, month
+                    )
+                    GROUP BY dim
                 )
-                GROUP BY dim, as_of
+                ARRAY JOIN cells AS cell, lifespan_sums AS lifespans, client_counts AS clients
             ) AS l USING (dim, month)
         ) AS pbl
         ANY LEFT JOIN

@@ -9,25 +9,15 @@
 -- param: until Date; any day of the last calendar month
 -- columns: dim, month, buyers, repeat_buyers, repeat_purchase_rate
 SELECT
-    dim,
+    multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+            {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
     month,
     count() AS buyers,
-    countIf(n >= 2) AS repeat_buyers,
+    countIf(purchases >= 2) AS repeat_buyers,
     repeat_buyers / buyers AS repeat_purchase_rate
-FROM
-(
-    SELECT
-        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-        month,
-        client_id,
-        sum(purchases) AS n
-    FROM purchase_cells
-    WHERE purchases > 0
-      AND ({owner:String} = '' OR owner_business_id = {owner:String})
-      AND ({sector:String} = '' OR sector = {sector:String})
-      AND month <= toStartOfMonth({until:Date})
-    GROUP BY dim, month, client_id
-)
+FROM client_month_purchases
+WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+  AND ({sector:String} = '' OR sector = {sector:String})
+  AND month <= toStartOfMonth({until:Date})
 GROUP BY dim, month
 ORDER BY dim, month

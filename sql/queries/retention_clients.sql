@@ -42,9 +42,8 @@ ANY LEFT JOIN
         cohort,
         toUInt64(dateDiff('month', cohort, month)) AS k,
         uniqExact(client_id) AS active_clients
-    FROM purchase_cells
-    WHERE purchases > 0
-      AND ({owner:String} = '' OR owner_business_id = {owner:String})
+    FROM client_month_purchases
+    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
       AND month >= cohort
       AND month <= toStartOfMonth({until:Date})

@@ -29,6 +29,7 @@ func TestRebuildPlan(t *testing.T) {
 		"TRUNCATE TABLE IF", "INSERT INTO purchase_months_rollup",
 		"TRUNCATE TABLE IF", "INSERT INTO purchase_times_rollup",
 		"TRUNCATE TABLE IF", "INSERT INTO current_owners",
+		"TRUNCATE TABLE IF", "INSERT INTO client_months_rollup",
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -34,7 +34,7 @@ func benchFact(i int) schemas.PurchaseFact {
 
 // BenchmarkSinkFacts: b.N purchase facts produced to the real broker first (not timed), then
 // a sink consumes them into the real ClickHouse with the purchase rollups' materialized
-// views of migration 0131 (views=on) or with those two views dropped (views=off): what the
+// views of migrations 0131 and 0135 (views=on) or with those three views dropped (views=off): what the
 // views cost the sink's inserts. Reported like BenchmarkSinkEndToEnd; the views run inside
 // ClickHouse's INSERT, so the sink's own CPU (rows/cpu-s) hardly moves and the cost shows in
 // the wall rate. Run the two alternately, several times (-count), on a quiet machine:
@@ -42,7 +42,7 @@ func benchFact(i int) schemas.PurchaseFact {
 //	TASKOLE_INTEGRATION=1 TASKOLE_KAFKA_BROKERS=127.0.0.1:9092 TASKOLE_CLICKHOUSE_ADDR=127.0.0.1:9000 \
 //	  go test -run '^$' -bench SinkFacts -benchtime 200000x -count 3 ./consumers/runners/sink/
 func BenchmarkSinkFacts(b *testing.B) {
-	bench := viewBench{table: "purchase_facts", views: []string{"purchase_months_mv", "purchase_times_mv"},
+	bench := viewBench{table: "purchase_facts", views: []string{"purchase_months_mv", "purchase_times_mv", "client_months_mv"},
 		topic: func(tp schemas.Topics) schemas.Topic { return tp.PurchaseFacts },
 		record: func(i int) (key, value []byte) {
 			f := benchFact(i)

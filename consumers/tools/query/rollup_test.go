@@ -17,7 +17,7 @@ import (
 	"github.com/taskole/revshare/sql/migrations"
 )
 
-// rollupSnapshots are the finalized contents of every rollup (0101, 0131, 0133), each as
+// rollupSnapshots are the finalized contents of every rollup (0101, 0131, 0133, 0135), each as
 // sorted text: what a rebuild must reproduce exactly. A summed cell that is zero in every
 // column is no cell (SummingMergeTree drops it when it merges; an unmerged part may still
 // hold it); current_owners is read as the pack reads it, with FINAL.
@@ -33,6 +33,8 @@ var rollupSnapshots = map[string]string{
         ORDER BY client_id, month, currency, provider_business_id, commission_owner`,
 	"purchase_times_rollup": `SELECT client_id, completed_at, sum(purchases) AS p
         FROM purchase_times_rollup GROUP BY client_id, completed_at HAVING p != 0 ORDER BY client_id, completed_at`,
+	"client_months_rollup": `SELECT client_id, month, sum(purchases) AS p
+        FROM client_months_rollup GROUP BY client_id, month HAVING p != 0 ORDER BY client_id, month`,
 }
 
 // rollupAgreement pairs what the query pack reads from the purchase rollups (views
@@ -81,6 +83,17 @@ var rollupAgreement = []struct{ name, rollup, raw string }{
 		`SELECT client_id, completed_at, purchases FROM purchase_instants
         WHERE client_id IN (SELECT client_id FROM client_owners) ORDER BY client_id, completed_at`,
 		`SELECT client_id, completed_at, count() FROM purchases GROUP BY client_id, completed_at ORDER BY client_id, completed_at`},
+	// client_months_rollup (0135): per (client, month) the number of purchases, read with
+	// FINAL by client_month_purchases (retention_clients, repeat_purchase_rate) and by
+	// client_months (the lifespans of order_metrics and net_clv).
+	{"client_months_rollup",
+		`SELECT client_id, month, sum(purchases) AS n FROM client_months_rollup
+        WHERE client_id IN (SELECT client_id FROM client_owners)
+        GROUP BY client_id, month HAVING n > 0 ORDER BY client_id, month`,
+		`SELECT client_id, month, count() FROM purchases GROUP BY client_id, month ORDER BY client_id, month`},
+	{"client_month_purchases",
+		`SELECT client_id, month, purchases, owner_business_id, cohort, sector FROM client_month_purchases ORDER BY client_id, month`,
+		`SELECT client_id, month, count(), any(owner_business_id), any(cohort), any(sector) FROM purchases GROUP BY client_id, month ORDER BY client_id, month`},
 	{"client_months",
 		`SELECT client_id, months, owner_business_id FROM client_months ORDER BY client_id`,
 		`SELECT client_id, arraySort(groupUniqArray(month)), any(owner_business_id) FROM purchases GROUP BY client_id ORDER BY client_id`},
@@ -159,7 +172,7 @@ func TestRollupsRebuildEqualsIncremental(t *testing.T) {
 	}
 
 	// (2) Background merges do not change a rollup.
-	for _, table := range []string{"feedback_monthly", "purchase_months_rollup", "purchase_times_rollup", "current_owners"} {
+	for _, table := range []string{"feedback_monthly", "purchase_months_rollup", "purchase_times_rollup", "client_months_rollup", "current_owners"} {
 		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
 			t.Fatalf("optimizing %s: %v", table, err)
 		}
@@ -191,8 +204,11 @@ func TestRollupsRebuildEqualsIncremental(t *testing.T) {
 	if err := conn.Exec(ctx, "INSERT INTO purchase_facts SELECT * FROM purchase_facts WHERE purchases = 1 LIMIT 50"); err != nil {
 		t.Fatalf("duplicating purchase facts: %v", err)
 	}
-	if doubled := snap("doubled"); doubled["purchase_months_rollup"] == incremental["purchase_months_rollup"] {
-		t.Fatal("purchase facts stored twice did not change purchase_months_rollup: the check below proves nothing")
+	doubled := snap("doubled")
+	for _, name := range []string{"purchase_months_rollup", "purchase_times_rollup", "client_months_rollup"} {
+		if doubled[name] == incremental[name] {
+			t.Fatalf("purchase facts stored twice did not change %s: the check below proves nothing for it", name)
+		}
 	}
 	if _, err := migrate.Rebuild(ctx, cfg, migrations.FS()); err != nil {
 		t.Fatalf("rebuilding after duplicates: %v", err)
