@@ -39,7 +39,8 @@ var rollupSnapshots = map[string]string{
 
 // rollupAgreement pairs what the query pack reads from the purchase rollups (views
 // purchase_months and activity_instants of 0131, purchase_cells, purchase_instants and
-// client_months of 0132, and the rollups under them, fed from the ledger's purchase facts) with the
+// client_months of 0132, purchase_cells_unmerged of 0134, client_month_purchases and
+// client_months of 0135, and the rollups under them, fed from the ledger's purchase facts) with the
 // same figures from the purchases view over the raw input tables (0100, 0102): equal, cell
 // by cell, when the facts are the judgement of the raw events.
 var rollupAgreement = []struct{ name, rollup, raw string }{
