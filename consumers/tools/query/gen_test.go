@@ -210,6 +210,7 @@ func generate(seed uint64, nBusinesses, nClients int) *world {
 				}
 				t = t.Add(gap + time.Duration(rng.IntN(86400))*time.Second)
 			}
+			t = onBoundary(rng, t, w.window(owner.Sector))
 			if !t.Before(genEnd) {
 				break
 			}
@@ -396,4 +397,34 @@ func (w *world) loadWindows(ctx context.Context, t *testing.T, conn driver.Conn)
 		rows = append(rows, []any{sector, uint16(days), genStart})
 	}
 	itest.Insert(ctx, t, conn, "sector_settings", "sector, activity_window_days, updated_at", rows)
+}
+
+// onBoundary moves about one completion in eight forward onto an instant where a closed window
+// and a half-open one disagree: a month's first second, its last second, or exactly one
+// activity window before a month's first second (the edges of the windows of churn, retention
+// rate, lifecycle stages and the retention spend). Otherwise it returns t.
+func onBoundary(rng *rand.Rand, t time.Time, window time.Duration) time.Time {
+	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	switch rng.IntN(24) {
+	case 0:
+		return month.AddDate(0, 1, 0) // the next month's first second
+	case 1:
+		return month.AddDate(0, 1, 0).Add(-time.Second) // this month's last second
+	case 2:
+		s := month
+		for s.Add(-window).Before(t) {
+			s = s.AddDate(0, 1, 0)
+		}
+		return s.Add(-window) // one window before a month's first second
+	}
+	return t
+}
+
+// window is the activity window of sector: its setting, else the default of 60 days.
+func (w *world) window(sector string) time.Duration {
+	d, ok := w.Windows[sector]
+	if !ok {
+		d = 60
+	}
+	return time.Duration(d) * 24 * time.Hour
 }
