@@ -41,7 +41,10 @@ ANY LEFT JOIN
                 {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
         cohort,
         toUInt64(dateDiff('month', cohort, month)) AS k,
-        uniqExact(client_id) AS active_clients
+        -- client_month_purchases has one row per client and month with a purchase (0135:
+        -- a FINAL read of a rollup keyed by both, joined to one owner row per client), so
+        -- counting rows counts clients
+        count() AS active_clients
     FROM client_month_purchases
     WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
       AND ({sector:String} = '' OR sector = {sector:String})
