@@ -24,7 +24,9 @@
 #
 # Environment: BENCH_COUNT (5), BENCH_TIME (1s, go test -benchtime), BENCH_PRESET (demo),
 # BENCH_CLIENTS (100000; simulate --clients), BENCH_STATE_CLIENTS (1000000,10000000),
-# BENCH_SINK_ROWS (500000, rows of the sink end-to-end benchmark), BENCH_PROBE_DURATION (20s),
+# BENCH_SINK_ROWS (500000, rows of the sink end-to-end benchmark), BENCH_VIEWS_PAIRS (6: pairs
+# of BenchmarkSinkFacts with the purchase rollups' views on and off, 200,000 facts each, order
+# alternating; 0 skips step 1e), BENCH_PROBE_DURATION (20s),
 # BENCH_FAST_COMMIT (100ms: the ledger's --commit-interval of the second probe run, at a
 # tenth of the first one's rate), BENCH_PROBE_RATE (10000: bookings/s of the third probe run,
 # the ledger at its default commit interval, against the p99 ≤ 250 ms target),
@@ -52,6 +54,7 @@ preset=${BENCH_PRESET:-demo}
 clients=${BENCH_CLIENTS:-100000}
 state_clients=${BENCH_STATE_CLIENTS:-1000000,10000000}
 sink_rows=${BENCH_SINK_ROWS:-500000}
+views_pairs=${BENCH_VIEWS_PAIRS:-6}
 probe_duration=${BENCH_PROBE_DURATION:-20s}
 fast_commit=${BENCH_FAST_COMMIT:-100ms}
 target_rate=${BENCH_PROBE_RATE:-10000}
@@ -253,6 +256,23 @@ if [ "$skip_go" != 1 ]; then
     TASKOLE_INTEGRATION=1 go test -run '^$' -bench 'SinkEndToEnd' -benchtime "${sink_rows}x" -count 1 -timeout 30m \
       -cpuprofile "$out/sink.cpu.pprof" -o "$out/sink.test" ./consumers/runners/sink | tee "$out/sink-e2e.txt"
     go tool pprof -top -nodecount 40 "$out/sink.test" "$out/sink.cpu.pprof" >"$out/sink.cpu.top.txt" 2>/dev/null
+  fi
+
+  if [ "$views_pairs" -gt 0 ] && grep -q '^func BenchmarkSinkFacts' consumers/runners/sink/*_test.go 2>/dev/null; then
+    # One sub-benchmark per process, the order alternating per pair, so drift and the
+    # merges a run leaves behind hit both states alike.
+    step "1e. the purchase rollups' views on and off ($views_pairs pairs of BenchmarkSinkFacts, 200,000 facts each)"
+    go test -c -o "$out/sink-views.test" ./consumers/runners/sink
+    : >"$out/sink-views.txt"
+    for ((i = 1; i <= views_pairs; i++)); do
+      order="on off"
+      ((i % 2)) || order="off on"
+      for v in $order; do
+        TASKOLE_INTEGRATION=1 "$out/sink-views.test" -test.run '^$' -test.bench "SinkFacts/views=$v\$" -test.benchtime 200000x |
+          awk -v p="$i" '/^BenchmarkSinkFacts/ { print "pair" p, $0 }' | tee -a "$out/sink-views.txt" ||
+          echo "bench.sh: BenchmarkSinkFacts views=$v of pair $i failed (that pair is left out)" >&2
+      done
+    done
   fi
 
   step "1d. CPU profile of the commission path"
@@ -488,7 +508,7 @@ verdict() { # value op target
   if awk "BEGIN { exit !($1 $2 $3) }"; then echo "**met**"; else echo "**missed**"; fi
 }
 
-cp_core="" cp_wall="" state1="" state10="" store1="" store10="" clog="" sink_bench_core=""
+cp_core="" cp_wall="" state1="" state10="" store1="" store10="" clog="" sink_bench_core="" views_ratio=""
 if [ "$skip_go" != 1 ]; then
   cp_core=$(median '^BenchmarkCommissionPath-' bookings/cpu-s "$out/go.txt")
   cp_wall=$(median '^BenchmarkCommissionPath-' bookings/s "$out/go.txt")
@@ -500,6 +520,10 @@ if [ "$skip_go" != 1 ]; then
   store1=$(median 'OwnerState/clients=1M' store-B/client "$out/state.txt")
   store10=$(median 'OwnerState/clients=10M' store-B/client "$out/state.txt")
   clog=$(median 'OwnerState/clients=1M' changelog-B/client "$out/state.txt")
+  # views_ratio: the median over pairs of (rows/s with the views) ÷ (rows/s without).
+  [ -s "$out/sink-views.txt" ] && views_ratio=$(awk '{ for (i = 4; i < NF; i++) if ($(i + 1) == "rows/s") r[$1, ($2 ~ /views=on/)] = $i; p[$1] = 1 }
+    END { for (k in p) if (r[k, 0] > 0 && r[k, 1] > 0) print r[k, 1] / r[k, 0] }' "$out/sink-views.txt" |
+    sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
   [ -f "$out/sink-e2e.txt" ] && sink_bench_core=$(awk '/^BenchmarkSinkEndToEnd/ { for (i = 3; i < NF; i++) if ($(i + 1) ~ /cpu/) print $i }' "$out/sink-e2e.txt" | sort -g | tail -1)
 fi
 
@@ -566,6 +590,9 @@ done
   echo "| ledger peak RSS | ${R[ledger.rss_mb]} MiB | ≤ 400 MiB | $(verdict "${R[ledger.rss_mb]}" '<=' 400) |"
   if [ -n "$sink_bench_core" ]; then
     echo "| sink end to end, bookings only (BenchmarkSinkEndToEnd, best batch) | $(fmt_int "$(calc "$sink_bench_core" %.0f)") rows/s per core | ≥ 1,000,000 rows/s per core | $(verdict "$sink_bench_core" '>=' 1000000) |"
+  fi
+  if [ -n "$views_ratio" ]; then
+    echo "| sink with the purchase rollups' views on ÷ off (BenchmarkSinkFacts, wall rows/s, median of $views_pairs pairs; raw: sink-views.txt) | $views_ratio (the views cost $(calc "(1 - $views_ratio) * 100" %.1f)%) | ≥ 0.90 (≤ 10%) | $(verdict "$views_ratio" '>=' 0.90) |"
   fi
   echo "| sink end to end, every topic | $(fmt_int "${R[sink.per_core]}") rows/s per core ($(fmt_int "${R[sink.records]}") rows, $(fmt_int "${R[sink.per_wall]}")/s wall) | ≥ 1,000,000 rows/s per core | $(verdict "${R[sink.per_core]}" '>=' 1000000) |"
   echo "| booking → commission p99 at half max rate, default commit interval | p99 ${R[probe.p99_ms]} ms, p50 ${R[probe.p50_ms]} ms (${R[probe.rate]} bookings/s of $half_rate/s asked, ${R[probe.seen]}/${R[probe.sent]} seen, max ${R[probe.max]}) | p99 ≤ 250 ms | $(verdict "${R[probe.p99_ms]}" '<=' 250) |"
