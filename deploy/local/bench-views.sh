@@ -46,7 +46,7 @@ run() {
   t=$({ "${ch[@]}" -d "$db" --max_block_size "$block" --max_insert_block_size "$block" --time \
     -q "INSERT INTO purchase_facts SELECT * FROM ${db}_src.facts"; } 2>&1)
   if [[ $mode != none ]]; then
-    got=$("${ch[@]}" -q "SELECT sum(purchases), sum(amount), sum(refunded), sum(commission) FROM $db.purchase_months_rollup")
+    got=$("${ch[@]}" -q "$sums FROM $db.purchase_months_rollup")
     [[ $got == "$want" ]] || { echo "bench-views.sh: $mode: purchase_months_rollup sums $got, want $want" >&2; exit 1; }
     for r in purchase_times_rollup client_months_rollup; do
       got=$("${ch[@]}" -q "SELECT sum(purchases) FROM $db.$r" 2>/dev/null || echo missing)
