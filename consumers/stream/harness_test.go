@@ -158,6 +158,14 @@ type instance struct {
 // start runs a processor named name (transactional id g-name, kgo client id name).
 func (f *fixture) start(name string) *instance {
 	f.t.Helper()
+	in := f.prepare(name)
+	f.run(in)
+	return in
+}
+
+// prepare creates start's processor without running it.
+func (f *fixture) prepare(name string) *instance {
+	f.t.Helper()
 	reg := prometheus.NewRegistry()
 	p, err := New(Config{
 		Brokers:            f.c.ListenAddrs(),
@@ -182,14 +190,18 @@ func (f *fixture) start(name string) *instance {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	return &instance{name: name, p: p, reg: reg, exited: make(chan struct{})}
+}
+
+// run starts a prepared instance's Run.
+func (f *fixture) run(in *instance) {
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{name: name, p: p, reg: reg, cancel: cancel, exited: make(chan struct{})}
+	in.cancel = cancel
 	go func() {
-		in.err = p.Run(ctx)
+		in.err = in.p.Run(ctx)
 		close(in.exited)
 	}()
 	f.t.Cleanup(func() { in.stop() })
-	return in
 }
 
 // stop cancels Run, waits for it and closes the processor; it returns Run's error.

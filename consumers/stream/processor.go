@@ -143,6 +143,20 @@ func New[S any](cfg Config, h Handler[S]) (*Processor[S], error) {
 
 // connect creates the transact session: the client joins the group at once.
 func (p *Processor[S]) connect() error {
+	// The client joins the group as it is created, so the group callbacks can run before
+	// NewGroupTransactSession has returned (CI saw onFetched read a nil p.sess): onFetched
+	// gets this connection's client once sess is set (ready), never p.sess, which renew
+	// replaces.
+	var sess *kgo.GroupTransactSession
+	ready := make(chan struct{})
+	fetched := func(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return p.onFetched(ctx, sess.Client(), offsets)
+	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(p.cfg.Brokers...),
 		kgo.WithLogger(kgoLogger{p.log}),
@@ -162,7 +176,7 @@ func (p *Processor[S]) connect() error {
 		kgo.TransactionalID(p.cfg.TransactionalID),
 		kgo.TransactionTimeout(p.cfg.TransactionTimeout),
 		kgo.RecordPartitioner(partitioner{manual: []string{p.cfg.Changelog, p.cfg.Repartition}, def: kgo.StickyKeyPartitioner(nil)}),
-		kgo.AdjustFetchOffsetsFn(p.onFetched),
+		kgo.AdjustFetchOffsetsFn(fetched),
 		kgo.OnPartitionsAssigned(p.onAssigned),
 		kgo.OnPartitionsRevoked(p.onRevoked),
 		kgo.OnPartitionsLost(p.onLost),
@@ -175,6 +189,7 @@ func (p *Processor[S]) connect() error {
 	if err != nil {
 		return fmt.Errorf("creating transact session: %w", err)
 	}
+	close(ready)
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
 	if p.closed {
@@ -274,7 +289,7 @@ func (p *Processor[S]) Close() {
 // onFetched runs on the group goroutine after the committed offsets of newly assigned
 // partitions are known — with RequireStableFetchOffsets, after any transaction of a previous
 // owner on them has ended — and before they are consumed: it restores their state.
-func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+func (p *Processor[S]) onFetched(ctx context.Context, cl *kgo.Client, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	defer p.awaiting.Store(false)
 	p.mu.Lock()
 	var ids []int32
@@ -293,7 +308,7 @@ func (p *Processor[S]) onFetched(ctx context.Context, offsets map[string]map[int
 	}
 	p.restoring.Add(1)
 	defer p.restoring.Add(-1)
-	parts, err := p.restore(ctx, kadm.NewClient(p.sess.Client()), ids)
+	parts, err := p.restore(ctx, kadm.NewClient(cl), ids)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
