@@ -288,7 +288,8 @@ func (p *Processor[S]) Close() {
 
 // onFetched runs on the group goroutine after the committed offsets of newly assigned
 // partitions are known — with RequireStableFetchOffsets, after any transaction of a previous
-// owner on them has ended — and before they are consumed: it restores their state.
+// owner on them has ended — and before they are consumed: it restores their state, with cl,
+// the client of the session whose group assigned them (connect).
 func (p *Processor[S]) onFetched(ctx context.Context, cl *kgo.Client, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	defer p.awaiting.Store(false)
 	p.mu.Lock()
