@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/taskole/revshare/consumers/stream"
 	"github.com/taskole/revshare/consumers/testkit/itest"
 	"github.com/taskole/revshare/schemas"
 )
@@ -53,8 +54,8 @@ func TestRatesIndependentOfFollower(t *testing.T) {
 		want["B1/"+c+"-x"] = "0.100 10.00"
 		want["B1/"+c+"-y"] = "0.200 20.00"
 	}
-	slow := runRates(t, brokers, ratesInput(clients, announced), true)
-	backlog := runRates(t, brokers, ratesInput(clients, announced), false)
+	slow := runRates(t, brokers, ratesInput(clients, announced), time.Second, roomyWait)
+	backlog := runRates(t, brokers, ratesInput(clients, announced), 0, roomyWait)
 	for name, got := range map[string]map[string]string{"slow follower": slow.byBooking, "backlog": backlog.byBooking} {
 		if d := diffMaps(got, want); d != "" {
 			t.Errorf("%s run: commissions differ from SPEC R2 (owner/booking: rate amount):\n%s", name, d)
@@ -66,23 +67,59 @@ func TestRatesIndependentOfFollower(t *testing.T) {
 	if slow.waited == 0 {
 		t.Errorf("the slow run never waited for the rates table (taskole_ledger_rates_wait_seconds count 0)")
 	}
+	if slow.timeouts != 0 || backlog.timeouts != 0 {
+		t.Errorf("rates waits timed out (slow %d, backlog %d): the runs did not test the gate within its budget", slow.timeouts, backlog.timeouts)
+	}
+}
+
+// roomyWait is the rates wait of TestRatesIndependentOfFollower. The gate's budget
+// (RatesWait, capped at half the transaction timeout) is a liveness bound: past it a batch is
+// judged with what the table holds, by design (TestRatesWaitBoundsAStuckFollower). That test
+// is about the gate within its budget, so it gives the one-second-per-fetch follower room
+// for a loaded machine: with the 3 s default, a `go test -race ./...` run on two busy cores
+// once had the follower miss B1's first rate by the budget's end.
+const roomyWait = 25 * time.Second
+
+// TestRatesWaitBoundsAStuckFollower: a rates follower that never applies what it fetches
+// delays the ledger by at most the rates wait per transaction and never stalls it. Every
+// booking is judged with the table as it is (empty: the default rate), and each give-up is
+// counted in taskole_ledger_rates_wait_timeouts_total.
+func TestRatesWaitBoundsAStuckFollower(t *testing.T) {
+	brokers := itest.Kafka(t)
+	const clients = 4
+	stuck := runRates(t, brokers, ratesInput(clients, time.Now().Truncate(time.Second)), time.Hour, 500*time.Millisecond)
+	want := map[string]string{}
+	for i := range clients {
+		c := fmt.Sprintf("rc%02d", i)
+		want["B1/"+c+"-x"] = "0.050 5.00"
+		want["B1/"+c+"-y"] = "0.050 5.00"
+	}
+	if d := diffMaps(stuck.byBooking, want); d != "" {
+		t.Errorf("commissions with a stuck follower differ from the default rate's (owner/booking: rate amount):\n%s", d)
+	}
+	if stuck.timeouts == 0 {
+		t.Errorf("taskole_ledger_rates_wait_timeouts_total is 0: the stuck follower was never given up on")
+	}
 }
 
 type ratesRun struct {
 	byBooking map[string]string // owner/booking → "rate amount"
 	byID      map[string]string // commission_id → the whole entry
 	waited    uint64            // rates waits observed
+	timeouts  uint64            // rates waits given up (taskole_ledger_rates_wait_timeouts_total)
 }
 
-// runRates runs one ledger over phases on topics of its own: live with a slow follower (each
-// phase produced once the previous one is processed; the ledger runs before the first), or as
-// a backlog (everything produced, then the ledger started).
-func runRates(t *testing.T, brokers []string, phases [][]*kgo.Record, slow bool) ratesRun {
+// runRates runs one ledger with the given rates wait over phases on topics of its own: live
+// with a follower held back by follow after each fetch (each phase produced once the previous
+// one is processed; the ledger runs before the first), or, when follow is 0, as a backlog
+// (everything produced, then the ledger started).
+func runRates(t *testing.T, brokers []string, phases [][]*kgo.Record, follow, wait time.Duration) ratesRun {
 	t.Helper()
 	topics := itest.Topics(t)
 	reg := prometheus.NewRegistry()
+	slow := follow > 0
 	r, err := New(Config{Brokers: brokers, Topics: topics, Group: "g-" + itest.Unique(t), Partitions: 3,
-		Logger: testLogger(), Registry: reg})
+		Logger: testLogger(), Registry: reg, TransactionTimeout: max(stream.DefaultTransactionTimeout, 2*wait), RatesWait: wait})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +132,7 @@ func runRates(t *testing.T, brokers []string, phases [][]*kgo.Record, slow bool)
 	var stop func()
 	start := func() { stop = startRunner(t, r) }
 	if slow {
-		r.followDelay = time.Second
+		r.followDelay = follow
 		start()
 	} else {
 		// Run creates the topics; produce into them before it, with the ledger's partitions.
@@ -134,9 +171,12 @@ func runRates(t *testing.T, brokers []string, phases [][]*kgo.Record, slow bool)
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "taskole_ledger_rates_wait_seconds" {
-			for _, m := range mf.GetMetric() {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "taskole_ledger_rates_wait_seconds":
 				out.waited += m.GetHistogram().GetSampleCount()
+			case "taskole_ledger_rates_wait_timeouts_total":
+				out.timeouts += uint64(m.GetCounter().GetValue())
 			}
 		}
 	}
