@@ -74,10 +74,11 @@ func TestRatesIndependentOfFollower(t *testing.T) {
 
 // roomyWait is the rates wait of TestRatesIndependentOfFollower. The gate's budget
 // (RatesWait, capped at half the transaction timeout) is a liveness bound: past it a batch is
-// judged with what the table holds, by design (TestRatesWaitBoundsAStuckFollower). That test
-// is about the gate within its budget, so it gives the one-second-per-fetch follower room
-// for a loaded machine: with the 3 s default, a `go test -race ./...` run on two busy cores
-// once had the follower miss B1's first rate by the budget's end.
+// judged with what the table holds, by design (TestRatesWaitBoundsAStuckFollower).
+// TestRatesIndependentOfFollower is about the gate within its budget, so it gives its
+// one-second-per-fetch follower room for a loaded machine: with the 3 s default, a
+// `go test -race ./...` run on two busy cores once had the follower miss B1's first rate by
+// the budget's end.
 const roomyWait = 25 * time.Second
 
 // TestRatesWaitBoundsAStuckFollower: a rates follower that never applies what it fetches
