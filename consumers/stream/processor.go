@@ -185,7 +185,8 @@ func (p *Processor[S]) connect() error {
 	if p.cfg.InstanceID != "-" {
 		opts = append(opts, kgo.InstanceID(p.cfg.InstanceID))
 	}
-	sess, err := kgo.NewGroupTransactSession(append(opts, p.cfg.ClientOpts...)...)
+	var err error // assign the sess that fetched captured; never shadow it
+	sess, err = kgo.NewGroupTransactSession(append(opts, p.cfg.ClientOpts...)...)
 	if err != nil {
 		return fmt.Errorf("creating transact session: %w", err)
 	}
