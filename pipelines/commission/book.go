@@ -178,8 +178,25 @@ func (b *book) eachSeen(f func(uint64)) {
 	}
 }
 
-// splitDecimal is d as an int64 coefficient and an int8 exponent, when it has them.
+// splitDecimal is d as an int64 coefficient and an int8 exponent, when it has them, else when
+// its text form has them. The changelog writes a decimal that does not fit as its text
+// (appendDecimal), and the text drops trailing zeros of a fraction and writes an integer without
+// exponent. So a value that fits only in that form, say 1762290434604843450e-25, must be kept
+// in that form; otherwise its restored state would encode differently from the state it was
+// written from. Found by FuzzUnmarshalBinary; never taken by validated amounts, which fit.
 func splitDecimal(d decimal.Decimal) (c int64, e int8, ok bool) {
+	if c, e, ok = fitDecimal(d); ok {
+		return c, e, true
+	}
+	t, err := decimal.NewFromString(d.String())
+	if err != nil {
+		return 0, 0, false
+	}
+	return fitDecimal(t)
+}
+
+// fitDecimal is d's own coefficient and exponent, when they fit an int64 and an int8.
+func fitDecimal(d decimal.Decimal) (c int64, e int8, ok bool) {
 	x := d.Exponent()
 	if x < math.MinInt8 || x > math.MaxInt8 || d.NumDigits() > 18 {
 		return 0, 0, false

@@ -201,3 +201,39 @@ func TestRateScaleBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitDecimalMatchesTextForm pins the compact form of a decimal to what the changelog's
+// text form reads back as (FuzzUnmarshalBinary found 1762290434604843450e-25 kept big, written
+// as text, read back compact: a state whose round trip changed its bytes).
+func TestSplitDecimalMatchesTextForm(t *testing.T) {
+	tests := []struct {
+		name string
+		in   decimal.Decimal
+		c    int64
+		e    int8
+		fits bool
+	}{
+		{"fits as it is", decimal.New(10000, -2), 10000, -2, true},
+		{"fits as it is, trailing zeros kept", decimal.New(1230, -3), 1230, -3, true},
+		{"18 digits", decimal.New(999999999999999999, -4), 999999999999999999, -4, true},
+		{"19 digits with a trailing fraction zero: the text's 18", decimal.New(1762290434604843450, -25), 176229043460484345, -24, true},
+		{"19 digits, no trailing zero", decimal.New(1762290434604843451, -25), 0, 0, false},
+		{"19-digit integer: the text keeps its zeros", decimal.New(1000000000000000000, 0), 0, 0, false},
+		{"exponent beyond int8, integer text too long", decimal.New(1, 200), 0, 0, false},
+		{"zero", decimal.Zero, 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, e, ok := splitDecimal(tt.in)
+			if ok != tt.fits || c != tt.c || e != tt.e {
+				t.Fatalf("splitDecimal(%s) = %d, %d, %v; want %d, %d, %v", tt.in, c, e, ok, tt.c, tt.e, tt.fits)
+			}
+			if !ok {
+				return
+			}
+			if got := decimal.New(c, int32(e)); !got.Equal(tt.in) {
+				t.Fatalf("split %s reads back as %s", tt.in, got)
+			}
+		})
+	}
+}

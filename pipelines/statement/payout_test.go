@@ -592,3 +592,55 @@ func TestLateFlagSurvivesRestart(t *testing.T) {
 		t.Fatalf("version 1 value: %d open entries", r1.Open())
 	}
 }
+
+// TestUnmarshalBoundsInstants: a state's instants decode only inside the years 1677–2262
+// (int64 nanoseconds), so a decodable state can make Advance walk at most those years'
+// periods. FuzzUnmarshal found a state whose next period lay so far back that Advance ran out
+// of memory issuing a statement per month.
+func TestUnmarshalBoundsInstants(t *testing.T) {
+	e, _ := New(Config{})
+	// A balance below the minimum payout is carried forward: every month then has a statement.
+	var base State
+	e.Add(&base, cm("a", "EUR", "5.00", "2025-01-10T00:00:00Z"))
+	e.Advance(nil, &base, ts("2025-02-10T00:00:00Z"))
+	if len(base.accts) != 1 || !base.accts[0].nextSet || base.accts[0].balance.IsZero() {
+		t.Fatalf("setup: want one account with a carried balance and a next period, got %+v", base.accts)
+	}
+	tests := []struct {
+		name   string
+		next   int64
+		closed int64
+		ok     bool
+	}{
+		{"next at the earliest instant", minInstant, base.closed, true},
+		{"next before it", minInstant - 1, base.closed, false},
+		{"next at the latest instant", maxInstant, base.closed, true},
+		{"next after it", maxInstant + 1, base.closed, false},
+		{"closed before the earliest instant", base.accts[0].next, minInstant - 1, false},
+		{"next far back (the fuzz input's kind)", -1 << 40, base.closed, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base
+			s.accts = slices.Clone(base.accts)
+			s.accts[0].next, s.closed = tt.next, tt.closed
+			b, err := s.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got State
+			err = got.UnmarshalBinary(b)
+			if (err == nil) != tt.ok {
+				t.Fatalf("UnmarshalBinary: err %v, want ok %v", err, tt.ok)
+			}
+			if err != nil {
+				return
+			}
+			// Bounded work: at most one statement a month from 1677 to 2030.
+			st := e.Advance(nil, &got, ts("2030-01-01T00:00:00Z"))
+			if max := 12 * (2030 - 1677 + 1); len(st) > max {
+				t.Fatalf("%d statements, more than the %d months since 1677", len(st), max)
+			}
+		})
+	}
+}

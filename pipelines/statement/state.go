@@ -3,8 +3,10 @@ package statement
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -209,7 +211,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	var n State
 	n.owner = r.Text()
 	if r.Flag() {
-		n.closed, n.closedSet = r.Varint(), true
+		n.closed, n.closedSet = readInstant(&r), true
 	}
 	na := r.Count(4)
 	for k := 0; k < na && r.Err() == nil; k++ {
@@ -220,11 +222,11 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		}
 		a.balance = readAmount(&r, exp)
 		if r.Flag() {
-			a.next, a.nextSet = r.Varint(), true
+			a.next, a.nextSet = readInstant(&r), true
 		}
 		ne := r.Count(4)
 		for j := 0; j < ne && r.Err() == nil; j++ {
-			en := entry{id: r.Text(), amount: readAmount(&r, exp), period: r.Varint()}
+			en := entry{id: r.Text(), amount: readAmount(&r, exp), period: readInstant(&r)}
 			if version >= 2 {
 				en.late = r.Flag()
 			}
@@ -235,7 +237,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		}
 		ng := r.Count(2)
 		for j := 0; j < ng && r.Err() == nil; j++ {
-			g := seenGroup{period: r.Varint()}
+			g := seenGroup{period: readInstant(&r)}
 			nh := r.Count(8)
 			g.hashes = make([]uint64, 0, nh)
 			for h := 0; h < nh && r.Err() == nil; h++ {
@@ -250,6 +252,25 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	}
 	*s = n
 	return nil
+}
+
+// The instants of a state (period starts, the last closed period) are Unix seconds whose
+// nanoseconds fit an int64: years 1677–2262, the range schemas.Bounds keeps every computed
+// time in (TimeSlack). One outside is corrupt. The bound also bounds the work of a corrupt
+// state that decodes: Advance walks at most the periods of those years, not billions of them
+// (FuzzUnmarshal found a state whose next period lay so far back that Advance ran out of memory).
+const (
+	minInstant = math.MinInt64 / int64(time.Second)
+	maxInstant = math.MaxInt64 / int64(time.Second)
+)
+
+// readInstant reads a varint instant, failing r when it is outside [minInstant, maxInstant].
+func readInstant(r *wire.Reader) int64 {
+	v := r.Varint()
+	if v < minInstant || v > maxInstant {
+		r.Fail()
+	}
+	return v
 }
 
 // readAmount reads an amount written by appendAmount in a currency of exponent exp.
