@@ -503,6 +503,9 @@ func FuzzUnmarshal(f *testing.F) {
 		if err := r.UnmarshalBinary(again); err != nil {
 			t.Fatalf("re-decoding an encoded state: %v", err)
 		}
+		if third, _ := r.MarshalBinary(); string(third) != string(again) {
+			t.Fatalf("round trip differs:\n%x\n%x", again, third)
+		}
 		e.Advance(nil, &s, ts("2030-01-01T00:00:00Z"))
 	})
 }
