@@ -641,8 +641,8 @@ func TestUnmarshalBoundsInstants(t *testing.T) {
 			}
 			// Bounded work: at most one statement a month from 1677 to 2030.
 			st := e.Advance(nil, &got, ts("2030-01-01T00:00:00Z"))
-			if max := 12 * (2030 - 1677 + 1); len(st) > max {
-				t.Fatalf("%d statements, more than the %d months since 1677", len(st), max)
+			if limit := 12 * (2030 - 1677 + 1); len(st) > limit {
+				t.Fatalf("%d statements, more than the %d months since 1677", len(st), limit)
 			}
 		})
 	}
