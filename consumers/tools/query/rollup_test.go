@@ -95,9 +95,24 @@ var rollupAgreement = []struct{ name, rollup, raw string }{
 	{"client_month_purchases",
 		`SELECT client_id, month, purchases, owner_business_id, cohort, sector FROM client_month_purchases ORDER BY client_id, month`,
 		`SELECT client_id, month, count(), any(owner_business_id), any(cohort), any(sector) FROM purchases GROUP BY client_id, month ORDER BY client_id, month`},
+	// Since 0137 client_months and client_purchase_times merge each client's unmerged rows
+	// inside one array instead of reading with FINAL (checkUnmergedRuns: the load leaves keys
+	// whose rows sit in several parts, some summing to zero).
 	{"client_months",
 		`SELECT client_id, months, owner_business_id FROM client_months ORDER BY client_id`,
 		`SELECT client_id, arraySort(groupUniqArray(month)), any(owner_business_id) FROM purchases GROUP BY client_id ORDER BY client_id`},
+	{"client_purchase_times",
+		`SELECT client_id, times, counts, first_at, last_at FROM client_purchase_times
+        WHERE client_id IN (SELECT client_id FROM client_owners) ORDER BY client_id`,
+		`SELECT client_id, arrayMap(c -> tupleElement(c, 1), cells), arrayMap(c -> tupleElement(c, 2), cells),
+            tupleElement(cells[1], 1), tupleElement(cells[-1], 1)
+        FROM
+        (
+            SELECT client_id, arraySort(groupArray((completed_at, n))) AS cells
+            FROM (SELECT client_id, completed_at, count() AS n FROM purchases GROUP BY client_id, completed_at) AS p
+            GROUP BY client_id
+        ) AS c
+        ORDER BY client_id`},
 	// client_owners reads current_owners FINAL (0133); the raw side is 0100's definition, the
 	// argMax by (_partition, _offset) over every stored referral_owners record (the loaded
 	// records arrive shuffled, some twice, and some clients have a corrected owner whose
@@ -156,6 +171,7 @@ func TestRollupsRebuildEqualsIncremental(t *testing.T) {
 			t.Fatalf("%s has %d rows: the generated data did not reach it", name, n)
 		}
 	}
+	checkUnmergedRuns(ctx, t, ch)
 	checkRollupAgreement(ctx, t, ch)
 	checkCellsNonNegative(ctx, t, ch)
 
@@ -262,6 +278,31 @@ func checkOwnersIdempotent(ctx context.Context, t *testing.T, conn driver.Conn, 
 	}
 	if got != want {
 		t.Errorf("current_owners changed when its backfill ran again over it:\n%s", firstDiff(want, got))
+	}
+}
+
+// checkUnmergedRuns fails the test unless the load left, in client_months_rollup and in
+// purchase_times_rollup, keys whose rows are spread over several rows (parts not merged) and
+// keys whose rows sum to zero (a purchase and its cancellation in different parts): what the
+// array merges of 0137 must sum, and drop, for the agreement check to mean anything.
+func checkUnmergedRuns(ctx context.Context, t *testing.T, ch chHTTP) {
+	t.Helper()
+	for _, c := range []struct{ table, key string }{
+		{"client_months_rollup", "month"},
+		{"purchase_times_rollup", "completed_at"},
+	} {
+		got, err := ch.text(ctx, fmt.Sprintf(`SELECT countIf(rows > 1), countIf(rows > 1 AND n = 0)
+            FROM (SELECT count() AS rows, sum(purchases) AS n FROM %s GROUP BY client_id, %s)`, c.table, c.key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spread, zero int
+		if _, err := fmt.Sscan(got, &spread, &zero); err != nil {
+			t.Fatalf("reading the runs of %s: %q: %v", c.table, got, err)
+		}
+		if spread == 0 || zero == 0 {
+			t.Fatalf("%s: %d keys with several rows, %d of them summing to 0: the load does not exercise the array merges", c.table, spread, zero)
+		}
 	}
 }
 
