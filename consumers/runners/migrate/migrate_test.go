@@ -146,8 +146,14 @@ func TestUpCreatesDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	t.Cleanup(func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) })
+	// One cleanup that drops, then closes: a deferred Close ran before the cleanup, so the
+	// DROP failed on a closed connection and every run left its database behind.
+	t.Cleanup(func() {
+		if err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db); err != nil {
+			t.Errorf("dropping %s: %v", db, err)
+		}
+		_ = conn.Close()
+	})
 	fsys := fstest.MapFS{"0001_t.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree ORDER BY a;\n")}}
 	if _, err := migrate.Up(context.Background(), migrate.Config{Addr: addr, Database: db}, fsys); err != nil {
 		t.Fatal(err)
