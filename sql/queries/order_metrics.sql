@@ -147,19 +147,24 @@ FROM
     ANY LEFT JOIN
     (
         -- Clients acquired to date.
-        SELECT dim, month, count() AS acquired_clients
+        -- (counted per cohort month first: the expansion into months then repeats a count
+        -- per group and cohort, not a row per client)
+        SELECT dim, month, sum(cohort_clients) AS acquired_clients
         FROM
         (
             SELECT
                 multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
                         {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                arrayJoin(arrayMap(i -> addMonths(cohort, i),
-                    range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)))) AS month
+                cohort,
+                count() AS cohort_clients
             FROM client_owners
             WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
               AND ({sector:String} = '' OR sector = {sector:String})
               AND cohort <= toStartOfMonth({until:Date})
+            GROUP BY dim, cohort
         )
+        ARRAY JOIN arrayMap(i -> addMonths(cohort, i),
+            range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1))) AS month
         GROUP BY dim, month
     ) AS rhs USING (dim, month)
 )
