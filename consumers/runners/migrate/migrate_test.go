@@ -294,7 +294,8 @@ func TestViewsHaveNoUnion(t *testing.T) {
 		if err := rows.Scan(&name, &create); err != nil {
 			t.Fatal(err)
 		}
-		if unionWord.MatchString(create) {
+		// the query names the test's database, whose name comes from the test's: not SQL
+		if unionWord.MatchString(strings.ReplaceAll(create, db, "")) {
 			t.Errorf("view %s holds a UNION: on 18.16 its branches can hang the query (re-create it as one chain of joins)", name)
 		}
 	}
