@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -37,8 +38,8 @@ func TestDecodeLedgerProgressRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := DecodeLedgerProgress([]byte(tt.in))
-		fe, ok := err.(*InvalidError)
-		if !ok || fe.Label() != tt.label {
+		var fe *InvalidError
+		if !errors.As(err, &fe) || fe.Label() != tt.label {
 			t.Errorf("%s: error %v, want label %s", tt.name, err, tt.label)
 		}
 	}
@@ -51,7 +52,7 @@ func FuzzDecodeLedgerProgress(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		v, err := DecodeLedgerProgress([]byte(in))
 		if err != nil {
-			if _, ok := err.(*InvalidError); !ok {
+			if fe := (*InvalidError)(nil); !errors.As(err, &fe) {
 				t.Fatalf("error %T is not a *InvalidError", err)
 			}
 			return

@@ -147,7 +147,7 @@ func (b *barrier) passAll(ctx context.Context, consumed map[string][]string, sna
 			}
 			if serr := sleep(ctx, b.poll); serr != nil {
 				if err != nil {
-					return fmt.Errorf("waiting for group %s: %w (last error: %v)", g, serr, err)
+					return fmt.Errorf("waiting for group %s: %w (last error: %w)", g, serr, err)
 				}
 				return fmt.Errorf("waiting for group %s: %w (behind: %s)", g, serr, strings.Join(behind, " "))
 			}

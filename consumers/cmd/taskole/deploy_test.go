@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -118,8 +119,8 @@ func TestDeployEnvMatchesFlags(t *testing.T) {
 		podSpec.Spec.Template = template{}
 		podSpec.Spec.JobTemplate.Spec.Template = template{}
 		readYAML(t, file, &podSpec)
-		cs := append(podSpec.Spec.Template.Spec.InitContainers, podSpec.Spec.Template.Spec.Containers...)
-		cs = append(cs, podSpec.Spec.JobTemplate.Spec.Template.Spec.Containers...)
+		cs := slices.Concat(podSpec.Spec.Template.Spec.InitContainers, podSpec.Spec.Template.Spec.Containers,
+			podSpec.Spec.JobTemplate.Spec.Template.Spec.Containers)
 		for _, c := range cs {
 			env := keys(cm.Data)
 			for _, e := range c.Env {

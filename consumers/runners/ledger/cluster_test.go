@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestClusterLeaderKill(t *testing.T) {
 		leader := leaderOf(t, run.brokers, string(run.topics.Bookings), 0)
 		t.Logf("phase %d: kill -9 broker %d (leader of bookings/0) with %d records left", i, leader, lag)
 		began := time.Now()
-		cl.Kill(t, "kafka"+string(rune('0'+leader-1)))
+		cl.Kill(t, fmt.Sprintf("kafka%d", leader-1))
 		run.waitLag(120 * time.Second)
 		t.Logf("phase %d: caught up %v after the kill", i, time.Since(began).Round(100*time.Millisecond))
 		cl.Up(t, "kafka")

@@ -372,8 +372,11 @@ func (r *Runner) describeInputs(ctx context.Context) error {
 	counts := map[string]int32{}
 	for _, n := range names {
 		d, ok := td[n]
-		if !ok || d.Err != nil || len(d.Partitions) == 0 {
-			return fmt.Errorf("describing topic %s: not found (%v)", n, d.Err)
+		if ok && d.Err != nil {
+			return fmt.Errorf("describing topic %s: %w", n, d.Err)
+		}
+		if !ok || len(d.Partitions) == 0 {
+			return fmt.Errorf("describing topic %s: not found", n)
 		}
 		counts[n] = int32(len(d.Partitions))
 	}

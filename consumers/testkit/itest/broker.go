@@ -2,6 +2,7 @@ package itest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -78,7 +79,9 @@ func PrivateKafka(t testing.TB) *Broker {
 // Start starts the broker (again) and returns once it answers.
 func (b *Broker) Start() {
 	b.t.Helper()
-	cmd := exec.Command(b.servers, "up", "kafka")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // not t.Context(): a cleanup may restart it
+	defer cancel()
+	cmd := exec.CommandContext(ctx, b.servers, "up", "kafka")
 	cmd.Env = b.env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -17,7 +17,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,7 +157,9 @@ func StartSecureKafka(t testing.TB, ca CA) SecureKafka {
 	java := func(args ...string) *exec.Cmd {
 		base := []string{"-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 			"-Dlog4j2.configurationFile=" + log4j, "-cp", filepath.Join(libs, "*")}
-		return exec.Command("java", append(base, args...)...)
+		// The broker lives until startProcess's cleanup; t.Context() would end it before the
+		// cleanups that still use it.
+		return exec.Command("java", append(base, args...)...) //nolint:noctx // see above
 	}
 	format := java("kafka.tools.StorageTool", "format", "-t", "q1Sh-9_ISia_zwGINzRvyQ", "-c", cfgFile,
 		"--add-scram", fmt.Sprintf("SCRAM-SHA-512=[name=%s,password=%s]", k.ScramUser, k.ScramPass))
@@ -210,7 +214,8 @@ func StartSecureClickHouse(t testing.TB, ca CA) SecureClickHouse {
 			t.Fatal(err)
 		}
 	}
-	logBuf := startProcess(t, "private clickhouse", exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml")))
+	server := exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml")) //nolint:noctx // as java above: stopped by startProcess's cleanup
+	logBuf := startProcess(t, "private clickhouse", server)
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{s.Addr}, TLS: ca.ClientTLS(t),
 		Auth: clickhouse.Auth{Username: s.User, Password: s.Password}, DialTimeout: 2 * time.Second})
 	if err != nil {
@@ -314,7 +319,7 @@ func kafkaLibs(t testing.TB) string {
 		}
 		libs = filepath.Join(run, "kafka", "libs")
 	}
-	if _, err := os.Stat(filepath.Join(libs)); err != nil {
+	if _, err := os.Stat(libs); err != nil {
 		unavailable(t, "kafka jars for a private broker", fmt.Errorf("%w (set TASKOLE_KAFKA_LIBS or run `make up`)", err))
 	}
 	return libs
@@ -414,15 +419,22 @@ func (c Cluster) Kill(t testing.TB, part string) {
 	if err != nil {
 		t.Fatalf("reading pid of %s: %v", part, err)
 	}
-	if out, err := exec.Command("kill", "-9", strings.TrimSpace(string(b))).CombinedOutput(); err != nil {
-		t.Fatalf("kill -9 %s: %v %s", part, err, out)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("reading pid of %s: %v", part, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %s (pid %d): %v", part, pid, err)
 	}
 }
 
 // Up restarts whatever of the clusters is down (cluster.sh up kafka|clickhouse).
 func (c Cluster) Up(t testing.TB, what string) {
 	t.Helper()
-	if out, err := exec.Command(c.Script, "up", what).CombinedOutput(); err != nil {
+	// Not t.Context(): tests call Up from their cleanups, after it is cancelled.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, c.Script, "up", what).CombinedOutput(); err != nil {
 		t.Fatalf("cluster.sh up %s: %v\n%s", what, err, out)
 	}
 }
