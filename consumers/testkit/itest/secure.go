@@ -17,9 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -419,11 +417,15 @@ func (c Cluster) Kill(t testing.TB, part string) {
 	if err != nil {
 		t.Fatalf("reading pid of %s: %v", part, err)
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil {
 		t.Fatalf("reading pid of %s: %v", part, err)
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	p, err := os.FindProcess(pid) // on Unix always succeeds; Kill sends SIGKILL
+	if err == nil {
+		err = p.Kill()
+	}
+	if err != nil {
 		t.Fatalf("kill -9 %s (pid %d): %v", part, pid, err)
 	}
 }
