@@ -18,7 +18,8 @@
 # Environment: TASKOLE_BIN (bin/taskole), TASKOLE_BIN_BEFORE (TASKOLE_BIN), BENCH_QUERY_RUNS (3), BENCH_QUERY_UNTIL
 # (2025-12-01), BENCH_QUERY_AT (2025-12-31 23:59:59), BENCH_QUERY_TIMEOUT (10m),
 # BENCH_QUERY_GROUPINGS (all: every grouping a panel's `by` lists; "platform owner" for a
-# shorter run), BENCH_QUERY_MAKE_BEFORE (0; 1: create BEFORE_DATABASE from DATABASE first).
+# shorter run), BENCH_QUERY_PANELS (all: every panel below; "net_clv order_metrics" for those
+# alone), BENCH_QUERY_MAKE_BEFORE (0; 1: create BEFORE_DATABASE from DATABASE first).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 db=${1:?usage: bench-queries.sh DATABASE [BEFORE_DATABASE]}
@@ -30,6 +31,7 @@ until=${BENCH_QUERY_UNTIL:-2025-12-01}
 at=${BENCH_QUERY_AT:-2025-12-31 23:59:59}
 timeout=${BENCH_QUERY_TIMEOUT:-10m}
 only=${BENCH_QUERY_GROUPINGS:-all}
+only_panels=${BENCH_QUERY_PANELS:-all}
 ch=(clickhouse-client --host "${TASKOLE_CLICKHOUSE_HOST:-127.0.0.1}" --port "${TASKOLE_CLICKHOUSE_PORT:-9000}")
 
 # make_before SRC DST: DST gets the migrations of TASKOLE_BIN_BEFORE (`migrate`: the older
@@ -84,6 +86,7 @@ else
 fi
 for spec in "${panels[@]}"; do
   read -r panel groupings <<<"$spec"
+  [[ $only_panels == all || " $only_panels " == *" $panel "* ]] || continue
   for by in $groupings; do
     [[ $only == all || " $only " == *" $by "* ]] || continue
     params=(--param "by=$by")
