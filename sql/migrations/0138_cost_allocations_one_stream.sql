@@ -23,6 +23,13 @@
 -- its side found nothing (no owner; no active client), as the INNER JOINs of 0133 dropped it.
 -- The divisor is 1 for an event naming a client: `if` evaluates both branches, and a Decimal
 -- division by 0 throws even where its result is not taken.
+--
+-- The last purchase of each (client, month) of those businesses' clients comes from
+-- client_purchase_times (0137: each client's purchase seconds, merged in the array after a
+-- parallel GROUP BY) instead of a GROUP BY over purchase_instants, whose FINAL read is one
+-- stream on 18.16: the same seconds (merged purchases > 0), so the same last one per month,
+-- 1.2 s less at 1M clients (docs/BENCHMARKS.md, 2026-12-04 22:40). This version replaced
+-- the first one of this file before the session that wrote both ended (superseded.txt).
 
 DROP TABLE IF EXISTS retention_cost_allocations;
 
@@ -94,20 +101,30 @@ FROM
                                 toStartOfMonth(last_at + toUInt32(activity_window_days) * 86400)) + 1)))) AS cost_month
                     FROM
                     (
-                        SELECT client_id, toStartOfMonth(completed_at) AS month, max(completed_at) AS last_at
-                        FROM purchase_instants
-                        WHERE client_id IN
+                        -- per (client, month) the last purchase: the last of the client's
+                        -- sorted seconds in each month (the month changes after it)
+                        SELECT client_id, month, last_at
+                        FROM
                         (
-                            SELECT client_id
-                            FROM client_owners
-                            WHERE owner_business_id IN
+                            SELECT
+                                client_id,
+                                times,
+                                arrayMap(t -> toStartOfMonth(t), times) AS months,
+                                arrayMap((m, n) -> m != n, months, arrayPushBack(arrayPopFront(months), toDate('1970-01-01'))) AS ends
+                            FROM client_purchase_times
+                            WHERE client_id IN
                             (
-                                SELECT business_id
-                                FROM retention_costs
-                                WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
+                                SELECT client_id
+                                FROM client_owners
+                                WHERE owner_business_id IN
+                                (
+                                    SELECT business_id
+                                    FROM retention_costs
+                                    WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
+                                )
                             )
-                        )
-                        GROUP BY client_id, month
+                        ) AS pt
+                        ARRAY JOIN arrayFilter((m, e) -> e, months, ends) AS month, arrayFilter((t, e) -> e, times, ends) AS last_at
                     ) AS t
                     ALL INNER JOIN
                     (

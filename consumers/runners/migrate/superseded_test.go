@@ -83,13 +83,63 @@ var tupleKeyed = strings.NewReplacer(`argMax(owner_business_id, written) AS owne
         argMax(event_id, (_partition, _offset)) AS event_id
     FROM referral_owners`)
 
+// lastByGroup undoes the third difference ("the last purchase per (client, month) by a GROUP
+// BY over purchase_instants"): 0138's first version, before the session that wrote it ended.
+var lastByGroup = strings.NewReplacer(`
+--
+-- The last purchase of each (client, month) of those businesses' clients comes from
+-- client_purchase_times (0137: each client's purchase seconds, merged in the array after a
+-- parallel GROUP BY) instead of a GROUP BY over purchase_instants, whose FINAL read is one
+-- stream on 18.16: the same seconds (merged purchases > 0), so the same last one per month,
+-- 1.2 s less at 1M clients (docs/BENCHMARKS.md, 2026-12-04 22:40). This version replaced
+-- the first one of this file before the session that wrote both ended (superseded.txt).
+`, "\n", `                        -- per (client, month) the last purchase: the last of the client's
+                        -- sorted seconds in each month (the month changes after it)
+                        SELECT client_id, month, last_at
+                        FROM
+                        (
+                            SELECT
+                                client_id,
+                                times,
+                                arrayMap(t -> toStartOfMonth(t), times) AS months,
+                                arrayMap((m, n) -> m != n, months, arrayPushBack(arrayPopFront(months), toDate('1970-01-01'))) AS ends
+                            FROM client_purchase_times
+                            WHERE client_id IN
+                            (
+                                SELECT client_id
+                                FROM client_owners
+                                WHERE owner_business_id IN
+                                (
+                                    SELECT business_id
+                                    FROM retention_costs
+                                    WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
+                                )
+                            )
+                        ) AS pt
+                        ARRAY JOIN arrayFilter((m, e) -> e, months, ends) AS month, arrayFilter((t, e) -> e, times, ends) AS last_at
+`, `                        SELECT client_id, toStartOfMonth(completed_at) AS month, max(completed_at) AS last_at
+                        FROM purchase_instants
+                        WHERE client_id IN
+                        (
+                            SELECT client_id
+                            FROM client_owners
+                            WHERE owner_business_id IN
+                            (
+                                SELECT business_id
+                                FROM retention_costs
+                                WHERE event_id IN (SELECT event_id FROM retention_costs WHERE client_id = '')
+                            )
+                        )
+                        GROUP BY client_id, month
+`)
+
 // earlierVersions derives the earlier versions of migration m from its current text, the
 // oldest first (each difference undone in turn). The checksums of superseded.txt prove the
 // derivation (TestEmbeddedSuperseded).
 func earlierVersions(m migrate.Migration) [][]byte {
 	var out [][]byte
 	seen := map[string]bool{m.SQL: true}
-	for _, v := range []string{unaliased.Replace(tupleKeyed.Replace(m.SQL)), tupleKeyed.Replace(m.SQL)} {
+	for _, v := range []string{unaliased.Replace(tupleKeyed.Replace(m.SQL)), tupleKeyed.Replace(m.SQL), lastByGroup.Replace(m.SQL)} {
 		if !seen[v] {
 			seen[v] = true
 			out = append(out, []byte(v))
@@ -235,5 +285,46 @@ func TestUpgradeSuperseded(t *testing.T) {
 				t.Fatalf("second Up = %+v, %v; want a no-op", res, err)
 			}
 		})
+	}
+}
+
+// TestUpgradeSupersededCostAllocations applies 0138's first version (the last purchase per
+// client and month grouped from purchase_instants), then the current files: Up re-creates
+// the view from the current file, which reads client_purchase_times, records the current
+// checksum, and a second Up is a no-op.
+func TestUpgradeSupersededCostAllocations(t *testing.T) {
+	addr := itest.ClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	db := itest.Database(t)
+	cfg := migrate.Config{Addr: addr, Database: db}
+	if _, err := migrate.Up(ctx, cfg, earlier(t, "0138_cost_allocations_one_stream.sql")); err != nil {
+		t.Fatalf("applying the earlier version: %v", err)
+	}
+	if q := viewQuery(t, conn, db, "retention_cost_allocations"); strings.Contains(q, "client_purchase_times") {
+		t.Fatalf("the earlier view already reads client_purchase_times: %s", q)
+	}
+	res, err := migrate.Up(ctx, cfg, migrations.FS())
+	if err != nil {
+		t.Fatalf("upgrading: %v", err)
+	}
+	if len(res.Upgraded) != 1 || res.Upgraded[0].Name != "0138_cost_allocations_one_stream" || len(res.Applied) != 0 {
+		t.Fatalf("Upgraded = %v, Applied = %d, want 0138 alone and none", res.Upgraded, len(res.Applied))
+	}
+	if q := viewQuery(t, conn, db, "retention_cost_allocations"); !strings.Contains(q, "client_purchase_times") {
+		t.Errorf("retention_cost_allocations not re-created from the current file: %s", q)
+	}
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".retention_cost_allocations").Scan(&n); err != nil {
+		t.Errorf("querying the re-created view: %v", err)
+	}
+	res, err = migrate.Up(ctx, cfg, migrations.FS())
+	if err != nil || len(res.Applied) != 0 || len(res.Upgraded) != 0 {
+		t.Fatalf("second Up = %+v, %v; want a no-op", res, err)
 	}
 }
