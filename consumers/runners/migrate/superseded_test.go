@@ -228,8 +228,9 @@ func viewQuery(t *testing.T, conn clickhouse.Conn, db, name string) string {
 }
 
 // TestUpgradeSuperseded applies the earlier versions of 0100 and 0102 (as existing
-// deployments did), then the current files: Up accepts the superseded checksums, re-creates
-// the views (later files winning) and records the current checksums; a second Up is a no-op.
+// deployments did), or of 0138, then the current files: Up accepts the superseded checksums,
+// re-creates the views (later files winning) and records the current checksums; a second Up
+// is a no-op.
 func TestUpgradeSuperseded(t *testing.T) {
 	addr := itest.ClickHouse(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -239,14 +240,49 @@ func TestUpgradeSuperseded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// 0100 and 0102: the earlier versions joined unaliased subqueries.
+	unaliasedBefore := func(t *testing.T, db string) {
+		if q := viewQuery(t, conn, db, "business_profiles"); strings.Contains(q, "AS lhs") {
+			t.Fatalf("earlier business_profiles already aliased: %s", q)
+		}
+	}
+	aliasedAfter := func(t *testing.T, db string) {
+		for _, v := range []string{"business_profiles", "client_owners", "purchases"} {
+			if q := viewQuery(t, conn, db, v); !strings.Contains(q, "AS lhs") || !strings.Contains(q, "AS rhs") {
+				t.Errorf("%s not re-created from the current file: %s", v, q)
+			}
+		}
+		if q := viewQuery(t, conn, db, "purchases"); !strings.Contains(q, "accepted_bookings") {
+			t.Errorf("purchases lost 0102's definition (over accepted_bookings): %s", q)
+		}
+	}
+	// 0138: the earlier version grouped purchase_instants, the current reads client_purchase_times.
+	readsArrays := func(t *testing.T, db string) bool {
+		return strings.Contains(viewQuery(t, conn, db, "retention_cost_allocations"), "client_purchase_times")
+	}
+	groupedBefore := func(t *testing.T, db string) {
+		if readsArrays(t, db) {
+			t.Fatal("the earlier retention_cost_allocations already reads client_purchase_times")
+		}
+	}
+	arraysAfter := func(t *testing.T, db string) {
+		if !readsArrays(t, db) {
+			t.Error("retention_cost_allocations not re-created from the current file")
+		}
+	}
 	for _, tt := range []struct {
-		name     string
-		earlier  []string
-		upgraded []string
+		name          string
+		earlier       []string
+		upgraded      []string
+		before, after func(t *testing.T, db string)
+		query         string // a view to read once upgraded
 	}{
-		{"both files", []string{"0100_facts.sql", "0102_ledger_refused.sql"}, []string{"0100_facts", "0102_ledger_refused"}},
+		{"both files", []string{"0100_facts.sql", "0102_ledger_refused.sql"}, []string{"0100_facts", "0102_ledger_refused"},
+			unaliasedBefore, aliasedAfter, "purchases"},
 		// Only 0100 was superseded: re-creating its purchases must not undo 0102's.
-		{"earlier file only", []string{"0100_facts.sql"}, []string{"0100_facts"}},
+		{"earlier file only", []string{"0100_facts.sql"}, []string{"0100_facts"}, unaliasedBefore, aliasedAfter, "purchases"},
+		{"0138 only", []string{"0138_cost_allocations_one_stream.sql"}, []string{"0138_cost_allocations_one_stream"},
+			groupedBefore, arraysAfter, "retention_cost_allocations"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db := itest.Database(t)
@@ -254,9 +290,7 @@ func TestUpgradeSuperseded(t *testing.T) {
 			if _, err := migrate.Up(ctx, cfg, earlier(t, tt.earlier...)); err != nil {
 				t.Fatalf("applying the earlier versions: %v", err)
 			}
-			if q := viewQuery(t, conn, db, "business_profiles"); strings.Contains(q, "AS lhs") {
-				t.Fatalf("earlier business_profiles already aliased: %s", q)
-			}
+			tt.before(t, db)
 			res, err := migrate.Up(ctx, cfg, migrations.FS())
 			if err != nil {
 				t.Fatalf("upgrading: %v", err)
@@ -268,63 +302,15 @@ func TestUpgradeSuperseded(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(tt.upgraded, ",") || len(res.Applied) != 0 {
 				t.Fatalf("Upgraded = %v, Applied = %d, want %v and none", got, len(res.Applied), tt.upgraded)
 			}
-			for _, v := range []string{"business_profiles", "client_owners", "purchases"} {
-				if q := viewQuery(t, conn, db, v); !strings.Contains(q, "AS lhs") || !strings.Contains(q, "AS rhs") {
-					t.Errorf("%s not re-created from the current file: %s", v, q)
-				}
-			}
-			if q := viewQuery(t, conn, db, "purchases"); !strings.Contains(q, "accepted_bookings") {
-				t.Errorf("purchases lost 0102's definition (over accepted_bookings): %s", q)
-			}
+			tt.after(t, db)
 			var n uint64
-			if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".purchases").Scan(&n); err != nil {
-				t.Errorf("querying the re-created purchases: %v", err)
+			if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+"."+tt.query).Scan(&n); err != nil {
+				t.Errorf("querying the re-created %s: %v", tt.query, err)
 			}
 			res, err = migrate.Up(ctx, cfg, migrations.FS())
 			if err != nil || len(res.Applied) != 0 || len(res.Upgraded) != 0 {
 				t.Fatalf("second Up = %+v, %v; want a no-op", res, err)
 			}
 		})
-	}
-}
-
-// TestUpgradeSupersededCostAllocations applies 0138's first version (the last purchase per
-// client and month grouped from purchase_instants), then the current files: Up re-creates
-// the view from the current file, which reads client_purchase_times, records the current
-// checksum, and a second Up is a no-op.
-func TestUpgradeSupersededCostAllocations(t *testing.T) {
-	addr := itest.ClickHouse(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	db := itest.Database(t)
-	cfg := migrate.Config{Addr: addr, Database: db}
-	if _, err := migrate.Up(ctx, cfg, earlier(t, "0138_cost_allocations_one_stream.sql")); err != nil {
-		t.Fatalf("applying the earlier version: %v", err)
-	}
-	if q := viewQuery(t, conn, db, "retention_cost_allocations"); strings.Contains(q, "client_purchase_times") {
-		t.Fatalf("the earlier view already reads client_purchase_times: %s", q)
-	}
-	res, err := migrate.Up(ctx, cfg, migrations.FS())
-	if err != nil {
-		t.Fatalf("upgrading: %v", err)
-	}
-	if len(res.Upgraded) != 1 || res.Upgraded[0].Name != "0138_cost_allocations_one_stream" || len(res.Applied) != 0 {
-		t.Fatalf("Upgraded = %v, Applied = %d, want 0138 alone and none", res.Upgraded, len(res.Applied))
-	}
-	if q := viewQuery(t, conn, db, "retention_cost_allocations"); !strings.Contains(q, "client_purchase_times") {
-		t.Errorf("retention_cost_allocations not re-created from the current file: %s", q)
-	}
-	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".retention_cost_allocations").Scan(&n); err != nil {
-		t.Errorf("querying the re-created view: %v", err)
-	}
-	res, err = migrate.Up(ctx, cfg, migrations.FS())
-	if err != nil || len(res.Applied) != 0 || len(res.Upgraded) != 0 {
-		t.Fatalf("second Up = %+v, %v; want a no-op", res, err)
 	}
 }
