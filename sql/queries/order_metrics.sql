@@ -90,7 +90,7 @@ FROM
             (
                 -- Lifespan so far of every client who bought by the end of each month with a
                 -- purchase, and the clients who bought in the month: running sums over the
-                -- months of client_lifespan_steps (0135), per group.
+                -- months of client_lifespan_months (0140: one row per client and month), per group.
                 SELECT
                     dim,
                     tupleElement(cell, 1) AS month,
@@ -109,10 +109,10 @@ FROM
                             multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
                                     {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
                             month,
-                            sum(buyers) AS month_buyers,
-                            sum(added_months) AS month_added,
-                            sum(new_clients) AS month_new
-                        FROM client_lifespan_steps
+                            count() AS month_buyers,
+                            sum(added) AS month_added,
+                            sum(first) AS month_new
+                        FROM client_lifespan_months
                         WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
                           AND ({sector:String} = '' OR sector = {sector:String})
                           AND month <= toStartOfMonth({until:Date})
