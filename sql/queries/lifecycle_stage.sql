@@ -40,24 +40,22 @@ FROM
 ) AS lhs
 ANY LEFT JOIN
 (
+    -- Per client its purchases up to {at}, the last of them and the one before it, from
+    -- client_purchase_times (0137: the merged seconds in ascending order and the purchases of
+    -- each): the seconds up to {at} are a prefix of k of them; a second with two purchases is
+    -- its own previous purchase. A client with no purchase by then has no row, so the join
+    -- leaves its purchases 0.
     SELECT
         client_id,
-        length(times) AS purchases,
-        times[length(times)] AS first_at,
-        times[1] AS last_at,
-        if(length(times) >= 2, times[2], times[1]) AS previous_at
+        toUInt64(arraySum(arraySlice(counts, 1, k))) AS purchases,
+        times[1] AS first_at,
+        times[k] AS last_at,
+        if(k = 1 OR counts[k] >= 2, times[k], times[k - 1]) AS previous_at
     FROM
     (
-        SELECT client_id, arrayReverseSort(groupArray(completed_at)) AS times
-        FROM
-        (
-            -- one row per purchase: a second with n purchases repeated n times
-            SELECT client_id, completed_at
-            FROM purchase_instants
-            ARRAY JOIN range(toUInt64(purchases)) AS copy
-            WHERE completed_at <= {at:DateTime}
-        )
-        GROUP BY client_id
+        SELECT client_id, times, counts, arrayCount(t -> t <= {at:DateTime}, times) AS k
+        FROM client_purchase_times
     )
+    WHERE k > 0
 ) AS rhs USING (client_id)
 ORDER BY client_id
