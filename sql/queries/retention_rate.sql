@@ -24,30 +24,106 @@ SELECT
     if(active_start = 0, NULL, (active_end - new_active_end) / active_start) AS retention_rate
 FROM
 (
+    -- Every month from one with a change to the next one of its group: the running counts.
     SELECT
         dim,
-        month,
-        countIf(starts_active) AS active_start,
-        countIf(ends_active) AS active_end,
-        countIf(ends_active AND established) AS new_active_end
+        addMonths(from_month, k) AS month,
+        toUInt64(running_start) AS active_start,
+        toUInt64(running_end) AS active_end,
+        toUInt64(if(k = 0, month_new, 0)) AS new_active_end
     FROM
     (
-        -- Per client and month from its first purchase's on (client_activity_months, 0132):
-        -- active at the month's first and at its last instant, ownership established in the
-        -- month? (A month outside every purchase's reach is active at neither.)
-        SELECT
-            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-            month,
-            established,
-            starts_active,
-            ends_active
-        FROM client_activity_months
-        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-          AND ({sector:String} = '' OR sector = {sector:String})
-          AND month <= toStartOfMonth({until:Date})
-          AND (starts_active OR ends_active)
+        SELECT dim, from_month, running_start, running_end, month_new,
+            arrayJoin(range(toUInt64(dateDiff('month', from_month, to_month)))) AS k
+        FROM
+        (
+            -- Per group, in month order, the running sums of the changes: clients active at a
+            -- month's first and at its last instant, from that month until the next change.
+            SELECT
+                dim,
+                arraySort(groupArray((month, starts_change, ends_change, new_clients))) AS cells,
+                arrayMap(c -> tupleElement(c, 1), cells) AS months,
+                arrayCumSum(arrayMap(c -> tupleElement(c, 2), cells)) AS starts_run,
+                arrayCumSum(arrayMap(c -> tupleElement(c, 3), cells)) AS ends_run,
+                arrayMap(c -> tupleElement(c, 4), cells) AS news,
+                arrayPushBack(arrayPopFront(months), addMonths(months[-1], 1)) AS next_months
+            FROM
+            (
+                SELECT
+                    dim,
+                    tupleElement(change, 1) AS month,
+                    sum(tupleElement(change, 2)) AS starts_change,
+                    sum(tupleElement(change, 3)) AS ends_change,
+                    sum(tupleElement(change, 4)) AS new_clients
+                FROM
+                (
+                    -- A run keeps its client active from its first second to its last plus the
+                    -- window, so the months whose first second it covers, and those whose last
+                    -- second it covers, are two ranges: each adds 1 from its first month and 1
+                    -- less after its last. A client's runs cover disjoint spans, so no month is
+                    -- counted twice for one client. The client counts in N in the month of its
+                    -- owned_since if a run covers that month's last second.
+                    SELECT
+                        dim,
+                        arrayJoin(arrayFilter(c -> tupleElement(c, 5), [
+                            (start_from, toInt64(1), toInt64(0), toInt64(0), start_from <= start_to),
+                            (addMonths(start_to, 1), toInt64(-1), toInt64(0), toInt64(0), start_from <= start_to),
+                            (end_from, toInt64(0), toInt64(1), toInt64(0), end_from <= end_to),
+                            (addMonths(end_to, 1), toInt64(0), toInt64(-1), toInt64(0), end_from <= end_to),
+                            (owned_month, toInt64(0), toInt64(0), toInt64(1), owned_month >= end_from AND owned_month <= end_to)])) AS change
+                    FROM
+                    (
+                        -- Per run of a client's purchases (client_activity_months, 0142: each
+                        -- second at most the window after the previous one): the first and the
+                        -- last month whose first second lies from the run's first second to its
+                        -- last second plus the window, and the same for the months' last seconds.
+                        SELECT
+                            dim,
+                            owned_month,
+                            if(run_start = toDateTime(toStartOfMonth(run_start), 'UTC'),
+                               toStartOfMonth(run_start), addMonths(toStartOfMonth(run_start), 1)) AS start_from,
+                            toStartOfMonth(run_last + window_seconds) AS start_to,
+                            toStartOfMonth(run_start) AS end_from,
+                            addMonths(toStartOfMonth(run_last + window_seconds + 1), -1) AS end_to
+                        FROM
+                        (
+                            SELECT
+                                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                                toStartOfMonth(owned_since) AS owned_month,
+                                window_seconds,
+                                -- opens: the second begins a run; starts and lasts: each run's
+                                -- first and last second
+                                arrayMap((d, i, w) -> i = 1 OR d > w, arrayDifference(arrayMap(t -> toInt64(t), times)),
+                                    arrayEnumerate(times), replicate(toInt64(window_seconds), times)) AS opens,
+                                arrayFilter((t, f) -> f, times, opens) AS starts,
+                                arrayFilter((t, f) -> f, times, arrayPushBack(arrayPopFront(opens), 1)) AS lasts
+                            FROM
+                            (
+                                SELECT client_id, times
+                                FROM client_purchase_times
+                            ) AS t
+                            ALL INNER JOIN
+                            (
+                                SELECT
+                                    client_id, owner_business_id, owned_since, cohort, sector,
+                                    toUInt32(activity_window_days) * 86400 AS window_seconds
+                                FROM client_owners
+                                WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                                  AND ({sector:String} = '' OR sector = {sector:String})
+                            ) AS o USING (client_id)
+                        )
+                        ARRAY JOIN starts AS run_start, lasts AS run_last
+                    )
+                )
+                GROUP BY dim, month
+            )
+            GROUP BY dim
+        )
+        ARRAY JOIN months AS from_month, next_months AS to_month, starts_run AS running_start,
+            ends_run AS running_end, news AS month_new
     )
-    GROUP BY dim, month
+    WHERE (running_start > 0 OR running_end > 0)
+      AND addMonths(from_month, k) <= toStartOfMonth({until:Date})
 )
 ORDER BY dim, month
