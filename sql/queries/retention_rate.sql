@@ -57,11 +57,9 @@ FROM
                     sum(tupleElement(change, 4)) AS new_clients
                 FROM
                 (
-                    -- A run keeps its client active from its first second to its last plus the
-                    -- window, so the months whose first second it covers, and those whose last
-                    -- second it covers, are two ranges: each adds 1 from its first month and 1
-                    -- less after its last. A client's runs cover disjoint spans, so no month is
-                    -- counted twice for one client. The client counts in N in the month of its
+                    -- Each range of months adds 1 from its first month and 1 less after its
+                    -- last; a client's runs cover disjoint spans, so no month is counted twice
+                    -- for one client (0143). The client counts in N in the month of its
                     -- owned_since if a run covers that month's last second.
                     SELECT
                         dim,
@@ -73,47 +71,19 @@ FROM
                             (owned_month, toInt64(0), toInt64(0), toInt64(1), owned_month >= end_from AND owned_month <= end_to)])) AS change
                     FROM
                     (
-                        -- Per run of a client's purchases (client_activity_months, 0142: each
-                        -- second at most the window after the previous one): the first and the
-                        -- last month whose first second lies from the run's first second to its
-                        -- last second plus the window, and the same for the months' last seconds.
+                        -- Per run of a client's purchases, its ranges of months
+                        -- (client_activity_runs, 0143)
                         SELECT
-                            dim,
-                            owned_month,
-                            if(run_start = toDateTime(toStartOfMonth(run_start), 'UTC'),
-                               toStartOfMonth(run_start), addMonths(toStartOfMonth(run_start), 1)) AS start_from,
-                            toStartOfMonth(run_last + window_seconds) AS start_to,
-                            toStartOfMonth(run_start) AS end_from,
-                            addMonths(toStartOfMonth(run_last + window_seconds + 1), -1) AS end_to
-                        FROM
-                        (
-                            SELECT
-                                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-                                toStartOfMonth(owned_since) AS owned_month,
-                                window_seconds,
-                                -- opens: the second begins a run; starts and lasts: each run's
-                                -- first and last second
-                                arrayMap((d, i, w) -> i = 1 OR d > w, arrayDifference(arrayMap(t -> toInt64(t), times)),
-                                    arrayEnumerate(times), replicate(toInt64(window_seconds), times)) AS opens,
-                                arrayFilter((t, f) -> f, times, opens) AS starts,
-                                arrayFilter((t, f) -> f, times, arrayPushBack(arrayPopFront(opens), 1)) AS lasts
-                            FROM
-                            (
-                                SELECT client_id, times
-                                FROM client_purchase_times
-                            ) AS t
-                            ALL INNER JOIN
-                            (
-                                SELECT
-                                    client_id, owner_business_id, owned_since, cohort, sector,
-                                    toUInt32(activity_window_days) * 86400 AS window_seconds
-                                FROM client_owners
-                                WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-                                  AND ({sector:String} = '' OR sector = {sector:String})
-                            ) AS o USING (client_id)
-                        )
-                        ARRAY JOIN starts AS run_start, lasts AS run_last
+                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
+                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                            toStartOfMonth(owned_since) AS owned_month,
+                            start_from,
+                            start_to,
+                            end_from,
+                            end_to
+                        FROM client_activity_runs
+                        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
+                          AND ({sector:String} = '' OR sector = {sector:String})
                     )
                 )
                 GROUP BY dim, month
