@@ -19,6 +19,45 @@
 -- 1M clients: both flags counted 3.42-3.64 → 2.93-3.14 s. No table and no materialized view:
 -- nothing here stores a row, so nothing changes what the sink writes or --rebuild-rollups
 -- recomputes.
+--
+-- The runs are the view client_purchase_runs, the one place they are cut (0143's
+-- client_activity_runs reads them too).
+
+-- client_purchase_runs: per client with a referral owner and a purchase, the owner's columns,
+-- the activity window in seconds, the first and last purchase second, and the runs of its
+-- purchase seconds: starts and lasts, each run's first and last second, in order.
+CREATE VIEW IF NOT EXISTS client_purchase_runs AS
+SELECT
+    client_id,
+    owner_business_id,
+    owned_since,
+    cohort,
+    sector,
+    window_seconds,
+    first_at,
+    last_at,
+    -- opens: the second begins a run (the first, or more than the window after the previous
+    -- one)
+    arrayMap((d, i, w) -> i = 1 OR d > w, arrayDifference(arrayMap(t -> toInt64(t), times)),
+        arrayEnumerate(times), replicate(toInt64(window_seconds), times)) AS opens,
+    arrayFilter((t, f) -> f, times, opens) AS starts,
+    arrayFilter((t, f) -> f, times, arrayPushBack(arrayPopFront(opens), 1)) AS lasts
+FROM
+(
+    SELECT client_id, times, first_at, last_at
+    FROM client_purchase_times
+) AS t
+ALL INNER JOIN
+(
+    SELECT
+        client_id,
+        owner_business_id,
+        owned_since,
+        cohort,
+        sector,
+        toUInt32(activity_window_days) * 86400 AS window_seconds
+    FROM client_owners
+) AS o USING (client_id);
 
 DROP TABLE IF EXISTS client_activity_months;
 
@@ -47,30 +86,10 @@ FROM
     FROM
     (
         SELECT
-            client_id, owner_business_id, owned_since, cohort, sector, window_seconds,
-            -- opens: the second begins a run (the first, or more than the window after the
-            -- previous one); starts and lasts: each run's first and last second
-            arrayMap((d, i, w) -> i = 1 OR d > w, arrayDifference(arrayMap(t -> toInt64(t), times)), arrayEnumerate(times), replicate(toInt64(window_seconds), times)) AS opens,
-            arrayFilter((t, f) -> f, times, opens) AS starts,
-            arrayFilter((t, f) -> f, times, arrayPushBack(arrayPopFront(opens), 1)) AS lasts,
+            client_id, owner_business_id, owned_since, cohort, sector, window_seconds, starts, lasts,
             toStartOfMonth(first_at) AS first_month,
             addMonths(toStartOfMonth(last_at + window_seconds), 1) AS last_month
-        FROM
-        (
-            SELECT client_id, times, first_at, last_at
-            FROM client_purchase_times
-        ) AS t
-        ALL INNER JOIN
-        (
-            SELECT
-                client_id,
-                owner_business_id,
-                owned_since,
-                cohort,
-                sector,
-                toUInt32(activity_window_days) * 86400 AS window_seconds
-            FROM client_owners
-        ) AS o USING (client_id)
+        FROM client_purchase_runs
     )
     ARRAY JOIN arrayMap(i -> addMonths(first_month, i),
         range(toUInt64(dateDiff('month', first_month, last_month) + 1))) AS month

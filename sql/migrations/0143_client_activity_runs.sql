@@ -2,8 +2,8 @@
 -- panels that count active clients per month without a row per client and month.
 --
 -- A client is active at instant X iff one of its purchase seconds t has X - window <= t <= X
--- (0132). As in 0142, the client's sorted seconds are cut into runs, each second at most the
--- window after the previous one; a run keeps its client active without a break from its first
+-- (0132). 0142's client_purchase_runs cuts the client's sorted seconds into runs, each second
+-- at most the window after the previous one; a run keeps its client active without a break from its first
 -- second s to its last second l plus the window, and the spans of a client's runs are
 -- disjoint and in order. Per run:
 --
@@ -58,37 +58,6 @@ FROM
         toStartOfMonth(run_start) AS end_from,
         addMonths(toStartOfMonth(run_last + window_seconds + 1), -1) AS end_to,
         toDateTime(addMonths(start_to, 1), 'UTC') - 1 AS start_to_end
-    FROM
-    (
-        SELECT
-            client_id,
-            owner_business_id,
-            owned_since,
-            cohort,
-            sector,
-            window_seconds,
-            -- opens: the second begins a run (the first, or more than the window after the
-            -- previous one); starts and lasts: each run's first and last second
-            arrayMap((d, i, w) -> i = 1 OR d > w, arrayDifference(arrayMap(t -> toInt64(t), times)),
-                arrayEnumerate(times), replicate(toInt64(window_seconds), times)) AS opens,
-            arrayFilter((t, f) -> f, times, opens) AS starts,
-            arrayFilter((t, f) -> f, times, arrayPushBack(arrayPopFront(opens), 1)) AS lasts
-        FROM
-        (
-            SELECT client_id, times
-            FROM client_purchase_times
-        ) AS t
-        ALL INNER JOIN
-        (
-            SELECT
-                client_id,
-                owner_business_id,
-                owned_since,
-                cohort,
-                sector,
-                toUInt32(activity_window_days) * 86400 AS window_seconds
-            FROM client_owners
-        ) AS o USING (client_id)
-    )
+    FROM client_purchase_runs
     ARRAY JOIN starts AS run_start, lasts AS run_last
 ) AS runs;
