@@ -455,7 +455,7 @@ step "2i. BI query pack at $clients clients: every panel x grouping, before and 
 # before: the query pack and schema of BENCH_QUERY_BEFORE_REV (default: the tree just before
 # migration 0131, every panel recomputing purchases from the raw bookings), built into the run
 # directory; its database is a copy of the raw rows (bench-queries.sh's make_before).
-before_rev=${BENCH_QUERY_BEFORE_REV:-$(git rev-list -1 HEAD -- sql/migrations/0131_purchase_rollups.sql)^}
+before_rev=${BENCH_QUERY_BEFORE_REV:-$(git log --diff-filter=A --format=%H -- sql/migrations/0131_purchase_rollups.sql | tail -1)^}
 mkdir -p "$out/before-src"
 git archive "$before_rev" | tar -x -C "$out/before-src"
 (cd "$out/before-src" && go build -o ../taskole-before ./consumers/cmd/taskole) || die "building the before binary ($before_rev) failed"

@@ -24,6 +24,8 @@
 -- into an empty table, counting each fact_id once; apply this file with the sink stopped, and
 -- `taskole migrate --rebuild-rollups` recomputes the table from purchase_facts (its plan is
 -- derived from this file). See docs/DESIGN.md, "Client months (0135)".
+--
+-- The plain views this file first created are defined, as they are now, in views.sql.
 
 CREATE TABLE IF NOT EXISTS client_months_rollup
 (
@@ -57,76 +59,3 @@ SELECT
 FROM purchase_facts
 GROUP BY client_id, month
 HAVING purchases != 0;
-
--- client_month_purchases: per client with a referral owner and month with a purchase (any
--- currency or provider), the number of purchases, with the owner's columns. The filter on the
--- summed column stays outside the FINAL read, so it sees merged sums (0132).
-CREATE VIEW IF NOT EXISTS client_month_purchases AS
-SELECT client_id, month, purchases, owner_business_id, owned_since, cohort, sector
-FROM
-(
-    SELECT client_id, month, purchases
-    FROM
-    (
-        SELECT client_id, month, purchases
-        FROM client_months_rollup FINAL
-    ) AS cells
-    WHERE purchases > 0
-) AS lhs
-ALL INNER JOIN
-(
-    SELECT client_id, owner_business_id, owned_since, cohort, sector
-    FROM client_owners
-) AS rhs USING (client_id);
-
--- client_months: as in 0133 (see there), the sorted months with a purchase, now from this
--- rollup: one merged cell per (client, month), > 0 iff the month holds a purchase, so the
--- months are the same.
-DROP TABLE IF EXISTS client_months;
-
-CREATE VIEW IF NOT EXISTS client_months AS
-SELECT client_id, months, owner_business_id, owned_since, cohort, sector
-FROM
-(
-    SELECT client_id, arraySort(groupUniqArray(month)) AS months
-    FROM
-    (
-        SELECT client_id, month, purchases
-        FROM client_months_rollup FINAL
-    ) AS cells
-    WHERE purchases > 0
-    GROUP BY client_id
-) AS lhs
-ALL INNER JOIN
-(
-    SELECT client_id, owner_business_id, owned_since, cohort, sector
-    FROM client_owners
-) AS rhs USING (client_id);
-
--- client_lifespan_steps: what the lifespans of order_metrics and net_clv need of every client,
--- summed per owner, sector, cohort and month with a purchase: the buyers (clients with a
--- purchase in the month), the months each adds to its lifespan (first month with a purchase to
--- the last one so far, + 1: 1 in its first month, then the months since its previous purchase)
--- and the clients whose first purchase it is. A group's running sums of the last two over its
--- months are, as of each month, the sum of its buyers' lifespans so far and their number: a
--- month counts only months before or equal to it, so a panel's {until} cuts the rows, not the
--- sums. ~100k rows at 1M clients, so the panels group them by their scope at query time.
-CREATE VIEW IF NOT EXISTS client_lifespan_steps AS
-SELECT
-    owner_business_id,
-    sector,
-    cohort,
-    month,
-    count() AS buyers,
-    sum(added) AS added_months,
-    sum(first) AS new_clients
-FROM
-(
-    SELECT owner_business_id, sector, cohort, months
-    FROM client_months
-) AS cm
-ARRAY JOIN
-    months AS month,
-    arrayMap((d, i) -> toUInt64(if(i = 1, 1, d)), arrayDifference(arrayMap(m -> toRelativeMonthNum(m), months)), arrayEnumerate(months)) AS added,
-    arrayMap(i -> toUInt64(i = 1), arrayEnumerate(months)) AS first
-GROUP BY owner_business_id, sector, cohort, month;

@@ -1,12 +1,17 @@
-// Package migrations embeds the numbered ClickHouse migrations of Taskole
-// (NNNN_name.sql, applied in version order by `taskole migrate`, see consumers/runners/migrate).
+// Package migrations embeds the ClickHouse migrations of Taskole, applied by `taskole
+// migrate` (see consumers/runners/migrate): the numbered files (NNNN_name.sql, in version
+// order), then views.sql.
 //
-// Numbering: 0001–0099 raw tables written by the sink, 0100 and up the analytics
-// aggregates built on them. An applied file must never change (its checksum is recorded);
-// add a new file instead. The one exception is superseded.txt: checksums of earlier versions
-// that differ only in plain views, which consumers/runners/migrate upgrades by re-creating the views. Every statement must be idempotent (IF NOT EXISTS, …): ClickHouse
-// has no transactional DDL, so a file that failed half-way is applied again from its start.
-// Statements end with `;` at the end of a line; whole-line `--` comments are skipped.
+// Numbered files hold what stores rows: 0001–0099 the raw tables written by the sink, 0100
+// and up the rollups, their materialized views and backfills. An applied file must never
+// change (its checksum is recorded); add a new file instead. views.sql holds every plain
+// view, each defined once, as it is now, in creation order: change a view there, in place,
+// and migrate re-creates the views. superseded.txt and retired.txt list the checksums that
+// databases migrated by the earlier layout recorded (numbered files that lost their views,
+// and view-only files that were removed). Every statement must be idempotent (IF NOT EXISTS,
+// …): ClickHouse has no transactional DDL, so a file that failed half-way is applied again
+// from its start. Statements end with `;` at the end of a line; whole-line `--` comments are
+// skipped.
 package migrations
 
 import (
@@ -14,7 +19,7 @@ import (
 	"io/fs"
 )
 
-//go:embed *.sql superseded.txt
+//go:embed *.sql superseded.txt retired.txt
 var files embed.FS
 
 // FS returns the embedded migration files.

@@ -1,5 +1,6 @@
 // Package migrate applies the numbered ClickHouse migrations of sql/migrations (or any
-// fs.FS of NNNN_name.sql files) and records them in a schema_migrations table.
+// fs.FS of NNNN_name.sql files), then its views file, and records them in a
+// schema_migrations table.
 //
 // Up creates the database when missing, applies the pending files in version order,
 // statement by statement, and records each file (version, name, SHA-256 checksum, time)
@@ -8,15 +9,26 @@
 // both mean the binary and the database disagree about the schema. A failing statement
 // stops Up with the file, the statement's line and its first line named.
 //
-// Superseded versions: a file may list, in superseded.txt beside the migrations, checksums of
-// its earlier versions that differ only in the definitions of plain views (CREATE VIEW IF NOT
-// EXISTS ...), e.g. rewritten so current ClickHouse accepts them. A database that recorded
-// such a checksum is not an error: Up drops and re-creates the plain views of that file and of
-// every later applied file (later files win, as on a fresh install, since a later file may
-// re-create a view of an earlier one), then records the file's current checksum. Tables,
-// materialized views and inserts are never re-run, so a superseded entry is only for
-// view-only changes. Between a view's drop and its re-creation queries of it fail: run
-// migrate as a deploy step, as always.
+// The views file: views.sql beside the numbered files holds plain views only (CREATE VIEW IF
+// NOT EXISTS ...), each defined once, in creation order. A view stores nothing, so it is not
+// history: after the numbered files, Up drops and re-creates every view of the file, in file
+// order, whenever the file's checksum is not the one last recorded (version 0, name "views"),
+// and records it. Change a view there, in place.
+//
+// Superseded versions: a numbered file may list, in superseded.txt beside the migrations,
+// checksums of its earlier versions that differ only in plain views (their statements and the
+// DROP TABLE IF EXISTS of a view), e.g. from before the views moved to views.sql. A database
+// that recorded such a checksum is not an error: Up re-creates the plain views of that file
+// and of every later applied file (later files win, as on a fresh install), then records the
+// file's current checksum. Tables, materialized views and inserts are never re-run, so a
+// superseded entry is only for view-only changes.
+//
+// Retired files: retired.txt lists numbered files that held only plain views and were
+// removed when their views moved to views.sql, with the checksums a database may have
+// recorded for them. Up accepts those records and applies nothing for them.
+//
+// Between a view's drop and its re-creation queries of it fail: run migrate as a deploy
+// step, as always.
 //
 // ClickHouse has no transactional DDL: a file that failed half-way is applied again from its
 // first statement next time, so statements must be idempotent (IF NOT EXISTS), or an ALTER
@@ -39,6 +51,7 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,15 +61,26 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// Migration is one numbered file.
+// Migration is one numbered file, or the views file (Views).
 type Migration struct {
-	Version  int    // the NNNN prefix
-	Name     string // the file name without .sql: "0001_raw"
+	Version  int    // the NNNN prefix; 0 for the views file
+	Name     string // the file name without .sql: "0001_raw", "views"
 	SQL      string
 	Checksum string // hex SHA-256 of the file's bytes
 	// Superseded are checksums of earlier versions of the file that a database may have
 	// recorded and that Up upgrades by re-creating the file's views (see the package doc).
 	Superseded []string
+	// Views marks the views file (ViewsFile): plain views only, applied after the numbered
+	// files whenever its checksum is not the one last recorded.
+	Views bool
+}
+
+// Retired is a numbered file that was removed from the migrations (RetiredFile): a database
+// may record it with one of Checksums.
+type Retired struct {
+	Version   int
+	Name      string // without .sql
+	Checksums []string
 }
 
 // Statement is one statement of a migration with the line it starts on (1-based).
@@ -73,9 +97,14 @@ func (s Statement) FirstLine() string {
 
 var fileName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
 
-// SupersededFile is the table of superseded checksums in a migrations directory: one
-// `NNNN_name.sql <sha256 hex> [why]` per line; blank lines and `#` comments are skipped.
-const SupersededFile = "superseded.txt"
+// The files of a migrations directory besides the numbered ones. SupersededFile and
+// RetiredFile are tables of one `NNNN_name.sql <sha256 hex> [why]` per line; blank lines and
+// `#` comments are skipped.
+const (
+	ViewsFile      = "views.sql"      // every plain view, as it is now (see the package doc)
+	SupersededFile = "superseded.txt" // earlier checksums of numbered files
+	RetiredFile    = "retired.txt"    // removed numbered files and their checksums
+)
 
 var (
 	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -83,14 +112,15 @@ var (
 	createView = regexp.MustCompile(`(?is)^CREATE\s+VIEW\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\b`)
 )
 
-// superseded reads SupersededFile of fsys (none: an empty table).
-func superseded(fsys fs.FS) (map[string][]string, error) {
-	b, err := fs.ReadFile(fsys, SupersededFile)
+// checksumTable reads the table file name of fsys (none: an empty table): per migration file
+// name, its listed checksums.
+func checksumTable(fsys fs.FS, name string) (map[string][]string, error) {
+	b, err := fs.ReadFile(fsys, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", SupersededFile, err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	out := map[string][]string{}
 	for n, line := range strings.Split(string(b), "\n") {
@@ -100,22 +130,77 @@ func superseded(fsys fs.FS) (map[string][]string, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) < 2 || !fileName.MatchString(f[0]) || !sha256Hex.MatchString(f[1]) {
-			return nil, fmt.Errorf("parsing %s line %d: want `NNNN_name.sql <sha256 hex> [why]`", SupersededFile, n+1)
+			return nil, fmt.Errorf("parsing %s line %d: want `NNNN_name.sql <sha256 hex> [why]`", name, n+1)
 		}
 		out[f[0]] = append(out[f[0]], f[1])
 	}
 	return out, nil
 }
 
-// Load reads every NNNN_name.sql file at the root of fsys, sorted by version. Other files
-// are ignored; two files with one version are an error.
+// LoadRetired reads RetiredFile of fsys, sorted by version. A listed file that exists is an
+// error: a retired file is one the migrations no longer have.
+func LoadRetired(fsys fs.FS) ([]Retired, error) {
+	t, err := checksumTable(fsys, RetiredFile)
+	if err != nil {
+		return nil, err
+	}
+	var out []Retired
+	for file, sums := range t {
+		if _, err := fs.Stat(fsys, file); err == nil {
+			return nil, fmt.Errorf("loading migrations: %s lists %s, which is still a migration file", RetiredFile, file)
+		}
+		m := fileName.FindStringSubmatch(file)
+		v, _ := strconv.Atoi(m[1])
+		out = append(out, Retired{Version: v, Name: strings.TrimSuffix(file, ".sql"), Checksums: sums})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	for i := 1; i < len(out); i++ {
+		if out[i].Version == out[i-1].Version {
+			return nil, fmt.Errorf("loading migrations: %s lists %s and %s, which share version %d", RetiredFile, out[i-1].Name, out[i].Name, out[i].Version)
+		}
+	}
+	return out, nil
+}
+
+// loadViews reads ViewsFile of fsys (none: nil), refusing any statement but a plain view and
+// a view defined twice.
+func loadViews(fsys fs.FS) (*Migration, error) {
+	b, err := fs.ReadFile(fsys, ViewsFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ViewsFile, err)
+	}
+	seen := map[string]int{}
+	for _, s := range Split(string(b)) {
+		v := createView.FindStringSubmatch(s.SQL)
+		if v == nil {
+			return nil, fmt.Errorf("loading migrations: %s line %d (%s) is not a CREATE VIEW IF NOT EXISTS; tables, materialized views and inserts belong in a numbered file", ViewsFile, s.Line, s.FirstLine())
+		}
+		if prev, ok := seen[v[1]]; ok {
+			return nil, fmt.Errorf("loading migrations: %s defines view %s twice (lines %d and %d)", ViewsFile, v[1], prev, s.Line)
+		}
+		seen[v[1]] = s.Line
+	}
+	sum := sha256.Sum256(b)
+	return &Migration{Name: strings.TrimSuffix(ViewsFile, ".sql"), SQL: string(b), Checksum: hex.EncodeToString(sum[:]), Views: true}, nil
+}
+
+// Load reads every NNNN_name.sql file at the root of fsys, sorted by version, then ViewsFile
+// when there is one (Views set). Other files are ignored; two files with one version are an
+// error, and so are malformed tables (SupersededFile, RetiredFile) and a views file with any
+// statement but a plain view.
 func Load(fsys fs.FS) ([]Migration, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("listing migrations: %w", err)
 	}
-	old, err := superseded(fsys)
+	old, err := checksumTable(fsys, SupersededFile)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := LoadRetired(fsys); err != nil {
 		return nil, err
 	}
 	var out []Migration
@@ -158,6 +243,13 @@ func Load(fsys fs.FS) ([]Migration, error) {
 		return nil, fmt.Errorf("loading migrations: %s lists %s, which is not a migration file", SupersededFile, strings.Join(names, ", "))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	views, err := loadViews(fsys)
+	if err != nil {
+		return nil, err
+	}
+	if views != nil {
+		out = append(out, *views)
+	}
 	return out, nil
 }
 
@@ -255,6 +347,10 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	retired, err := LoadRetired(fsys)
+	if err != nil {
+		return Result{}, err
+	}
 	if err := createDatabase(ctx, cfg); err != nil {
 		return Result{}, err
 	}
@@ -269,7 +365,7 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		}
 	}
 
-	applied, err := appliedMigrations(ctx, cfg, conn, ms)
+	applied, err := appliedMigrations(ctx, cfg, conn, ms, retired)
 	if err != nil {
 		return Result{}, err
 	}
@@ -279,6 +375,12 @@ func Up(ctx context.Context, cfg Config, fsys fs.FS) (Result, error) {
 		recreate bool // a superseded file was met: re-create the views from here on
 	)
 	for _, m := range ms {
+		if m.Views {
+			if err := applyViews(ctx, cfg, conn, m, applied[m.Version], &res); err != nil {
+				return res, err
+			}
+			continue
+		}
 		if rs, ok := applied[m.Version]; ok {
 			if err := revisit(ctx, cfg, conn, m, rs, &recreate, &res); err != nil {
 				return res, err
@@ -307,7 +409,9 @@ func revisit(ctx context.Context, cfg Config, conn driver.Conn, m Migration, rs 
 		if err != nil {
 			return err
 		}
-		cfg.Logger.Info("re-created views", "file", m.Name+".sql", "views", n)
+		if n > 0 {
+			cfg.Logger.Info("re-created views", "file", m.Name+".sql", "views", n)
+		}
 	}
 	if state == upgraded {
 		if err := record(ctx, conn, cfg.Table, m); err != nil {
@@ -317,6 +421,43 @@ func revisit(ctx context.Context, cfg Config, conn driver.Conn, m Migration, rs 
 	}
 	res.Current++
 	return nil
+}
+
+// applyViews drops and re-creates every view of the views file m, in file order, and records
+// it, unless rs (its recorded rows) says the last one recorded has m's checksum.
+func applyViews(ctx context.Context, cfg Config, conn driver.Conn, m Migration, rs []row, res *Result) error {
+	if lastRecorded(rs) == m.Checksum {
+		res.Current++
+		return nil
+	}
+	start := time.Now()
+	n, err := recreateViews(ctx, cfg, conn, m)
+	if err != nil {
+		return err
+	}
+	if err := record(ctx, conn, cfg.Table, m); err != nil {
+		return fmt.Errorf("recording %s: %w", ViewsFile, err)
+	}
+	res.Applied = append(res.Applied, m)
+	cfg.Logger.Info("re-created views", "file", ViewsFile, "views", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// lastRecorded returns the checksum of the last of rs by applied_at, or "" when rs is empty or
+// its last second holds several checksums (then the views file is applied again, which is
+// harmless).
+func lastRecorded(rs []row) string {
+	last := ""
+	var at time.Time
+	for _, r := range rs {
+		switch {
+		case r.appliedAt.After(at):
+			at, last = r.appliedAt, r.checksum
+		case r.appliedAt.Equal(at) && r.checksum != last:
+			last = ""
+		}
+	}
+	return last
 }
 
 // addColumn matches an ALTER TABLE whose actions are all ADD COLUMN.
@@ -332,8 +473,9 @@ func columnExists(stmt string, err error) bool {
 }
 
 // appliedMigrations creates the record table when missing and returns what it records,
-// refusing a recorded version that ms does not have.
-func appliedMigrations(ctx context.Context, cfg Config, conn driver.Conn, ms []Migration) (map[int][]row, error) {
+// refusing a recorded version that ms does not have, unless it is retired with a checksum
+// the retired table lists.
+func appliedMigrations(ctx context.Context, cfg Config, conn driver.Conn, ms []Migration, retired []Retired) (map[int][]row, error) {
 	if err := execDDL(ctx, cfg, conn, "CREATE TABLE IF NOT EXISTS "+cfg.Table+` (
     version    UInt32,
     name       String,
@@ -350,10 +492,23 @@ func appliedMigrations(ctx context.Context, cfg Config, conn driver.Conn, ms []M
 	for _, m := range ms {
 		known[m.Version] = true
 	}
-	for v, r := range applied {
-		if !known[v] {
-			return nil, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, r[0].name, v)
+	sums := map[int][]string{}
+	for _, r := range retired {
+		sums[r.Version] = r.Checksums
+	}
+	for v, rs := range applied {
+		if known[v] {
+			continue
 		}
+		if _, ok := sums[v]; !ok {
+			return nil, fmt.Errorf("checking migrations: %s.%s records %s (version %d) but this binary does not have it", cfg.Database, cfg.Table, rs[0].name, v)
+		}
+		for _, r := range rs {
+			if !slices.Contains(sums[v], r.checksum) {
+				return nil, fmt.Errorf("checking migrations: %s.%s records the retired %s.sql with checksum %s, which %s does not list", cfg.Database, cfg.Table, r.name, short(r.checksum), RetiredFile)
+			}
+		}
+		delete(applied, v)
 	}
 	return applied, nil
 }
@@ -411,10 +566,10 @@ func recreateViews(ctx context.Context, cfg Config, conn driver.Conn, m Migratio
 			continue
 		}
 		if err := execDDL(ctx, cfg, conn, "DROP TABLE IF EXISTS "+v[1]); err != nil {
-			return n, fmt.Errorf("upgrading migration %s.sql: dropping view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
+			return n, fmt.Errorf("re-creating the views of %s.sql: dropping view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
 		}
 		if err := execDDL(ctx, cfg, conn, s.SQL); err != nil {
-			return n, fmt.Errorf("upgrading migration %s.sql: re-creating view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
+			return n, fmt.Errorf("re-creating the views of %s.sql: creating view %s (statement %d at line %d): %w", m.Name, v[1], i+1, s.Line, err)
 		}
 		n++
 	}
@@ -567,13 +722,14 @@ func onEveryHost(ctx context.Context, cfg Config, conn driver.Conn, sql string) 
 }
 
 type row struct {
-	name     string
-	checksum string
+	name      string
+	checksum  string
+	appliedAt time.Time
 }
 
 // recorded returns every recorded row per version (an upgraded file has one per checksum).
 func recorded(ctx context.Context, conn driver.Conn, table string) (map[int][]row, error) {
-	rows, err := conn.Query(ctx, "SELECT version, name, checksum FROM "+table+" ORDER BY version")
+	rows, err := conn.Query(ctx, "SELECT version, name, checksum, applied_at FROM "+table+" ORDER BY version")
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", table, err)
 	}
@@ -584,7 +740,7 @@ func recorded(ctx context.Context, conn driver.Conn, table string) (map[int][]ro
 			v uint32
 			r row
 		)
-		if err := rows.Scan(&v, &r.name, &r.checksum); err != nil {
+		if err := rows.Scan(&v, &r.name, &r.checksum, &r.appliedAt); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", table, err)
 		}
 		out[int(v)] = append(out[int(v)], r)
