@@ -211,6 +211,9 @@ func Load(fsys fs.FS) ([]Migration, error) {
 			continue
 		}
 		v, _ := strconv.Atoi(m[1])
+		if v == 0 {
+			return nil, fmt.Errorf("loading migrations: %s: version 0000 is the views file's record", e.Name())
+		}
 		if prev, ok := seen[v]; ok {
 			return nil, fmt.Errorf("loading migrations: %s and %s share version %d", prev, e.Name(), v)
 		}

@@ -417,6 +417,9 @@ func TestLoadViewsAndRetired(t *testing.T) {
 			}
 		})
 	}
+	// Version 0000 is the views file's record in schema_migrations.
+	_, err := migrate.Load(fstest.MapFS{"0000_zero.sql": {Data: []byte(a)}})
+	tabletest.Err(t, err, "version 0000 is the views file's record")
 }
 
 // TestEmbeddedViewsOnce checks the project's layout: every plain view is in views.sql and
