@@ -218,23 +218,11 @@ func Load(fsys fs.FS) ([]Migration, error) {
 			return nil, fmt.Errorf("loading migrations: %s and %s share version %d", prev, e.Name(), v)
 		}
 		seen[v] = e.Name()
-		b, err := fs.ReadFile(fsys, e.Name())
+		mig, err := loadNumbered(fsys, e.Name(), v, old[e.Name()])
 		if err != nil {
-			return nil, fmt.Errorf("reading migration %s: %w", e.Name(), err)
+			return nil, err
 		}
-		sum := sha256.Sum256(b)
-		out = append(out, Migration{
-			Version:  v,
-			Name:     strings.TrimSuffix(e.Name(), path.Ext(e.Name())),
-			SQL:      string(b),
-			Checksum: hex.EncodeToString(sum[:]),
-		})
-		for _, c := range old[e.Name()] {
-			if c == out[len(out)-1].Checksum {
-				return nil, fmt.Errorf("loading migrations: %s lists the current checksum of %s as superseded", SupersededFile, e.Name())
-			}
-			out[len(out)-1].Superseded = append(out[len(out)-1].Superseded, c)
-		}
+		out = append(out, mig)
 		delete(old, e.Name())
 	}
 	if len(old) > 0 {
@@ -254,6 +242,28 @@ func Load(fsys fs.FS) ([]Migration, error) {
 		out = append(out, *views)
 	}
 	return out, nil
+}
+
+// loadNumbered reads the numbered file name of version v, with its superseded checksums.
+func loadNumbered(fsys fs.FS, name string, v int, superseded []string) (Migration, error) {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return Migration{}, fmt.Errorf("reading migration %s: %w", name, err)
+	}
+	sum := sha256.Sum256(b)
+	m := Migration{
+		Version:  v,
+		Name:     strings.TrimSuffix(name, path.Ext(name)),
+		SQL:      string(b),
+		Checksum: hex.EncodeToString(sum[:]),
+	}
+	for _, c := range superseded {
+		if c == m.Checksum {
+			return Migration{}, fmt.Errorf("loading migrations: %s lists the current checksum of %s as superseded", SupersededFile, name)
+		}
+		m.Superseded = append(m.Superseded, c)
+	}
+	return m, nil
 }
 
 // Split cuts a migration into statements: a statement ends at a line whose last
