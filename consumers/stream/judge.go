@@ -85,10 +85,35 @@ func judgeRenewals(cfg JudgeConfig) prometheus.Counter {
 	return c
 }
 
-// judgeBatch bounds the records judged in one transaction (and so its dead letters): a whole
-// fetch of a backlog with many refusals could otherwise take a starved machine past the
-// transaction timeout.
-const judgeBatch = 500
+// A judge transaction covers one poll. Its size is bounded in bytes (the keys and values of
+// its records, and so its dead letters, each at most a few KiB larger than its record): a
+// whole fetch of a backlog with many refusals could otherwise take a starved machine past the
+// transaction timeout. Within that bound it is as large as judgeMaxRecords, because each
+// transaction costs the broker round trips (AddOffsetsToTxn, TxnOffsetCommit, EndTxn) and an
+// aborted one is fetched and judged again: at 500 records a transaction, the sink's judge
+// was the slowest part of the sink (docs/BENCHMARKS.md, 2026-12-07 19:00).
+const (
+	judgeBytes       = 8 << 20 // bytes of keys and values judged per transaction, about
+	judgeMaxRecords  = 10_000  // records per transaction at the most
+	judgeFirstRecord = 500     // records of the first poll, before any size is known
+)
+
+// nextJudgeBatch is how many records the next poll takes, given the records of the last one:
+// as many as fit judgeBytes at their average size, from 1 to judgeMaxRecords.
+func nextJudgeBatch(records, bytes int) int {
+	if records == 0 {
+		return judgeFirstRecord
+	}
+	per := max(bytes/records, 1)
+	return min(max(judgeBytes/per, 1), judgeMaxRecords)
+}
+
+// recordBytes is the size of the keys and values of fetches' records.
+func recordBytes(fetches kgo.Fetches) int {
+	n := 0
+	fetches.EachRecord(func(r *kgo.Record) { n += len(r.Key) + len(r.Value) })
+	return n
+}
 
 // judgeSession runs one transact session until ctx ends (nil) or it fails; committed reports
 // whether any of its transactions committed.
@@ -99,8 +124,9 @@ func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) 
 		return false, err
 	}
 	defer sess.Close()
+	batch := judgeFirstRecord
 	for {
-		fetches := sess.PollRecords(ctx, judgeBatch)
+		fetches := sess.PollRecords(ctx, batch)
 		if ctx.Err() != nil {
 			return committed, nil
 		}
@@ -115,6 +141,7 @@ func judgeSession(ctx context.Context, cfg JudgeConfig, judge func(*kgo.Record) 
 		if fetches.NumRecords() == 0 {
 			continue
 		}
+		batch = nextJudgeBatch(fetches.NumRecords(), recordBytes(fetches))
 		if err := sess.Begin(); err != nil {
 			return committed, fmt.Errorf("beginning %s judge transaction: %w", cfg.Consumer, err)
 		}

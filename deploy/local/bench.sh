@@ -166,9 +166,11 @@ stop() {
 # and then checks with `taskole lag` that its group has caught up. The figures are taken at
 # the first sample that shows the final count: the moment it caught up, before idle polling
 # adds CPU time. (Should the count stop short of WANT, it settles for a count that has not
-# moved for 20s with the group caught up, and says so.)
+# moved for 20s with the group caught up, and says so.) With a 7th argument ALSO, groups the
+# same process consumes in besides GROUP (the sink's dead-letter judge, taskole-sink-dlq):
+# the figures are taken once those have caught up too, so they hold the whole process's work.
 measure() {
-  local name=$1 pid=$2 p=$3 re=$4 group=$5 want=$6 samples=$out/$1.samples
+  local name=$1 pid=$2 p=$3 re=$4 group=$5 want=$6 also=${7:-} samples=$out/$1.samples
   local t0=${started[$1]} last=-1 moved now ticks v perfpid=""
   : >"$samples"
   if [ "$perf_on" = 1 ] && command -v perf >/dev/null; then
@@ -203,6 +205,12 @@ measure() {
   fi
   local t c n
   read -r t c n < <(awk -v v="$last" '$3 == v { print; exit }' "$samples")
+  if [ -n "$also" ]; then
+    "$bin" lag --wait --timeout "${catchup_timeout}s" --groups "$group,$also" >>"$out/$name.lag" 2>&1 ||
+      { cat "$out/$name.lag" >&2; die "$name: the groups $also did not catch up"; }
+    t=$(now_ns) c=$(cpu_ticks "$pid")
+    echo "$t $c $n (caught up: $group,$also)" >>"$samples"
+  fi
   R[$name.records]=$n
   R[$name.cpu_s]=$(calc "$c / $hz")
   R[$name.wall_s]=$(calc "($t - $t0) / 1e9")
@@ -244,7 +252,7 @@ if [ "$skip_go" != 1 ]; then
     xargs -n1 dirname | sort -u | grep -vx 'consumers/tools/bench' | sed 's#^#./#')
   echo "  packages: ${benchpkgs[*]}" >&2
   # Owner state is measured at 1M/10M below; end-to-end benchmarks run once, further down.
-  go test -run '^$' -bench . -skip 'OwnerState|EndToEnd' -benchmem -count "$count" -benchtime "$benchtime" \
+  go test -run '^$' -bench . -skip 'OwnerState|EndToEnd|SinkStages' -benchmem -count "$count" -benchtime "$benchtime" \
     -timeout 60m "${benchpkgs[@]}" | tee "$out/go.txt"
 
   step "1b. owner state per client at $state_clients clients (consumers/tools/bench)"
@@ -252,8 +260,8 @@ if [ "$skip_go" != 1 ]; then
     ./consumers/tools/bench | tee "$out/state.txt"
 
   if grep -q '^func BenchmarkSinkEndToEnd' consumers/runners/sink/*_test.go 2>/dev/null; then
-    step "1c. sink end to end against the real servers ($sink_rows rows, CPU profile)"
-    TASKOLE_INTEGRATION=1 go test -run '^$' -bench 'SinkEndToEnd' -benchtime "${sink_rows}x" -count 1 -timeout 30m \
+    step "1c. sink end to end against the real servers, and its stages ($sink_rows rows, CPU profile)"
+    TASKOLE_INTEGRATION=1 go test -run '^$' -bench 'SinkEndToEnd|SinkStages' -benchtime "${sink_rows}x" -count 1 -timeout 30m \
       -cpuprofile "$out/sink.cpu.pprof" -o "$out/sink.test" ./consumers/runners/sink | tee "$out/sink-e2e.txt"
     go tool pprof -top -nodecount 40 "$out/sink.test" "$out/sink.cpu.pprof" >"$out/sink.cpu.top.txt" 2>/dev/null
   fi
@@ -357,7 +365,7 @@ sink_pid=$pid
 # One row per record of every contract topic: the inputs, the ledger's and payouts' outputs
 # (dead letters included; the state changelogs are not sunk).
 measure sink "$sink_pid" "$((port + 2))" '^taskole_sink_rows_inserted_total' taskole-sink \
-  "$((${R[sim.records]} + ${R[ledger.out]} + ${R[payouts.out]}))"
+  "$((${R[sim.records]} + ${R[ledger.out]} + ${R[payouts.out]}))" taskole-sink-dlq
 curl -fsS "http://127.0.0.1:$((port + 2))/metrics" >"$out/sink.metrics" || true
 stop "$sink_pid"
 loadline sink
@@ -509,6 +517,7 @@ verdict() { # value op target
 }
 
 cp_core="" cp_wall="" state1="" state10="" store1="" store10="" clog="" sink_bench_core="" views_ratio=""
+declare -A sink_stage=() # rows per CPU second of BenchmarkSinkStages/stage=<key>
 if [ "$skip_go" != 1 ]; then
   cp_core=$(median '^BenchmarkCommissionPath-' bookings/cpu-s "$out/go.txt")
   cp_wall=$(median '^BenchmarkCommissionPath-' bookings/s "$out/go.txt")
@@ -524,6 +533,10 @@ if [ "$skip_go" != 1 ]; then
   [ -s "$out/sink-views.txt" ] && views_ratio=$(awk '{ for (i = 4; i < NF; i++) if ($(i + 1) == "rows/s") r[$1, ($2 ~ /views=on/)] = $i; p[$1] = 1 }
     END { for (k in p) if (r[k, 0] > 0 && r[k, 1] > 0) print r[k, 1] / r[k, 0] }' "$out/sink-views.txt" |
     sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  if [ -f "$out/sink-e2e.txt" ]; then
+    while read -r st v; do sink_stage[$st]=$v; done < <(awk '/^BenchmarkSinkStages\/stage=/ {
+      split($1, a, "="); sub(/-[0-9]+$/, "", a[2]); for (i = 3; i < NF; i++) if ($(i + 1) == "rows/cpu-s") print a[2], $i }' "$out/sink-e2e.txt")
+  fi
   [ -f "$out/sink-e2e.txt" ] && sink_bench_core=$(awk '/^BenchmarkSinkEndToEnd/ { for (i = 3; i < NF; i++) if ($(i + 1) ~ /cpu/) print $i }' "$out/sink-e2e.txt" | sort -g | tail -1)
 fi
 
@@ -589,12 +602,15 @@ done
   echo "| ledger CPU ÷ stream framework with a no-op handler (informative; $(fmt_int "${R[ceiling-stream.per_core]}") records/s per core, ${R[ceiling-stream.cpu_s]} s, ${R[ceiling-stream.aborts]} aborted transactions) | ${R[ledger.x_stream]}× | — | — |"
   echo "| ledger peak RSS | ${R[ledger.rss_mb]} MiB | ≤ 400 MiB | $(verdict "${R[ledger.rss_mb]}" '<=' 400) |"
   if [ -n "$sink_bench_core" ]; then
-    echo "| sink end to end, bookings only (BenchmarkSinkEndToEnd, best batch) | $(fmt_int "$(calc "$sink_bench_core" %.0f)") rows/s per core | ≥ 1,000,000 rows/s per core | $(verdict "$sink_bench_core" '>=' 1000000) |"
+    echo "| sink end to end, bookings only, until its dead-letter judge caught up too (BenchmarkSinkEndToEnd, best batch) | $(fmt_int "$(calc "$sink_bench_core" %.0f)") rows/s per core | ≥ 1,000,000 rows/s per core | $(verdict "$sink_bench_core" '>=' 1000000) |"
+  fi
+  if [ -n "${sink_stage[fetch]:-}" ] && [ -n "${sink_stage[decode]:-}" ] && [ -n "${sink_stage[rows]:-}" ] && [ -n "${sink_stage[insert]:-}" ]; then
+    echo "| sink CPU per booking by stage (BenchmarkSinkStages, informative): franz-go fetch alone; + decode and checks; + column buffers; + ClickHouse inserts and the dead-letter judge | $(calc "1e6 / ${sink_stage[fetch]}" %.2f) µs; $(calc "1e6 / ${sink_stage[decode]}" %.2f) µs; $(calc "1e6 / ${sink_stage[rows]}" %.2f) µs; $(calc "1e6 / ${sink_stage[insert]}" %.2f) µs (fetch and decode alone: $(fmt_int "$(calc "${sink_stage[decode]}" %.0f)") rows/s per core) | — | — |"
   fi
   if [ -n "$views_ratio" ]; then
     echo "| sink with the purchase rollups' views on ÷ off (BenchmarkSinkFacts, wall rows/s, median of $views_pairs pairs; raw: sink-views.txt) | $views_ratio (the views cost $(calc "(1 - $views_ratio) * 100" %.1f)%) | ≥ 0.90 (≤ 10%) | $(verdict "$views_ratio" '>=' 0.90) |"
   fi
-  echo "| sink end to end, every topic | $(fmt_int "${R[sink.per_core]}") rows/s per core ($(fmt_int "${R[sink.records]}") rows, $(fmt_int "${R[sink.per_wall]}")/s wall) | ≥ 1,000,000 rows/s per core | $(verdict "${R[sink.per_core]}" '>=' 1000000) |"
+  echo "| sink end to end, every topic, until its dead-letter judge caught up too | $(fmt_int "${R[sink.per_core]}") rows/s per core ($(fmt_int "${R[sink.records]}") rows, $(fmt_int "${R[sink.per_wall]}")/s wall) | ≥ 1,000,000 rows/s per core | $(verdict "${R[sink.per_core]}" '>=' 1000000) |"
   echo "| booking → commission p99 at half max rate, default commit interval | p99 ${R[probe.p99_ms]} ms, p50 ${R[probe.p50_ms]} ms (${R[probe.rate]} bookings/s of $half_rate/s asked, ${R[probe.seen]}/${R[probe.sent]} seen, max ${R[probe.max]}) | p99 ≤ 250 ms | $(verdict "${R[probe.p99_ms]}" '<=' 250) |"
   echo "| booking → commission p99 at $target_rate bookings/s, default commit interval | p99 ${R[probe_target.p99_ms]} ms, p50 ${R[probe_target.p50_ms]} ms (${R[probe_target.rate]} bookings/s of $target_rate/s asked, ${R[probe_target.seen]}/${R[probe_target.sent]} seen, max ${R[probe_target.max]}) | p99 ≤ 250 ms | $(verdict "${R[probe_target.p99_ms]}" '<=' 250) |"
   echo "| same at a tenth of the maximum rate, ledger at --commit-interval $fast_commit (informative) | p99 ${R[probe_fast.p99_ms]} ms, p50 ${R[probe_fast.p50_ms]} ms (${R[probe_fast.rate]} bookings/s of $fast_rate/s asked, ${R[probe_fast.seen]}/${R[probe_fast.sent]} seen, max ${R[probe_fast.max]}) | p99 ≤ 250 ms | $(verdict "${R[probe_fast.p99_ms]}" '<=' 250) |"

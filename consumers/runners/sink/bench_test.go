@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/shopspring/decimal"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/taskole/revshare/consumers/testkit/itest"
@@ -58,7 +59,7 @@ func benchBooking(i int) schemas.Booking {
 // includes franz-go's fetch goroutines; ClickHouse's own CPU is not counted).
 //
 //	TASKOLE_INTEGRATION=1 TASKOLE_KAFKA_BROKERS=127.0.0.1:9092 TASKOLE_CLICKHOUSE_ADDR=127.0.0.1:9000 \
-//	  go test -run '^$' -bench SinkEndToEnd -benchtime 1000000x ./consumers/sink/
+//	  go test -run '^$' -bench SinkEndToEnd -benchtime 1000000x ./consumers/runners/sink/
 func BenchmarkSinkEndToEnd(b *testing.B) {
 	for _, rows := range []int{50_000, 200_000} {
 		b.Run(fmt.Sprintf("batch=%d", rows), func(b *testing.B) { benchEndToEnd(b, rows) })
@@ -68,40 +69,25 @@ func BenchmarkSinkEndToEnd(b *testing.B) {
 func benchEndToEnd(b *testing.B, batchRows int) {
 	e := newEnv(b)
 	ctx := context.Background()
-	pr, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.DefaultProduceTopic(string(e.topics.Bookings)),
-		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var bytes int64
-	for i := 0; i < b.N; i++ {
-		v := schemas.AppendBooking(nil, benchBooking(i))
-		bytes += int64(len(v))
-		pr.Produce(ctx, &kgo.Record{Key: []byte("cli-" + strconv.Itoa(i%50000)), Value: v}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				b.Error(err)
-			}
-		})
-	}
-	if err := pr.Flush(ctx); err != nil {
-		b.Fatal(err)
-	}
-	pr.Close()
+	bytes := produceBookings(b, e, b.N)
 
-	wall, cpu := runSinkUntil(ctx, b, e, "bookings", b.N, batchRows)
+	wall, cpu := runSinkUntil(ctx, b, e, "bookings", b.N, batchRows, e.topics.Bookings)
 	if n := e.count(b, "SELECT count() FROM bookings"); n != uint64(b.N) {
 		b.Fatalf("bookings holds %d rows, want %d", n, b.N)
 	}
 	b.SetBytes(bytes / int64(b.N))
-	b.ReportMetric(float64(b.N)/wall.Seconds(), "rows/s")
-	b.ReportMetric(float64(b.N)/cpu.Seconds(), "rows/cpu-s")
+	reportRates(b, wall, cpu)
 	b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 }
 
 // runSinkUntil runs a sink (batches of batchRows rows) until it has inserted want rows into
-// table, timing that (b's timer and the returned wall and own CPU time).
-func runSinkUntil(ctx context.Context, b *testing.B, e *testEnv, table string, want, batchRows int) (wall, cpu time.Duration) {
-	s, err := New(Config{Brokers: e.brokers, Topics: e.topics, Group: "bench-" + itest.Unique(b),
+// table and, when judged is not "", until its dead-letter judge (Sink.judgeDeadLetters, a
+// second consumer of every topic in the group <group>-dlq) has committed all of judged too:
+// the sink process's whole work on the records. It times that (b's timer and the returned
+// wall and own CPU time).
+func runSinkUntil(ctx context.Context, b *testing.B, e *testEnv, table string, want, batchRows int, judged schemas.Topic) (wall, cpu time.Duration) {
+	group := "bench-" + itest.Unique(b)
+	s, err := New(Config{Brokers: e.brokers, Topics: e.topics, Group: group,
 		ClickHouseAddr: e.chAddr, Database: e.db, BatchRows: batchRows, BatchInterval: 200 * time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
@@ -115,7 +101,13 @@ func runSinkUntil(ctx context.Context, b *testing.B, e *testEnv, table string, w
 	b.ResetTimer()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(rctx) }()
-	for counterValue(inserted) < want {
+	acl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer acl.Close()
+	adm := kadm.NewClient(acl)
+	for counterValue(inserted) < want || judged != "" && !judgeDone(ctx, adm, group, judged) {
 		select {
 		case err := <-done:
 			b.Fatalf("sink stopped: %v", err)
@@ -129,6 +121,13 @@ func runSinkUntil(ctx context.Context, b *testing.B, e *testEnv, table string, w
 		b.Fatal(fmt.Errorf("sink: %w", err))
 	}
 	return wall, cpu
+}
+
+// judgeDone reports whether the sink's judge (group <group>-dlq) has committed every record
+// of topic.
+func judgeDone(ctx context.Context, adm *kadm.Client, group string, topic schemas.Topic) bool {
+	ok, _ := itest.CaughtUpWritten(ctx, adm, group+"-dlq", string(topic))
+	return ok
 }
 
 // cpuTime is the user+system CPU time of this process so far.
