@@ -359,7 +359,7 @@ func (e *Engine) completed(res *Result, s *State, b *book, ev *schemas.Booking, 
 	b.owner, b.announced = "", asOf
 	b.setRate(decimal.Decimal{})
 	b.addSeen(h)
-	e.judged(res, b, FactPurchase, ev.ClientID, ev.EventID, t, 1, ev.Amount, decimal.Decimal{})
+	e.judged(res, b, ev.BookingID, FactPurchase, ev.ClientID, ev.EventID, t, 1, ev.Amount, decimal.Decimal{})
 	// A completed booking is itself an establishing event (R1): the booking always has an owner.
 	if s.owner == "" || s.cmpEst(t, ev.EventID) < 0 {
 		res.Owner = e.establish(res, s, b.provider, t, ev.EventID, srcBooking, ev.ClientID, ev.EventID)
@@ -392,7 +392,7 @@ func (e *Engine) refunded(res *Result, b *book, ev *schemas.Booking, t int64, h 
 	b.status = schemas.StatusRefunded
 	b.setRefunded(b.refundedDec().Add(r))
 	b.addSeen(h)
-	e.judged(res, b, FactRefund, ev.ClientID, ev.EventID, t, 0, decimal.Decimal{}, r)
+	e.judged(res, b, ev.BookingID, FactRefund, ev.ClientID, ev.EventID, t, 0, decimal.Decimal{}, r)
 	if d := before.Sub(b.kept()); d.Sign() > 0 {
 		e.add(res, b, e.entry(schemas.Reversal, schemas.ReasonRefund,
 			b, b.owner, d.Neg(), ev.ClientID, ev.EventID, t, max(b.payable, t)))
@@ -413,7 +413,7 @@ func (e *Engine) cancelled(res *Result, s *State, b *book, ev *schemas.Booking, 
 	}
 	b.addSeen(h)
 	if b.done {
-		e.judged(res, b, FactCancellation, ev.ClientID, ev.EventID, t, -1, b.amountDec().Neg(), b.refundedDec().Neg())
+		e.judged(res, b, ev.BookingID, FactCancellation, ev.ClientID, ev.EventID, t, -1, b.amountDec().Neg(), b.refundedDec().Neg())
 	}
 	if before.Sign() > 0 {
 		e.add(res, b, e.entry(schemas.Reversal, schemas.ReasonCancellation,

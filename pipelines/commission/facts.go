@@ -37,10 +37,11 @@ func (e *Engine) add(res *Result, b *book, c schemas.Commission) {
 	res.Facts = append(res.Facts, f)
 }
 
-// judged appends the purchase delta of kind for booking b, triggered by event trigger of
+// judged appends the purchase delta of kind for booking b (whose id is id: the id of the
+// event that found it, so b.idString need not build it again), triggered by event trigger of
 // client at t: purchases n, amount and refunded as given.
-func (e *Engine) judged(res *Result, b *book, kind, client, trigger string, t int64, n int8, amount, refunded decimal.Decimal) {
-	f := e.fact(b, b.idString(), kind, client, trigger, "", time.Unix(0, t).UTC())
+func (e *Engine) judged(res *Result, b *book, id, kind, client, trigger string, t int64, n int8, amount, refunded decimal.Decimal) {
+	f := e.fact(b, id, kind, client, trigger, "", time.Unix(0, t).UTC())
 	f.Purchases, f.Amount, f.Refunded = n, amount, refunded
 	res.Facts = append(res.Facts, f)
 }
