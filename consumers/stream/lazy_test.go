@@ -37,8 +37,8 @@ func TestPartLazyRestore(t *testing.T) {
 		if pt.len() != len(want) || pt.bytes != 4 || pt.wm != 42 {
 			t.Fatalf("lazy=%v: %d keys, %d bytes, watermark %d; want %d keys, 4 bytes, watermark 42", lazy, pt.len(), pt.bytes, pt.wm, len(want))
 		}
-		if lazy && (len(pt.m) != 0 || len(pt.raw) != len(want)) {
-			t.Fatalf("lazy restore decoded %d keys, kept %d raw; want 0 and %d", len(pt.m), len(pt.raw), len(want))
+		if lazy && (pt.m.len() != 0 || len(pt.raw) != len(want)) {
+			t.Fatalf("lazy restore decoded %d keys, kept %d raw; want 0 and %d", pt.m.len(), len(pt.raw), len(want))
 		}
 		tx := &Tx[counter]{p: pt}
 		if s, ok := tx.Peek("a"); !ok || s.n != 2 {
@@ -53,12 +53,12 @@ func TestPartLazyRestore(t *testing.T) {
 		if err := pt.decodeAll(); err != nil {
 			t.Fatal(err)
 		}
-		if len(pt.raw) != 0 || len(pt.m) != len(want) || pt.bytes != 4 || pt.err != nil {
-			t.Fatalf("lazy=%v: after decodeAll %d raw, %d decoded, %d bytes, err %v", lazy, len(pt.raw), len(pt.m), pt.bytes, pt.err)
+		if len(pt.raw) != 0 || pt.m.len() != len(want) || pt.bytes != 4 || pt.err != nil {
+			t.Fatalf("lazy=%v: after decodeAll %d raw, %d decoded, %d bytes, err %v", lazy, len(pt.raw), pt.m.len(), pt.bytes, pt.err)
 		}
 		for k, n := range want {
-			if pt.m[k].s.n != n {
-				t.Errorf("lazy=%v: %s = %d; want %d", lazy, k, pt.m[k].s.n, n)
+			if pt.m.find(k).s.n != n {
+				t.Errorf("lazy=%v: %s = %d; want %d", lazy, k, pt.m.find(k).s.n, n)
 			}
 		}
 	}

@@ -722,12 +722,12 @@ func (p *Processor[S]) sweep(pt *part[S]) error {
 	switch {
 	case pt.unswept != nil && pt.swept:
 		for k := range pt.unswept {
-			if e := pt.m[k]; e != nil && p.sw.Sweep(wm, &e.s) {
+			if e := pt.m.find(k); e != nil && p.sw.Sweep(wm, &e.s) {
 				pt.dirty[k] = struct{}{}
 			}
 		}
 	case pt.unswept != nil:
-		for k, e := range pt.m {
+		for k, e := range pt.m.all() {
 			if p.sw.Sweep(wm, &e.s) {
 				pt.dirty[k] = struct{}{}
 			}
@@ -739,7 +739,7 @@ func (p *Processor[S]) sweep(pt *part[S]) error {
 			p.mustAbort = true
 			return fmt.Errorf("sweeping partition %d: %w", pt.id, err)
 		}
-		for k, e := range pt.m {
+		for k, e := range pt.m.all() {
 			if p.sw.Sweep(wm, &e.s) {
 				pt.dirty[k] = struct{}{}
 			}
@@ -843,7 +843,7 @@ func (p *Processor[S]) writeChangelog(ctx context.Context) error {
 		recs := make([]kgo.Record, len(pt.dirty))
 		i := 0
 		for k := range pt.dirty {
-			e := pt.m[k]
+			e := pt.m.find(k)
 			rec := &recs[i]
 			i++
 			arena = reserve(arena, 1+len(k))
@@ -863,7 +863,7 @@ func (p *Processor[S]) writeChangelog(ctx context.Context) error {
 				e.size = int32(len(rec.Value))
 			} else if e != nil {
 				pt.bytes -= int64(e.size)
-				delete(pt.m, k)
+				pt.m.remove(k)
 			}
 			p.produce(ctx, rec)
 			delete(pt.dirty, k)

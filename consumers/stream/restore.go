@@ -171,9 +171,9 @@ func (pt *part[S]) apply(r *kgo.Record) error {
 		return fmt.Errorf("changelog record at offset %d has an unknown key prefix %q", r.Offset, r.Key[0])
 	}
 	kb := r.Key[1:]
-	if old := pt.m[string(kb)]; old != nil {
+	if old := pt.m.findBytes(kb); old != nil {
 		pt.bytes -= int64(old.size)
-		delete(pt.m, string(kb))
+		pt.m.remove(string(kb))
 	}
 	if i, ok := pt.raw[string(kb)]; ok {
 		pt.bytes -= int64(len(pt.raws[i].b))
@@ -189,17 +189,17 @@ func (pt *part[S]) apply(r *kgo.Record) error {
 	if r.Value == nil {
 		return nil
 	}
-	k := string(kb)
 	pt.bytes += int64(len(r.Value))
 	if pt.lazy {
-		pt.raw[k] = int32(len(pt.raws))
+		pt.raw[pt.rawKeys.intern(string(kb))] = int32(len(pt.raws))
 		pt.raws = append(pt.raws, rawState{b: pt.keep(r.Value), off: r.Offset})
 		return nil
 	}
-	e := &entry[S]{size: int32(len(r.Value))}
-	if err := pt.h.UnmarshalState(&e.s, r.Value); err != nil {
-		return fmt.Errorf("decoding state of %q at offset %d: %w", k, r.Offset, err)
+	var s S
+	if err := pt.h.UnmarshalState(&s, r.Value); err != nil {
+		return fmt.Errorf("decoding state of %q at offset %d: %w", kb, r.Offset, err)
 	}
-	pt.m[k] = e
+	e := pt.m.add(string(kb))
+	e.s, e.size = s, int32(len(r.Value))
 	return nil
 }

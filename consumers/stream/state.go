@@ -114,11 +114,13 @@ type part[S any] struct {
 	id    int32
 	h     Handler[S]
 	lazy  bool
-	m     map[string]*entry[S]
-	raw   map[string]int32 // key → index in raws
+	m     store[S]
+	raw   map[string]int32 // key (its bytes in rawKeys) → index in raws
 	raws  []rawState
 	arena []byte
-	err   error // the first failed lazy decode; fatal to the processor
+	// rawKeys holds the keys of raw, dropped with them (decodeAll)
+	rawKeys keyArena
+	err     error // the first failed lazy decode; fatal to the processor
 	// owed: an IncrementalSweeper's first sweep passed while keys were raw; each owes it (get)
 	owed      bool
 	bytes     int64 // sum of the changelog value sizes (raw or decoded)
@@ -135,7 +137,7 @@ type part[S any] struct {
 }
 
 func newPart[S any](id int32, h Handler[S], lazy bool) *part[S] {
-	pt := &part[S]{id: id, h: h, lazy: lazy, m: make(map[string]*entry[S]), raw: make(map[string]int32),
+	pt := &part[S]{id: id, h: h, lazy: lazy, m: newStore[S](), raw: make(map[string]int32),
 		dirty: make(map[string]struct{}), meta: map[string][]byte{}, metaDirty: map[string]struct{}{}}
 	if _, ok := h.(IncrementalSweeper); ok {
 		pt.unswept = make(map[string]struct{})
@@ -144,11 +146,11 @@ func newPart[S any](id int32, h Handler[S], lazy bool) *part[S] {
 }
 
 // len returns the number of keys with state, decoded or not.
-func (pt *part[S]) len() int { return len(pt.m) + len(pt.raw) }
+func (pt *part[S]) len() int { return pt.m.len() + len(pt.raw) }
 
 // get returns the state of key, decoding it when it is still raw; nil when there is none.
 func (pt *part[S]) get(key string) (*entry[S], error) {
-	if e := pt.m[key]; e != nil {
+	if e := pt.m.find(key); e != nil {
 		return e, nil
 	}
 	i, ok := pt.raw[key]
@@ -156,13 +158,17 @@ func (pt *part[S]) get(key string) (*entry[S], error) {
 		return nil, nil
 	}
 	r := pt.raws[i]
-	e := &entry[S]{size: int32(len(r.b))}
-	if err := pt.h.UnmarshalState(&e.s, r.b); err != nil {
+	var s S
+	if err := pt.h.UnmarshalState(&s, r.b); err != nil {
 		return nil, fmt.Errorf("decoding state of %q at changelog offset %d: %w", key, r.off, err)
 	}
 	delete(pt.raw, key)
 	pt.raws[i] = rawState{}
-	pt.m[key] = e
+	if len(pt.raw) == 0 {
+		pt.raws, pt.arena, pt.rawKeys = nil, nil, keyArena{}
+	}
+	e := pt.m.add(key)
+	e.s, e.size = s, int32(len(r.b))
 	if pt.owed {
 		if sw, ok := pt.h.(Sweeper[S]); ok && sw.Sweep(time.Unix(0, pt.wm).UTC(), &e.s) {
 			pt.dirty[key] = struct{}{} // the pruned state is written with the open transaction
@@ -197,7 +203,7 @@ func (pt *part[S]) decodeAll() error {
 			return err
 		}
 	}
-	pt.raws, pt.arena = nil, nil
+	pt.raws, pt.arena, pt.rawKeys = nil, nil, keyArena{}
 	return nil
 }
 
@@ -253,8 +259,7 @@ func (t *Tx[S]) State(key string) *S {
 		return new(S)
 	}
 	if e == nil {
-		e = new(entry[S])
-		t.p.m[key] = e
+		e = t.p.m.add(key)
 	}
 	t.p.dirty[key] = struct{}{}
 	if t.p.unswept != nil {
@@ -280,7 +285,7 @@ func (t *Tx[S]) Len() int { return t.p.len() }
 // own, which would outlive revoked partitions and need an eager restore.
 func (t *Tx[S]) Keys() []string {
 	keys := make([]string, 0, t.p.len())
-	for k := range t.p.m {
+	for k := range t.p.m.all() {
 		keys = append(keys, k)
 	}
 	for k := range t.p.raw {

@@ -64,8 +64,8 @@ func TestIncrementalSweep(t *testing.T) {
 		if err := pInc.sweep(ptInc); err != nil {
 			t.Fatal(err)
 		}
-		if len(inc.visited) != st.visits || len(full.visited) != len(ptFull.m) {
-			t.Fatalf("step %d: incremental visited %d keys, full %d; want %d and %d", i, len(inc.visited), len(full.visited), st.visits, len(ptFull.m))
+		if len(inc.visited) != st.visits || len(full.visited) != ptFull.m.len() {
+			t.Fatalf("step %d: incremental visited %d keys, full %d; want %d and %d", i, len(inc.visited), len(full.visited), st.visits, ptFull.m.len())
 		}
 		if len(ptInc.dirty) != len(st.changed) || len(ptFull.dirty) != len(st.changed) {
 			t.Fatalf("step %d: changed %v (incremental), %v (full); want %v", i, ptInc.dirty, ptFull.dirty, st.changed)
@@ -75,9 +75,9 @@ func TestIncrementalSweep(t *testing.T) {
 				t.Fatalf("step %d: %s not marked changed by the incremental sweep", i, k)
 			}
 		}
-		for k, e := range ptFull.m {
-			if ptInc.m[k] == nil || ptInc.m[k].s != e.s {
-				t.Fatalf("step %d: key %s is %v after the incremental sweep, %v after the full one", i, k, ptInc.m[k], e.s)
+		for k, e := range ptFull.m.all() {
+			if ptInc.m.find(k) == nil || ptInc.m.find(k).s != e.s {
+				t.Fatalf("step %d: key %s is %v after the incremental sweep, %v after the full one", i, k, ptInc.m.find(k), e.s)
 			}
 		}
 		clear(ptFull.dirty)
@@ -130,9 +130,9 @@ func TestIncrementalSweepOwedByRawKeys(t *testing.T) {
 	if err := lazy.decodeAll(); err != nil {
 		t.Fatal(err)
 	}
-	for k, e := range eager.m {
-		if lazy.m[k] == nil || lazy.m[k].s != e.s {
-			t.Errorf("key %s: %v lazily, %v eagerly", k, lazy.m[k], e.s)
+	for k, e := range eager.m.all() {
+		if lazy.m.find(k) == nil || lazy.m.find(k).s != e.s {
+			t.Errorf("key %s: %v lazily, %v eagerly", k, lazy.m.find(k), e.s)
 		}
 	}
 }
