@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/shopspring/decimal"
 	"github.com/taskole/revshare/schemas"
@@ -238,4 +239,39 @@ func BenchmarkMarshal(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkBookedStateGC times one garbage collection with 1M clients, each owned and with
+// one completed booking at another business, in one slice as the processor's slabs hold them
+// (consumers/stream store.go): the mark work a kept booking adds to every GC cycle. It also
+// reports the heap objects and bytes a client holds beyond its State.
+func BenchmarkBookedStateGC(b *testing.B) {
+	const n = 1 << 20
+	e := benchEngine(b)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	states := make([]State, n)
+	for i := range states {
+		s := &states[i]
+		if _, err := e.Enrollment(s, schemas.Enrollment{EventID: uuidLike(i), ClientID: "c", BusinessID: "biz-0", OccurredAt: at(0)}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Booking(s, schemas.Booking{EventID: uuidLike(i + 1<<29), BookingID: uuidLike(i + 1<<30), ClientID: "c",
+			BusinessID: fmt.Sprintf("biz-%d", 1+i%999), Status: schemas.StatusCompleted,
+			Amount: decimal.New(int64(1000+i%50000), -2), Currency: "EUR", OccurredAt: at(1 + i%1000)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ResetTimer()
+	for b.Loop() {
+		runtime.GC()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(after.HeapObjects-before.HeapObjects-1)/n, "heap-objects/client")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n-float64(unsafe.Sizeof(State{})), "heap-B/client-beyond-State")
+	runtime.KeepAlive(states)
 }
