@@ -748,6 +748,7 @@ func (p *Processor[S]) sweep(pt *part[S]) error {
 	}
 	if pt.unswept != nil {
 		clear(pt.unswept)
+		pt.unsweptKeys = keyArena{}
 	}
 	pt.lastSweep = pt.wm
 	p.touched[pt.id] = true

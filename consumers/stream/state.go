@@ -130,10 +130,13 @@ type part[S any] struct {
 	dirty     map[string]struct{}
 	// unswept holds the keys handed out by Tx.State since the last sweep, when the Sweeper is
 	// an IncrementalSweeper (nil otherwise); swept is whether the partition had a full sweep.
-	unswept   map[string]struct{}
-	swept     bool
-	meta      map[string][]byte   // handler metadata (Tx.Meta), kept in the changelog
-	metaDirty map[string]struct{} // meta names set in the open transaction
+	// Its keys are copies in unsweptKeys, dropped at the sweep: a key the handler took from a
+	// decoded record would keep that record's strings alive until then.
+	unswept     map[string]struct{}
+	unsweptKeys keyArena
+	swept       bool
+	meta        map[string][]byte   // handler metadata (Tx.Meta), kept in the changelog
+	metaDirty   map[string]struct{} // meta names set in the open transaction
 }
 
 func newPart[S any](id int32, h Handler[S], lazy bool) *part[S] {
@@ -263,7 +266,9 @@ func (t *Tx[S]) State(key string) *S {
 	}
 	t.p.dirty[key] = struct{}{}
 	if t.p.unswept != nil {
-		t.p.unswept[key] = struct{}{}
+		if _, ok := t.p.unswept[key]; !ok {
+			t.p.unswept[t.p.unsweptKeys.intern(key)] = struct{}{}
+		}
 	}
 	return &e.s
 }

@@ -3,6 +3,7 @@ package stream
 import (
 	"strconv"
 	"testing"
+	"unsafe"
 )
 
 // TestStoreAddRemoveCompact drives a store through adds, removes (enough for the key arena to
@@ -74,5 +75,23 @@ func TestStoreAddRemoveCompact(t *testing.T) {
 	}
 	if got := int(st.next); got > 2*len(want)+slabSize+20_000 {
 		t.Fatalf("%d slots handed out for at most %d live keys: removed slots are not reused", got, len(want)+20_000)
+	}
+}
+
+// TestUnsweptKeysAreCopies checks that the set of keys awaiting an incremental sweep holds
+// copies: a key that aliases a decoded record's buffer (as schemas' decoders hand them out)
+// neither keeps that buffer alive nor changes with it.
+func TestUnsweptKeysAreCopies(t *testing.T) {
+	pt := newPart[counter](0, &incrementalCapSweeper{capSweeper{limit: 3}}, false)
+	tx := &Tx[counter]{p: pt}
+	buf := []byte("client-1")
+	tx.State(unsafe.String(&buf[0], len(buf))).n = 1
+	tx.State(unsafe.String(&buf[0], len(buf))).n = 2 // again: still one key
+	copy(buf, "client-2")
+	if _, ok := pt.unswept["client-1"]; !ok || len(pt.unswept) != 1 {
+		t.Fatalf("unswept = %v after the buffer changed; want only client-1", pt.unswept)
+	}
+	if e := pt.m.find("client-1"); e == nil || e.s.n != 2 {
+		t.Fatalf("client-1 = %+v, want n=2", e)
 	}
 }
