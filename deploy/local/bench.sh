@@ -518,10 +518,13 @@ verdict() { # value op target
 }
 
 cp_core="" cp_wall="" state1="" state10="" store1="" store10="" clog="" sink_bench_core="" views_ratio=""
+gc_states="" gc_booked=""
 declare -A sink_stage=() # rows per CPU second of BenchmarkSinkStages/stage=<key>
 if [ "$skip_go" != 1 ]; then
   cp_core=$(median '^BenchmarkCommissionPath-' bookings/cpu-s "$out/go.txt")
   cp_wall=$(median '^BenchmarkCommissionPath-' bookings/s "$out/go.txt")
+  gc_states=$(median '^BenchmarkStateGC/keys=1000000-' ns/op "$out/go.txt")
+  gc_booked=$(median '^BenchmarkBookedStateGC-' ns/op "$out/go.txt")
   # A heap delta over millions of objects carries a few KiB of runtime noise: one decimal.
   state1=$(median 'OwnerState/clients=1M' state-B/client "$out/state.txt")
   state10=$(median 'OwnerState/clients=10M' state-B/client "$out/state.txt")
@@ -602,6 +605,9 @@ done
   echo "| ledger CPU ÷ franz-go pass-through CPU (same backlog: $(fmt_int "${R[ceiling-passthrough.per_core]}") records/s per core, ${R[ceiling-passthrough.cpu_s]} s) | ${R[ledger.x_passthrough]}× (${R[ledger.cpu_s]} s ÷ ${R[ceiling-passthrough.cpu_s]} s) | ≤ 2× | $(verdict "${R[ledger.x_passthrough]}" '<=' 2) |"
   echo "| ledger CPU ÷ stream framework with a no-op handler (informative; $(fmt_int "${R[ceiling-stream.per_core]}") records/s per core, ${R[ceiling-stream.cpu_s]} s, ${R[ceiling-stream.aborts]} aborted transactions) | ${R[ledger.x_stream]}× | — | — |"
   echo "| ledger peak RSS | ${R[ledger.rss_mb]} MiB | ≤ 400 MiB | $(verdict "${R[ledger.rss_mb]}" '<=' 400) |"
+  if [ -n "$gc_states" ] && [ -n "$gc_booked" ]; then
+    echo "| one GC over 1M states (informative: the mark work behind the latency tail): the processor's store (BenchmarkStateGC); one-booking commission states (BenchmarkBookedStateGC) | $(calc "$gc_states / 1e6" %.1f) ms; $(calc "$gc_booked / 1e6" %.1f) ms | — | — |"
+  fi
   if [ -n "$sink_bench_core" ]; then
     echo "| sink end to end, bookings only, until its dead-letter judge caught up too (BenchmarkSinkEndToEnd, best batch) | $(fmt_int "$(calc "$sink_bench_core" %.0f)") rows/s per core | ≥ 1,000,000 rows/s per core | $(verdict "$sink_bench_core" '>=' 1000000) |"
   fi
