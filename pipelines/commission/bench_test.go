@@ -245,7 +245,15 @@ func BenchmarkMarshal(b *testing.B) {
 // one completed booking at another business, in one slice as the processor's slabs hold them
 // (consumers/stream store.go): the mark work a kept booking adds to every GC cycle. It also
 // reports the heap objects and bytes a client holds beyond its State.
-func BenchmarkBookedStateGC(b *testing.B) {
+func BenchmarkBookedStateGC(b *testing.B) { bookedStateGC(b, uuidLike) }
+
+// BenchmarkBookedStateGCLongIDs is BenchmarkBookedStateGC with event and booking ids too
+// long to pack (not UUIDs), which the state keeps as strings of their own.
+func BenchmarkBookedStateGCLongIDs(b *testing.B) {
+	bookedStateGC(b, func(i int) string { return fmt.Sprintf("evt_%024d", i) })
+}
+
+func bookedStateGC(b *testing.B, id func(int) string) {
 	const n = 1 << 20
 	e := benchEngine(b)
 	var before runtime.MemStats
@@ -254,10 +262,10 @@ func BenchmarkBookedStateGC(b *testing.B) {
 	states := make([]State, n)
 	for i := range states {
 		s := &states[i]
-		if _, err := e.Enrollment(s, schemas.Enrollment{EventID: uuidLike(i), ClientID: "c", BusinessID: "biz-0", OccurredAt: at(0)}); err != nil {
+		if _, err := e.Enrollment(s, schemas.Enrollment{EventID: id(i), ClientID: "c", BusinessID: "biz-0", OccurredAt: at(0)}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := e.Booking(s, schemas.Booking{EventID: uuidLike(i + 1<<29), BookingID: uuidLike(i + 1<<30), ClientID: "c",
+		if _, err := e.Booking(s, schemas.Booking{EventID: id(i + 1<<29), BookingID: id(i + 1<<30), ClientID: "c",
 			BusinessID: fmt.Sprintf("biz-%d", 1+i%999), Status: schemas.StatusCompleted,
 			Amount: decimal.New(int64(1000+i%50000), -2), Currency: "EUR", OccurredAt: at(1 + i%1000)}); err != nil {
 			b.Fatal(err)

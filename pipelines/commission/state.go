@@ -116,8 +116,13 @@ func (s *State) find(id string) int {
 // add appends booking b to s and returns it (valid until the next add). The books grow by
 // a quarter, not double: a state's bookings change slowly and a book is large.
 func (s *State) add(b book) *book {
-	if s.x == nil {
-		s.x = newExtraWithBook()
+	if s.x == nil || cap(s.x.books) == 0 {
+		// an extra holding only a long event id is replaced too, to keep its first book
+		x := newExtraWithBook()
+		if s.x != nil {
+			x.ev = s.x.ev
+		}
+		s.x = x
 	}
 	if n := len(s.x.books); n == cap(s.x.books) {
 		books := make([]book, n, n+n/4+2)
