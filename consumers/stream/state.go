@@ -206,8 +206,7 @@ func (pt *part[S]) decodeAll() error {
 			return err
 		}
 	}
-	pt.raws, pt.arena, pt.rawKeys = nil, nil, keyArena{}
-	return nil
+	return nil // the last get dropped the raw values and keys
 }
 
 // keep copies a restored changelog value into the arena and returns the copy.

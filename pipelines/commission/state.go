@@ -55,9 +55,13 @@ type extraWithBook struct {
 	first [1]book
 }
 
-// newExtraWithBook returns an extra whose books have room for one, in the same object.
-func newExtraWithBook() *extra {
+// withBookRoom returns an extra holding x's event id (x may be nil) whose books have room
+// for one, in the same object.
+func withBookRoom(x *extra) *extra {
 	w := &extraWithBook{}
+	if x != nil {
+		w.ev = x.ev
+	}
 	w.books = w.first[:0]
 	return &w.extra
 }
@@ -117,12 +121,7 @@ func (s *State) find(id string) int {
 // a quarter, not double: a state's bookings change slowly and a book is large.
 func (s *State) add(b book) *book {
 	if s.x == nil || cap(s.x.books) == 0 {
-		// an extra holding only a long event id is replaced too, to keep its first book
-		x := newExtraWithBook()
-		if s.x != nil {
-			x.ev = s.x.ev
-		}
-		s.x = x
+		s.x = withBookRoom(s.x) // an extra holding only a long event id too
 	}
 	if n := len(s.x.books); n == cap(s.x.books) {
 		books := make([]book, n, n+n/4+2)
@@ -427,8 +426,8 @@ func (s *State) unmarshal(data []byte, str func([]byte) string) error {
 	nb := r.Count(7) // every booking takes at least 7 bytes
 	var books []book
 	switch {
-	case nb == 1 && n.x == nil:
-		n.x = newExtraWithBook()
+	case nb == 1:
+		n.x = withBookRoom(n.x)
 		books = n.x.books
 	case nb > 0:
 		books = make([]book, 0, nb)
