@@ -30,8 +30,7 @@ FROM
            purchases_90d, predicted_clv
     FROM client_predictions
     WHERE as_of = {as_of:Date}
-      AND ({owner:String} = '' OR owner_business_id = {owner:String})
-      AND ({sector:String} = '' OR sector = {sector:String})
+      AND {{clientScope "owner_business_id"}}
 ) AS p
 ALL INNER JOIN
 (
@@ -42,8 +41,7 @@ ALL INNER JOIN
         arraySort(groupArray(toFloat64(realized_value)))[toUInt64(greatest(1, ceil(count() * {value_quantile:Float64})))] AS threshold
     FROM client_predictions
     WHERE as_of = {as_of:Date}
-      AND ({owner:String} = '' OR owner_business_id = {owner:String})
-      AND ({sector:String} = '' OR sector = {sector:String})
+      AND {{clientScope "owner_business_id"}}
     GROUP BY currency
 ) AS q USING (currency)
 WHERE toFloat64(realized_value) >= threshold AND p_alive < {max_p_alive:Float64}

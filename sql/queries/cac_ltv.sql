@@ -28,24 +28,22 @@ FROM
         FROM
         (
             SELECT
-                multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', business_id) AS dim,
+                {{businessDim "business_id"}} AS dim,
                 spend_month AS month,
                 currency,
                 sum(amount) AS acquisition_spend
             FROM acquisition_spend
-            WHERE ({business:String} = '' OR business_id = {business:String})
-              AND ({sector:String} = '' OR sector = {sector:String})
+            WHERE {{businessScope "business_id"}}
             GROUP BY dim, month, currency
         ) AS lhs
         ANY LEFT JOIN
         (
             SELECT
-                multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', owner_business_id) AS dim,
+                {{businessDim "owner_business_id"}} AS dim,
                 cohort AS month,
                 count() AS new_clients
             FROM client_owners
-            WHERE ({business:String} = '' OR owner_business_id = {business:String})
-              AND ({sector:String} = '' OR sector = {sector:String})
+            WHERE {{businessScope "owner_business_id"}}
             GROUP BY dim, month
         ) AS rhs USING (dim, month)
     ) AS lhs
@@ -61,66 +59,7 @@ FROM
             (active_start - retained) / active_start AS churn_rate
         FROM
         (
-            SELECT
-                dim,
-                addMonths(from_month, k) AS month,
-                toUInt64(running_start) AS active_start,
-                toUInt64(running_retained) AS retained
-            FROM
-            (
-                SELECT dim, from_month, running_start, running_retained,
-                    arrayJoin(range(toUInt64(dateDiff('month', from_month, to_month)))) AS k
-                FROM
-                (
-                    -- per group, in month order, the running sums of the changes
-                    SELECT
-                        dim,
-                        arraySort(groupArray((month, starts_change, retained_change))) AS cells,
-                        arrayMap(c -> tupleElement(c, 1), cells) AS months,
-                        arrayCumSum(arrayMap(c -> tupleElement(c, 2), cells)) AS starts_run,
-                        arrayCumSum(arrayMap(c -> tupleElement(c, 3), cells)) AS retained_run,
-                        arrayPushBack(arrayPopFront(months), addMonths(months[-1], 1)) AS next_months
-                    FROM
-                    (
-                        SELECT
-                            dim,
-                            tupleElement(change, 1) AS month,
-                            sum(tupleElement(change, 2)) AS starts_change,
-                            sum(tupleElement(change, 3)) AS retained_change
-                        FROM
-                        (
-                            SELECT
-                                dim,
-                                arrayJoin(arrayFilter(c -> tupleElement(c, 4), [
-                                    (start_from, toInt64(1), toInt64(0), start_from <= start_to),
-                                    (addMonths(start_to, 1), toInt64(-1), toInt64(0), start_from <= start_to),
-                                    (start_from, toInt64(0), toInt64(1), start_from <= end_to),
-                                    (addMonths(end_to, 1), toInt64(0), toInt64(-1), start_from <= end_to),
-                                    (start_to, toInt64(0), toInt64(1), carried),
-                                    (addMonths(start_to, 1), toInt64(0), toInt64(-1), carried)])) AS change
-                            FROM
-                            (
-                                -- Per run of a client's purchases, its ranges of months
-                                -- (client_activity_runs, 0143)
-                                SELECT
-                                    multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', owner_business_id) AS dim,
-                                    start_from,
-                                    start_to,
-                                    end_to,
-                                    carried
-                                FROM client_activity_runs
-                                WHERE ({business:String} = '' OR owner_business_id = {business:String})
-                                  AND ({sector:String} = '' OR sector = {sector:String})
-                            )
-                        )
-                        GROUP BY dim, month
-                    )
-                    GROUP BY dim
-                )
-                ARRAY JOIN months AS from_month, next_months AS to_month, starts_run AS running_start,
-                    retained_run AS running_retained
-            )
-            WHERE running_start > 0
+            {{part "active_and_retained" "dim" (businessDim "owner_business_id") "scope" (businessScope "owner_business_id") "limit" ""}}
         )
     ) AS rhs USING (dim, month)
 ) AS lhs
@@ -136,7 +75,7 @@ ANY LEFT JOIN
     FROM
     (
         SELECT
-            multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', owner_business_id) AS dim,
+            {{businessDim "owner_business_id"}} AS dim,
             month,
             currency,
             purchases,
@@ -144,8 +83,7 @@ ANY LEFT JOIN
             direct,
             commission
         FROM purchase_cells_unmerged
-        WHERE ({business:String} = '' OR owner_business_id = {business:String})
-          AND ({sector:String} = '' OR sector = {sector:String})
+        WHERE {{businessScope "owner_business_id"}}
     )
     GROUP BY dim, month, currency
     -- the group has a purchase (every cell's purchases >= 0: 0134)

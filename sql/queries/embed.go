@@ -11,10 +11,12 @@
 //	-- param: until Date; a parameter without "= default" is required
 //	-- columns: dim, cohort, k, ...
 //
-// Parameters appear in the SQL the ClickHouse way, {name:Type}, so a file runs as is in
-// clickhouse-client on a current server (clickhouse-client --param_until=2025-06-01 ...).
-// ClickHouse 18.16 has no query parameters: consumers/tools/query substitutes typed, escaped
-// literals itself before sending a query.
+// The SQL after the header is a text/template: what several panels compute alike is written
+// once, as a part (parts/NAME.sql) or a func (expand.go, which documents them). Parameters
+// appear in the SQL the ClickHouse way, {name:Type}, so an expanded query (`taskole query
+// NAME --sql`) runs as is in clickhouse-client on a current server (clickhouse-client
+// --param_until=2025-06-01 ...). ClickHouse 18.16 has no query parameters:
+// consumers/tools/query substitutes typed, escaped literals itself before sending a query.
 package queries
 
 import (
@@ -26,7 +28,7 @@ import (
 	"strings"
 )
 
-//go:embed *.sql
+//go:embed *.sql parts/*.sql
 var files embed.FS
 
 // Param is one parameter of a query.
@@ -45,7 +47,7 @@ type Query struct {
 	Description string
 	Params      []Param
 	Columns     []string // the result columns, as documented in the header
-	SQL         string   // the whole file, header included
+	SQL         string   // the whole file expanded (expand.go), header included
 }
 
 // Param returns the parameter called name.
@@ -132,12 +134,16 @@ func Parse(text string) (Query, error) {
 // A Regexp is safe for concurrent use; callers must not call Longest on it.
 func Placeholders() *regexp.Regexp { return placeholder }
 
-// All parses every embedded query, sorted by name. A file whose header does not parse, or
+// All expands (expand.go) and parses every embedded query, sorted by name. A file whose header does not parse, or
 // whose name differs from its file name, is an error (the package tests guard this).
 func All() ([]Query, error) {
 	names, err := fs.Glob(files, "*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("listing queries: %w", err)
+	}
+	p, err := readPack(files)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Query, 0, len(names))
 	for _, n := range names {
@@ -145,7 +151,11 @@ func All() ([]Query, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading query %s: %w", n, err)
 		}
-		q, err := Parse(string(b))
+		text, err := p.expand(n, string(b))
+		if err != nil {
+			return nil, err
+		}
+		q, err := Parse(text)
 		if err != nil {
 			return nil, fmt.Errorf("parsing query %s: %w", n, err)
 		}

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/taskole/revshare/consumers/testkit/tabletest"
 )
 
 func TestAllParse(t *testing.T) {
@@ -17,6 +19,9 @@ func TestAllParse(t *testing.T) {
 	for _, q := range all {
 		if q.Title == "" || q.Description == "" || len(q.Columns) == 0 {
 			t.Errorf("%s: header lacks title, description or columns", q.Name)
+		}
+		if strings.Contains(q.SQL, "{{") || strings.Contains(q.SQL, "}}") {
+			t.Errorf("%s: the expansion keeps a template action", q.Name)
 		}
 	}
 }
@@ -63,14 +68,8 @@ func TestParse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q, err := Parse(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Parse error = %v, want %q", err, tt.wantErr)
-				}
+			if tabletest.Err(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			tt.check(t, q)
 		})

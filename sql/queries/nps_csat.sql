@@ -32,7 +32,7 @@ FROM
     FROM
     (
         SELECT
-            multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', business_id) AS dim,
+            {{businessDim "business_id"}} AS dim,
             month,
             kind,
             bucket,
@@ -44,8 +44,7 @@ FROM
             GROUP BY business_id, month, kind, bucket
         ) AS lhs
         ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
-        WHERE ({business:String} = '' OR business_id = {business:String})
-          AND ({sector:String} = '' OR sector = {sector:String})
+        WHERE {{businessScope "business_id"}}
     )
     GROUP BY dim, month
 )

@@ -17,14 +17,12 @@ SELECT
 FROM
 (
     SELECT
-        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+        {{clientDim "owner_business_id" "cohort"}} AS dim,
         least(toUInt8(9), toUInt8(floor(p_alive * 10))) AS bin,
         count() AS clients
     FROM client_predictions
     WHERE as_of = {as_of:Date}
-      AND ({owner:String} = '' OR owner_business_id = {owner:String})
-      AND ({sector:String} = '' OR sector = {sector:String})
+      AND {{clientScope "owner_business_id"}}
     GROUP BY dim, bin
 )
 ORDER BY dim, bin

@@ -29,8 +29,7 @@ SELECT
 FROM
 (
     SELECT
-        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+        {{clientDim "owner_business_id" "cohort"}} AS dim,
         currency,
         count() AS clients,
         avg(p_alive) AS mean_p_alive,
@@ -44,8 +43,7 @@ FROM
         sum(expected_commissions) AS expected_commissions
     FROM client_predictions
     WHERE as_of = {as_of:Date}
-      AND ({owner:String} = '' OR owner_business_id = {owner:String})
-      AND ({sector:String} = '' OR sector = {sector:String})
+      AND {{clientScope "owner_business_id"}}
     GROUP BY dim, currency
 )
 ORDER BY dim, currency

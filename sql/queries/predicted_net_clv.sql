@@ -42,27 +42,23 @@ FROM
         FROM
         (
             SELECT
-                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                {{clientDim "owner_business_id" "cohort"}} AS dim,
                 currency,
                 count() AS clients,
                 sum(predicted_clv) AS predicted_clv
             FROM client_predictions
             WHERE as_of = {as_of:Date}
-              AND ({owner:String} = '' OR owner_business_id = {owner:String})
-              AND ({sector:String} = '' OR sector = {sector:String})
+              AND {{clientScope "owner_business_id"}}
             GROUP BY dim, currency
         ) AS p
         ANY LEFT JOIN
         (
             -- Clients acquired by the end of the month of {as_of}.
             SELECT
-                multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                        {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                {{clientDim "owner_business_id" "cohort"}} AS dim,
                 count() AS acquired_clients
             FROM client_owners
-            WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-              AND ({sector:String} = '' OR sector = {sector:String})
+            WHERE {{clientScope "owner_business_id"}}
               AND cohort <= toStartOfMonth({as_of:Date})
             GROUP BY dim
         ) AS a USING (dim)
@@ -70,38 +66,12 @@ FROM
     ANY LEFT JOIN
     (
         -- Acquisition cost to date (net_clv's rule).
-        SELECT dim, currency, sum(amount) AS acquisition_cost
-        FROM
-        (
-            SELECT
-                multiIf({by:String} = 'owner', business_id, {by:String} = 'sector', sector,
-                        {by:String} = 'cohort', toString(spend_month), 'platform') AS dim,
-                currency,
-                amount
-            FROM acquisition_spend_of_new_clients
-            WHERE ({owner:String} = '' OR business_id = {owner:String})
-              AND ({sector:String} = '' OR sector = {sector:String})
-              AND spend_month <= toStartOfMonth({as_of:Date})
-        )
-        GROUP BY dim, currency
+        {{part "amounts_as_of" "table" "acquisition_spend_of_new_clients" "as" "acquisition_cost" "owner" "business_id" "cohort" "spend_month" "month" "spend_month"}}
     ) AS ac USING (dim, currency)
 ) AS pac
 ANY LEFT JOIN
 (
     -- Retention cost to date, allocated to clients (net_clv's rule).
-    SELECT dim, currency, sum(amount) AS retention_cost
-    FROM
-    (
-        SELECT
-            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-            currency,
-            amount
-        FROM retention_cost_allocations
-        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-          AND ({sector:String} = '' OR sector = {sector:String})
-          AND cost_month <= toStartOfMonth({as_of:Date})
-    )
-    GROUP BY dim, currency
+    {{part "amounts_as_of" "table" "retention_cost_allocations" "as" "retention_cost" "owner" "owner_business_id" "cohort" "cohort" "month" "cost_month"}}
 ) AS rc USING (dim, currency)
 ORDER BY dim, currency

@@ -43,8 +43,7 @@ FROM
     FROM
     (
         SELECT
-            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+            {{clientDim "owner_business_id" "cohort"}} AS dim,
             cohort,
             currency,
             toUInt64(dateDiff('month', cohort, month)) AS pk,
@@ -53,8 +52,7 @@ FROM
             sumIf(net_value, NOT direct) AS month_indirect,
             sum(commission) AS month_commissions
         FROM purchase_cells_unmerged
-        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-          AND ({sector:String} = '' OR sector = {sector:String})
+        WHERE {{clientScope "owner_business_id"}}
           AND month >= cohort
           AND month <= toStartOfMonth({until:Date})
         GROUP BY dim, cohort, currency, pk, last_k
@@ -65,14 +63,6 @@ FROM
 ) AS lhs
 ANY LEFT JOIN
 (
-    SELECT
-        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-        cohort,
-        count() AS cohort_clients
-    FROM client_owners
-    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-      AND ({sector:String} = '' OR sector = {sector:String})
-    GROUP BY dim, cohort
+    {{part "cohort_clients"}}
 ) AS rhs USING (dim, cohort)
 ORDER BY dim, cohort, currency, k

@@ -15,7 +15,7 @@
 -- param: sector String = ; only claims by businesses of this sector (empty: all)
 -- columns: dim, month, rejected_claims, clients
 SELECT
-    multiIf({by:String} = 'sector', sector, {by:String} = 'platform', 'platform', business_id) AS dim,
+    {{businessDim "business_id"}} AS dim,
     month,
     count() AS rejected_claims,
     uniqExact(client_id) AS clients
@@ -36,7 +36,6 @@ FROM
     WHERE business_id != owner_business_id
 ) AS lhs
 ANY LEFT JOIN (SELECT business_id, sector FROM business_profiles) AS rhs USING (business_id)
-WHERE ({business:String} = '' OR business_id = {business:String})
-  AND ({sector:String} = '' OR sector = {sector:String})
+WHERE {{businessScope "business_id"}}
 GROUP BY dim, month
 ORDER BY dim, month

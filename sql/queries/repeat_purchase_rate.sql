@@ -9,15 +9,13 @@
 -- param: until Date; any day of the last calendar month
 -- columns: dim, month, buyers, repeat_buyers, repeat_purchase_rate
 SELECT
-    multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-            {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+    {{clientDim "owner_business_id" "cohort"}} AS dim,
     month,
     count() AS buyers,
     countIf(purchases >= 2) AS repeat_buyers,
     repeat_buyers / buyers AS repeat_purchase_rate
 FROM client_month_purchases
-WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-  AND ({sector:String} = '' OR sector = {sector:String})
+WHERE {{clientScope "owner_business_id"}}
   AND month <= toStartOfMonth({until:Date})
 GROUP BY dim, month
 ORDER BY dim, month

@@ -21,24 +21,14 @@ FROM
     SELECT dim, cohort, cohort_clients, k
     FROM
     (
-        SELECT
-            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
-            cohort,
-            count() AS cohort_clients
-        FROM client_owners
-        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-          AND ({sector:String} = '' OR sector = {sector:String})
-          AND cohort <= toStartOfMonth({until:Date})
-        GROUP BY dim, cohort
+        {{part "cohort_clients"}}
     )
     ARRAY JOIN range(toUInt64(dateDiff('month', cohort, toStartOfMonth({until:Date})) + 1)) AS k
 ) AS lhs
 ANY LEFT JOIN
 (
     SELECT
-        multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+        {{clientDim "owner_business_id" "cohort"}} AS dim,
         cohort,
         toUInt64(dateDiff('month', cohort, month)) AS k,
         -- client_month_purchases has one row per client and month with a purchase (0135:
@@ -46,8 +36,7 @@ ANY LEFT JOIN
         -- counting rows counts clients
         count() AS active_clients
     FROM client_month_purchases
-    WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-      AND ({sector:String} = '' OR sector = {sector:String})
+    WHERE {{clientScope "owner_business_id"}}
       AND month >= cohort
       AND month <= toStartOfMonth({until:Date})
     GROUP BY dim, cohort, k

@@ -74,16 +74,14 @@ FROM
                         -- Per run of a client's purchases, its ranges of months
                         -- (client_activity_runs, 0143)
                         SELECT
-                            multiIf({by:String} = 'owner', owner_business_id, {by:String} = 'sector', sector,
-                                    {by:String} = 'cohort', toString(cohort), 'platform') AS dim,
+                            {{clientDim "owner_business_id" "cohort"}} AS dim,
                             toStartOfMonth(owned_since) AS owned_month,
                             start_from,
                             start_to,
                             end_from,
                             end_to
                         FROM client_activity_runs
-                        WHERE ({owner:String} = '' OR owner_business_id = {owner:String})
-                          AND ({sector:String} = '' OR sector = {sector:String})
+                        WHERE {{clientScope "owner_business_id"}}
                     )
                 )
                 GROUP BY dim, month

@@ -28,7 +28,7 @@ func (p paramFlags) Set(v string) error {
 	return nil
 }
 
-const querySummary = "run a BI query of sql/queries and print a table: taskole query NAME [--param k=v]... | --list"
+const querySummary = "run a BI query of sql/queries and print a table: taskole query NAME [--param k=v]... | NAME --sql | --list"
 
 func queryCommand() command {
 	return command{name: "query", summary: querySummary, run: runQuery}
@@ -52,6 +52,7 @@ func queryFlags(fs *flag.FlagSet, name string) action {
 	format := fs.String("format", "table", "output format: table, tsv or csv")
 	timeout := fs.Duration("timeout", 5*time.Minute, "query timeout")
 	stats := fs.Bool("stats", false, "print the wall time and the rows and bytes the server read to stderr")
+	sql := fs.Bool("sql", false, "print the query's expanded SQL, {name:Type} placeholders kept (for clickhouse-client --param_name=...), and exit")
 	return func(ctx context.Context, c *common) error {
 		if name == "" && fs.NArg() > 0 {
 			name = fs.Arg(0)
@@ -68,6 +69,10 @@ func queryFlags(fs *flag.FlagSet, name string) action {
 		}
 		q, err := queries.Lookup(name)
 		if err != nil {
+			return err
+		}
+		if *sql {
+			_, err := fmt.Fprintln(os.Stdout, strings.TrimRight(q.SQL, "\n"))
 			return err
 		}
 		return c.withClickHouse(ctx, *timeout, func(ctx context.Context, conn clickhouse.Conn) error {
