@@ -729,10 +729,10 @@ WHERE notEmpty(times);
 -- one place retention spend is allocated (net_clv and predicted_net_clv sum it to date).
 --
 -- retention_cost_allocations: as in 0132 (see there: the one place retention spend is
--- allocated), the purchase instants of the spread grouped per (client, month) only for the
--- clients of businesses with an event naming no client: the join to those clients keeps no
--- other, so the answer is the same and the largest GROUP BY of net_clv covers ~30% of the
--- instants at 100k clients.
+-- allocated). 0133 grouped the spread's purchase instants only for the clients of businesses
+-- with an event naming no client; since 0139 the spread reads client_purchase_times, which
+-- 18.16 computes whole whatever the filter, and the INNER JOIN to those businesses' clients
+-- keeps no other client, so no IN filter is applied to it (2026-12-08).
 CREATE VIEW IF NOT EXISTS retention_cost_allocations AS
 SELECT owner_business_id, sector, cohort, currency, amount, cost_month
 FROM
@@ -798,14 +798,14 @@ FROM
                         arrayJoin(event_months) AS cost_month
                     FROM
                     (
+                        -- every client's: the INNER JOIN below keeps the spread owners'
+                        -- clients. A client_id IN (those clients) here cost more than it
+                        -- saved, since the view is computed whole before any filter (18.16
+                        -- pushes no predicate into a view): 1.88-1.95 s for this view at 1M
+                        -- clients without it, 2.18-2.37 s with it (docs/BENCHMARKS.md,
+                        -- 2026-12-08 01:30)
                         SELECT client_id, times
                         FROM client_purchase_times
-                        WHERE client_id IN
-                        (
-                            SELECT client_id
-                            FROM client_owners
-                            WHERE owner_business_id IN (SELECT business_id FROM retention_costs WHERE client_id = '')
-                        )
                     ) AS pt
                     ALL INNER JOIN
                     (
