@@ -134,8 +134,9 @@ func Parse(text string) (Query, error) {
 // A Regexp is safe for concurrent use; callers must not call Longest on it.
 func Placeholders() *regexp.Regexp { return placeholder }
 
-// All expands (expand.go) and parses every embedded query, sorted by name. A file whose header does not parse, or
-// whose name differs from its file name, is an error (the package tests guard this).
+// All expands (expand.go) and parses every embedded query, sorted by name. A file whose
+// header does not parse, or whose name differs from its file name, is an error (the package
+// tests guard this).
 func All() ([]Query, error) {
 	names, err := fs.Glob(files, "*.sql")
 	if err != nil {

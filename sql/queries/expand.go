@@ -28,10 +28,15 @@ import (
 // partLine is a line that starts with a {{part ...}} call: its indentation is given to the part.
 var partLine = regexp.MustCompile(`(?m)^([ \t]*)\{\{part (.*?)\}\}(.*)$`)
 
-// pack is the template set of the parts, with the funcs.
+// pack is the template set of the parts, with the funcs. One goroutine expands with it.
 type pack struct {
 	parts *template.Template
+	depth int // parts being expanded, nested
 }
+
+// maxPartDepth bounds how deep parts nest: a part that calls itself, directly or not, is an
+// error rather than a stack overflow.
+const maxPartDepth = 8
 
 // readPack parses every parts/NAME.sql of fsys.
 func readPack(fsys fs.FS) (*pack, error) {
@@ -93,6 +98,11 @@ func (p *pack) part(name string, kv ...string) (string, error) {
 	if len(kv)%2 != 0 {
 		return "", fmt.Errorf("part %q: arguments are key, value pairs, got %d", name, len(kv))
 	}
+	if p.depth >= maxPartDepth {
+		return "", fmt.Errorf("part %q: parts nest deeper than %d (does one call itself?)", name, maxPartDepth)
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	data := make(map[string]string, len(kv)/2)
 	for i := 0; i < len(kv); i += 2 {
 		data[kv[i]] = kv[i+1]

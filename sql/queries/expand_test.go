@@ -17,6 +17,7 @@ func TestExpand(t *testing.T) {
 		"args":   "SELECT {{.col}}\nFROM {{.table}}",
 		"nested": "(\n    {{part \"two\"}}\n)",
 		"scoped": "WHERE {{.scope}}",
+		"loop":   "SELECT\n{{part \"loop\"}}",
 	} {
 		parts["parts/"+name+".sql"] = &fstest.MapFile{Data: []byte(text)}
 	}
@@ -45,6 +46,7 @@ func TestExpand(t *testing.T) {
 		{name: "unknown part", in: "{{part \"nope\"}}", wantErr: `no query part "nope"`},
 		{name: "missing argument", in: "{{part \"args\" \"col\" \"c\"}}", wantErr: "table"},
 		{name: "odd arguments", in: "{{part \"args\" \"col\"}}", wantErr: "key, value pairs"},
+		{name: "a part calling itself", in: "{{part \"loop\"}}", wantErr: "nest deeper than"},
 		{name: "unknown func", in: "{{nope}}", wantErr: "parsing query q.sql"},
 	}
 	p, err := readPack(parts)
