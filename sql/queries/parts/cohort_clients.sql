@@ -1,5 +1,6 @@
 {{/* Per dim and cohort month of a client metric up to {until}'s month: the cohort's clients
-(client_owners, one row per client). */ -}}
+(client_owners, one row per client). Used by retention_clients, retention_value, realized_clv
+and the part acquired_to_date. */ -}}
 SELECT
     {{clientDim "owner_business_id" "cohort"}} AS dim,
     cohort,
