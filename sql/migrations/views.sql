@@ -803,7 +803,7 @@ FROM
                         -- saved, since the view is computed whole before any filter (18.16
                         -- pushes no predicate into a view): 1.88-1.95 s for this view at 1M
                         -- clients without it, 2.18-2.37 s with it (docs/BENCHMARKS.md,
-                        -- 2026-12-08 01:30)
+                        -- 2026-12-08 01:20)
                         SELECT client_id, times
                         FROM client_purchase_times
                     ) AS pt
