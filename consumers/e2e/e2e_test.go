@@ -20,7 +20,6 @@ import (
 	"github.com/taskole/revshare/consumers/tools/report"
 	"github.com/taskole/revshare/consumers/tools/simulate"
 	"github.com/taskole/revshare/schemas"
-	"github.com/taskole/revshare/sql/queries"
 )
 
 const partitions = 3
@@ -364,14 +363,7 @@ type table struct {
 
 func run(ctx context.Context, t *testing.T, conn driver.Conn, name string, params map[string]string) *table {
 	t.Helper()
-	q, err := queries.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := query.Run(ctx, conn, q, params)
-	if err != nil {
-		t.Fatalf("running %s: %v", name, err)
-	}
+	res := querytest.Run(ctx, t, conn, name, params)
 	tb := &table{Table: res, col: map[string]int{}}
 	for i, c := range res.Columns {
 		tb.col[c] = i

@@ -114,14 +114,7 @@ func Check(ctx context.Context, t *testing.T, conn driver.Conn, cases []Case, el
 	for _, c := range cases {
 		covered[c.Query] = true
 		t.Run(c.Query+"/"+paramString(c.Params), func(t *testing.T) {
-			q, err := queries.Lookup(c.Query)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := query.Run(ctx, conn, q, c.Params)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := Run(ctx, t, conn, c.Query, c.Params)
 			if len(c.Want) == 0 {
 				t.Fatal("the reference has no rows: the data does not exercise this query")
 			}
@@ -133,6 +126,21 @@ func Check(ctx context.Context, t *testing.T, conn driver.Conn, cases []Case, el
 			t.Errorf("query %s has no reference computation", q.Name)
 		}
 	}
+}
+
+// Run runs the pack's query name with params on conn and reads its result, failing t on
+// any error.
+func Run(ctx context.Context, t *testing.T, conn driver.Conn, name string, params map[string]string) *query.Table {
+	t.Helper()
+	q, err := queries.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := query.Run(ctx, conn, q, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 func filter(rows []Row, col, val string) []Row {
