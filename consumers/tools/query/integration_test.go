@@ -49,9 +49,9 @@ var predictionQueries = []string{"predicted_clv", "at_risk_clients", "p_alive_di
 // TestRunsOpeningNoRange: a group whose clients' runs of purchases open no range of months
 // (each run's span lies inside one month, so it covers no month's first or last second) has
 // no row in the panels that count active clients per month, and does not break the rows of
-// the other groups. The panels sum the ranges' changes per group (sumMap, which leaves a
-// month with zero sums out), so such a group has no change at all; the generated world of
-// TestQueryPackMatchesReference need not hold one.
+// the other groups. Such a group has no change to sum at all, an edge a rewrite of the
+// changes' sums can break (a sumMap per group over no entry gave an ARRAY JOIN of unequal
+// sizes); the generated world of TestQueryPackMatchesReference need not hold one.
 func TestRunsOpeningNoRange(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

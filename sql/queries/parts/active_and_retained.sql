@@ -17,30 +17,29 @@ FROM
         -- per group, in month order, the running sums of the changes
         SELECT
             dim,
-            tupleElement(changes, 1) AS months,
-            arrayCumSum(tupleElement(changes, 2)) AS starts_run,
-            arrayCumSum(tupleElement(changes, 3)) AS retained_run,
+            arraySort(groupArray((month, starts_change, retained_change))) AS cells,
+            arrayMap(c -> tupleElement(c, 1), cells) AS months,
+            arrayCumSum(arrayMap(c -> tupleElement(c, 2), cells)) AS starts_run,
+            arrayCumSum(arrayMap(c -> tupleElement(c, 3), cells)) AS retained_run,
             arrayPushBack(arrayPopFront(months), addMonths(months[-1], 1)) AS next_months
         FROM
         (
-            -- Per group, the changes summed per month by sumMap: its months sorted, and
-            -- a month whose sums are all zero left out (18.16; 26.x may keep it), which
-            -- only splits a range of equal running counts. A group keeps at least its
-            -- earliest month: a range's -1 comes after its +1, so the earliest month's
-            -- changes are all +1.
-            SELECT dim, sumMap(months, starts, retained) AS changes
+            SELECT
+                dim,
+                tupleElement(change, 1) AS month,
+                sum(tupleElement(change, 2)) AS starts_change,
+                sum(tupleElement(change, 3)) AS retained_change
             FROM
             (
                 SELECT
                     dim,
-                    arrayFilter((m, f) -> f, [start_from, addMonths(start_to, 1), start_from,
-                        addMonths(end_to, 1), start_to, addMonths(start_to, 1)], flags) AS months,
-                    arrayFilter((v, f) -> f, [toInt64(1), toInt64(-1), toInt64(0), toInt64(0),
-                        toInt64(0), toInt64(0)], flags) AS starts,
-                    arrayFilter((v, f) -> f, [toInt64(0), toInt64(0), toInt64(1), toInt64(-1),
-                        toInt64(1), toInt64(-1)], flags) AS retained,
-                    [start_from <= start_to, start_from <= start_to, start_from <= end_to,
-                        start_from <= end_to, carried, carried] AS flags
+                    arrayJoin(arrayFilter(c -> tupleElement(c, 4), [
+                        (start_from, toInt64(1), toInt64(0), start_from <= start_to),
+                        (addMonths(start_to, 1), toInt64(-1), toInt64(0), start_from <= start_to),
+                        (start_from, toInt64(0), toInt64(1), start_from <= end_to),
+                        (addMonths(end_to, 1), toInt64(0), toInt64(-1), start_from <= end_to),
+                        (start_to, toInt64(0), toInt64(1), carried),
+                        (addMonths(start_to, 1), toInt64(0), toInt64(-1), carried)])) AS change
                 FROM
                 (
                     -- Per run of a client's purchases, its ranges of months
@@ -54,11 +53,10 @@ FROM
                     FROM client_activity_runs
                     WHERE {{.scope}}
                 )
-                -- a run none of whose ranges is open changes nothing
-                WHERE notEmpty(months)
             )
-            GROUP BY dim
+            GROUP BY dim, month
         )
+        GROUP BY dim
     )
     ARRAY JOIN months AS from_month, next_months AS to_month, starts_run AS running_start,
         retained_run AS running_retained
