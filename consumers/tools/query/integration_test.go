@@ -97,7 +97,7 @@ func TestRunsOpeningNoRange(t *testing.T) {
 	for _, c := range []struct {
 		query  string
 		params map[string]string
-		want   []string // dim, month and the counts, tab-separated, in the panel's order
+		want   []string // dim, month and the two columns of cols, tab-separated, in the panel's order
 		cols   []string // the columns of want after dim and month
 	}{
 		{"churn_ltv", map[string]string{"by": "owner", "until": "2025-12-01"},
