@@ -45,11 +45,13 @@ func MigratedDatabase(ctx context.Context, t testing.TB) (addr, db string, conn 
 }
 
 // Pipeline opens what a test of the whole pipeline runs on: the test broker (Kafka) with
-// every contract topic under a prefix of the test's own (Topics, not created) and a freshly
-// migrated database on the test server (MigratedDatabase).
+// every contract topic under a prefix of the test's own (Topics, not created; every topic
+// under the prefix is deleted when the test ends, DeleteTopicsUnder) and a freshly migrated
+// database on the test server (MigratedDatabase).
 func Pipeline(ctx context.Context, t testing.TB) (brokers []string, topics schemas.Topics, addr, db string, conn clickhouse.Conn) {
 	t.Helper()
 	brokers, topics = Kafka(t), Topics(t)
+	DeleteTopicsUnder(t, brokers, topics.Prefix)
 	addr, db, conn = MigratedDatabase(ctx, t)
 	return brokers, topics, addr, db, conn
 }

@@ -192,6 +192,45 @@ func CreateTopics(t testing.TB, brokers []string, partitions int32, topics ...st
 	})
 }
 
+// DeleteTopicsUnder deletes, when the test ends, every topic of brokers whose name starts with
+// prefix: those the test created and those its runners created for themselves (the ledger's
+// changelog and repartition topics, the purchase facts), which CreateTopics does not know of.
+// A failure is logged, not fatal, as CreateTopics' own clean-up.
+func DeleteTopicsUnder(t testing.TB, brokers []string, prefix string) {
+	t.Helper()
+	if prefix == "" {
+		t.Fatal("deleting the topics under an empty prefix would delete every topic")
+	}
+	t.Cleanup(func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+		if err != nil {
+			t.Logf("deleting the topics under %s: %v", prefix, err)
+			return
+		}
+		defer cl.Close()
+		adm := kadm.NewClient(cl)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		listed, err := adm.ListTopics(ctx)
+		if err != nil {
+			t.Logf("listing the topics under %s: %v", prefix, err)
+			return
+		}
+		var names []string
+		for _, name := range listed.Names() {
+			if strings.HasPrefix(name, prefix) {
+				names = append(names, name)
+			}
+		}
+		if len(names) == 0 {
+			return
+		}
+		if _, err := adm.DeleteTopics(ctx, names...); err != nil {
+			t.Logf("deleting the topics under %s: %v", prefix, err)
+		}
+	})
+}
+
 // awaitLeaders waits until the broker's metadata lists every topic with its partitions, each
 // with a leader: CreateTopics answers before the partitions are served, and a produce in that
 // window fails with UNKNOWN_TOPIC_OR_PARTITION.
